@@ -1,0 +1,387 @@
+#include "node/agreements.h"
+
+#include <algorithm>
+#include <sstream>
+
+namespace parley {
+namespace {
+
+StatementRef RefOf(const DecodedEntry& e) {
+  return StatementRef{e.author(), e.seq(), e.id, e.time_ms(),
+                      e.entry.has_seen() ? e.entry.seen().seq() : 0};
+}
+
+bool Expired(const Proposal& p, int64_t at_ms) { return p.expires_ms != 0 && at_ms > p.expires_ms; }
+
+bool Active(const Agreement& a) {
+  return a.state != AgreementState::kCancelled && a.state != AgreementState::kAmended;
+}
+
+// Recomputes an agreement's state from its execution reports and cancel
+// requests, unless it has been amended or cancelled.
+void UpdateAgreementState(Agreement& a) {
+  if (!Active(a)) return;
+  if (a.cancel_requests[0] && a.cancel_requests[1]) {
+    a.state = AgreementState::kCancelled;
+    return;
+  }
+  if (a.cancel_requests[0] || a.cancel_requests[1]) {
+    a.state = AgreementState::kCancelRequested;
+    return;
+  }
+  bool any = false, all_done = true, dispute = false;
+  for (const TransferProgress& t : a.transfers) {
+    const bool both = !t.handovers.empty() && !t.receipts.empty();
+    any = any || !t.handovers.empty() || !t.receipts.empty();
+    if (both && (t.handed_over != t.received ||
+                 (t.handover_manifest && t.receipt_manifest && *t.handover_manifest != *t.receipt_manifest))) {
+      dispute = true;
+    }
+    if (!both) all_done = false;
+  }
+  if (dispute) a.state = AgreementState::kDisputed;
+  else if (any && all_done) a.state = AgreementState::kCompleted;
+  else if (any) a.state = AgreementState::kInProgress;
+  else a.state = AgreementState::kAgreed;
+}
+
+class Replayer {
+ public:
+  explicit Replayer(LedgerState& state) : s_(state) {}
+
+  void Apply(const DecodedEntry& e) {
+    const v1::Entry& en = e.entry;
+    switch (en.body_case()) {
+      case v1::Entry::kPropose: return OnPropose(e);
+      case v1::Entry::kAccept: return OnAccept(e);
+      case v1::Entry::kReject: return OnReject(e);
+      case v1::Entry::kWithdraw: return OnWithdraw(e);
+      case v1::Entry::kCancel: return OnCancel(e);
+      case v1::Entry::kHandover: return OnExecution(e, true);
+      case v1::Entry::kReceipt: return OnExecution(e, false);
+      case v1::Entry::kAttestation: {
+        const auto& a = en.attestation();
+        Claim c{RefOf(e), en.body_case(), a.where().empty() ? a.what() : a.what() + " @ " + a.where(),
+                a.when_ms(), Digest::FromBytes(a.reference())};
+        s_.claims.push_back(std::move(c));
+        return;
+      }
+      case v1::Entry::kStatement: {
+        const auto& st = en.statement();
+        s_.claims.push_back(Claim{RefOf(e), en.body_case(), st.text(), 0, Digest::FromBytes(st.reference())});
+        return;
+      }
+      default:
+        return;  // RotateKey and unknown bodies do not change agreement state
+    }
+  }
+
+ private:
+  void Void(const DecodedEntry& e, std::string reason) {
+    s_.void_statements.push_back(VoidStatement{RefOf(e), e.kind(), std::move(reason)});
+  }
+
+  Proposal* Lookup(const std::string& id_bytes) {
+    auto id = Digest::FromBytes(id_bytes);
+    if (!id) return nullptr;
+    auto it = s_.by_id.find(*id);
+    return it == s_.by_id.end() ? nullptr : &s_.proposals[it->second];
+  }
+
+  static std::string StateWord(const Proposal& p) { return ProposalStateName(p.state); }
+
+  void OnPropose(const DecodedEntry& e) {
+    const v1::Propose& pr = e.entry.propose();
+    Proposal p;
+    p.id = e.id;
+    p.proposed = RefOf(e);
+    p.kind = pr.kind();
+    p.terms.ParseFromString(pr.terms());  // well formed: checked by DecodeEntry
+    p.terms_digest = TermsDigest(pr.terms());
+    p.expires_ms = pr.expires_ms();
+    if (Proposal* c = Lookup(pr.counters())) {
+      if (c->proposer() == e.author()) {
+        Void(e, "counters: the proposal countered is its own author's; the proposal stands on its own");
+      } else if (c->state != ProposalState::kOpen || Expired(*c, e.time_ms())) {
+        Void(e, "counters: the proposal countered was already " +
+                    std::string(Expired(*c, e.time_ms()) && c->state == ProposalState::kOpen ? "expired" : StateWord(*c)) +
+                    "; the proposal stands on its own");
+      } else {
+        c->state = ProposalState::kCountered;
+        c->answered = RefOf(e);
+        c->countered_by = e.id;
+        p.counters = c->id;
+      }
+    }
+    if (Proposal* g = Lookup(pr.amends())) {
+      if (!g->agreement || !Active(*g->agreement) || g->agreement->state == AgreementState::kCompleted) {
+        Void(e, "amends: the proposal named is not an agreement in force; the proposal stands on its own");
+      } else {
+        p.amends = g->id;
+      }
+    }
+    s_.by_id[p.id] = s_.proposals.size();
+    s_.proposals.push_back(std::move(p));
+  }
+
+  void MakeAgreement(Proposal& p, const DecodedEntry& accept) {
+    p.state = ProposalState::kAgreed;
+    p.answered = RefOf(accept);
+    Agreement a;
+    a.accepted = RefOf(accept);
+    a.transfers.resize(static_cast<size_t>(p.terms.transfers_size()));
+    p.agreement = std::move(a);
+    if (p.amends) {
+      Proposal* old = Lookup(p.amends->str());
+      if (old && old->agreement && Active(*old->agreement)) {
+        old->agreement->state = AgreementState::kAmended;
+        old->agreement->amended_by = p.id;
+      } else {
+        Void(accept, "the agreement this amendment would replace is no longer in force; "
+                     "the amendment stands as an agreement of its own");
+      }
+    }
+  }
+
+  void OnAccept(const DecodedEntry& e) {
+    Proposal* p = Lookup(e.entry.accept().proposal());
+    if (!p) return Void(e, "accepts an unknown proposal");
+    if (p->proposer() == e.author()) return Void(e, "accepts its own author's proposal");
+    if (e.entry.accept().terms_digest() != p->terms_digest.view()) {
+      return Void(e, "terms digest does not match the proposal's terms");
+    }
+    if (p->state == ProposalState::kOpen) {
+      if (Expired(*p, e.time_ms())) return Void(e, "accepted after the proposal expired");
+      return MakeAgreement(*p, e);
+    }
+    if (p->state == ProposalState::kWithdrawn) {
+      const StatementRef& w = *p->answered;
+      if (w.seq <= RefOf(e).seen_seq) {
+        return Void(e, "the proposal was withdrawn before this acceptance (the acceptor had seen the withdrawal)");
+      }
+      // Neither side had seen the other's statement: mailbox rule.
+      MakeAgreement(*p, e);
+      p->contested = true;
+      s_.void_statements.push_back(VoidStatement{w, v1::Entry::kWithdraw,
+                                                 "crossed with an acceptance; the acceptance stands (contested)"});
+      return;
+    }
+    Void(e, "the proposal was already " + StateWord(*p));
+  }
+
+  void OnReject(const DecodedEntry& e) {
+    Proposal* p = Lookup(e.entry.reject().proposal());
+    if (!p) return Void(e, "rejects an unknown proposal");
+    if (p->proposer() == e.author()) return Void(e, "rejects its own author's proposal");
+    if (p->state != ProposalState::kOpen) return Void(e, "the proposal was already " + StateWord(*p));
+    if (Expired(*p, e.time_ms())) return Void(e, "rejected after the proposal expired");
+    p->state = ProposalState::kRejected;
+    p->answered = RefOf(e);
+  }
+
+  void OnWithdraw(const DecodedEntry& e) {
+    Proposal* p = Lookup(e.entry.withdraw().proposal());
+    if (!p) return Void(e, "withdraws an unknown proposal");
+    if (p->proposer() != e.author()) return Void(e, "withdraws the other side's proposal");
+    if (p->state == ProposalState::kOpen) {
+      p->state = ProposalState::kWithdrawn;
+      p->answered = RefOf(e);
+      return;
+    }
+    if (p->state == ProposalState::kAgreed) {
+      const StatementRef& acc = p->agreement->accepted;
+      if (acc.seq <= RefOf(e).seen_seq) {
+        return Void(e, "the proposal was already accepted (the proposer had seen the acceptance)");
+      }
+      p->contested = true;
+      return Void(e, "crossed with an acceptance; the acceptance stands (contested)");
+    }
+    Void(e, "the proposal was already " + StateWord(*p));
+  }
+
+  void OnCancel(const DecodedEntry& e) {
+    Proposal* p = Lookup(e.entry.cancel().agreement());
+    if (!p || !p->agreement) return Void(e, "cancels something that is not an agreement");
+    Agreement& a = *p->agreement;
+    if (!Active(a)) return Void(e, std::string("the agreement is already ") + AgreementStateName(a.state));
+    if (a.state == AgreementState::kCompleted) return Void(e, "the agreement is already completed");
+    if (a.cancel_requests[e.author()]) return Void(e, "this party had already asked to cancel");
+    a.cancel_requests[e.author()] = RefOf(e);
+    UpdateAgreementState(a);
+  }
+
+  void OnExecution(const DecodedEntry& e, bool handover) {
+    const std::string& agreement_id = handover ? e.entry.handover().agreement() : e.entry.receipt().agreement();
+    const uint32_t index = handover ? e.entry.handover().transfer_index() : e.entry.receipt().transfer_index();
+    const char* what = handover ? "handover" : "receipt";
+    Proposal* p = Lookup(agreement_id);
+    if (!p || !p->agreement) return Void(e, std::string(what) + " for something that is not an agreement");
+    Agreement& a = *p->agreement;
+    if (!Active(a)) return Void(e, std::string(what) + " under an agreement already " + AgreementStateName(a.state));
+    if (index >= a.transfers.size()) {
+      return Void(e, std::string(what) + " names transfer " + std::to_string(index) + "; the agreement has " +
+                         std::to_string(a.transfers.size()));
+    }
+    const v1::Transfer& t = p->terms.transfers(static_cast<int>(index));
+    const PartyIndex must_be = handover ? t.from_party() : t.to_party();
+    if (e.author() != must_be) {
+      return Void(e, std::string(what) + " must come from the " + (handover ? "sending" : "receiving") + " party");
+    }
+    TransferProgress& tp = a.transfers[index];
+    if (handover) {
+      const auto& h = e.entry.handover();
+      tp.handed_over += h.count();
+      tp.handovers.push_back(RefOf(e));
+      if (h.has_manifest()) tp.handover_manifest = Digest::FromBytes(h.manifest().root());
+    } else {
+      const auto& r = e.entry.receipt();
+      tp.received += r.count();
+      tp.receipts.push_back(RefOf(e));
+      if (r.has_manifest()) tp.receipt_manifest = Digest::FromBytes(r.manifest().root());
+      auto& sum = tp.reconciliation;
+      const auto& rec = r.reconciliation();
+      sum.set_matched(sum.matched() + rec.matched());
+      sum.set_missing(sum.missing() + rec.missing());
+      sum.set_not_on_manifest(sum.not_on_manifest() + rec.not_on_manifest());
+      sum.set_unidentified(sum.unidentified() + rec.unidentified());
+      sum.set_other_side(sum.other_side() + rec.other_side());
+    }
+    UpdateAgreementState(a);
+  }
+
+  LedgerState& s_;
+};
+
+std::string Label(const Charter& c, const StatementRef& r) {
+  return c.party_code(r.party) + "#" + std::to_string(r.seq);
+}
+
+const char* KindWord(v1::ExchangeKind k) {
+  switch (k) {
+    case v1::REMAINS_TRANSFER: return "remains_transfer";
+    case v1::PRISONER_EXCHANGE: return "prisoner_exchange";
+    default: return "unspecified";
+  }
+}
+
+}  // namespace
+
+const char* ProposalStateName(ProposalState s) {
+  switch (s) {
+    case ProposalState::kOpen: return "open";
+    case ProposalState::kAgreed: return "agreed";
+    case ProposalState::kRejected: return "rejected";
+    case ProposalState::kWithdrawn: return "withdrawn";
+    case ProposalState::kExpired: return "expired";
+    case ProposalState::kCountered: return "countered";
+  }
+  return "unknown";
+}
+
+const char* AgreementStateName(AgreementState s) {
+  switch (s) {
+    case AgreementState::kAgreed: return "agreed";
+    case AgreementState::kInProgress: return "in_progress";
+    case AgreementState::kCompleted: return "completed";
+    case AgreementState::kDisputed: return "disputed";
+    case AgreementState::kAmended: return "amended";
+    case AgreementState::kCancelRequested: return "cancel_requested";
+    case AgreementState::kCancelled: return "cancelled";
+  }
+  return "unknown";
+}
+
+const Proposal* LedgerState::Find(const Digest& id) const {
+  auto it = by_id.find(id);
+  return it == by_id.end() ? nullptr : &proposals[it->second];
+}
+
+std::vector<std::pair<PartyIndex, size_t>> CanonicalOrder(const std::vector<DecodedEntry>& feed0,
+                                                          const std::vector<DecodedEntry>& feed1) {
+  const std::vector<DecodedEntry>* feeds[2] = {&feed0, &feed1};
+  std::vector<uint64_t> lamport[2];
+  lamport[0].resize(feed0.size());
+  lamport[1].resize(feed1.size());
+  size_t next[2] = {0, 0};
+  // Assign Lamport numbers in any causal order: an entry is ready once the
+  // other feed has been numbered up to its seen.seq.
+  while (next[0] < feed0.size() || next[1] < feed1.size()) {
+    bool progressed = false;
+    for (PartyIndex p = 0; p < 2; ++p) {
+      while (next[p] < feeds[p]->size()) {
+        const DecodedEntry& e = (*feeds[p])[next[p]];
+        const uint64_t seen = e.entry.has_seen() ? e.entry.seen().seq() : 0;
+        if (seen > next[1 - p]) break;
+        uint64_t l = next[p] == 0 ? 0 : lamport[p][next[p] - 1];
+        if (seen > 0) l = std::max(l, lamport[1 - p][seen - 1]);
+        lamport[p][next[p]] = l + 1;
+        ++next[p];
+        progressed = true;
+      }
+    }
+    // Validated feeds cannot see each other's future; PARLEY_CHECK guards
+    // against a caller passing unvalidated feeds.
+    PARLEY_CHECK(progressed);
+  }
+  std::vector<std::pair<PartyIndex, size_t>> order;
+  order.reserve(feed0.size() + feed1.size());
+  for (PartyIndex p = 0; p < 2; ++p) {
+    for (size_t i = 0; i < feeds[p]->size(); ++i) order.emplace_back(p, i);
+  }
+  std::sort(order.begin(), order.end(), [&](const auto& a, const auto& b) {
+    const uint64_t la = lamport[a.first][a.second], lb = lamport[b.first][b.second];
+    if (la != lb) return la < lb;
+    if (a.first != b.first) return a.first < b.first;
+    return a.second < b.second;
+  });
+  return order;
+}
+
+LedgerState ComputeState(const std::vector<DecodedEntry>& feed0,
+                         const std::vector<DecodedEntry>& feed1, int64_t now_ms) {
+  LedgerState state;
+  Replayer replayer(state);
+  const std::vector<DecodedEntry>* feeds[2] = {&feed0, &feed1};
+  for (const auto& [party, index] : CanonicalOrder(feed0, feed1)) {
+    replayer.Apply((*feeds[party])[index]);
+  }
+  for (Proposal& p : state.proposals) {
+    if (p.state == ProposalState::kOpen && Expired(p, now_ms)) p.state = ProposalState::kExpired;
+  }
+  return state;
+}
+
+std::string LedgerState::Render(const Charter& c) const {
+  std::ostringstream out;
+  for (const Proposal& p : proposals) {
+    out << "proposal " << Label(c, p.proposed) << " " << KindWord(p.kind) << ": " << ProposalStateName(p.state);
+    if (p.answered) out << " by " << Label(c, *p.answered);
+    if (p.contested) out << " (contested)";
+    out << (p.bilateral() ? " [bilateral]" : " [" + c.party_code(p.proposer()) + " alone]");
+    if (p.counters) out << " counters " << Label(c, proposals[by_id.at(*p.counters)].proposed);
+    if (p.amends) out << " amends " << Label(c, proposals[by_id.at(*p.amends)].proposed);
+    if (p.agreement) {
+      const Agreement& a = *p.agreement;
+      out << "; agreement " << AgreementStateName(a.state);
+      for (PartyIndex q = 0; q < 2; ++q) {
+        if (a.cancel_requests[q]) out << " cancel:" << Label(c, *a.cancel_requests[q]);
+      }
+      for (size_t i = 0; i < a.transfers.size(); ++i) {
+        const TransferProgress& t = a.transfers[i];
+        if (t.handovers.empty() && t.receipts.empty()) continue;
+        out << " t" << i << "=" << t.handed_over << "/" << t.received;
+      }
+    }
+    out << "\n";
+  }
+  for (const VoidStatement& v : void_statements) {
+    out << "void " << Label(c, v.at) << " " << KindName(v.kind) << ": " << v.reason << "\n";
+  }
+  for (const Claim& cl : claims) {
+    out << "claim " << Label(c, cl.at) << " " << KindName(cl.kind) << " [" << c.party_code(cl.at.party)
+        << " alone]: " << cl.text << "\n";
+  }
+  return out.str();
+}
+
+}  // namespace parley

@@ -1,0 +1,129 @@
+// Agreement state: a pure function of the two feeds.
+//
+// ComputeState replays both feeds in the canonical causal order (see
+// docs/PROTOCOL.md, "State"): each entry gets a Lamport number
+// L = 1 + max(L(own previous entry), L(other feed's entry at seen.seq)),
+// and entries are applied in order of (L, party index). Every node and every
+// auditor that holds the same feeds computes the same state.
+//
+// The result says, for every proposal and agreement, who signed what and
+// when, and whether it is bilateral (signed by both) or one side's alone.
+// Statements that are kept in the feed but have no effect (a late accept, an
+// accept of one's own proposal, ...) are listed as void, with the reason.
+//
+// Thread safety: pure function; the result is a value.
+#pragma once
+
+#include <array>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "node/charter.h"
+#include "node/entry.h"
+
+namespace parley {
+
+enum class ProposalState { kOpen, kAgreed, kRejected, kWithdrawn, kExpired, kCountered };
+enum class AgreementState {
+  kAgreed,           // signed by both; nothing executed yet
+  kInProgress,       // at least one handover or receipt
+  kCompleted,        // every transfer handed over and received, counts equal
+  kDisputed,         // a transfer's handed-over and received counts or manifests differ
+  kAmended,          // replaced by an agreed amendment
+  kCancelRequested,  // one party asked to cancel
+  kCancelled,        // both parties cancelled
+};
+
+const char* ProposalStateName(ProposalState s);
+const char* AgreementStateName(AgreementState s);
+
+// Where a statement stands in the ledger.
+struct StatementRef {
+  PartyIndex party = 0;
+  uint64_t seq = 0;
+  Digest id;
+  int64_t time_ms = 0;   // the author's clock
+  uint64_t seen_seq = 0; // how much of the other feed the author had seen
+};
+
+struct TransferProgress {
+  uint64_t handed_over = 0;  // sum of handover counts
+  uint64_t received = 0;     // sum of receipt counts
+  std::vector<StatementRef> handovers;
+  std::vector<StatementRef> receipts;
+  std::optional<Digest> handover_manifest;  // latest handover's manifest root
+  std::optional<Digest> receipt_manifest;   // latest receipt's manifest root
+  v1::Reconciliation reconciliation;        // summed over receipts
+};
+
+struct Agreement {
+  AgreementState state = AgreementState::kAgreed;
+  StatementRef accepted;  // the acceptance that made it
+  std::vector<TransferProgress> transfers;  // one per agreed transfer
+  std::array<std::optional<StatementRef>, 2> cancel_requests;
+  std::optional<Digest> amended_by;  // the agreed amendment that replaced it
+};
+
+struct Proposal {
+  Digest id;
+  StatementRef proposed;
+  PartyIndex proposer() const { return proposed.party; }
+  v1::ExchangeKind kind = v1::EXCHANGE_KIND_UNSPECIFIED;
+  v1::Terms terms;
+  Digest terms_digest;
+  std::optional<Digest> counters;  // the proposal this one countered (if effective)
+  std::optional<Digest> amends;    // the agreement this one would amend (if effective)
+  int64_t expires_ms = 0;
+
+  ProposalState state = ProposalState::kOpen;
+  std::optional<StatementRef> answered;  // the accept / reject / withdraw / counter
+  std::optional<Digest> countered_by;
+  // An acceptance and a withdrawal crossed (neither author had seen the
+  // other): the acceptance stands by the mailbox rule, flagged here.
+  bool contested = false;
+  std::optional<Agreement> agreement;  // when state == kAgreed
+
+  bool bilateral() const { return state == ProposalState::kAgreed; }
+};
+
+// A statement kept in a feed that has no effect, or a link in it that has none.
+struct VoidStatement {
+  StatementRef at;
+  v1::Entry::BodyCase kind;
+  std::string reason;
+};
+
+// A one-sided claim: attestations and statements on record.
+struct Claim {
+  StatementRef at;
+  v1::Entry::BodyCase kind;  // kAttestation or kStatement
+  std::string text;          // what (+ where) or the statement text
+  int64_t when_ms = 0;       // attestation's claimed time; 0 if none
+  std::optional<Digest> reference;
+};
+
+struct LedgerState {
+  std::vector<Proposal> proposals;  // in canonical order
+  std::vector<VoidStatement> void_statements;
+  std::vector<Claim> claims;
+  std::map<Digest, size_t> by_id;  // proposal ID -> index in proposals
+
+  const Proposal* Find(const Digest& id) const;
+  // One line per proposal, void statement and claim, in a fixed format, for
+  // tests and logs: e.g. "P1 RU remains_transfer agreed [completed] by RU#1 UA#2".
+  std::string Render(const Charter& charter) const;
+};
+
+// REQUIRES: each feed holds one party's entries from seq 1 without gaps, all
+// of which passed DecodeEntry and CheckSuccessor (as stored by a Ledger or
+// verified by the auditor). now_ms decides which open proposals have expired.
+LedgerState ComputeState(const std::vector<DecodedEntry>& feed0,
+                         const std::vector<DecodedEntry>& feed1, int64_t now_ms);
+
+// Canonical order of the two feeds: pairs (party, index into that feed).
+std::vector<std::pair<PartyIndex, size_t>> CanonicalOrder(const std::vector<DecodedEntry>& feed0,
+                                                          const std::vector<DecodedEntry>& feed1);
+
+}  // namespace parley

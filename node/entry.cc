@@ -1,0 +1,314 @@
+#include "node/entry.h"
+
+#include "crypto/hash.h"
+
+namespace parley {
+namespace {
+
+constexpr const char* kViolationNames[] = {
+    "oversized",      "malformed",      "wrong-ledger",   "unknown-author",
+    "bad-signature",  "bad-body",       "seq-gap",        "wrong-prev",
+    "time-backwards", "seen-backwards", "seen-mismatch",  "bad-reference",
+    "feed-frozen",
+};
+constexpr int kViolationCount = sizeof(kViolationNames) / sizeof(kViolationNames[0]);
+
+Status BadBody(const std::string& detail) { return Rejection(Violation::kBadBody, detail); }
+
+bool IsId(const std::string& b) { return b.size() == Digest::kSize; }
+bool IsOptionalId(const std::string& b) { return b.empty() || IsId(b); }
+
+Status CheckManifest(const v1::ManifestCommitment& m, const std::string& where) {
+  if (!IsId(m.root())) return BadBody(where + ".manifest.root must be 32 bytes");
+  if (m.count() == 0) return BadBody(where + ".manifest.count must be at least 1");
+  return Status::Ok();
+}
+
+Status CheckTerms(const v1::Propose& p) {
+  v1::Terms terms;
+  if (!terms.ParseFromString(p.terms())) return BadBody("propose.terms is not a Terms message");
+  if (terms.transfers_size() == 0) return BadBody("propose.terms has no transfers");
+  for (int i = 0; i < terms.transfers_size(); ++i) {
+    const auto& t = terms.transfers(i);
+    std::string where = "propose.terms.transfers[" + std::to_string(i) + "]";
+    if (t.from_party() > 1 || t.to_party() > 1 || t.from_party() == t.to_party()) {
+      return BadBody(where + " must go from one party (0 or 1) to the other");
+    }
+    if (t.category() == v1::CATEGORY_UNSPECIFIED || !v1::Category_IsValid(t.category())) {
+      return BadBody(where + ".category is not set");
+    }
+    if (t.count() == 0) return BadBody(where + ".count must be at least 1");
+    if (t.has_manifest()) {
+      if (Status s = CheckManifest(t.manifest(), where); !s.ok()) return s;
+      if (t.manifest().count() != t.count()) {
+        return BadBody(where + ".manifest.count " + std::to_string(t.manifest().count()) +
+                       " differs from count " + std::to_string(t.count()));
+      }
+    }
+  }
+  if (terms.transport() == v1::TRANSPORT_UNSPECIFIED || !v1::Transport_IsValid(terms.transport())) {
+    return BadBody("propose.terms.transport is not set");
+  }
+  if (!terms.has_window()) return BadBody("propose.terms.window is not set");
+  if (terms.window().end_ms() < terms.window().start_ms()) {
+    return BadBody("propose.terms.window ends before it starts");
+  }
+  return Status::Ok();
+}
+
+Status CheckBody(const v1::Entry& e, const Charter& charter) {
+  switch (e.body_case()) {
+    case v1::Entry::BODY_NOT_SET:
+      return BadBody("entry has no body");
+    case v1::Entry::kPropose: {
+      const auto& p = e.propose();
+      if (p.kind() == v1::EXCHANGE_KIND_UNSPECIFIED || !v1::ExchangeKind_IsValid(p.kind())) {
+        return BadBody("propose.kind is not set");
+      }
+      if (!IsOptionalId(p.counters())) return BadBody("propose.counters must be empty or 32 bytes");
+      if (!IsOptionalId(p.amends())) return BadBody("propose.amends must be empty or 32 bytes");
+      if (!p.counters().empty() && !p.amends().empty()) {
+        return BadBody("propose cannot both counter a proposal and amend an agreement");
+      }
+      if (p.expires_ms() < 0) return BadBody("propose.expires_ms is negative");
+      return CheckTerms(p);
+    }
+    case v1::Entry::kAccept:
+      if (!IsId(e.accept().proposal())) return BadBody("accept.proposal must be 32 bytes");
+      if (!IsId(e.accept().terms_digest())) return BadBody("accept.terms_digest must be 32 bytes");
+      return Status::Ok();
+    case v1::Entry::kReject:
+      if (!IsId(e.reject().proposal())) return BadBody("reject.proposal must be 32 bytes");
+      return Status::Ok();
+    case v1::Entry::kWithdraw:
+      if (!IsId(e.withdraw().proposal())) return BadBody("withdraw.proposal must be 32 bytes");
+      return Status::Ok();
+    case v1::Entry::kCancel:
+      if (!IsId(e.cancel().agreement())) return BadBody("cancel.agreement must be 32 bytes");
+      return Status::Ok();
+    case v1::Entry::kHandover: {
+      const auto& h = e.handover();
+      if (!IsId(h.agreement())) return BadBody("handover.agreement must be 32 bytes");
+      if (h.count() == 0) return BadBody("handover.count must be at least 1");
+      if (h.has_manifest()) return CheckManifest(h.manifest(), "handover");
+      return Status::Ok();
+    }
+    case v1::Entry::kReceipt: {
+      const auto& r = e.receipt();
+      if (!IsId(r.agreement())) return BadBody("receipt.agreement must be 32 bytes");
+      if (r.has_manifest()) return CheckManifest(r.manifest(), "receipt");
+      return Status::Ok();
+    }
+    case v1::Entry::kAttestation:
+      if (e.attestation().what().empty()) return BadBody("attestation.what is empty");
+      if (!IsOptionalId(e.attestation().reference())) {
+        return BadBody("attestation.reference must be empty or 32 bytes");
+      }
+      return Status::Ok();
+    case v1::Entry::kStatement:
+      if (e.statement().text().empty()) return BadBody("statement.text is empty");
+      if (!IsOptionalId(e.statement().reference())) {
+        return BadBody("statement.reference must be empty or 32 bytes");
+      }
+      return Status::Ok();
+    case v1::Entry::kRotateKey: {
+      const auto& r = e.rotate_key();
+      auto key = PublicKey::FromBytes(r.new_public_key());
+      auto sig = Signature::FromBytes(r.new_key_signature());
+      if (!key || !sig) return BadBody("rotate_key needs a 32-byte key and a 64-byte signature");
+      if (*key == charter.party_key(e.author())) return BadBody("rotate_key.new_public_key is the current key");
+      std::string msg = e.ledger_id();
+      uint32_t a = e.author();
+      for (int i = 0; i < 4; ++i) msg.push_back(static_cast<char>((a >> (8 * i)) & 0xff));
+      msg += r.new_public_key();
+      if (!Verify(*key, kRotateDomain, msg, *sig)) {
+        return BadBody("rotate_key.new_key_signature does not verify under the new key");
+      }
+      if (r.compromised_from_seq() > e.seq()) {
+        return BadBody("rotate_key.compromised_from_seq is after this entry");
+      }
+      return Status::Ok();
+    }
+  }
+  return BadBody("unknown body kind");
+}
+
+}  // namespace
+
+const char* ViolationName(Violation v) { return kViolationNames[static_cast<int>(v)]; }
+
+Status Rejection(Violation v, const std::string& detail) {
+  return Status(Code::kRejected, std::string(ViolationName(v)) + ": " + detail);
+}
+
+std::optional<Violation> ViolationOf(const Status& status) {
+  if (status.code() != Code::kRejected) return std::nullopt;
+  const std::string& m = status.message();
+  for (int i = 0; i < kViolationCount; ++i) {
+    std::string prefix = std::string(kViolationNames[i]) + ":";
+    if (m.compare(0, prefix.size(), prefix) == 0) return static_cast<Violation>(i);
+  }
+  return std::nullopt;
+}
+
+const char* KindName(v1::Entry::BodyCase kind) {
+  switch (kind) {
+    case v1::Entry::kPropose: return "propose";
+    case v1::Entry::kAccept: return "accept";
+    case v1::Entry::kReject: return "reject";
+    case v1::Entry::kWithdraw: return "withdraw";
+    case v1::Entry::kCancel: return "cancel";
+    case v1::Entry::kHandover: return "handover";
+    case v1::Entry::kReceipt: return "receipt";
+    case v1::Entry::kAttestation: return "attestation";
+    case v1::Entry::kStatement: return "statement";
+    case v1::Entry::kRotateKey: return "rotate_key";
+    case v1::Entry::BODY_NOT_SET: return "none";
+  }
+  return "unknown";
+}
+
+Digest TermsDigest(std::string_view terms_bytes) { return Hash(kTermsDomain, terms_bytes); }
+
+Result<DecodedEntry> DecodeEntry(std::string_view envelope, const Charter& charter) {
+  if (envelope.size() > kMaxEnvelopeBytes) {
+    return Rejection(Violation::kOversized, std::to_string(envelope.size()) +
+                                                " bytes exceeds the limit of " +
+                                                std::to_string(kMaxEnvelopeBytes));
+  }
+  v1::SignedEntry signed_entry;
+  if (!signed_entry.ParseFromArray(envelope.data(), static_cast<int>(envelope.size()))) {
+    return Rejection(Violation::kMalformed, "not a SignedEntry (protobuf parse failed)");
+  }
+  auto signature = Signature::FromBytes(signed_entry.signature());
+  if (!signature) {
+    return Rejection(Violation::kMalformed, "signature is " +
+                                                std::to_string(signed_entry.signature().size()) +
+                                                " bytes, expected 64");
+  }
+  DecodedEntry out;
+  if (!out.entry.ParseFromString(signed_entry.entry())) {
+    return Rejection(Violation::kMalformed, "entry bytes are not an Entry (protobuf parse failed)");
+  }
+  const v1::Entry& e = out.entry;
+  if (e.ledger_id() != charter.ledger_id().view()) {
+    return Rejection(Violation::kWrongLedger, "entry belongs to ledger " + ToHex(e.ledger_id()) +
+                                                  ", this is " + ToHex(charter.ledger_id()));
+  }
+  if (e.author() > 1) {
+    return Rejection(Violation::kUnknownAuthor,
+                     "author " + std::to_string(e.author()) + " is not a party (0 or 1)");
+  }
+  if (!Verify(charter.party_key(e.author()), kEntryDomain, signed_entry.entry(), *signature)) {
+    return Rejection(Violation::kBadSignature,
+                     "signature of " + charter.party_code(e.author()) + " entry " +
+                         std::to_string(e.seq()) + " does not verify");
+  }
+  if (Status s = CheckEntryFields(e, charter); !s.ok()) return s;
+  out.id = Hash(kEntryDomain, signed_entry.entry());
+  out.envelope = std::string(envelope);
+  return out;
+}
+
+Status CheckEntryFields(const v1::Entry& e, const Charter& charter) {
+  if (e.seq() == 0) return Rejection(Violation::kMalformed, "seq is 0 (feeds start at 1)");
+  if (!IsId(e.prev())) return Rejection(Violation::kMalformed, "prev must be 32 bytes");
+  if (e.has_seen() && (e.seen().seq() == 0 || !IsId(e.seen().id()))) {
+    return Rejection(Violation::kMalformed, "seen needs seq >= 1 and a 32-byte id");
+  }
+  return CheckBody(e, charter);
+}
+
+DecodedEntry SignEntry(const SecretKey& key, const v1::Entry& entry) {
+  DecodedEntry out;
+  std::string bytes = entry.SerializeAsString();
+  v1::SignedEntry signed_entry;
+  signed_entry.set_signature(Sign(key, kEntryDomain, bytes).str());
+  out.id = Hash(kEntryDomain, bytes);
+  out.entry = entry;
+  signed_entry.set_entry(std::move(bytes));
+  out.envelope = signed_entry.SerializeAsString();
+  return out;
+}
+
+std::vector<BodyReference> ReferencesOf(const v1::Entry& e) {
+  std::vector<BodyReference> refs;
+  auto add = [&](std::string_view field, const std::string& bytes, bool proposal) {
+    if (auto id = Digest::FromBytes(bytes)) refs.push_back({field, *id, proposal});
+  };
+  switch (e.body_case()) {
+    case v1::Entry::kPropose:
+      add("propose.counters", e.propose().counters(), true);
+      add("propose.amends", e.propose().amends(), true);
+      break;
+    case v1::Entry::kAccept: add("accept.proposal", e.accept().proposal(), true); break;
+    case v1::Entry::kReject: add("reject.proposal", e.reject().proposal(), true); break;
+    case v1::Entry::kWithdraw: add("withdraw.proposal", e.withdraw().proposal(), true); break;
+    case v1::Entry::kCancel: add("cancel.agreement", e.cancel().agreement(), true); break;
+    case v1::Entry::kHandover: add("handover.agreement", e.handover().agreement(), true); break;
+    case v1::Entry::kReceipt: add("receipt.agreement", e.receipt().agreement(), true); break;
+    case v1::Entry::kAttestation: add("attestation.reference", e.attestation().reference(), false); break;
+    case v1::Entry::kStatement: add("statement.reference", e.statement().reference(), false); break;
+    default: break;
+  }
+  return refs;
+}
+
+Status CheckSuccessor(const v1::Entry& e, const Digest& ledger_id, const FeedIndex& index) {
+  const PartyIndex author = e.author();
+  const PartyIndex other = 1 - author;
+  const FeedHead head = index.Head(author);
+  const std::string where = "entry " + std::to_string(e.seq()) + " of party " + std::to_string(author);
+
+  if (e.seq() != head.seq + 1) {
+    return Rejection(Violation::kSeqGap, where + ": expected seq " + std::to_string(head.seq + 1));
+  }
+  const Digest& expected_prev = head.seq == 0 ? ledger_id : head.id;
+  if (e.prev() != expected_prev.view()) {
+    return Rejection(Violation::kWrongPrev,
+                     where + ": prev " + ToHex(e.prev()).substr(0, 16) + "… is not " +
+                         (head.seq == 0 ? std::string("the ledger id")
+                                        : "the ID of entry " + std::to_string(head.seq)));
+  }
+  if (head.seq > 0 && e.time_ms() < head.time_ms) {
+    return Rejection(Violation::kTimeBackwards,
+                     where + ": time " + std::to_string(e.time_ms()) + " ms is before " +
+                         std::to_string(head.time_ms) + " ms of entry " + std::to_string(head.seq));
+  }
+  const uint64_t seen_seq = e.has_seen() ? e.seen().seq() : 0;
+  if (seen_seq < head.seen_seq) {
+    return Rejection(Violation::kSeenBackwards,
+                     where + ": seen seq " + std::to_string(seen_seq) + " is below " +
+                         std::to_string(head.seen_seq) + " of entry " + std::to_string(head.seq));
+  }
+  if (e.has_seen()) {
+    auto id = index.IdAt(other, seen_seq);
+    if (!id) return id.error();
+    if (!id->has_value() || (*id)->view() != e.seen().id()) {
+      return Rejection(Violation::kSeenMismatch,
+                       where + ": seen names entry " + std::to_string(seen_seq) +
+                           " of the other feed, which " +
+                           (id->has_value() ? "has a different ID" : "is not stored"));
+    }
+  }
+  for (const BodyReference& ref : ReferencesOf(e)) {
+    auto found = index.Find(ref.id);
+    if (!found) return found.error();
+    const std::string what = where + ": " + std::string(ref.field) + " " + ToHex(ref.id).substr(0, 16) + "…";
+    if (!found->has_value()) {
+      return Rejection(Violation::kBadReference, what + " is not a known entry");
+    }
+    const EntryRef& r = **found;
+    bool in_past = (r.party == author && r.seq < e.seq()) || (r.party == other && r.seq <= seen_seq);
+    if (!in_past) {
+      return Rejection(Violation::kBadReference, what + " is not in the author's causal past");
+    }
+    if (ref.must_be_proposal && r.kind != v1::Entry::kPropose) {
+      return Rejection(Violation::kBadReference,
+                       what + " is a " + KindName(r.kind) + ", not a proposal");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace parley

@@ -1,0 +1,44 @@
+// HighWaterMark: a small file, kept apart from the data folder, recording the
+// highest seq this node has signed in its own feed. If the data folder is
+// lost or rolled back to an older copy, its head falls below the mark and the
+// node refuses to sign until it has recovered its feed (from the peer), so it
+// never signs two different entries at one seq.
+//
+// File layout (80 bytes, written in place with one pwrite + fdatasync):
+//   "PARLEYH1" (8) | ledger_id (32) | seq u64 little-endian (8) |
+//   BLAKE2b-256("parley/hwm/v1" || the preceding 48 bytes) (32)
+//
+// Thread safety: not thread-safe; the Ledger serializes calls.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+
+#include "crypto/status.h"
+#include "crypto/types.h"
+
+namespace parley {
+
+class HighWaterMark {
+ public:
+  // Opens or creates (mode 0600) the mark for `ledger_id`. Fails if the file
+  // is corrupt (kDataLoss) or belongs to another ledger (kFailedPrecondition).
+  static Result<std::unique_ptr<HighWaterMark>> Open(const std::filesystem::path& path,
+                                                     const Digest& ledger_id);
+  ~HighWaterMark();
+
+  uint64_t seq() const { return seq_; }
+
+  // Durably records `seq`. REQUIRES: seq >= this->seq().
+  Status Advance(uint64_t seq);
+
+ private:
+  HighWaterMark(int fd, Digest ledger_id, uint64_t seq, std::filesystem::path path)
+      : fd_(fd), ledger_id_(ledger_id), seq_(seq), path_(std::move(path)) {}
+  int fd_;
+  Digest ledger_id_;
+  uint64_t seq_;
+  std::filesystem::path path_;
+};
+
+}  // namespace parley

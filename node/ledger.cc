@@ -1,0 +1,399 @@
+#include "node/ledger.h"
+
+#include "crypto/hash.h"
+
+// Storage key layout (all integers big-endian so that byte order is numeric
+// order; p is the party index as one byte):
+//   "c"                      -> SignedCharter bytes
+//   "e" p seq(8)             -> SignedEntry bytes exactly as received/signed
+//   "i" id(32)               -> p seq(8) body_case(1)   (index by entry ID)
+//   "h" p                    -> seq(8) id(32) time_ms(8) seen_seq(8)  (head)
+//   "f" p seq(8) id(32)      -> ForkProof bytes (id = the second entry's ID)
+//   "r" request_id           -> entry id(32) body_digest(32)  (idempotency)
+// An entry, its index row and its feed's head are written in one batch.
+
+namespace parley {
+namespace {
+
+void PutU64(std::string& out, uint64_t v) {
+  for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+uint64_t GetU64(std::string_view in) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(in[i]);
+  return v;
+}
+
+std::string EntryKey(PartyIndex p, uint64_t seq) {
+  std::string k = "e";
+  k.push_back(static_cast<char>(p));
+  PutU64(k, seq);
+  return k;
+}
+
+std::string IndexKey(const Digest& id) { return "i" + id.str(); }
+std::string HeadKey(PartyIndex p) { return std::string("h") + static_cast<char>(p); }
+std::string RequestKey(const std::string& request_id) { return "r" + request_id; }
+
+std::string ForkKey(PartyIndex p, uint64_t seq, const Digest& id) {
+  std::string k = "f";
+  k.push_back(static_cast<char>(p));
+  PutU64(k, seq);
+  return k + id.str();
+}
+
+std::string EncodeHead(const FeedHead& h) {
+  std::string v;
+  PutU64(v, h.seq);
+  v += h.id.view();
+  PutU64(v, static_cast<uint64_t>(h.time_ms));
+  PutU64(v, h.seen_seq);
+  return v;
+}
+
+FeedHead HeadOf(const DecodedEntry& e) {
+  return FeedHead{e.seq(), e.id, e.time_ms(), e.entry.has_seen() ? e.entry.seen().seq() : 0};
+}
+
+Digest BodyDigest(const v1::Entry& body) {
+  v1::Entry only_body;
+  only_body.CopyFrom(body);
+  only_body.clear_ledger_id();
+  only_body.clear_author();
+  only_body.clear_seq();
+  only_body.clear_prev();
+  only_body.clear_seen();
+  only_body.clear_time_ms();
+  return Hash("parley/request/v1", only_body.SerializeAsString());
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Ledger>> Ledger::Open(std::unique_ptr<Store> store,
+                                             std::string_view signed_charter,
+                                             LedgerOptions options) {
+  auto charter = Charter::Parse(signed_charter);
+  if (!charter) return charter.error();
+  if (!charter->fully_signed()) {
+    return Status(Code::kFailedPrecondition,
+                  "charter is not signed by both parties (" + charter->party_code(0) + ": " +
+                      (charter->signed_by(0) ? "signed" : "missing") + ", " +
+                      charter->party_code(1) + ": " + (charter->signed_by(1) ? "signed" : "missing") + ")");
+  }
+  if (options.self.has_value() != options.key.has_value()) {
+    return Status(Code::kInvalidArgument, "ledger: a local party needs its key and vice versa");
+  }
+  if (options.self) {
+    if (*options.self > 1) return Status(Code::kInvalidArgument, "ledger: party index must be 0 or 1");
+    if (options.key->public_key() != charter->party_key(*options.self)) {
+      return Status(Code::kPermissionDenied, "ledger: the key is not " +
+                                                 charter->party_code(*options.self) +
+                                                 "'s key in the charter");
+    }
+  }
+  auto ledger = std::unique_ptr<Ledger>(new Ledger(std::move(store), std::move(*charter), std::move(options)));
+  if (Status s = ledger->Load(); !s.ok()) return s;
+  return ledger;
+}
+
+Status Ledger::Load() {
+  auto stored = store_->Get("c");
+  if (!stored) return stored.error();
+  if (!stored->has_value()) {
+    WriteBatch batch;
+    batch.Put("c", charter_.signed_bytes());
+    if (Status s = store_->Write(batch, true); !s.ok()) return s;
+  } else {
+    auto existing = Charter::Parse(**stored);
+    if (!existing) return Status(Code::kDataLoss, "stored charter: " + existing.error().message());
+    if (existing->ledger_id() != charter_.ledger_id()) {
+      return Status(Code::kFailedPrecondition,
+                    "the data folder holds ledger " + ToHex(existing->ledger_id()) +
+                        ", not the charter's ledger " + ToHex(charter_.ledger_id()));
+    }
+  }
+  for (PartyIndex p = 0; p < 2; ++p) {
+    auto head = store_->Get(HeadKey(p));
+    if (!head) return head.error();
+    if (head->has_value()) {
+      const std::string& v = **head;
+      if (v.size() != 56) return Status(Code::kDataLoss, "stored head of party " + std::to_string(p) + " is corrupt");
+      heads_[p].seq = GetU64(v);
+      heads_[p].id = *Digest::FromBytes(std::string_view(v).substr(8, 32));
+      heads_[p].time_ms = static_cast<int64_t>(GetU64(std::string_view(v).substr(40)));
+      heads_[p].seen_seq = GetU64(std::string_view(v).substr(48));
+    }
+    std::string lo = std::string("f") + static_cast<char>(p);
+    std::string hi = std::string("f") + static_cast<char>(p + 1);
+    Status s = store_->Scan(lo, hi, [&](std::string_view, std::string_view) {
+      frozen_[p] = true;
+      return false;
+    });
+    if (!s.ok()) return s;
+  }
+  if (options_.self) {
+    own_fork_ = frozen_[*options_.self];
+    if (!options_.high_water_mark.empty()) {
+      auto hwm = HighWaterMark::Open(options_.high_water_mark, charter_.ledger_id());
+      if (!hwm) return hwm.error();
+      hwm_ = std::move(*hwm);
+      const uint64_t own = heads_[*options_.self].seq;
+      if (hwm_->seq() < own) {
+        if (Status s = hwm_->Advance(own); !s.ok()) return s;
+      }
+    }
+  }
+  RefreshSigningBlock();
+  return Status::Ok();
+}
+
+void Ledger::RefreshSigningBlock() {
+  blocked_.reset();
+  if (!options_.self) {
+    blocked_ = "this ledger has no local party (read-only)";
+  } else if (write_failed_) {
+    blocked_ = "a write failed after signing (" + *write_failed_ + "); restart the node";
+  } else if (own_fork_) {
+    blocked_ = "another version of this node's own feed was seen: its key is being misused; rotate the key";
+  } else if (hwm_ && hwm_->seq() > heads_[*options_.self].seq) {
+    blocked_ = "the data folder holds own feed up to seq " + std::to_string(heads_[*options_.self].seq) +
+               " but this key has signed up to seq " + std::to_string(hwm_->seq()) +
+               " (high-water mark): the folder is stale or was rolled back; recover the own feed from the peer first";
+  }
+}
+
+std::optional<std::string> Ledger::signing_blocked() const {
+  std::lock_guard lock(mu_);
+  return blocked_;
+}
+
+bool Ledger::frozen(PartyIndex party) const {
+  std::lock_guard lock(mu_);
+  return frozen_[party];
+}
+
+FeedHead Ledger::Head(PartyIndex party) const {
+  std::lock_guard lock(mu_);
+  return heads_[party];
+}
+
+// A FeedIndex over the ledger for use while mu_ is held.
+namespace {
+class HeldIndex final : public FeedIndex {
+ public:
+  HeldIndex(const FeedHead* heads, const FeedIndex& base) : heads_(heads), base_(base) {}
+  FeedHead Head(PartyIndex party) const override { return heads_[party]; }
+  Result<std::optional<EntryRef>> Find(const Digest& id) const override { return base_.Find(id); }
+  Result<std::optional<Digest>> IdAt(PartyIndex party, uint64_t seq) const override {
+    return base_.IdAt(party, seq);
+  }
+
+ private:
+  const FeedHead* heads_;
+  const FeedIndex& base_;
+};
+}  // namespace
+
+Result<std::optional<EntryRef>> Ledger::Find(const Digest& id) const {
+  auto v = store_->Get(IndexKey(id));
+  if (!v) return v.error();
+  if (!v->has_value()) return std::optional<EntryRef>();
+  const std::string& s = **v;
+  if (s.size() != 10) return Status(Code::kDataLoss, "index row for " + ToHex(id) + " is corrupt");
+  return std::optional<EntryRef>(EntryRef{static_cast<PartyIndex>(s[0]), GetU64(std::string_view(s).substr(1)),
+                                          static_cast<v1::Entry::BodyCase>(static_cast<uint8_t>(s[9]))});
+}
+
+Result<std::optional<Digest>> Ledger::IdAt(PartyIndex party, uint64_t seq) const {
+  auto e = Get(party, seq);
+  if (!e) return e.error();
+  if (!e->has_value()) return std::optional<Digest>();
+  return std::optional<Digest>((*e)->id);
+}
+
+Result<std::optional<DecodedEntry>> Ledger::Get(PartyIndex party, uint64_t seq) const {
+  auto v = store_->Get(EntryKey(party, seq));
+  if (!v) return v.error();
+  if (!v->has_value()) return std::optional<DecodedEntry>();
+  auto d = DecodeEntry(**v, charter_);
+  if (!d) return Status(Code::kDataLoss, "stored entry " + std::to_string(seq) + " of party " +
+                                             std::to_string(party) + " fails verification: " + d.error().message());
+  return std::optional<DecodedEntry>(std::move(*d));
+}
+
+Result<std::optional<DecodedEntry>> Ledger::GetById(const Digest& id) const {
+  auto ref = Find(id);
+  if (!ref) return ref.error();
+  if (!ref->has_value()) return std::optional<DecodedEntry>();
+  return Get((*ref)->party, (*ref)->seq);
+}
+
+Result<std::vector<DecodedEntry>> Ledger::Read(PartyIndex party, uint64_t from, size_t max) const {
+  std::vector<DecodedEntry> out;
+  Status failure;
+  Status s = store_->Scan(EntryKey(party, std::max<uint64_t>(from, 1)), EntryKey(party + 1, 0),
+                          [&](std::string_view, std::string_view value) {
+                            if (out.size() >= max) return false;
+                            auto d = DecodeEntry(value, charter_);
+                            if (!d) {
+                              failure = Status(Code::kDataLoss, "stored entry fails verification: " + d.error().message());
+                              return false;
+                            }
+                            out.push_back(std::move(*d));
+                            return true;
+                          });
+  if (!s.ok()) return s;
+  if (!failure.ok()) return failure;
+  return out;
+}
+
+Result<std::vector<StoredFork>> Ledger::Forks() const {
+  std::vector<StoredFork> out;
+  Status failure;
+  Status s = store_->Scan("f", "g", [&](std::string_view key, std::string_view value) {
+    StoredFork f;
+    f.party = static_cast<PartyIndex>(key[1]);
+    f.seq = GetU64(key.substr(2));
+    if (!f.proof.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+      failure = Status(Code::kDataLoss, "stored fork proof is corrupt");
+      return false;
+    }
+    out.push_back(std::move(f));
+    return true;
+  });
+  if (!s.ok()) return s;
+  if (!failure.ok()) return failure;
+  return out;
+}
+
+Status Ledger::StoreEntry(const DecodedEntry& e, WriteBatch batch, bool sync) {
+  const PartyIndex p = e.author();
+  batch.Put(EntryKey(p, e.seq()), e.envelope);
+  std::string index_row;
+  index_row.push_back(static_cast<char>(p));
+  PutU64(index_row, e.seq());
+  index_row.push_back(static_cast<char>(e.kind()));
+  batch.Put(IndexKey(e.id), index_row);
+  FeedHead head = HeadOf(e);
+  batch.Put(HeadKey(p), EncodeHead(head));
+  if (Status s = store_->Write(batch, sync); !s.ok()) return s;
+  heads_[p] = head;
+  return Status::Ok();
+}
+
+Result<DecodedEntry> Ledger::Append(const v1::Entry& body, int64_t now_ms, const std::string& request_id) {
+  std::lock_guard lock(mu_);
+  if (!request_id.empty()) {
+    auto prior = store_->Get(RequestKey(request_id));
+    if (!prior) return prior.error();
+    if (prior->has_value()) {
+      const std::string& v = **prior;
+      if (v.substr(32) != BodyDigest(body).view()) {
+        return Status(Code::kAlreadyExists,
+                      "request id '" + request_id + "' was already used for a different statement");
+      }
+      auto ref = Find(*Digest::FromBytes(v.substr(0, 32)));
+      if (!ref) return ref.error();
+      if (!ref->has_value()) return Status(Code::kDataLoss, "request id row names a missing entry");
+      auto entry = Get((*ref)->party, (*ref)->seq);
+      if (!entry) return entry.error();
+      return std::move(**entry);
+    }
+  }
+  if (blocked_) return Status(Code::kFailedPrecondition, "refusing to sign: " + *blocked_);
+  const PartyIndex self = *options_.self;
+  const FeedHead& head = heads_[self];
+  const FeedHead& other = heads_[1 - self];
+
+  v1::Entry entry;
+  entry.CopyFrom(body);
+  entry.set_ledger_id(charter_.ledger_id().str());
+  entry.set_author(self);
+  entry.set_seq(head.seq + 1);
+  entry.set_prev(head.seq == 0 ? charter_.ledger_id().str() : head.id.str());
+  if (other.seq > 0) {
+    entry.mutable_seen()->set_seq(other.seq);
+    entry.mutable_seen()->set_id(other.id.str());
+  } else {
+    entry.clear_seen();
+  }
+  entry.set_time_ms(std::max(now_ms, head.time_ms));
+  if (Status s = CheckEntryFields(entry, charter_); !s.ok()) return s;
+  HeldIndex index(heads_, *this);
+  if (Status s = CheckSuccessor(entry, charter_.ledger_id(), index); !s.ok()) return s;
+
+  DecodedEntry signed_entry = SignEntry(*options_.key, entry);
+  WriteBatch batch;
+  if (!request_id.empty()) batch.Put(RequestKey(request_id), signed_entry.id.str() + BodyDigest(body).str());
+  if (Status s = StoreEntry(signed_entry, std::move(batch), options_.sync); !s.ok()) {
+    // The signature never left this process, but whether the bytes reached
+    // the disk is unknown: sign nothing more until a restart re-reads the head.
+    write_failed_ = s.message();
+    RefreshSigningBlock();
+    return s;
+  }
+  if (hwm_) {
+    if (Status s = hwm_->Advance(signed_entry.seq()); !s.ok()) {
+      write_failed_ = s.message();
+      RefreshSigningBlock();
+      return s;
+    }
+  }
+  return signed_entry;
+}
+
+Result<IngestOutcome> Ledger::RecordFork(const DecodedEntry& e, const std::string& stored_envelope) {
+  v1::ForkProof proof;
+  if (!proof.mutable_first()->ParseFromString(stored_envelope) ||
+      !proof.mutable_second()->ParseFromString(e.envelope)) {
+    return Status(Code::kDataLoss, "cannot re-read the stored entry for a fork proof");
+  }
+  WriteBatch batch;
+  batch.Put(ForkKey(e.author(), e.seq(), e.id), proof.SerializeAsString());
+  if (Status s = store_->Write(batch, true); !s.ok()) return s;
+  frozen_[e.author()] = true;
+  if (options_.self && e.author() == *options_.self) {
+    own_fork_ = true;
+    RefreshSigningBlock();
+  }
+  return IngestOutcome::kFork;
+}
+
+Result<IngestOutcome> Ledger::Ingest(std::string_view envelope) {
+  auto decoded = DecodeEntry(envelope, charter_);
+  if (!decoded) return decoded.error();
+  const DecodedEntry& e = *decoded;
+  std::lock_guard lock(mu_);
+  const PartyIndex p = e.author();
+  if (e.seq() <= heads_[p].seq) {
+    auto stored = store_->Get(EntryKey(p, e.seq()));
+    if (!stored) return stored.error();
+    if (!stored->has_value()) return Status(Code::kDataLoss, "entry below head is missing from the store");
+    auto stored_entry = DecodeEntry(**stored, charter_);
+    if (!stored_entry) return Status(Code::kDataLoss, "stored entry fails verification: " + stored_entry.error().message());
+    if (stored_entry->id == e.id) return IngestOutcome::kDuplicate;
+    return RecordFork(e, **stored);
+  }
+  if (frozen_[p]) {
+    return Rejection(Violation::kFeedFrozen, "the feed of " + charter_.party_code(p) +
+                                                 " is frozen by a fork proof; entry " +
+                                                 std::to_string(e.seq()) + " not accepted");
+  }
+  const bool own = options_.self && p == *options_.self;
+  if (own && (!hwm_ || e.seq() > hwm_->seq())) {
+    // An entry of this node's own feed that this node never signed.
+    own_fork_ = true;
+    RefreshSigningBlock();
+    return Status(Code::kFailedPrecondition,
+                  "entry " + std::to_string(e.seq()) + " of this node's own feed (" + charter_.party_code(p) +
+                      ") was never signed here: the key is being misused; signing stopped");
+  }
+  HeldIndex index(heads_, *this);
+  if (Status s = CheckSuccessor(e.entry, charter_.ledger_id(), index); !s.ok()) return s;
+  if (Status s = StoreEntry(e, WriteBatch(), true); !s.ok()) return s;
+  if (own) RefreshSigningBlock();  // recovered part of the own feed
+  return IngestOutcome::kStored;
+}
+
+}  // namespace parley

@@ -1,0 +1,59 @@
+// Store: the ordered key-value storage under a ledger. Two implementations:
+// LevelDB (the node's) and memory (tests). The ledger's key layout is in
+// node/ledger.cc and docs/PROTOCOL.md ("Storage").
+//
+// Thread safety: implementations are safe for concurrent use.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "crypto/status.h"
+
+namespace parley {
+
+// Puts applied atomically by Store::Write.
+class WriteBatch {
+ public:
+  void Put(std::string key, std::string value) {
+    puts_.emplace_back(std::move(key), std::move(value));
+  }
+  const std::vector<std::pair<std::string, std::string>>& puts() const { return puts_; }
+  bool empty() const { return puts_.empty(); }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> puts_;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // The value at `key`, nullopt if absent; an error only if storage fails.
+  virtual Result<std::optional<std::string>> Get(std::string_view key) = 0;
+
+  // Applies every put of `batch` or none. With sync, the batch is on stable
+  // storage when Write returns OK (it survives a crash of the process and of
+  // the machine); without, it survives a crash of the process only.
+  virtual Status Write(const WriteBatch& batch, bool sync) = 0;
+
+  // Calls fn(key, value) for each key in [start, end) in byte order until fn
+  // returns false.
+  using ScanFn = std::function<bool(std::string_view key, std::string_view value)>;
+  virtual Status Scan(std::string_view start, std::string_view end, const ScanFn& fn) = 0;
+};
+
+std::unique_ptr<Store> NewMemoryStore();
+
+// Opens (creating if missing) the LevelDB database in `dir`. LevelDB's own
+// file lock makes a second open of the same folder fail: kAlreadyExists with
+// a message that says another process holds it.
+Result<std::unique_ptr<Store>> OpenLevelDbStore(const std::filesystem::path& dir);
+
+}  // namespace parley
