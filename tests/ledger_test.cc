@@ -1,1 +1,239 @@
+// The Ledger over LevelDB: durability across reopen, equivocation and fork
+// proofs, and own-feed safety (never two entries at one seq).
 #include <doctest/doctest.h>
+
+#include "fixtures.h"
+#include "node/ledger.h"
+
+namespace parley {
+namespace {
+
+using test::kRU;
+using test::kUA;
+
+struct Node {
+  std::filesystem::path data;
+  std::filesystem::path hwm;
+  PartyIndex self;
+
+  Result<std::unique_ptr<Ledger>> Open() const {
+    auto store = OpenLevelDbStore(data);
+    if (!store) return store.error();
+    LedgerOptions o;
+    o.self = self;
+    o.key = test::PartyKey(self);
+    o.high_water_mark = hwm;
+    return Ledger::Open(std::move(*store), test::TestCharter(), std::move(o));
+  }
+};
+
+// Builds a valid RU entry following RU's head in `l`, with `seen` = UA's head.
+v1::Entry NextOf(const Ledger& l, PartyIndex author, v1::Entry body, int64_t time_ms) {
+  const FeedHead h = l.Head(author);
+  const FeedHead o = l.Head(1 - author);
+  body.set_ledger_id(l.charter().ledger_id().str());
+  body.set_author(author);
+  body.set_seq(h.seq + 1);
+  body.set_prev(h.seq == 0 ? l.charter().ledger_id().str() : h.id.str());
+  if (o.seq > 0) {
+    body.mutable_seen()->set_seq(o.seq);
+    body.mutable_seen()->set_id(o.id.str());
+  }
+  body.set_time_ms(time_ms);
+  return body;
+}
+
+TEST_CASE("everything acknowledged survives close and reopen, and appends continue at head + 1") {
+  test::TempDir dir;
+  Node ua{dir.path() / "ua", dir.path() / "ua.hwm", kUA};
+  std::vector<Digest> ids;
+  {
+    auto l = ua.Open().value();
+    for (int i = 0; i < 5; ++i) ids.push_back(l->Append(test::Say("s" + std::to_string(i)), test::kT0 + i).value().id);
+    CHECK(l->Ingest(SignEntry(test::PartyKey(kRU), NextOf(*l, kRU, test::Say("ru"), test::kT0)).envelope).value() ==
+          IngestOutcome::kStored);
+  }
+  auto l = ua.Open().value();
+  CHECK(l->Head(kUA).seq == 5);
+  CHECK(l->Head(kUA).id == ids.back());
+  CHECK(l->Head(kRU).seq == 1);
+  auto feed = l->Read(kUA, 1, 100).value();
+  REQUIRE(feed.size() == 5);
+  for (size_t i = 0; i < 5; ++i) CHECK(feed[i].id == ids[i]);
+  auto next = l->Append(test::Say("after reopen"), test::kT0 + 10).value();
+  CHECK(next.seq() == 6);
+  CHECK(next.entry.prev() == ids.back().view());
+  CHECK(next.entry.seen().seq() == 1);
+}
+
+TEST_CASE("an entry's time never goes below the previous one, whatever the clock says") {
+  test::TempDir dir;
+  auto l = Node{dir.path() / "d", dir.path() / "h", kUA}.Open().value();
+  auto a = l->Append(test::Say("a"), test::kT0 + 5000).value();
+  auto b = l->Append(test::Say("b"), test::kT0).value();  // clock stepped back
+  CHECK(b.time_ms() == a.time_ms());
+}
+
+TEST_CASE("two signed entries at one seq leave a durable fork proof and freeze the feed") {
+  test::TempDir dir;
+  Node ua{dir.path() / "ua", dir.path() / "ua.hwm", kUA};
+  SecretKey ru = test::PartyKey(kRU);
+  {
+    auto l = ua.Open().value();
+    v1::Entry first = NextOf(*l, kRU, test::Say("version one"), test::kT0);
+    v1::Entry second = NextOf(*l, kRU, test::Say("version two"), test::kT0);
+    CHECK(l->Ingest(SignEntry(ru, first).envelope).value() == IngestOutcome::kStored);
+    CHECK(l->Ingest(SignEntry(ru, second).envelope).value() == IngestOutcome::kFork);
+    CHECK(l->frozen(kRU));
+    CHECK_FALSE(l->frozen(kUA));
+  }
+  auto l = ua.Open().value();
+  CHECK(l->frozen(kRU));
+  auto forks = l->Forks().value();
+  REQUIRE(forks.size() == 1);
+  CHECK(forks[0].party == kRU);
+  CHECK(forks[0].seq == 1);
+  // Both halves verify on their own.
+  CHECK(DecodeEntry(forks[0].proof.first().SerializeAsString(), l->charter()).has_value());
+  CHECK(DecodeEntry(forks[0].proof.second().SerializeAsString(), l->charter()).has_value());
+  // Past the fork, nothing more of RU's feed is accepted.
+  auto r = l->Ingest(SignEntry(ru, NextOf(*l, kRU, test::Say("later"), test::kT0 + 1)).envelope);
+  REQUIRE_FALSE(r.has_value());
+  CHECK(ViolationOf(r.error()) == Violation::kFeedFrozen);
+  CHECK(l->Head(kRU).seq == 1);
+  // UA itself carries on.
+  CHECK(l->Append(test::Say("RU forked its feed"), test::kT0 + 2).has_value());
+}
+
+TEST_CASE("a different version of the node's own feed raises the alarm and stops signing") {
+  test::TempDir dir;
+  Node ua{dir.path() / "ua", dir.path() / "ua.hwm", kUA};
+  auto l = ua.Open().value();
+  auto mine = l->Append(test::Say("mine"), test::kT0).value();
+  v1::Entry forged = mine.entry;
+  forged.mutable_statement()->set_text("forged with UA's stolen key");
+  CHECK(l->Ingest(SignEntry(test::PartyKey(kUA), forged).envelope).value() == IngestOutcome::kFork);
+  REQUIRE(l->signing_blocked().has_value());
+  CHECK(l->signing_blocked()->find("misused") != std::string::npos);
+  auto r = l->Append(test::Say("next"), test::kT0 + 1);
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().code() == Code::kFailedPrecondition);
+}
+
+TEST_CASE("an own-feed entry this node never signed is refused as key misuse") {
+  test::TempDir dir;
+  auto l = Node{dir.path() / "ua", dir.path() / "ua.hwm", kUA}.Open().value();
+  (void)l->Append(test::Say("one"), test::kT0).value();
+  auto r = l->Ingest(SignEntry(test::PartyKey(kUA), NextOf(*l, kUA, test::Say("two?"), test::kT0)).envelope);
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().code() == Code::kFailedPrecondition);
+  CHECK(l->Head(kUA).seq == 1);
+  CHECK(l->signing_blocked().has_value());
+}
+
+TEST_CASE("a data folder rolled back to an older copy refuses to sign until the feed is recovered") {
+  test::TempDir dir;
+  Node ua{dir.path() / "ua", dir.path() / "ua.hwm", kUA};
+  std::vector<std::string> later;  // envelopes signed after the snapshot
+  {
+    auto l = ua.Open().value();
+    (void)l->Append(test::Say("one"), test::kT0).value();
+    (void)l->Append(test::Say("two"), test::kT0).value();
+  }
+  std::filesystem::copy(ua.data, dir.path() / "snapshot", std::filesystem::copy_options::recursive);
+  {
+    auto l = ua.Open().value();
+    later.push_back(l->Append(test::Say("three"), test::kT0).value().envelope);
+    later.push_back(l->Append(test::Say("four"), test::kT0).value().envelope);
+  }
+  std::filesystem::remove_all(ua.data);
+  std::filesystem::rename(dir.path() / "snapshot", ua.data);
+
+  auto l = ua.Open().value();
+  CHECK(l->Head(kUA).seq == 2);
+  REQUIRE(l->signing_blocked().has_value());
+  CHECK(l->signing_blocked()->find("high-water mark") != std::string::npos);
+  auto refused = l->Append(test::Say("would be a second seq 3"), test::kT0);
+  REQUIRE_FALSE(refused.has_value());
+  CHECK(refused.error().code() == Code::kFailedPrecondition);
+  CHECK(l->Head(kUA).seq == 2);
+
+  // Recovering the own feed (as the peer would serve it) unblocks signing.
+  CHECK(l->Ingest(later[0]).value() == IngestOutcome::kStored);
+  CHECK(l->signing_blocked().has_value());
+  CHECK(l->Ingest(later[1]).value() == IngestOutcome::kStored);
+  CHECK_FALSE(l->signing_blocked().has_value());
+  CHECK(l->Append(test::Say("five"), test::kT0).value().seq() == 5);
+}
+
+TEST_CASE("a lost data folder with a surviving high-water mark refuses to sign") {
+  test::TempDir dir;
+  Node ua{dir.path() / "ua", dir.path() / "ua.hwm", kUA};
+  { (void)ua.Open().value()->Append(test::Say("one"), test::kT0).value(); }
+  std::filesystem::remove_all(ua.data);
+  auto l = ua.Open().value();
+  CHECK(l->Head(kUA).seq == 0);
+  CHECK_FALSE(l->Append(test::Say("again seq 1?"), test::kT0).has_value());
+}
+
+TEST_CASE("a retried request id gives one entry; reusing it for another statement is refused") {
+  test::TempDir dir;
+  auto l = Node{dir.path() / "ua", dir.path() / "ua.hwm", kUA}.Open().value();
+  auto a = l->Append(test::Say("once"), test::kT0, "req-1").value();
+  auto b = l->Append(test::Say("once"), test::kT0 + 50, "req-1").value();
+  CHECK(a.id == b.id);
+  CHECK(l->Head(kUA).seq == 1);
+  auto c = l->Append(test::Say("something else"), test::kT0, "req-1");
+  REQUIRE_FALSE(c.has_value());
+  CHECK(c.error().code() == Code::kAlreadyExists);
+  CHECK(l->Head(kUA).seq == 1);
+}
+
+TEST_CASE("a second open of the same data folder fails with a clear message") {
+  test::TempDir dir;
+  Node ua{dir.path() / "ua", dir.path() / "ua.hwm", kUA};
+  auto first = ua.Open().value();
+  auto second = OpenLevelDbStore(ua.data);
+  REQUIRE_FALSE(second.has_value());
+  CHECK(second.error().code() == Code::kAlreadyExists);
+  CHECK(second.error().message().find("in use") != std::string::npos);
+}
+
+TEST_CASE("a data folder of another ledger is refused and left untouched") {
+  test::TempDir dir;
+  Node ua{dir.path() / "ua", dir.path() / "ua.hwm", kUA};
+  { (void)ua.Open().value()->Append(test::Say("one"), test::kT0).value(); }
+  CharterDraft d;
+  d.title = "another ledger";
+  d.parties[0] = {"UA", "x", test::PartyKey(kUA).public_key()};
+  d.parties[1] = {"RU", "y", test::PartyKey(kRU).public_key()};
+  std::string other = NewUnsignedCharter(d).value();
+  for (PartyIndex p = 0; p < 2; ++p) other = Charter::Parse(other).value().Sign(test::PartyKey(p)).value();
+  auto store = OpenLevelDbStore(ua.data).value();
+  LedgerOptions o;
+  auto r = Ledger::Open(std::move(store), other, std::move(o));
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().code() == Code::kFailedPrecondition);
+  auto again = ua.Open().value();
+  CHECK(again->Head(kUA).seq == 1);
+}
+
+TEST_CASE("a node refuses a charter without both signatures, or a key that is not its party's") {
+  SUBCASE("unsigned") {
+    LedgerOptions o;
+    auto r = Ledger::Open(NewMemoryStore(), test::UnsignedTestCharter(), std::move(o));
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().message().find("not signed by both") != std::string::npos);
+  }
+  SUBCASE("wrong key") {
+    LedgerOptions o;
+    o.self = kUA;
+    o.key = test::PartyKey(kRU);
+    auto r = Ledger::Open(NewMemoryStore(), test::TestCharter(), std::move(o));
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().code() == Code::kPermissionDenied);
+  }
+}
+
+}  // namespace
+}  // namespace parley
