@@ -155,6 +155,7 @@ class Scenario {
     body.set_seq(feed.size() + 1);
     body.set_prev(feed.empty() ? TheCharter().ledger_id().str() : feed.back().id.str());
     uint64_t s = seen == kAll ? other.size() : seen;
+    PARLEY_CHECK(s <= other.size());
     if (s > 0) {
       body.mutable_seen()->set_seq(s);
       body.mutable_seen()->set_id(other[s - 1].id.str());

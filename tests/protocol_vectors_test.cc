@@ -1,1 +1,139 @@
+// The test vectors published in docs/PROTOCOL.md are recomputed here, so the
+// document cannot drift from the code. To regenerate the block after a
+// deliberate protocol change: PARLEY_UPDATE_VECTORS=1 ./parley_tests -tc='*vectors*'
 #include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "crypto/hash.h"
+#include "fixtures.h"
+#include "node/ledger.h"
+
+namespace parley {
+namespace {
+
+using test::kRU;
+using test::kUA;
+
+constexpr std::string_view kBegin = "<!-- test-vectors:begin -->";
+constexpr std::string_view kEnd = "<!-- test-vectors:end -->";
+
+struct Vectors {
+  std::string text;
+  std::vector<std::string> envelopes;  // in the order a node would store them
+};
+
+std::string Wrap(const std::string& hex) {
+  std::string out;
+  for (size_t i = 0; i < hex.size(); i += 64) out += "    " + hex.substr(i, 64) + "\n";
+  return out;
+}
+
+Vectors Generate() {
+  Vectors v;
+  std::ostringstream out;
+  const Charter& c = test::TheCharter();
+  out << "Seeds (Ed25519, 32 bytes each):\n\n";
+  out << "    UA seed " << ToHex(test::SeedFrom(0x00)) << "\n";
+  out << "    UA key  " << ToHex(test::PartyKey(kUA).public_key()) << "\n";
+  out << "    RU seed " << ToHex(test::SeedFrom(0x20)) << "\n";
+  out << "    RU key  " << ToHex(test::PartyKey(kRU).public_key()) << "\n";
+  out << "    ICRC (observer) seed " << ToHex(test::SeedFrom(0x40)) << "\n";
+  out << "    ICRC (observer) key  " << ToHex(test::ObserverKey().public_key()) << "\n\n";
+  out << "Charter (SignedCharter bytes, hex):\n\n" << Wrap(ToHex(c.signed_bytes())) << "\n";
+  out << "    charter bytes (SignedCharter.charter): " << c.charter_bytes().size() << " bytes\n";
+  out << "    ledger_id " << ToHex(c.ledger_id()) << "\n\n";
+
+  test::Scenario s;
+  int64_t t = test::kT0;
+  auto at = [&](int minutes) { return t + int64_t{60000} * minutes; };
+  auto emit = [&](const DecodedEntry& e, const char* title) {
+    v1::SignedEntry env;
+    env.ParseFromString(e.envelope);
+    out << "#### " << c.party_code(e.author()) << "#" << e.seq() << " " << KindName(e.kind()) << " — " << title << "\n\n";
+    out << "entry (hex):\n\n" << Wrap(ToHex(env.entry()));
+    out << "\n    id        " << ToHex(e.id) << "\n";
+    out << "    signature " << ToHex(env.signature()) << "\n\n";
+    v.envelopes.push_back(e.envelope);
+    return e;
+  };
+
+  v1::Terms first = test::RemainsTerms(kRU, 1212, at(60 * 24));
+  first.set_crossing_point("Bryansk region border crossing");
+  first.set_notes("remains held in refrigerated trucks");
+  auto p1 = emit(s.Add(kRU, test::Propose(first), 0, at(1)), "RU proposes the transfer of 1,212 remains on a date of its choosing");
+  v1::Entry objection = test::Say("The timing was set unilaterally; no date has been agreed.");
+  objection.mutable_statement()->set_reference(p1.id.str());
+  emit(s.Add(kUA, objection, 1, at(2)), "UA puts an objection on record");
+  v1::Terms counter_terms = first;
+  counter_terms.mutable_window()->set_start_ms(at(60 * 24 * 5));
+  counter_terms.mutable_window()->set_end_ms(at(60 * 24 * 6));
+  v1::Entry counter = test::Propose(counter_terms);
+  counter.mutable_propose()->set_counters(p1.id.str());
+  auto p2 = emit(s.Add(kUA, counter, 1, at(3)), "UA counters with another window");
+  emit(s.Add(kRU, test::Accept(p2), 2, at(4)), "RU accepts UA's counter-proposal");
+  v1::Entry h = test::Handover(p2, 0, 1212);
+  h.mutable_handover()->set_handed_over_ms(at(60 * 24 * 5 + 60));
+  emit(s.Add(kRU, h, 2, at(60 * 24 * 5 + 61)), "RU reports the handover of 1,212");
+  emit(s.Add(kUA, test::Receipt(p2, 0, 1212), 3, at(60 * 24 * 5 + 62)), "UA reports a receipt that reconciles");
+  v1::Entry attest = test::Attest("refrigerated trucks staged");
+  attest.mutable_attestation()->set_where("near the border crossing");
+  attest.mutable_attestation()->set_when_ms(at(5));
+  emit(s.Add(kRU, attest, 3, at(60 * 24 * 5 + 63)), "RU's one-sided attestation");
+  auto p3 = emit(s.Add(kUA, test::Propose(test::ExchangeTerms(1200, at(60 * 24 * 10)), v1::PRISONER_EXCHANGE), 4,
+                       at(60 * 24 * 5 + 64)),
+                 "UA proposes an exchange of 1,200 prisoners each way");
+  auto p4 = emit(s.Add(kRU, test::Propose(test::RemainsTerms(kRU, 6000, at(60 * 24 * 30))), 4, at(60 * 24 * 5 + 65)),
+                 "RU proposes a further transfer of 6,000 remains");
+  emit(s.Add(kUA, test::Reject(p4, "not before the exchange"), 5, at(60 * 24 * 5 + 66)), "UA rejects it");
+  emit(s.Add(kRU, test::Withdraw(p4), 5, at(60 * 24 * 5 + 67)), "RU withdraws it (void: already rejected)");
+  emit(s.Add(kRU, test::Cancel(p3), 5, at(60 * 24 * 5 + 68)), "RU asks to cancel (void: not an agreement)");
+  SecretKey next = SecretKey::FromSeed(test::SeedFrom(0x60));
+  v1::Entry rotate;
+  std::string msg = c.ledger_id().str() + std::string("\x01\x00\x00\x00", 4) + next.public_key().str();
+  rotate.mutable_rotate_key()->set_new_public_key(next.public_key().str());
+  rotate.mutable_rotate_key()->set_new_key_signature(Sign(next, kRotateDomain, msg).str());
+  emit(s.Add(kRU, rotate, 5, at(60 * 24 * 5 + 69)), "RU rotates to the key of seed 60..7f");
+  v.text = out.str();
+  return v;
+}
+
+std::string ReadDoc(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST_CASE("the test vectors in docs/PROTOCOL.md match what the code computes") {
+  const std::string path = std::string(PARLEY_SOURCE_DIR) + "/docs/PROTOCOL.md";
+  std::string doc = ReadDoc(path);
+  const size_t b = doc.find(kBegin);
+  const size_t e = doc.find(kEnd);
+  REQUIRE_MESSAGE(b != std::string::npos, "no test-vectors block in " << path);
+  REQUIRE(e != std::string::npos);
+  const size_t start = b + kBegin.size() + 1;
+  const std::string generated = Generate().text;
+  if (std::getenv("PARLEY_UPDATE_VECTORS")) {
+    doc.replace(start, e - start, generated);
+    std::ofstream(path) << doc;
+  }
+  CHECK(doc.substr(start, e - start) == generated);
+}
+
+TEST_CASE("the published vector entries form a valid ledger a node accepts") {
+  LedgerOptions o;  // read-only copy, as an auditor's
+  auto ledger = Ledger::Open(NewMemoryStore(), test::TestCharter(), std::move(o)).value();
+  for (const std::string& env : Generate().envelopes) {
+    auto r = ledger->Ingest(env);
+    REQUIRE_MESSAGE(r.has_value(), r.error().ToString());
+    CHECK(*r == IngestOutcome::kStored);
+  }
+  CHECK(ledger->Head(kUA).seq == 5);
+  CHECK(ledger->Head(kRU).seq == 8);
+}
+
+}  // namespace
+}  // namespace parley
