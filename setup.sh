@@ -13,7 +13,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libsodium-dev libleveldb-dev libsnappy-dev
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
-  doctest-dev
+  doctest-dev libcli11-dev nlohmann-json3-dev
 )
 
 install_missing() {

@@ -101,7 +101,8 @@ class [[nodiscard]] Result {
   // REQUIRES: has_value().
   T& value() & { PARLEY_CHECK(has_value()); return std::get<0>(v_); }
   const T& value() const& { PARLEY_CHECK(has_value()); return std::get<0>(v_); }
-  T&& value() && { PARLEY_CHECK(has_value()); return std::move(std::get<0>(v_)); }
+  // By value, so that `for (auto& x : F().value())` does not dangle.
+  T value() && { PARLEY_CHECK(has_value()); return std::move(std::get<0>(v_)); }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T* operator->() { return &value(); }

@@ -1,5 +1,8 @@
 #include "node/ledger.h"
 
+#include <algorithm>
+#include <map>
+
 #include "crypto/hash.h"
 
 // Storage key layout (all integers big-endian so that byte order is numeric
@@ -133,7 +136,7 @@ Status Ledger::Load() {
     if (!s.ok()) return s;
   }
   if (options_.self) {
-    own_fork_ = frozen_[*options_.self];
+    key_misused_ = frozen_[*options_.self];
     if (!options_.high_water_mark.empty()) {
       auto hwm = HighWaterMark::Open(options_.high_water_mark, charter_.ledger_id());
       if (!hwm) return hwm.error();
@@ -154,7 +157,7 @@ void Ledger::RefreshSigningBlock() {
     blocked_ = "this ledger has no local party (read-only)";
   } else if (write_failed_) {
     blocked_ = "a write failed after signing (" + *write_failed_ + "); restart the node";
-  } else if (own_fork_) {
+  } else if (key_misused_) {
     blocked_ = "another version of this node's own feed was seen: its key is being misused; rotate the key";
   } else if (hwm_ && hwm_->seq() > heads_[*options_.self].seq) {
     blocked_ = "the data folder holds own feed up to seq " + std::to_string(heads_[*options_.self].seq) +
@@ -278,69 +281,156 @@ Status Ledger::StoreEntry(const DecodedEntry& e, WriteBatch batch, bool sync) {
   FeedHead head = HeadOf(e);
   batch.Put(HeadKey(p), EncodeHead(head));
   if (Status s = store_->Write(batch, sync); !s.ok()) return s;
+  std::lock_guard lock(mu_);
   heads_[p] = head;
+  head_changed_.notify_all();
   return Status::Ok();
 }
 
+struct Ledger::Writer {
+  const v1::Entry* body = nullptr;
+  int64_t now_ms = 0;
+  const std::string* request_id = nullptr;
+  std::optional<Result<DecodedEntry>> result;
+  bool done = false;
+  std::condition_variable cv;
+};
+
 Result<DecodedEntry> Ledger::Append(const v1::Entry& body, int64_t now_ms, const std::string& request_id) {
-  std::lock_guard lock(mu_);
-  if (!request_id.empty()) {
-    auto prior = store_->Get(RequestKey(request_id));
-    if (!prior) return prior.error();
-    if (prior->has_value()) {
-      const std::string& v = **prior;
-      if (v.substr(32) != BodyDigest(body).view()) {
-        return Status(Code::kAlreadyExists,
-                      "request id '" + request_id + "' was already used for a different statement");
-      }
-      auto ref = Find(*Digest::FromBytes(v.substr(0, 32)));
-      if (!ref) return ref.error();
-      if (!ref->has_value()) return Status(Code::kDataLoss, "request id row names a missing entry");
-      auto entry = Get((*ref)->party, (*ref)->seq);
-      if (!entry) return entry.error();
-      return std::move(**entry);
-    }
-  }
-  if (blocked_) return Status(Code::kFailedPrecondition, "refusing to sign: " + *blocked_);
-  const PartyIndex self = *options_.self;
-  const FeedHead& head = heads_[self];
-  const FeedHead& other = heads_[1 - self];
+  Writer w;
+  w.body = &body;
+  w.now_ms = now_ms;
+  w.request_id = &request_id;
+  std::unique_lock lock(mu_);
+  writers_.push_back(&w);
+  while (!w.done && &w != writers_.front()) w.cv.wait(lock);
+  if (w.done) return std::move(*w.result);
 
-  v1::Entry entry;
-  entry.CopyFrom(body);
-  entry.set_ledger_id(charter_.ledger_id().str());
-  entry.set_author(self);
-  entry.set_seq(head.seq + 1);
-  entry.set_prev(head.seq == 0 ? charter_.ledger_id().str() : head.id.str());
-  if (other.seq > 0) {
-    entry.mutable_seen()->set_seq(other.seq);
-    entry.mutable_seen()->set_id(other.id.str());
-  } else {
-    entry.clear_seen();
+  // This writer leads a group of everything queued so far.
+  constexpr size_t kMaxGroup = 256;
+  std::vector<Writer*> group(writers_.begin(), writers_.begin() + std::min(writers_.size(), kMaxGroup));
+  lock.unlock();
+  {
+    std::lock_guard write_lock(write_mu_);
+    CommitGroup(group);
   }
-  entry.set_time_ms(std::max(now_ms, head.time_ms));
-  if (Status s = CheckEntryFields(entry, charter_); !s.ok()) return s;
-  HeldIndex index(heads_, *this);
-  if (Status s = CheckSuccessor(entry, charter_.ledger_id(), index); !s.ok()) return s;
+  lock.lock();
+  for (Writer* g : group) {
+    writers_.pop_front();
+    g->done = true;
+    if (g != &w) g->cv.notify_one();
+  }
+  if (!writers_.empty()) writers_.front()->cv.notify_one();
+  return std::move(*w.result);
+}
 
-  DecodedEntry signed_entry = SignEntry(*options_.key, entry);
+void Ledger::CommitGroup(const std::vector<Writer*>& group) {
+  FeedHead heads[2];
+  std::optional<std::string> blocked;
+  {
+    std::lock_guard lock(mu_);
+    heads[0] = heads_[0];
+    heads[1] = heads_[1];
+    blocked = blocked_;
+  }
+  const PartyIndex self = options_.self.value_or(0);
+  HeldIndex index(heads, *this);
   WriteBatch batch;
-  if (!request_id.empty()) batch.Put(RequestKey(request_id), signed_entry.id.str() + BodyDigest(body).str());
-  if (Status s = StoreEntry(signed_entry, std::move(batch), options_.sync); !s.ok()) {
-    // The signature never left this process, but whether the bytes reached
+  std::vector<std::pair<Writer*, DecodedEntry>> signed_entries;
+  std::map<std::string, std::pair<Digest, Digest>> group_requests;  // request id -> (entry id, body digest)
+
+  for (Writer* w : group) {
+    const std::string& rid = *w->request_id;
+    std::optional<Digest> body_digest;
+    if (!rid.empty()) {
+      body_digest = BodyDigest(*w->body);
+      std::optional<std::pair<Digest, Digest>> prior;
+      if (auto it = group_requests.find(rid); it != group_requests.end()) {
+        prior = it->second;
+      } else {
+        auto row = store_->Get(RequestKey(rid));
+        if (!row) { w->result = row.error(); continue; }
+        if (row->has_value() && (*row)->size() == 64) {
+          prior = std::make_pair(*Digest::FromBytes((*row)->substr(0, 32)), *Digest::FromBytes((*row)->substr(32)));
+        }
+      }
+      if (prior) {
+        if (prior->second != *body_digest) {
+          w->result = Status(Code::kAlreadyExists, "request id '" + rid + "' was already used for a different statement");
+          continue;
+        }
+        auto it = std::find_if(signed_entries.begin(), signed_entries.end(),
+                               [&](const auto& se) { return se.second.id == prior->first; });
+        if (it != signed_entries.end()) { w->result = it->second; continue; }  // resolved after the write
+        auto entry = GetById(prior->first);
+        if (!entry) { w->result = entry.error(); continue; }
+        if (!entry->has_value()) { w->result = Status(Code::kDataLoss, "request id row names a missing entry"); continue; }
+        w->result = std::move(**entry);
+        continue;
+      }
+    }
+    if (blocked) { w->result = Status(Code::kFailedPrecondition, "refusing to sign: " + *blocked); continue; }
+    const FeedHead& head = heads[self];
+    const FeedHead& other = heads[1 - self];
+    v1::Entry entry;
+    entry.CopyFrom(*w->body);
+    entry.set_ledger_id(charter_.ledger_id().str());
+    entry.set_author(self);
+    entry.set_seq(head.seq + 1);
+    entry.set_prev(head.seq == 0 ? charter_.ledger_id().str() : head.id.str());
+    if (other.seq > 0) {
+      entry.mutable_seen()->set_seq(other.seq);
+      entry.mutable_seen()->set_id(other.id.str());
+    } else {
+      entry.clear_seen();
+    }
+    entry.set_time_ms(std::max(w->now_ms, head.time_ms));
+    if (Status s = CheckEntryFields(entry, charter_); !s.ok()) { w->result = s; continue; }
+    if (Status s = CheckSuccessor(entry, charter_.ledger_id(), index); !s.ok()) { w->result = s; continue; }
+
+    DecodedEntry e = SignEntry(*options_.key, entry);
+    batch.Put(EntryKey(self, e.seq()), e.envelope);
+    std::string index_row;
+    index_row.push_back(static_cast<char>(self));
+    PutU64(index_row, e.seq());
+    index_row.push_back(static_cast<char>(e.kind()));
+    batch.Put(IndexKey(e.id), index_row);
+    if (body_digest) {
+      batch.Put(RequestKey(rid), e.id.str() + body_digest->str());
+      group_requests[rid] = {e.id, *body_digest};
+    }
+    heads[self] = HeadOf(e);
+    signed_entries.emplace_back(w, std::move(e));
+  }
+  if (signed_entries.empty()) return;
+
+  batch.Put(HeadKey(self), EncodeHead(heads[self]));
+  Status s = store_->Write(batch, options_.sync);
+  if (s.ok() && hwm_) s = hwm_->Advance(heads[self].seq);
+  if (!s.ok()) {
+    // The signatures never left this process, but whether the bytes reached
     // the disk is unknown: sign nothing more until a restart re-reads the head.
+    std::lock_guard lock(mu_);
     write_failed_ = s.message();
     RefreshSigningBlock();
-    return s;
-  }
-  if (hwm_) {
-    if (Status s = hwm_->Advance(signed_entry.seq()); !s.ok()) {
-      write_failed_ = s.message();
-      RefreshSigningBlock();
-      return s;
+    for (Writer* w : group) {
+      if (!w->result || w->result->has_value()) w->result = s;
     }
+    return;
   }
-  return signed_entry;
+  {
+    std::lock_guard lock(mu_);
+    heads_[self] = heads[self];
+    head_changed_.notify_all();
+  }
+  for (auto& [w, e] : signed_entries) w->result = std::move(e);
+}
+
+FeedHead Ledger::WaitForHead(PartyIndex party, uint64_t seq,
+                             std::chrono::steady_clock::time_point deadline) const {
+  std::unique_lock lock(mu_);
+  head_changed_.wait_until(lock, deadline, [&] { return heads_[party].seq > seq; });
+  return heads_[party];
 }
 
 Result<IngestOutcome> Ledger::RecordFork(const DecodedEntry& e, const std::string& stored_envelope) {
@@ -352,9 +442,10 @@ Result<IngestOutcome> Ledger::RecordFork(const DecodedEntry& e, const std::strin
   WriteBatch batch;
   batch.Put(ForkKey(e.author(), e.seq(), e.id), proof.SerializeAsString());
   if (Status s = store_->Write(batch, true); !s.ok()) return s;
+  std::lock_guard lock(mu_);
   frozen_[e.author()] = true;
   if (options_.self && e.author() == *options_.self) {
-    own_fork_ = true;
+    key_misused_ = true;
     RefreshSigningBlock();
   }
   return IngestOutcome::kFork;
@@ -364,7 +455,7 @@ Result<IngestOutcome> Ledger::Ingest(std::string_view envelope) {
   auto decoded = DecodeEntry(envelope, charter_);
   if (!decoded) return decoded.error();
   const DecodedEntry& e = *decoded;
-  std::lock_guard lock(mu_);
+  std::lock_guard write_lock(write_mu_);
   const PartyIndex p = e.author();
   if (e.seq() <= heads_[p].seq) {
     auto stored = store_->Get(EntryKey(p, e.seq()));
@@ -375,7 +466,7 @@ Result<IngestOutcome> Ledger::Ingest(std::string_view envelope) {
     if (stored_entry->id == e.id) return IngestOutcome::kDuplicate;
     return RecordFork(e, **stored);
   }
-  if (frozen_[p]) {
+  if (frozen(p)) {
     return Rejection(Violation::kFeedFrozen, "the feed of " + charter_.party_code(p) +
                                                  " is frozen by a fork proof; entry " +
                                                  std::to_string(e.seq()) + " not accepted");
@@ -383,7 +474,8 @@ Result<IngestOutcome> Ledger::Ingest(std::string_view envelope) {
   const bool own = options_.self && p == *options_.self;
   if (own && (!hwm_ || e.seq() > hwm_->seq())) {
     // An entry of this node's own feed that this node never signed.
-    own_fork_ = true;
+    std::lock_guard lock(mu_);
+    key_misused_ = true;
     RefreshSigningBlock();
     return Status(Code::kFailedPrecondition,
                   "entry " + std::to_string(e.seq()) + " of this node's own feed (" + charter_.party_code(p) +
@@ -392,7 +484,10 @@ Result<IngestOutcome> Ledger::Ingest(std::string_view envelope) {
   HeldIndex index(heads_, *this);
   if (Status s = CheckSuccessor(e.entry, charter_.ledger_id(), index); !s.ok()) return s;
   if (Status s = StoreEntry(e, WriteBatch(), true); !s.ok()) return s;
-  if (own) RefreshSigningBlock();  // recovered part of the own feed
+  if (own) {
+    std::lock_guard lock(mu_);
+    RefreshSigningBlock();
+  }  // recovered part of the own feed
   return IngestOutcome::kStored;
 }
 

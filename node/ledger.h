@@ -12,10 +12,15 @@
 // is below the mark (lost, or rolled back to an older copy) refuses to sign
 // until Ingest has recovered the missing entries of the node's own feed.
 //
-// Thread safety: all methods may be called concurrently; Append and Ingest
-// are serialized internally.
+// Thread safety: all methods may be called concurrently. Concurrent Appends
+// are committed in groups: one leader signs every waiting request in order
+// and writes them in one synced batch (one fsync for the group), like
+// LevelDB's own writer queue. Ingest and the group leader exclude each other.
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -97,6 +102,11 @@ class Ledger : public FeedIndex {
   // Entries seq >= from of `party`, at most `max`, in seq order.
   Result<std::vector<DecodedEntry>> Read(PartyIndex party, uint64_t from, size_t max) const;
 
+  // Blocks until `party`'s head is above `seq` or `deadline` passes, and
+  // returns the head then. Used to serve live subscriptions.
+  FeedHead WaitForHead(PartyIndex party, uint64_t seq,
+                       std::chrono::steady_clock::time_point deadline) const;
+
   Result<std::vector<StoredFork>> Forks() const;
   bool frozen(PartyIndex party) const;
   // Why Append refuses to sign, if it does.
@@ -106,22 +116,35 @@ class Ledger : public FeedIndex {
   Ledger(std::unique_ptr<Store> store, Charter charter, LedgerOptions options)
       : store_(std::move(store)), charter_(std::move(charter)), options_(std::move(options)) {}
 
+  struct Writer;  // one waiting Append
+
   Status Load();
+  // Commits `group` (signing each in order, one batch write). REQUIRES:
+  // write_mu_ held, mu_ not held.
+  void CommitGroup(const std::vector<Writer*>& group);
+  // Stores one entry and advances its feed's head. REQUIRES: write_mu_ held.
   Status StoreEntry(const DecodedEntry& e, WriteBatch batch, bool sync);
   Result<IngestOutcome> RecordFork(const DecodedEntry& e, const std::string& stored_envelope);
+  // REQUIRES: mu_ held.
   void RefreshSigningBlock();
 
   std::unique_ptr<Store> store_;
   const Charter charter_;
   const LedgerOptions options_;
-  std::unique_ptr<HighWaterMark> hwm_;
+  std::unique_ptr<HighWaterMark> hwm_;  // used with write_mu_ held
 
-  mutable std::mutex mu_;  // guards everything below and serializes writes
-  FeedHead heads_[2];
+  // Serializes everything that writes: the Append group leader and Ingest.
+  // Lock order: write_mu_ before mu_.
+  std::mutex write_mu_;
+
+  mutable std::mutex mu_;  // guards everything below
+  mutable std::condition_variable head_changed_;
+  FeedHead heads_[2];      // written with write_mu_ and mu_ held
   bool frozen_[2] = {false, false};
   std::optional<std::string> blocked_;       // why signing is refused
   std::optional<std::string> write_failed_;  // sticky: a write failed after signing
-  bool own_fork_ = false;
+  bool key_misused_ = false;                 // own feed forked or extended elsewhere
+  std::deque<Writer*> writers_;              // waiting Appends; front is the leader
 };
 
 }  // namespace parley
