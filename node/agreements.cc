@@ -17,6 +17,10 @@ bool Active(const Agreement& a) {
   return a.state != AgreementState::kCancelled && a.state != AgreementState::kAmended;
 }
 
+// An agreement whose terms an amendment can still replace: active and not yet
+// completed (an executed exchange stays completed).
+bool InForce(const Agreement& a) { return Active(a) && a.state != AgreementState::kCompleted; }
+
 // Recomputes an agreement's state from its execution reports and cancel
 // requests, unless it has been amended or cancelled.
 void UpdateAgreementState(Agreement& a) {
@@ -114,7 +118,7 @@ class Replayer {
       }
     }
     if (Proposal* g = Lookup(pr.amends())) {
-      if (!g->agreement || !Active(*g->agreement) || g->agreement->state == AgreementState::kCompleted) {
+      if (!g->agreement || !InForce(*g->agreement)) {
         Void(e, "amends: the proposal named is not an agreement in force; the proposal stands on its own");
       } else {
         p.amends = g->id;
@@ -133,10 +137,11 @@ class Replayer {
     p.agreement = std::move(a);
     if (p.amends) {
       Proposal* old = Lookup(p.amends->str());
-      if (old && old->agreement && Active(*old->agreement)) {
+      if (old && old->agreement && InForce(*old->agreement)) {
         old->agreement->state = AgreementState::kAmended;
         old->agreement->amended_by = p.id;
       } else {
+        p.amends.reset();  // not effective: nothing was amended
         Void(accept, "the agreement this amendment would replace is no longer in force; "
                      "the amendment stands as an agreement of its own");
       }
@@ -155,10 +160,13 @@ class Replayer {
       return MakeAgreement(*p, e);
     }
     if (p->state == ProposalState::kWithdrawn) {
-      const StatementRef& w = *p->answered;
+      // A copy: MakeAgreement overwrites p->answered.
+      const StatementRef w = *p->answered;
       if (w.seq <= RefOf(e).seen_seq) {
         return Void(e, "the proposal was withdrawn before this acceptance (the acceptor had seen the withdrawal)");
       }
+      // As when the acceptance comes first in canonical order.
+      if (Expired(*p, e.time_ms())) return Void(e, "accepted after the proposal expired");
       // Neither side had seen the other's statement: mailbox rule.
       MakeAgreement(*p, e);
       p->contested = true;

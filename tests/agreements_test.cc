@@ -18,6 +18,8 @@
 namespace parley {
 namespace {
 
+TEST_SUITE_BEGIN("agreements");
+
 using test::kRU;
 using test::kT0;
 using test::kUA;
@@ -500,7 +502,8 @@ TEST_CASE("an agreement is in progress from the first handover and completed whe
     Add(s, kRU, test::Handover(p, 0, 612));
     Add(s, kUA, test::Receipt(p, 0, 612));
     CHECK(Render(s) == line + "completed t0=1212/1212\n");
-    const TransferProgress& t = State(s).Find(p.id)->agreement->transfers[0];
+    const LedgerState state = State(s);
+    const TransferProgress& t = state.Find(p.id)->agreement->transfers[0];
     CHECK(t.handovers.size() == 2);
     CHECK(t.receipts.size() == 2);
     CHECK(t.reconciliation.matched() == 1212);
@@ -876,6 +879,8 @@ TEST_CASE("the same feeds always give the same state") {
   const std::vector<DecodedEntry> ua = s.feed(kUA), ru = s.feed(kRU);
   CHECK(ComputeState(ua, ru, kNow).Render(TheCharter()) == first);
 }
+
+TEST_SUITE_END();
 
 }  // namespace
 }  // namespace parley
