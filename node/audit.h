@@ -1,0 +1,51 @@
+// Audit: verify a ledger from an export bundle, trusting neither node.
+//
+// Every entry is checked under every structural rule (docs/PROTOCOL.md §4)
+// by replaying it into a read-only Ledger; every fork proof is checked;
+// then the agreement state is recomputed (§7) with the same code the nodes
+// use, and the report lists what it found:
+//   violations    structural failures and forks — the ledger is not clean;
+//   void          signed statements without effect;
+//   contested     agreements where an acceptance and a withdrawal crossed;
+//   unilateral    open proposals, cancel requests, attestations, statements;
+//   discrepancies handover vs receipt counts, counts vs agreed, reconciliation.
+//
+// Thread safety: pure functions over their inputs.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "crypto/status.h"
+#include "node/agreements.h"
+#include "node/charter.h"
+
+namespace parley {
+
+struct AuditFinding {
+  std::string kind;   // "violation", "fork", "void", "contested", "unilateral", "discrepancy"
+  std::string where;  // e.g. "record 7 (RU#5)" or "agreement RU#1"
+  std::string what;   // the reason, in words
+};
+
+struct AuditReport {
+  std::string charter_bytes;
+  uint64_t entries[2] = {0, 0};    // entries verified per party
+  uint64_t records = 0;            // entry and fork-proof records read
+  std::vector<AuditFinding> findings;
+  LedgerState state;
+
+  bool clean() const;  // no violation and no fork
+  int exit_code() const { return clean() ? 0 : 1; }
+};
+
+// Audits the bundle at `path`. An error Status means unusable input (not a
+// bundle, truncated, unknown version, charter unreadable): exit code 2.
+Result<AuditReport> AuditBundle(const std::string& path, int64_t now_ms);
+
+// The human report and the machine one (schema in docs/PROTOCOL.md §12).
+std::string RenderAudit(const AuditReport& report);
+nlohmann::json AuditJson(const AuditReport& report);
+
+}  // namespace parley

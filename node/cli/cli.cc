@@ -1,0 +1,923 @@
+#include "node/cli/cli.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "crypto/key_file.h"
+#include "node/agreements.h"
+#include "node/audit.h"
+#include "node/bundle.h"
+#include "node/cli/client.h"
+#include "node/daemon/config.h"
+#include "node/daemon/log.h"
+#include "node/daemon/node.h"
+#include "node/views.h"
+
+namespace parley {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailed = 1;
+constexpr int kExitUsage = 2;
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int Fail(const Status& s) {
+  std::cerr << "parley: " << s.message() << "\n";
+  return (s.code() == Code::kInvalidArgument) ? kExitUsage : kExitFailed;
+}
+
+Result<std::string> ReadFileBytes(const std::string& path, const char* what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status(Code::kNotFound, std::string("cannot read ") + what + " " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+Status WriteFileAtomically(const std::string& path, const std::string& bytes) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << bytes;
+    if (!out.flush()) return Status(Code::kIoError, "cannot write " + tmp);
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return Status(Code::kIoError, "cannot replace " + path + ": " + ec.message());
+  return Status::Ok();
+}
+
+// "2025-06-11", "2025-06-11T10:00Z", "2025-06-11T10:00:00Z" (UTC) -> ms.
+Result<int64_t> ParseTime(const std::string& text) {
+  std::tm tm{};
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
+  char tail[8] = {0};
+  int n = std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%7s", &y, &mo, &d, &h, &mi, &s, tail);
+  bool ok = (n == 3 && text.size() == 10) || (n >= 5);
+  if (n == 5) {
+    // "…T10:00Z": minutes then Z.
+    ok = text.size() == 17 && text.back() == 'Z';
+  } else if (n >= 6) {
+    ok = std::string(tail) == "Z";
+  }
+  if (!ok || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) {
+    return Status(Code::kInvalidArgument,
+                  "bad time '" + text + "': use UTC like 2025-06-11 or 2025-06-11T10:00Z or 2025-06-11T10:00:00Z");
+  }
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = s;
+  return static_cast<int64_t>(timegm(&tm)) * 1000;
+}
+
+std::string NewRequestId() {
+  std::random_device rd;
+  std::ostringstream out;
+  out << std::hex << rd() << rd() << rd() << rd();
+  return out.str();
+}
+
+// ---------------------------------------------------------------------------
+// Options shared by the commands that talk to the local node.
+
+struct Common {
+  std::string socket;
+  bool json = false;
+  std::string request_id;
+};
+
+std::string DefaultSocket() {
+  const char* env = std::getenv("PARLEY_SOCKET");
+  return env ? env : "parley.sock";
+}
+
+void AddNodeOptions(CLI::App* cmd, Common& c, bool mutating) {
+  cmd->add_option("--socket", c.socket, "operator socket of the local node (env PARLEY_SOCKET)")
+      ->default_val(DefaultSocket());
+  cmd->add_flag("--json", c.json, "machine-readable output");
+  if (mutating) {
+    cmd->add_option("--request-id", c.request_id,
+                    "id of this request; repeating a call with the same id never makes a second entry");
+  }
+}
+
+// The node's charter and both feeds, for views and ID resolution.
+struct Snapshot {
+  std::unique_ptr<OperatorClient> client;
+  std::optional<Charter> charter;
+  std::vector<DecodedEntry> feeds[2];
+};
+
+Result<Snapshot> Connect(const Common& c, bool with_feeds) {
+  Snapshot s;
+  auto client = OperatorClient::Connect(c.socket);
+  if (!client) return client.error();
+  s.client = std::move(*client);
+  auto charter = s.client->GetCharter();
+  if (!charter) return charter.error();
+  s.charter = std::move(*charter);
+  if (with_feeds) {
+    for (PartyIndex p = 0; p < 2; ++p) {
+      auto f = s.client->ReadFeed(*s.charter, p);
+      if (!f) return f.error();
+      s.feeds[p] = std::move(*f);
+    }
+  }
+  return s;
+}
+
+Result<DecodedEntry> ResolveEntry(const Snapshot& s, const std::string& prefix) {
+  std::vector<Digest> ids;
+  for (const auto& feed : s.feeds) {
+    for (const auto& e : feed) ids.push_back(e.id);
+  }
+  auto id = ResolveIdPrefix(prefix, ids);
+  if (!id) return id.error();
+  for (const auto& feed : s.feeds) {
+    for (const auto& e : feed) {
+      if (e.id == *id) return e;
+    }
+  }
+  return Status(Code::kNotFound, "no entry " + prefix);
+}
+
+Result<DecodedEntry> ResolveProposal(const Snapshot& s, const std::string& prefix) {
+  auto e = ResolveEntry(s, prefix);
+  if (!e) return e;
+  if (e->kind() != v1::Entry::kPropose) {
+    return Status(Code::kInvalidArgument, "entry " + prefix + " is a " + KindName(e->kind()) + ", not a proposal");
+  }
+  return e;
+}
+
+int Submit(Snapshot& s, const Common& c, const v1::Entry& body) {
+  const std::string rid = c.request_id.empty() ? NewRequestId() : c.request_id;
+  auto r = s.client->Submit(body, rid);
+  if (!r) return Fail(r.error());
+  auto st = s.client->GetStatus();
+  const PartyIndex self = st ? st->self() : 0;
+  if (c.json) {
+    nlohmann::json j = {{"id", ToHex(r->id())}, {"seq", r->seq()}, {"kind", KindName(body.body_case())},
+                        {"party", s.charter->party_code(self)}, {"request_id", rid}};
+    std::cout << j.dump() << "\n";
+  } else {
+    std::cout << "signed " << KindName(body.body_case()) << " " << s.charter->party_code(self) << "#" << r->seq()
+              << "  id " << ToHex(r->id()) << "\n";
+  }
+  return kExitOk;
+}
+
+// ---------------------------------------------------------------------------
+// Terms flags: propose, counter, amend.
+
+struct TermsFlags {
+  std::string kind;
+  std::vector<std::string> transfers;  // FROM>TO:CATEGORY:COUNT[:MANIFEST_ROOT:MANIFEST_COUNT]
+  std::string crossing, transport, intermediary, notes;
+  std::string window_start, window_end, expires;
+};
+
+void AddTermsOptions(CLI::App* cmd, TermsFlags& t, bool required) {
+  auto* kind = cmd->add_option("--kind", t.kind, "remains_transfer | prisoner_exchange");
+  auto* tr = cmd->add_option("--transfer", t.transfers,
+                             "FROM>TO:CATEGORY:COUNT, e.g. RU>UA:remains:1212 (CATEGORY: remains | pow | civilians); "
+                             "repeat for each transfer");
+  auto* cross = cmd->add_option("--crossing", t.crossing, "crossing point");
+  auto* transport = cmd->add_option("--transport", t.transport, "road | rail | air | sea | other");
+  auto* start = cmd->add_option("--from", t.window_start, "window start, UTC (2025-06-11T08:00Z)");
+  auto* end = cmd->add_option("--until", t.window_end, "window end, UTC");
+  cmd->add_option("--intermediary", t.intermediary, "e.g. ICRC");
+  cmd->add_option("--notes", t.notes, "free text");
+  cmd->add_option("--expires", t.expires, "the proposal lapses unless accepted by then, UTC");
+  if (required) {
+    kind->required();
+    tr->required();
+    cross->required();
+    transport->required();
+    start->required();
+    end->required();
+  }
+}
+
+Result<v1::Category> ParseCategory(const std::string& c) {
+  if (c == "remains") return v1::REMAINS;
+  if (c == "pow" || c == "prisoners_of_war") return v1::PRISONERS_OF_WAR;
+  if (c == "civilians" || c == "civilian_detainees") return v1::CIVILIAN_DETAINEES;
+  return Status(Code::kInvalidArgument, "unknown category '" + c + "' (remains | pow | civilians)");
+}
+
+// Builds a Propose body: `base` (when countering or amending) supplies every
+// term not given as a flag.
+Result<v1::Entry> BuildPropose(const Charter& charter, const TermsFlags& f, const v1::Propose* base) {
+  v1::Terms terms;
+  v1::ExchangeKind kind = v1::EXCHANGE_KIND_UNSPECIFIED;
+  if (base) {
+    terms.ParseFromString(base->terms());
+    kind = base->kind();
+  }
+  if (!f.kind.empty()) {
+    if (f.kind == "remains_transfer" || f.kind == "remains") kind = v1::REMAINS_TRANSFER;
+    else if (f.kind == "prisoner_exchange" || f.kind == "exchange") kind = v1::PRISONER_EXCHANGE;
+    else return Status(Code::kInvalidArgument, "unknown --kind '" + f.kind + "' (remains_transfer | prisoner_exchange)");
+  }
+  if (!f.transfers.empty()) terms.clear_transfers();
+  for (const std::string& t : f.transfers) {
+    auto gt = t.find('>');
+    auto c1 = t.find(':');
+    auto c2 = c1 == std::string::npos ? std::string::npos : t.find(':', c1 + 1);
+    if (gt == std::string::npos || c1 == std::string::npos || c2 == std::string::npos || gt > c1) {
+      return Status(Code::kInvalidArgument, "bad --transfer '" + t + "': use FROM>TO:CATEGORY:COUNT, e.g. RU>UA:remains:1212");
+    }
+    auto from = charter.PartyByCode(t.substr(0, gt));
+    auto to = charter.PartyByCode(t.substr(gt + 1, c1 - gt - 1));
+    if (!from || !to) {
+      return Status(Code::kInvalidArgument, "bad --transfer '" + t + "': parties are " + charter.party_code(0) +
+                                                " and " + charter.party_code(1));
+    }
+    auto cat = ParseCategory(t.substr(c1 + 1, c2 - c1 - 1));
+    if (!cat) return cat.error();
+    uint64_t count = 0;
+    try {
+      count = std::stoull(t.substr(c2 + 1));
+    } catch (...) {
+      return Status(Code::kInvalidArgument, "bad --transfer '" + t + "': COUNT must be a number");
+    }
+    auto* tr = terms.add_transfers();
+    tr->set_from_party(*from);
+    tr->set_to_party(*to);
+    tr->set_category(*cat);
+    tr->set_count(count);
+  }
+  if (!f.crossing.empty()) terms.set_crossing_point(f.crossing);
+  if (!f.transport.empty()) {
+    static const std::pair<const char*, v1::Transport> kTransports[] = {
+        {"road", v1::ROAD}, {"rail", v1::RAIL}, {"air", v1::AIR}, {"sea", v1::SEA}, {"other", v1::OTHER}};
+    bool found = false;
+    for (const auto& [name, value] : kTransports) {
+      if (f.transport == name) {
+        terms.set_transport(value);
+        found = true;
+      }
+    }
+    if (!found) return Status(Code::kInvalidArgument, "unknown --transport '" + f.transport + "' (road | rail | air | sea | other)");
+  }
+  if (!f.window_start.empty()) {
+    auto t = ParseTime(f.window_start);
+    if (!t) return t.error();
+    terms.mutable_window()->set_start_ms(*t);
+  }
+  if (!f.window_end.empty()) {
+    auto t = ParseTime(f.window_end);
+    if (!t) return t.error();
+    terms.mutable_window()->set_end_ms(*t);
+  }
+  if (!f.intermediary.empty()) terms.set_intermediary(f.intermediary);
+  if (!f.notes.empty()) terms.set_notes(f.notes);
+  v1::Entry body;
+  body.mutable_propose()->set_kind(kind);
+  body.mutable_propose()->set_terms(terms.SerializeAsString());
+  if (!f.expires.empty()) {
+    auto t = ParseTime(f.expires);
+    if (!t) return t.error();
+    body.mutable_propose()->set_expires_ms(*t);
+  }
+  // Catch what the node would refuse, with the flag names in the message.
+  if (kind == v1::EXCHANGE_KIND_UNSPECIFIED) return Status(Code::kInvalidArgument, "--kind is required");
+  if (terms.transfers_size() == 0) return Status(Code::kInvalidArgument, "at least one --transfer is required");
+  if (terms.transport() == v1::TRANSPORT_UNSPECIFIED) return Status(Code::kInvalidArgument, "--transport is required");
+  if (!terms.has_window()) return Status(Code::kInvalidArgument, "--from and --until are required");
+  if (terms.window().end_ms() < terms.window().start_ms()) {
+    return Status(Code::kInvalidArgument, "--until is before --from");
+  }
+  return body;
+}
+
+// ---------------------------------------------------------------------------
+// Views.
+
+std::string Describe(const Charter& c, const DecodedEntry& e) {
+  const v1::Entry& en = e.entry;
+  auto short_id = [](const std::string& b) { return ToHex(b).substr(0, 12); };
+  switch (en.body_case()) {
+    case v1::Entry::kPropose: {
+      v1::Terms t;
+      t.ParseFromString(en.propose().terms());
+      std::string s = "proposes ";
+      for (const auto& tr : t.transfers()) {
+        s += c.party_code(tr.from_party()) + ">" + c.party_code(tr.to_party()) + " " + std::to_string(tr.count()) + " ";
+      }
+      if (!en.propose().counters().empty()) s += "(counters " + short_id(en.propose().counters()) + ")";
+      if (!en.propose().amends().empty()) s += "(amends " + short_id(en.propose().amends()) + ")";
+      return s;
+    }
+    case v1::Entry::kAccept: return "accepts " + short_id(en.accept().proposal());
+    case v1::Entry::kReject: return "rejects " + short_id(en.reject().proposal()) + ": " + en.reject().reason();
+    case v1::Entry::kWithdraw: return "withdraws " + short_id(en.withdraw().proposal());
+    case v1::Entry::kCancel: return "asks to cancel " + short_id(en.cancel().agreement());
+    case v1::Entry::kHandover:
+      return "reports handover of " + std::to_string(en.handover().count()) + " under " + short_id(en.handover().agreement());
+    case v1::Entry::kReceipt:
+      return "reports receipt of " + std::to_string(en.receipt().count()) + " under " + short_id(en.receipt().agreement());
+    case v1::Entry::kAttestation: return "attests: " + en.attestation().what();
+    case v1::Entry::kStatement: return "states: " + en.statement().text();
+    case v1::Entry::kRotateKey: return "rotates its key";
+    default: return "?";
+  }
+}
+
+int CmdList(const Common& c, const std::string& state) {
+  auto s = Connect(c, true);
+  if (!s) return Fail(s.error());
+  LedgerState ls = ComputeState(s->feeds[0], s->feeds[1], NowMs());
+  if (c.json) {
+    nlohmann::json j = StateJson(*s->charter, ls);
+    if (!state.empty()) {
+      nlohmann::json kept = nlohmann::json::array();
+      for (const auto& p : j["proposals"]) {
+        bool match = p["state"] == state || (!p["agreement"].is_null() && p["agreement"]["state"] == state);
+        if (match) kept.push_back(p);
+      }
+      j["proposals"] = kept;
+    }
+    std::cout << j.dump(2) << "\n";
+    return kExitOk;
+  }
+  auto text = RenderList(*s->charter, ls, state.empty() ? std::nullopt : std::optional<std::string>(state));
+  if (!text) return Fail(text.error());
+  std::cout << *text;
+  return kExitOk;
+}
+
+int CmdShow(const Common& c, const std::string& id) {
+  auto s = Connect(c, true);
+  if (!s) return Fail(s.error());
+  auto e = ResolveProposal(*s, id);
+  if (!e) return Fail(e.error());
+  LedgerState ls = ComputeState(s->feeds[0], s->feeds[1], NowMs());
+  if (c.json) {
+    auto j = ShowJson(*s->charter, ls, s->feeds[0], s->feeds[1], e->id);
+    if (!j) return Fail(j.error());
+    std::cout << j->dump(2) << "\n";
+    return kExitOk;
+  }
+  auto text = RenderShow(*s->charter, ls, s->feeds[0], s->feeds[1], e->id);
+  if (!text) return Fail(text.error());
+  std::cout << *text;
+  return kExitOk;
+}
+
+int CmdStatus(const Common& c) {
+  auto client = OperatorClient::Connect(c.socket);
+  if (!client) return Fail(client.error());
+  auto st = (*client)->GetStatus();
+  if (!st) return Fail(st.error());
+  auto charter = (*client)->GetCharter();
+  if (!charter) return Fail(charter.error());
+  const auto& p = st->peer();
+  if (c.json) {
+    nlohmann::json j;
+    j["ledger_id"] = ToHex(st->ledger_id());
+    j["self"] = charter->party_code(st->self());
+    for (const auto& f : st->feeds()) {
+      j["heads"][charter->party_code(f.party())] = {{"seq", f.seq()}, {"id", f.seq() ? ToHex(f.id()) : ""}};
+    }
+    j["peer"] = {{"address", p.address()}, {"connected", p.connected()}, {"peer_head_seq", p.peer_head_seq()},
+                 {"lag", p.lag()}, {"last_contact_ms", p.last_contact_ms()}, {"last_error", p.last_error()}};
+    j["frozen"] = nlohmann::json::array();
+    for (uint32_t f : st->frozen_parties()) j["frozen"].push_back(charter->party_code(f));
+    j["fork_proofs"] = st->fork_proofs();
+    j["alarms"] = nlohmann::json::array();
+    for (const auto& a : st->alarms()) j["alarms"].push_back(a);
+    std::cout << j.dump(2) << "\n";
+    return kExitOk;
+  }
+  std::cout << "node " << charter->party_code(st->self()) << " of ledger " << ToHex(st->ledger_id()).substr(0, 16)
+            << "…\n";
+  for (const auto& f : st->feeds()) {
+    std::cout << "  feed " << charter->party_code(f.party()) << ": " << f.seq() << " entries"
+              << (f.seq() ? "  head " + ToHex(f.id()).substr(0, 16) + "…" : "") << "\n";
+  }
+  std::cout << "  peer " << p.address() << ": " << (p.connected() ? "connected" : "NOT connected") << ", lag "
+            << p.lag() << (p.last_error().empty() ? "" : "  last error: " + p.last_error()) << "\n";
+  std::cout << "  fork proofs: " << st->fork_proofs() << "\n";
+  for (const auto& a : st->alarms()) std::cout << "  ALARM: " << a << "\n";
+  return kExitOk;
+}
+
+int CmdWatch(const Common& c) {
+  auto s = Connect(c, false);
+  if (!s) return Fail(s.error());
+  std::mutex mu;
+  auto follow = [&](PartyIndex p) {
+    auto client = OperatorClient::Connect(c.socket);
+    if (!client) return;
+    Status st = (*client)->Follow(p, 1, [&](const std::string& env) {
+      auto d = DecodeEntry(env, *s->charter);
+      std::lock_guard lock(mu);
+      if (!d) {
+        std::cout << "unverifiable entry: " << d.error().message() << "\n";
+      } else if (c.json) {
+        std::cout << nlohmann::json{{"party", s->charter->party_code(p)}, {"seq", d->seq()}, {"id", ToHex(d->id)},
+                                    {"kind", KindName(d->kind())}, {"time_ms", d->time_ms()},
+                                    {"text", Describe(*s->charter, *d)}}
+                         .dump()
+                  << std::endl;
+      } else {
+        std::cout << s->charter->party_code(p) << "#" << d->seq() << "  " << ToHex(d->id).substr(0, 12) << "  "
+                  << Describe(*s->charter, *d) << std::endl;
+      }
+      return true;
+    });
+    if (!st.ok()) {
+      std::lock_guard lock(mu);
+      std::cerr << "parley: watch ended: " << st.message() << "\n";
+    }
+  };
+  std::thread a(follow, 0), b(follow, 1);
+  a.join();
+  b.join();
+  return kExitFailed;  // only when the node goes away
+}
+
+int CmdExport(const Common& c, const std::string& out) {
+  auto s = Connect(c, false);
+  if (!s) return Fail(s.error());
+  auto st = s->client->GetStatus();
+  if (!st) return Fail(st.error());
+  auto w = BundleWriter::Create(out, *s->charter, s->charter->party_code(st->self()), NowMs());
+  if (!w) return Fail(w.error());
+  Status ws = WriteFeedsInCausalOrder(**w, s->client->FeedSource(0), s->client->FeedSource(1));
+  if (!ws.ok()) return Fail(ws);
+  auto forks = s->client->GetForkProofs();
+  if (!forks) return Fail(forks.error());
+  for (const auto& f : forks->proofs()) {
+    if (Status fs = (*w)->AddForkProof(f); !fs.ok()) return Fail(fs);
+  }
+  if (Status fs = (*w)->Finish(); !fs.ok()) return Fail(fs);
+  if (c.json) {
+    std::cout << nlohmann::json{{"bundle", out}}.dump() << "\n";
+  } else {
+    std::cout << "exported to " << out << "\n";
+  }
+  return kExitOk;
+}
+
+int CmdAudit(const std::string& bundle, bool json, const std::string& now) {
+  int64_t now_ms = NowMs();
+  if (!now.empty()) {
+    auto t = ParseTime(now);
+    if (!t) return Fail(t.error());
+    now_ms = *t;
+  }
+  auto report = AuditBundle(bundle, now_ms);
+  if (!report) {
+    std::cerr << "parley audit: unusable input: " << report.error().message() << "\n";
+    return kExitUsage;
+  }
+  if (json) std::cout << AuditJson(*report).dump(2) << "\n";
+  else std::cout << RenderAudit(*report);
+  return report->exit_code();
+}
+
+// ---------------------------------------------------------------------------
+// Offline tools.
+
+struct PassFlags {
+  std::string env, file;
+};
+
+void AddPassOptions(CLI::App* cmd, PassFlags& p) {
+  cmd->add_option("--passphrase-env", p.env, "environment variable holding the passphrase");
+  cmd->add_option("--passphrase-file", p.file, "file holding the passphrase (mode 0600)");
+}
+
+Result<std::string> GetPassphrase(const PassFlags& p) {
+  NodeConfig cfg;
+  cfg.passphrase_env = p.env;
+  cfg.passphrase_file = p.file;
+  return ReadPassphrase(cfg, "passphrase: ");
+}
+
+int CmdKeygen(const std::string& out, const PassFlags& pf, const std::string& kdf) {
+  auto pass = GetPassphrase(pf);
+  if (!pass) return Fail(pass.error());
+  KdfParams params;
+  if (kdf == "interactive") params = InteractiveKdfParams();
+  else if (kdf != "moderate") return Fail(Status(Code::kInvalidArgument, "--kdf is interactive or moderate"));
+  SecretKey key = SecretKey::Generate();
+  if (Status s = WriteKeyFile(out, key, *pass, params); !s.ok()) return Fail(s);
+  std::cout << ToHex(key.public_key()) << "\n";
+  return kExitOk;
+}
+
+Result<PublicKey> ParseKeyArg(const std::string& v) {
+  if (auto hex = FromHex(v); hex && hex->size() == 32) return *PublicKey::FromBytes(*hex);
+  auto bytes = ReadFileBytes(v, "key file");
+  if (!bytes) return Status(Code::kInvalidArgument, "'" + v + "' is neither a 64-digit hex public key nor a key file");
+  auto pk = KeyFilePublicKey(*bytes);
+  if (!pk) return Status(Code::kInvalidArgument, v + " is not a Parley key file");
+  return *pk;
+}
+
+int CmdCharterCreate(const std::string& title, const std::vector<std::string>& parties,
+                     const std::vector<std::string>& names, const std::vector<std::string>& observers,
+                     const std::string& out) {
+  if (parties.size() != 2) return Fail(Status(Code::kInvalidArgument, "exactly two --party CODE=KEY are needed"));
+  CharterDraft d;
+  d.title = title;
+  d.created_ms = NowMs();
+  for (size_t i = 0; i < 2; ++i) {
+    auto eq = parties[i].find('=');
+    if (eq == std::string::npos) return Fail(Status(Code::kInvalidArgument, "bad --party '" + parties[i] + "': use CODE=KEY"));
+    d.parties[i].code = parties[i].substr(0, eq);
+    auto key = ParseKeyArg(parties[i].substr(eq + 1));
+    if (!key) return Fail(key.error());
+    d.parties[i].key = *key;
+    d.parties[i].name = d.parties[i].code;
+  }
+  for (const std::string& n : names) {
+    auto eq = n.find('=');
+    bool used = false;
+    for (auto& p : d.parties) {
+      if (eq != std::string::npos && p.code == n.substr(0, eq)) {
+        p.name = n.substr(eq + 1);
+        used = true;
+      }
+    }
+    if (!used) return Fail(Status(Code::kInvalidArgument, "bad --name '" + n + "': use CODE=NAME for a --party CODE"));
+  }
+  for (const std::string& o : observers) {
+    auto eq = o.find('=');
+    if (eq == std::string::npos) return Fail(Status(Code::kInvalidArgument, "bad --observer '" + o + "': use NAME=KEY"));
+    auto key = ParseKeyArg(o.substr(eq + 1));
+    if (!key) return Fail(key.error());
+    d.observers.push_back({o.substr(0, eq), *key});
+  }
+  auto bytes = NewUnsignedCharter(d);
+  if (!bytes) return Fail(bytes.error());
+  if (Status s = WriteFileAtomically(out, *bytes); !s.ok()) return Fail(s);
+  std::cout << "charter written to " << out << "; ledger id " << ToHex(Charter::Parse(*bytes)->ledger_id())
+            << "\nnext: each party runs `parley charter sign --charter " << out << " --key KEYFILE`\n";
+  return kExitOk;
+}
+
+int CmdCharterSign(const std::string& path, const std::string& key_file, const PassFlags& pf) {
+  auto bytes = ReadFileBytes(path, "charter");
+  if (!bytes) return Fail(bytes.error());
+  auto charter = Charter::Parse(*bytes);
+  if (!charter) return Fail(charter.error());
+  auto pass = GetPassphrase(pf);
+  if (!pass) return Fail(pass.error());
+  auto key = ReadKeyFile(key_file, *pass);
+  if (!key) return Fail(key.error());
+  auto signed_bytes = charter->Sign(*key);
+  if (!signed_bytes) return Fail(signed_bytes.error());
+  if (Status s = WriteFileAtomically(path, *signed_bytes); !s.ok()) return Fail(s);
+  auto again = Charter::Parse(*signed_bytes);
+  std::cout << "signed as " << again->party_code(*again->PartyOf(key->public_key())) << "; "
+            << (again->fully_signed() ? "the charter is now signed by both parties" : "waiting for the other party")
+            << "\n";
+  return kExitOk;
+}
+
+int CmdCharterShow(const std::string& path, bool json) {
+  auto bytes = ReadFileBytes(path, "charter");
+  if (!bytes) return Fail(bytes.error());
+  auto c = Charter::Parse(*bytes);
+  if (!c) return Fail(c.error());
+  if (json) {
+    nlohmann::json j;
+    j["ledger_id"] = ToHex(c->ledger_id());
+    j["title"] = c->proto().title();
+    j["fully_signed"] = c->fully_signed();
+    for (PartyIndex p = 0; p < 2; ++p) {
+      j["parties"].push_back({{"code", c->party_code(p)}, {"name", c->party_name(p)},
+                              {"public_key", ToHex(c->party_key(p))}, {"signed", c->signed_by(p)}});
+    }
+    j["observers"] = nlohmann::json::array();
+    for (const auto& o : c->observers()) j["observers"].push_back({{"name", o.name}, {"public_key", ToHex(o.key)}});
+    std::cout << j.dump(2) << "\n";
+    return kExitOk;
+  }
+  std::cout << "title:     " << c->proto().title() << "\nledger id: " << ToHex(c->ledger_id()) << "\n";
+  for (PartyIndex p = 0; p < 2; ++p) {
+    std::cout << "party " << c->party_code(p) << ": " << c->party_name(p) << "\n  key " << ToHex(c->party_key(p))
+              << "  " << (c->signed_by(p) ? "signed" : "NOT signed") << "\n";
+  }
+  for (const auto& o : c->observers()) std::cout << "observer " << o.name << ": " << ToHex(o.key) << "\n";
+  return kExitOk;
+}
+
+// ---------------------------------------------------------------------------
+// The node.
+
+int CmdNode(const std::string& config_file, const std::vector<std::pair<std::string, std::string>>& overrides) {
+  NodeConfig cfg;
+  if (!config_file.empty()) {
+    if (Status s = LoadConfigFile(config_file, cfg); !s.ok()) return Fail(s);
+  }
+  for (const auto& [k, v] : overrides) {
+    if (v.empty()) continue;
+    if (Status s = cfg.Set(k, v, {}); !s.ok()) return Fail(s);
+  }
+  if (Status s = cfg.Validate(); !s.ok()) return Fail(s);
+  auto pass = ReadPassphrase(cfg, "passphrase for " + cfg.key_file.string() + ": ");
+  if (!pass) return Fail(pass.error());
+  auto key = ReadKeyFile(cfg.key_file, *pass);
+  if (!key) return Fail(key.error());
+
+  // Signals are taken synchronously by this thread only.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+  auto node = Node::Start(cfg, std::move(*key));
+  if (!node) {
+    Log(LogLevel::kError, "node failed to start", {{"reason", node.error().message()}});
+    return Fail(node.error());
+  }
+  int sig = 0;
+  sigwait(&set, &sig);
+  Log(LogLevel::kInfo, "stopping", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+  (*node)->Shutdown();
+  return kExitOk;
+}
+
+}  // namespace
+
+int RunCli(int argc, char** argv) {
+  InitCrypto();
+  CLI::App app{"parley: a signed two-party ledger for exchange agreements"};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "help for every subcommand");
+
+  // node
+  std::string config_file;
+  std::vector<std::pair<std::string, std::string>> ov = {
+      {"data_dir", ""}, {"key_file", ""}, {"passphrase_env", ""}, {"passphrase_file", ""}, {"charter", ""},
+      {"listen", ""},   {"peer", ""},     {"socket", ""},         {"high_water_mark", ""}};
+  auto* node = app.add_subcommand("node", "run this party's node");
+  node->add_option("--config", config_file, "config file (key = value lines)");
+  for (auto& [k, v] : ov) {
+    std::string flag = "--" + k;
+    for (auto& ch : flag) if (ch == '_') ch = '-';
+    node->add_option(flag, v, "overrides `" + k + "` of the config file");
+  }
+
+  Common c;
+  TermsFlags terms;
+  std::string id, reason, state, out, what, where, when, text, ref, place, at;
+  uint32_t transfer = 0;
+  uint64_t count = 0, matched = 0, missing = 0, not_on_manifest = 0, unidentified = 0, other_side = 0;
+  bool json = false;
+
+  auto* propose = app.add_subcommand("propose", "propose an exchange (signed by this party alone until accepted)");
+  AddNodeOptions(propose, c, true);
+  AddTermsOptions(propose, terms, true);
+
+  auto* counter = app.add_subcommand("counter", "answer the other side's open proposal with other terms");
+  AddNodeOptions(counter, c, true);
+  counter->add_option("proposal", id, "ID (or unique prefix) of the proposal countered")->required();
+  AddTermsOptions(counter, terms, false);
+
+  auto* amend = app.add_subcommand("amend", "propose new terms (e.g. a new date) for an agreement");
+  AddNodeOptions(amend, c, true);
+  amend->add_option("agreement", id, "ID (or unique prefix) of the agreement")->required();
+  AddTermsOptions(amend, terms, false);
+
+  auto* accept = app.add_subcommand("accept", "accept the other side's proposal: it becomes an agreement");
+  AddNodeOptions(accept, c, true);
+  accept->add_option("proposal", id, "proposal ID or unique prefix")->required();
+
+  auto* reject = app.add_subcommand("reject", "reject the other side's proposal");
+  AddNodeOptions(reject, c, true);
+  reject->add_option("proposal", id, "proposal ID or unique prefix")->required();
+  reject->add_option("--reason", reason, "why");
+
+  auto* withdraw = app.add_subcommand("withdraw", "withdraw one of this party's open proposals");
+  AddNodeOptions(withdraw, c, true);
+  withdraw->add_option("proposal", id, "proposal ID or unique prefix")->required();
+  withdraw->add_option("--reason", reason, "why");
+
+  auto* cancel = app.add_subcommand("cancel", "ask to cancel an agreement (cancelled once both have)");
+  AddNodeOptions(cancel, c, true);
+  cancel->add_option("agreement", id, "agreement ID or unique prefix")->required();
+  cancel->add_option("--reason", reason, "why");
+
+  auto* handover = app.add_subcommand("handover", "report a handover (by the sending party)");
+  AddNodeOptions(handover, c, true);
+  handover->add_option("agreement", id, "agreement ID or unique prefix")->required();
+  handover->add_option("--transfer", transfer, "index of the transfer in the agreed terms")->default_val(0);
+  handover->add_option("--count", count, "persons / remains handed over")->required();
+  handover->add_option("--place", place, "where");
+  handover->add_option("--at", at, "when, UTC");
+
+  auto* receipt = app.add_subcommand("receipt", "report a receipt and its reconciliation (by the receiving party)");
+  AddNodeOptions(receipt, c, true);
+  receipt->add_option("agreement", id, "agreement ID or unique prefix")->required();
+  receipt->add_option("--transfer", transfer, "index of the transfer in the agreed terms")->default_val(0);
+  receipt->add_option("--count", count, "persons / remains received")->required();
+  receipt->add_option("--matched", matched, "records that matched");
+  receipt->add_option("--missing", missing, "on the manifest but not received");
+  receipt->add_option("--not-on-manifest", not_on_manifest, "received but not on the manifest");
+  receipt->add_option("--unidentified", unidentified, "identity not established");
+  receipt->add_option("--other-side", other_side, "belong to the other side");
+  receipt->add_option("--place", place, "where");
+  receipt->add_option("--at", at, "when, UTC");
+
+  auto* attest = app.add_subcommand("attest", "put a one-sided claim of fact on record (never an agreement)");
+  AddNodeOptions(attest, c, true);
+  attest->add_option("--what", what, "what is claimed")->required();
+  attest->add_option("--where", where, "where");
+  attest->add_option("--when", when, "when, UTC");
+  attest->add_option("--ref", ref, "ID (prefix) of an entry it refers to");
+
+  auto* statement = app.add_subcommand("statement", "put an objection or notice on record");
+  AddNodeOptions(statement, c, true);
+  statement->add_option("text", text, "the statement")->required();
+  statement->add_option("--ref", ref, "ID (prefix) of an entry it refers to");
+
+  auto* list = app.add_subcommand("list", "proposals and agreements, and what is one-sided");
+  AddNodeOptions(list, c, false);
+  list->add_option("--state", state, "only this state (open, agreed, completed, ...)");
+
+  auto* show = app.add_subcommand("show", "one proposal's or agreement's whole history");
+  AddNodeOptions(show, c, false);
+  show->add_option("id", id, "ID or unique prefix")->required();
+
+  auto* status = app.add_subcommand("status", "heads, peer connectivity, lag, forks, alarms");
+  AddNodeOptions(status, c, false);
+
+  auto* watch = app.add_subcommand("watch", "print every entry of both feeds, live");
+  AddNodeOptions(watch, c, false);
+
+  auto* exp = app.add_subcommand("export", "write an audit bundle");
+  AddNodeOptions(exp, c, false);
+  exp->add_option("bundle", out, "output file")->required();
+
+  std::string now;
+  auto* audit = app.add_subcommand("audit", "verify a bundle offline (exit 0 clean, 1 violations, 2 unusable)");
+  audit->add_option("bundle", out, "bundle file")->required();
+  audit->add_flag("--json", json, "machine-readable report");
+  audit->add_option("--now", now, "evaluate expiry at this UTC time (default: now)");
+
+  PassFlags pf;
+  std::string kdf = "moderate", key_file;
+  auto* keygen = app.add_subcommand("keygen", "make a new key pair in a passphrase-protected file (0600)");
+  keygen->add_option("--out", out, "key file to create")->required();
+  keygen->add_option("--kdf", kdf, "Argon2id cost: moderate (default) or interactive");
+  AddPassOptions(keygen, pf);
+
+  auto* charter = app.add_subcommand("charter", "create, sign and show a ledger's charter");
+  charter->require_subcommand(1);
+  std::string title, charter_file;
+  std::vector<std::string> parties, names, observers;
+  auto* ccreate = charter->add_subcommand("create", "write a new, unsigned charter");
+  ccreate->add_option("--title", title, "title of the ledger")->required();
+  ccreate->add_option("--party", parties, "CODE=KEY (hex public key or key file), twice")->required();
+  ccreate->add_option("--name", names, "CODE=display name");
+  ccreate->add_option("--observer", observers, "NAME=KEY of an auditor or witness");
+  ccreate->add_option("--out", out, "charter file")->required();
+  auto* csign = charter->add_subcommand("sign", "sign the charter as the party whose key this is");
+  csign->add_option("--charter", charter_file, "charter file (updated in place)")->required();
+  csign->add_option("--key", key_file, "key file")->required();
+  AddPassOptions(csign, pf);
+  auto* cshow = charter->add_subcommand("show", "print a charter and who has signed it");
+  cshow->add_option("--charter", charter_file, "charter file")->required();
+  cshow->add_flag("--json", json, "machine-readable output");
+
+  std::string demo_dir = "demo-data";
+  auto* demo = app.add_subcommand("demo", "two nodes on 127.0.0.1 play the June 2025 exchange, then the audit");
+  demo->add_option("--dir", demo_dir, "folder for the demo's keys, data and logs (emptied first)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kExitOk : kExitUsage;
+  }
+
+  if (*node) return CmdNode(config_file, ov);
+  if (*keygen) return CmdKeygen(out, pf, kdf);
+  if (*ccreate) return CmdCharterCreate(title, parties, names, observers, out);
+  if (*csign) return CmdCharterSign(charter_file, key_file, pf);
+  if (*cshow) return CmdCharterShow(charter_file, json);
+  if (*audit) return CmdAudit(out, json, now);
+  if (*demo) return RunDemo(argv[0], demo_dir.c_str());
+  if (*list) return CmdList(c, state);
+  if (*show) return CmdShow(c, id);
+  if (*status) return CmdStatus(c);
+  if (*watch) return CmdWatch(c);
+  if (*exp) return CmdExport(c, out);
+
+  // Statements.
+  const bool needs_feeds = !(*propose);
+  auto s = Connect(c, needs_feeds || !ref.empty());
+  if (!s) return Fail(s.error());
+  v1::Entry body;
+  if (*propose) {
+    auto b = BuildPropose(*s->charter, terms, nullptr);
+    if (!b) return Fail(b.error());
+    body = *b;
+  } else if (*counter || *amend) {
+    auto target = ResolveProposal(*s, id);
+    if (!target) return Fail(target.error());
+    auto b = BuildPropose(*s->charter, terms, &target->entry.propose());
+    if (!b) return Fail(b.error());
+    body = *b;
+    if (*counter) body.mutable_propose()->set_counters(target->id.str());
+    else body.mutable_propose()->set_amends(target->id.str());
+  } else if (*accept) {
+    auto p = ResolveProposal(*s, id);
+    if (!p) return Fail(p.error());
+    body.mutable_accept()->set_proposal(p->id.str());
+    body.mutable_accept()->set_terms_digest(TermsDigest(p->entry.propose().terms()).str());
+  } else if (*reject || *withdraw || *cancel) {
+    auto p = ResolveProposal(*s, id);
+    if (!p) return Fail(p.error());
+    if (*reject) {
+      body.mutable_reject()->set_proposal(p->id.str());
+      body.mutable_reject()->set_reason(reason);
+    } else if (*withdraw) {
+      body.mutable_withdraw()->set_proposal(p->id.str());
+      body.mutable_withdraw()->set_reason(reason);
+    } else {
+      body.mutable_cancel()->set_agreement(p->id.str());
+      body.mutable_cancel()->set_reason(reason);
+    }
+  } else if (*handover || *receipt) {
+    auto p = ResolveProposal(*s, id);
+    if (!p) return Fail(p.error());
+    int64_t at_ms = 0;
+    if (!at.empty()) {
+      auto t = ParseTime(at);
+      if (!t) return Fail(t.error());
+      at_ms = *t;
+    }
+    if (*handover) {
+      auto* h = body.mutable_handover();
+      h->set_agreement(p->id.str());
+      h->set_transfer_index(transfer);
+      h->set_count(count);
+      h->set_place(place);
+      h->set_handed_over_ms(at_ms);
+    } else {
+      auto* r = body.mutable_receipt();
+      r->set_agreement(p->id.str());
+      r->set_transfer_index(transfer);
+      r->set_count(count);
+      r->set_place(place);
+      r->set_received_ms(at_ms);
+      auto* rec = r->mutable_reconciliation();
+      rec->set_matched(matched);
+      rec->set_missing(missing);
+      rec->set_not_on_manifest(not_on_manifest);
+      rec->set_unidentified(unidentified);
+      rec->set_other_side(other_side);
+    }
+  } else if (*attest || *statement) {
+    std::string ref_id;
+    if (!ref.empty()) {
+      auto r = ResolveEntry(*s, ref);
+      if (!r) return Fail(r.error());
+      ref_id = r->id.str();
+    }
+    if (*attest) {
+      auto* a = body.mutable_attestation();
+      a->set_what(what);
+      a->set_where(where);
+      if (!when.empty()) {
+        auto t = ParseTime(when);
+        if (!t) return Fail(t.error());
+        a->set_when_ms(*t);
+      }
+      a->set_reference(ref_id);
+    } else {
+      body.mutable_statement()->set_text(text);
+      body.mutable_statement()->set_reference(ref_id);
+    }
+  }
+  return Submit(*s, c, body);
+}
+
+}  // namespace parley

@@ -1,0 +1,155 @@
+#include "node/cli/client.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <thread>
+
+namespace parley {
+namespace {
+
+constexpr auto kDeadline = std::chrono::seconds(10);
+
+void SetDeadline(grpc::ClientContext& ctx) { ctx.set_deadline(std::chrono::system_clock::now() + kDeadline); }
+
+}  // namespace
+
+Result<std::unique_ptr<OperatorClient>> OperatorClient::Connect(const std::filesystem::path& socket) {
+  std::error_code ec;
+  if (!std::filesystem::exists(socket, ec)) {
+    return Status(Code::kUnavailable, "node not running: no operator socket at " + socket.string() +
+                                          " (start it with `parley node --config ...`, or pass --socket)");
+  }
+  std::unique_ptr<OperatorClient> c(new OperatorClient(socket));
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(4 * 1024 * 1024);
+  auto channel = grpc::CreateCustomChannel("unix:" + std::filesystem::absolute(socket).string(),
+                                           grpc::InsecureChannelCredentials(), args);
+  c->stub_ = v1::Operator::NewStub(channel);
+  return c;
+}
+
+Status OperatorClient::Convert(const grpc::Status& s) const {
+  switch (s.error_code()) {
+    case grpc::StatusCode::OK: return Status::Ok();
+    case grpc::StatusCode::UNAVAILABLE:
+      return Status(Code::kUnavailable, "node not reachable at " + socket_.string() + ": " + s.error_message());
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return Status(Code::kUnavailable, "node at " + socket_.string() + " did not answer in time");
+    case grpc::StatusCode::INVALID_ARGUMENT: return Status(Code::kInvalidArgument, s.error_message());
+    case grpc::StatusCode::NOT_FOUND: return Status(Code::kNotFound, s.error_message());
+    case grpc::StatusCode::ALREADY_EXISTS: return Status(Code::kAlreadyExists, s.error_message());
+    case grpc::StatusCode::FAILED_PRECONDITION: return Status(Code::kFailedPrecondition, s.error_message());
+    case grpc::StatusCode::PERMISSION_DENIED: return Status(Code::kPermissionDenied, s.error_message());
+    case grpc::StatusCode::DATA_LOSS: return Status(Code::kDataLoss, s.error_message());
+    default: return Status(Code::kInternal, s.error_message());
+  }
+}
+
+Result<v1::SubmitResponse> OperatorClient::Submit(const v1::Entry& body, const std::string& request_id) {
+  v1::SubmitRequest req;
+  req.set_request_id(request_id);
+  *req.mutable_body() = body;
+  grpc::Status s;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    v1::SubmitResponse resp;
+    s = stub_->Submit(&ctx, req, &resp);
+    if (s.ok()) return resp;
+    if (s.error_code() != grpc::StatusCode::UNAVAILABLE && s.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200 << attempt));
+  }
+  return Convert(s);
+}
+
+Result<v1::StatusResponse> OperatorClient::GetStatus() {
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  v1::StatusResponse resp;
+  grpc::Status s = stub_->GetStatus(&ctx, v1::StatusRequest(), &resp);
+  if (!s.ok()) return Convert(s);
+  return resp;
+}
+
+Result<Charter> OperatorClient::GetCharter() {
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  v1::GetCharterResponse resp;
+  grpc::Status s = stub_->GetCharter(&ctx, v1::GetCharterRequest(), &resp);
+  if (!s.ok()) return Convert(s);
+  return Charter::Parse(resp.signed_charter());
+}
+
+Result<std::vector<DecodedEntry>> OperatorClient::ReadFeed(const Charter& charter, PartyIndex party, uint64_t from) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(10));
+  v1::OperatorReadRequest req;
+  req.set_party(party);
+  req.set_from_seq(from);
+  auto reader = stub_->ReadFeed(&ctx, req);
+  std::vector<DecodedEntry> out;
+  v1::FeedItem item;
+  while (reader->Read(&item)) {
+    auto d = DecodeEntry(item.envelope(), charter);
+    if (!d) return Status(Code::kDataLoss, "the node served an entry that does not verify: " + d.error().message());
+    out.push_back(std::move(*d));
+  }
+  grpc::Status s = reader->Finish();
+  if (!s.ok()) return Convert(s);
+  return out;
+}
+
+Result<v1::ForkProofs> OperatorClient::GetForkProofs() {
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  v1::ForkProofs resp;
+  grpc::Status s = stub_->GetForkProofs(&ctx, v1::GetForkProofsRequest(), &resp);
+  if (!s.ok()) return Convert(s);
+  return resp;
+}
+
+Status OperatorClient::Follow(PartyIndex party, uint64_t from, const std::function<bool(const std::string&)>& fn) {
+  grpc::ClientContext ctx;
+  v1::OperatorReadRequest req;
+  req.set_party(party);
+  req.set_from_seq(from);
+  req.set_follow(true);
+  auto reader = stub_->ReadFeed(&ctx, req);
+  v1::FeedItem item;
+  while (reader->Read(&item)) {
+    if (!fn(item.envelope())) {
+      ctx.TryCancel();
+      break;
+    }
+  }
+  grpc::Status s = reader->Finish();
+  if (s.error_code() == grpc::StatusCode::CANCELLED) return Status::Ok();
+  return Convert(s);
+}
+
+std::function<Result<std::optional<std::string>>()> OperatorClient::FeedSource(PartyIndex party) {
+  struct Stream {
+    grpc::ClientContext ctx;
+    std::unique_ptr<grpc::ClientReader<v1::FeedItem>> reader;
+    bool done = false;
+  };
+  auto st = std::make_shared<Stream>();
+  st->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(30));
+  v1::OperatorReadRequest req;
+  req.set_party(party);
+  req.set_from_seq(1);
+  st->reader = stub_->ReadFeed(&st->ctx, req);
+  streams_.push_back(st);
+  return [this, st]() -> Result<std::optional<std::string>> {
+    if (st->done) return std::optional<std::string>();
+    v1::FeedItem item;
+    if (st->reader->Read(&item)) return std::optional<std::string>(std::move(*item.mutable_envelope()));
+    st->done = true;
+    grpc::Status s = st->reader->Finish();
+    if (!s.ok()) return Convert(s);
+    return std::optional<std::string>();
+  };
+}
+
+}  // namespace parley

@@ -1,0 +1,48 @@
+// OperatorClient: the CLI's connection to its own node over the operator
+// Unix socket. Every call has a deadline; errors come back as Status with a
+// message an operator can act on ("node not running at ua.sock").
+//
+// Thread safety: one client per thread.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "crypto/status.h"
+#include "node/charter.h"
+#include "node/entry.h"
+#include "parley/v1/operator.grpc.pb.h"
+
+namespace parley {
+
+class OperatorClient {
+ public:
+  static Result<std::unique_ptr<OperatorClient>> Connect(const std::filesystem::path& socket);
+
+  // Submits a statement. Retries UNAVAILABLE a few times with the same
+  // request id, so a retry never creates a second entry.
+  Result<v1::SubmitResponse> Submit(const v1::Entry& body, const std::string& request_id);
+  Result<v1::StatusResponse> GetStatus();
+  Result<Charter> GetCharter();
+  // Both feeds, decoded and verified against the charter.
+  Result<std::vector<DecodedEntry>> ReadFeed(const Charter& charter, PartyIndex party, uint64_t from = 1);
+  Result<v1::ForkProofs> GetForkProofs();
+  // Streams one feed from `from` on, following new entries, calling fn for
+  // each; stops when fn returns false or the node goes away.
+  Status Follow(PartyIndex party, uint64_t from, const std::function<bool(const std::string&)>& fn);
+  // A pull source for one feed (for streaming exports).
+  std::function<Result<std::optional<std::string>>()> FeedSource(PartyIndex party);
+
+ private:
+  explicit OperatorClient(std::filesystem::path socket) : socket_(std::move(socket)) {}
+  Status Convert(const grpc::Status& s) const;
+
+  std::filesystem::path socket_;
+  std::unique_ptr<v1::Operator::Stub> stub_;
+  std::vector<std::shared_ptr<void>> streams_;  // keeps FeedSource streams alive
+};
+
+}  // namespace parley

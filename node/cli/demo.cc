@@ -1,0 +1,323 @@
+// `parley demo`: two nodes (UA and RU) on 127.0.0.1 play the June 2025 story
+// of shared/seeds through the real CLI, then export and audit the ledger.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "node/cli/cli.h"
+#include "node/cli/client.h"
+
+namespace parley {
+namespace {
+
+namespace fs = std::filesystem;
+
+int FreePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  int port = ntohs(addr.sin_port);
+  ::close(fd);
+  return port;
+}
+
+std::string Quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += "'\\''";
+    else out += c;
+  }
+  return out + "'";
+}
+
+struct Run {
+  int code;
+  std::string out;
+};
+
+Run Exec(const std::vector<std::string>& args) {
+  std::string cmd;
+  for (const auto& a : args) cmd += Quote(a) + " ";
+  cmd += "2>&1";
+  Run r{0, ""};
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return {127, "cannot run " + args[0]};
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  int st = ::pclose(p);
+  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+  return r;
+}
+
+std::string Day(int days_from_now, int hour) {
+  std::time_t t = std::time(nullptr) + days_from_now * 86400;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:00Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, hour);
+  return buf;
+}
+
+class Demo {
+ public:
+  Demo(std::string exe, fs::path dir) : exe_(std::move(exe)), dir_(std::move(dir)) {}
+  ~Demo() { StopNodes(); }
+
+  int Play();
+
+ private:
+  struct Side {
+    std::string code;
+    fs::path key, pass, conf, sock, log;
+    pid_t pid = -1;
+  };
+
+  bool Check(const Run& r, const std::string& what) {
+    if (r.code == 0) return true;
+    std::cerr << "demo: " << what << " failed (exit " << r.code << "):\n" << r.out;
+    return false;
+  }
+
+  // Runs a CLI command as `side`, prints it the way an operator would type
+  // it, and returns the new entry's ID.
+  std::optional<std::string> Say(Side& side, const std::string& narration, std::vector<std::string> args) {
+    std::cout << "\n" << side.code << ": " << narration << "\n  $ parley";
+    for (const auto& a : args) std::cout << " " << (a.find(' ') != std::string::npos ? Quote(a) : a);
+    std::cout << "\n";
+    args.insert(args.begin(), exe_);
+    args.push_back("--socket");
+    args.push_back(side.sock.string());
+    args.push_back("--json");
+    Run r = Exec(args);
+    if (!Check(r, args[1])) return std::nullopt;
+    auto j = nlohmann::json::parse(r.out, nullptr, false);
+    if (j.is_discarded()) {
+      std::cerr << "demo: unexpected output: " << r.out;
+      return std::nullopt;
+    }
+    std::cout << "  -> signed " << side.code << "#" << j["seq"].get<uint64_t>() << ", id "
+              << j["id"].get<std::string>().substr(0, 16) << "…\n";
+    return j["id"].get<std::string>();
+  }
+
+  bool StartNode(Side& s, int listen, int peer);
+  bool WaitSynced();
+  void StopNodes();
+
+  std::string exe_;
+  fs::path dir_;
+  Side ua_, ru_;
+};
+
+bool Demo::StartNode(Side& s, int listen, int peer) {
+  fs::path data = dir_ / (s.code + "-data");
+  std::ofstream(s.conf) << "# " << s.code << "'s node\n"
+                        << "data_dir = " << data.filename().string() << "\n"
+                        << "key_file = " << s.key.filename().string() << "\n"
+                        << "passphrase_file = " << s.pass.filename().string() << "\n"
+                        << "charter = charter.bin\n"
+                        << "listen = 127.0.0.1:" << listen << "\n"
+                        << "peer = 127.0.0.1:" << peer << "\n"
+                        << "socket = " << s.sock.filename().string() << "\n";
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int fd = ::open(s.log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ::dup2(fd, 2);
+    ::execl(exe_.c_str(), exe_.c_str(), "node", "--config", s.conf.c_str(), nullptr);
+    ::_exit(127);
+  }
+  s.pid = pid;
+  for (int i = 0; i < 300; ++i) {
+    if (auto c = OperatorClient::Connect(s.sock); c && (*c)->GetStatus()) return true;
+    int st = 0;
+    if (::waitpid(pid, &st, WNOHANG) == pid) {
+      s.pid = -1;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::cerr << "demo: " << s.code << "'s node did not start; its log (" << s.log << "):\n";
+  std::ifstream in(s.log);
+  std::cerr << in.rdbuf();
+  return false;
+}
+
+bool Demo::WaitSynced() {
+  auto a = OperatorClient::Connect(ua_.sock);
+  auto b = OperatorClient::Connect(ru_.sock);
+  if (!a || !b) return false;
+  for (int i = 0; i < 200; ++i) {
+    auto sa = (*a)->GetStatus();
+    auto sb = (*b)->GetStatus();
+    if (sa && sb) {
+      bool same = true;
+      for (int p = 0; p < 2; ++p) {
+        if (sa->feeds(p).seq() != sb->feeds(p).seq() || sa->feeds(p).id() != sb->feeds(p).id()) same = false;
+      }
+      if (same) return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::cerr << "demo: the nodes did not converge within 4 s\n";
+  return false;
+}
+
+void Demo::StopNodes() {
+  for (Side* s : {&ua_, &ru_}) {
+    if (s->pid > 0) {
+      ::kill(s->pid, SIGTERM);
+      int st = 0;
+      ::waitpid(s->pid, &st, 0);
+      s->pid = -1;
+    }
+  }
+}
+
+int Demo::Play() {
+  std::error_code ec;
+  fs::remove_all(dir_, ec);
+  fs::create_directories(dir_);
+  std::random_device rd;
+  int i = 0;
+  for (Side* s : {&ua_, &ru_}) {
+    s->code = i++ == 0 ? "UA" : "RU";
+    std::string lc = s->code == "UA" ? "ua" : "ru";
+    s->key = dir_ / (lc + ".key");
+    s->pass = dir_ / (lc + ".pass");
+    s->conf = dir_ / (lc + ".conf");
+    s->sock = dir_ / (lc + ".sock");
+    s->log = dir_ / (lc + ".log");
+    {
+      std::ofstream(s->pass) << "demo-" << std::hex << rd() << rd() << "\n";
+    }
+    fs::permissions(s->pass, fs::perms::owner_read | fs::perms::owner_write);
+  }
+  std::cout << "== Parley demo: the June 2025 return of remains and exchange of prisoners ==\n"
+            << "Two nodes on 127.0.0.1, data in " << dir_.string() << "\n\n"
+            << "Setting up: a key for each side, a charter both sign.\n";
+  for (Side* s : {&ua_, &ru_}) {
+    if (!Check(Exec({exe_, "keygen", "--out", s->key.string(), "--passphrase-file", s->pass.string()}), "keygen")) return 1;
+  }
+  const fs::path charter = dir_ / "charter.bin";
+  if (!Check(Exec({exe_, "charter", "create", "--title", "Return of remains and exchange of prisoners (Istanbul talks)",
+                   "--party", "UA=" + ua_.key.string(), "--name", "UA=Ukraine Coordination HQ for the Treatment of POWs",
+                   "--party", "RU=" + ru_.key.string(), "--name", "RU=Russian Federation Ministry of Defence",
+                   "--out", charter.string()}),
+             "charter create")) {
+    return 1;
+  }
+  for (Side* s : {&ua_, &ru_}) {
+    if (!Check(Exec({exe_, "charter", "sign", "--charter", charter.string(), "--key", s->key.string(),
+                     "--passphrase-file", s->pass.string()}),
+               "charter sign")) {
+      return 1;
+    }
+  }
+  Run show = Exec({exe_, "charter", "show", "--charter", charter.string()});
+  std::cout << show.out;
+
+  const int ua_port = FreePort(), ru_port = FreePort();
+  if (!StartNode(ua_, ua_port, ru_port) || !StartNode(ru_, ru_port, ua_port)) return 1;
+  std::cout << "Nodes running: UA on 127.0.0.1:" << ua_port << ", RU on 127.0.0.1:" << ru_port << "\n";
+
+  auto p1 = Say(ru_, "proposes to hand over 1,212 remains by road, on a date UA never agreed",
+                {"propose", "--kind", "remains_transfer", "--transfer", "RU>UA:remains:1212", "--crossing",
+                 "Bryansk region border crossing", "--transport", "road", "--from", Day(1, 8), "--until", Day(1, 18),
+                 "--intermediary", "ICRC", "--notes", "remains held in refrigerated trucks"});
+  if (!p1) return 1;
+  if (!Say(ru_, "attests, one-sided, that the trucks are staged",
+           {"attest", "--what", "refrigerated trucks with 1,212 bodies staged", "--where",
+            "near the border crossing", "--when", Day(0, 6), "--ref", p1->substr(0, 12)})) {
+    return 1;
+  }
+  if (!WaitSynced()) return 1;
+  if (!Say(ua_, "puts an objection on record",
+           {"statement", "The timing was set unilaterally; no date has been agreed.", "--ref", p1->substr(0, 12)})) {
+    return 1;
+  }
+  auto p2 = Say(ua_, "counters with another window",
+                {"counter", p1->substr(0, 12), "--from", Day(5, 8), "--until", Day(5, 18)});
+  if (!p2 || !WaitSynced()) return 1;
+  if (!Say(ru_, "accepts UA's counter-proposal: now an agreement signed by both", {"accept", p2->substr(0, 12)})) return 1;
+  if (!Say(ru_, "reports the handover of 1,212",
+           {"handover", p2->substr(0, 12), "--count", "1212", "--place", "Bryansk region border crossing", "--at",
+            Day(5, 10)})) {
+    return 1;
+  }
+  if (!WaitSynced()) return 1;
+  if (!Say(ua_, "reports the receipt; the count reconciles",
+           {"receipt", p2->substr(0, 12), "--count", "1212", "--matched", "1212", "--at", Day(5, 12)})) {
+    return 1;
+  }
+  auto p3 = Say(ua_, "proposes the exchange of 1,200 prisoners each way",
+                {"propose", "--kind", "prisoner_exchange", "--transfer", "UA>RU:pow:1200", "--transfer",
+                 "RU>UA:pow:1200", "--crossing", "Belarus-Ukraine border", "--transport", "road", "--from", Day(6, 8),
+                 "--until", Day(6, 20), "--intermediary", "ICRC"});
+  if (!p3 || !WaitSynced()) return 1;
+  if (!Say(ru_, "accepts the exchange", {"accept", p3->substr(0, 12)})) return 1;
+  if (!Say(ru_, "hands over 1,200", {"handover", p3->substr(0, 12), "--transfer", "1", "--count", "1200"})) return 1;
+  if (!Say(ua_, "hands over 1,200", {"handover", p3->substr(0, 12), "--transfer", "0", "--count", "1200"})) return 1;
+  if (!WaitSynced()) return 1;
+  if (!Say(ua_, "receives 1,200", {"receipt", p3->substr(0, 12), "--transfer", "1", "--count", "1200", "--matched", "1200"})) return 1;
+  if (!Say(ru_, "receives 1,200", {"receipt", p3->substr(0, 12), "--transfer", "0", "--count", "1200", "--matched", "1200"})) return 1;
+  if (!WaitSynced()) return 1;
+
+  std::string views[2];
+  int v = 0;
+  for (Side* s : {&ua_, &ru_}) {
+    Run text = Exec({exe_, "list", "--socket", s->sock.string()});
+    Run json = Exec({exe_, "list", "--json", "--socket", s->sock.string()});
+    if (!Check(text, "list") || !Check(json, "list --json")) return 1;
+    std::cout << "\n== " << s->code << "'s node: parley list ==\n" << text.out;
+    views[v++] = json.out;
+  }
+  if (views[0] != views[1]) {
+    std::cerr << "demo: the two nodes' views differ!\n";
+    return 1;
+  }
+  std::cout << "\nBoth nodes compute the same state from the same two feeds.\n";
+
+  const fs::path bundle = dir_ / "ledger.parley";
+  if (!Check(Exec({exe_, "export", bundle.string(), "--socket", ua_.sock.string()}), "export")) return 1;
+  StopNodes();
+  std::cout << "\n== Audit of the exported bundle (" << bundle.string() << "), offline ==\n";
+  Run audit = Exec({exe_, "audit", bundle.string()});
+  std::cout << audit.out;
+  std::cout << "\nNodes stopped. Logs: " << ua_.log.string() << ", " << ru_.log.string() << "\n";
+  return audit.code;
+}
+
+}  // namespace
+
+int RunDemo(const char* self_exe, const char* dir) {
+  std::error_code ec;
+  fs::path exe = fs::canonical("/proc/self/exe", ec);
+  if (ec) exe = self_exe;
+  Demo demo(exe.string(), fs::absolute(dir));
+  return demo.Play();
+}
+
+}  // namespace parley

@@ -1,0 +1,137 @@
+#include "node/daemon/config.h"
+
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+
+namespace parley {
+namespace {
+
+std::string Trim(std::string_view s) {
+  size_t b = s.find_first_not_of(" \t\r");
+  if (b == std::string_view::npos) return "";
+  size_t e = s.find_last_not_of(" \t\r");
+  return std::string(s.substr(b, e - b + 1));
+}
+
+std::filesystem::path Resolve(std::string_view v, const std::filesystem::path& base) {
+  std::filesystem::path p(v);
+  return p.is_absolute() || base.empty() ? p : base / p;
+}
+
+std::string ReadSecretLine(std::istream& in) {
+  std::string line;
+  std::getline(in, line);
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+  return line;
+}
+
+}  // namespace
+
+Status NodeConfig::Set(std::string_view key, std::string_view value, const std::filesystem::path& base) {
+  if (key == "data_dir") data_dir = Resolve(value, base);
+  else if (key == "key_file") key_file = Resolve(value, base);
+  else if (key == "passphrase_env") passphrase_env = std::string(value);
+  else if (key == "passphrase_file") passphrase_file = Resolve(value, base);
+  else if (key == "charter") charter = Resolve(value, base);
+  else if (key == "listen") listen = std::string(value);
+  else if (key == "peer") peer = std::string(value);
+  else if (key == "socket") socket = Resolve(value, base);
+  else if (key == "high_water_mark") high_water_mark = Resolve(value, base);
+  else return Status(Code::kInvalidArgument, "unknown config key '" + std::string(key) + "'");
+  return Status::Ok();
+}
+
+Status NodeConfig::Validate() const {
+  auto missing = [](const char* what) {
+    return Status(Code::kInvalidArgument, std::string("config: ") + what + " is not set");
+  };
+  if (data_dir.empty()) return missing("data_dir");
+  if (key_file.empty()) return missing("key_file");
+  if (charter.empty()) return missing("charter");
+  if (socket.empty()) return missing("socket");
+  if (peer.empty()) return missing("peer");
+  if (!IsLoopbackAddress(listen)) {
+    return Status(Code::kInvalidArgument,
+                  "config: listen address " + listen +
+                      " is not on loopback; the peer port is plaintext until TLS is configured, "
+                      "so only 127.0.0.1 / [::1] are allowed");
+  }
+  if (!IsLoopbackAddress(peer)) {
+    return Status(Code::kInvalidArgument, "config: peer address " + peer +
+                                              " is not on loopback (plaintext is allowed on loopback only)");
+  }
+  return Status::Ok();
+}
+
+Status LoadConfigFile(const std::filesystem::path& path, NodeConfig& config) {
+  std::ifstream in(path);
+  if (!in) return Status(Code::kNotFound, "cannot read config file " + path.string());
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (auto hash = line.find('#'); hash != std::string::npos) line.resize(hash);
+    std::string t = Trim(line);
+    if (t.empty()) continue;
+    auto eq = t.find('=');
+    if (eq == std::string::npos) {
+      return Status(Code::kInvalidArgument, path.string() + ":" + std::to_string(n) + ": expected key = value");
+    }
+    Status s = config.Set(Trim(std::string_view(t).substr(0, eq)), Trim(std::string_view(t).substr(eq + 1)),
+                          path.parent_path());
+    if (!s.ok()) return Status(s.code(), path.string() + ":" + std::to_string(n) + ": " + s.message());
+  }
+  return Status::Ok();
+}
+
+Result<std::string> ReadPassphrase(const NodeConfig& config, std::string_view prompt) {
+  if (!config.passphrase_env.empty()) {
+    const char* v = std::getenv(config.passphrase_env.c_str());
+    if (!v) return Status(Code::kNotFound, "environment variable " + config.passphrase_env + " is not set");
+    return std::string(v);
+  }
+  if (!config.passphrase_file.empty()) {
+    struct stat st {};
+    if (::stat(config.passphrase_file.c_str(), &st) != 0) {
+      return Status(Code::kNotFound, "cannot read passphrase file " + config.passphrase_file.string());
+    }
+    if (st.st_mode & 077) {
+      return Status(Code::kPermissionDenied,
+                    "passphrase file " + config.passphrase_file.string() + " is readable by group or others; chmod 600 it");
+    }
+    std::ifstream in(config.passphrase_file);
+    return ReadSecretLine(in);
+  }
+  if (!::isatty(STDIN_FILENO)) {
+    return Status(Code::kInvalidArgument,
+                  "no passphrase: set passphrase_env or passphrase_file, or run on a terminal to be prompted");
+  }
+  std::cerr << prompt << std::flush;
+  termios old{};
+  ::tcgetattr(STDIN_FILENO, &old);
+  termios quiet = old;
+  quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+  ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+  std::string pass = ReadSecretLine(std::cin);
+  ::tcsetattr(STDIN_FILENO, TCSANOW, &old);
+  std::cerr << "\n";
+  return pass;
+}
+
+bool IsLoopbackAddress(std::string_view hp) {
+  std::string_view host = hp;
+  if (host.rfind("ipv4:", 0) == 0) host.remove_prefix(5);
+  if (host.rfind("ipv6:", 0) == 0) host.remove_prefix(5);
+  if (!host.empty() && host[0] == '[') {
+    return host.rfind("[::1]", 0) == 0;
+  }
+  host = host.substr(0, host.rfind(':'));
+  return host == "localhost" || host.rfind("127.", 0) == 0;
+}
+
+}  // namespace parley

@@ -1,0 +1,52 @@
+// NodeConfig: everything `parley node` needs, read from a config file of
+// `key = value` lines ('#' starts a comment) and overridden by flags.
+//
+//   data_dir        = ua-data             # LevelDB folder (created if missing)
+//   key_file        = ua.key              # passphrase-protected key (0600)
+//   passphrase_env  = PARLEY_PASSPHRASE   # env var holding the passphrase, or
+//   passphrase_file = ua.pass             # a file holding it (0600), or neither: prompt
+//   charter         = charter.bin         # SignedCharter bytes, signed by both
+//   listen          = 127.0.0.1:7401      # peer service address
+//   peer            = 127.0.0.1:7402      # the other party's node
+//   socket          = ua.sock             # operator socket (mode 0600)
+//   high_water_mark = ua.key.hwm          # default: key_file + ".hwm"
+//
+// Relative paths are relative to the config file's folder.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "crypto/status.h"
+
+namespace parley {
+
+struct NodeConfig {
+  std::filesystem::path data_dir;
+  std::filesystem::path key_file;
+  std::string passphrase_env;
+  std::filesystem::path passphrase_file;
+  std::filesystem::path charter;
+  std::string listen = "127.0.0.1:7401";
+  std::string peer;
+  std::filesystem::path socket;
+  std::filesystem::path high_water_mark;
+
+  // Sets one key; kInvalidArgument for an unknown key. `base` resolves
+  // relative paths.
+  Status Set(std::string_view key, std::string_view value, const std::filesystem::path& base);
+  // Every required setting present and addresses on loopback.
+  Status Validate() const;
+};
+
+// Reads a config file into `config` (keys not in the file are left as they are).
+Status LoadConfigFile(const std::filesystem::path& path, NodeConfig& config);
+
+// The passphrase from the env var, the file, or (if stdin is a terminal) a
+// prompt without echo.
+Result<std::string> ReadPassphrase(const NodeConfig& config, std::string_view prompt);
+
+// True for 127.0.0.0/8, localhost and [::1] host:port strings.
+bool IsLoopbackAddress(std::string_view host_port);
+
+}  // namespace parley

@@ -1,0 +1,113 @@
+#include "node/daemon/node.h"
+
+#include <sys/stat.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "node/daemon/log.h"
+#include "node/daemon/operator_service.h"
+
+namespace parley {
+namespace {
+
+Result<std::string> ReadFile(const std::filesystem::path& path, const char* what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status(Code::kNotFound, std::string("cannot read ") + what + " " + path.string());
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config, SecretKey key) {
+  if (Status s = config.Validate(); !s.ok()) return s;
+  auto charter_bytes = ReadFile(config.charter, "charter");
+  if (!charter_bytes) return charter_bytes.error();
+  auto charter = Charter::Parse(*charter_bytes);
+  if (!charter) return charter.error();
+  auto self = charter->PartyOf(key.public_key());
+  if (!self) {
+    return Status(Code::kPermissionDenied, "the key in " + config.key_file.string() +
+                                               " belongs to no party of the charter");
+  }
+  auto store = OpenLevelDbStore(config.data_dir);
+  if (!store) return store.error();
+
+  std::unique_ptr<Node> node(new Node());
+  node->config_ = config;
+  LedgerOptions options;
+  options.self = *self;
+  options.key = std::move(key);
+  options.high_water_mark = config.high_water_mark.empty()
+                                ? std::filesystem::path(config.key_file.string() + ".hwm")
+                                : config.high_water_mark;
+  auto ledger = Ledger::Open(std::move(*store), *charter_bytes, std::move(options));
+  if (!ledger) return ledger.error();
+  node->ledger_ = std::move(*ledger);
+  if (auto blocked = node->ledger_->signing_blocked()) {
+    Log(LogLevel::kWarn, "signing is blocked", {{"reason", *blocked}});
+  }
+
+  node->replicator_ = std::make_unique<Replicator>(*node->ledger_, config.peer);
+  node->peer_service_ = std::make_unique<PeerService>(*node->ledger_);
+  node->operator_service_ = std::make_unique<OperatorService>(*node->ledger_, *node->replicator_);
+
+  {
+    grpc::ServerBuilder b;
+    b.AddListeningPort(config.listen, grpc::InsecureServerCredentials(), &node->peer_port_);
+    b.RegisterService(node->peer_service_.get());
+    b.SetMaxReceiveMessageSize(16 * 1024);
+    b.SetMaxSendMessageSize(kMaxPeerMessageBytes);
+    node->peer_server_ = b.BuildAndStart();
+    if (!node->peer_server_ || node->peer_port_ == 0) {
+      return Status(Code::kUnavailable, "cannot listen on " + config.listen + " (address in use?)");
+    }
+  }
+  {
+    std::error_code ec;
+    std::filesystem::remove(config.socket, ec);  // a stale socket of a stopped node
+    grpc::ServerBuilder b;
+    b.AddListeningPort("unix:" + std::filesystem::absolute(config.socket).string(),
+                       grpc::InsecureServerCredentials());
+    b.RegisterService(node->operator_service_.get());
+    b.SetMaxReceiveMessageSize(kMaxPeerMessageBytes);
+    mode_t old = ::umask(0177);  // the socket is created 0600
+    node->operator_server_ = b.BuildAndStart();
+    ::umask(old);
+    if (!node->operator_server_) {
+      return Status(Code::kUnavailable, "cannot listen on operator socket " + config.socket.string());
+    }
+    ::chmod(config.socket.c_str(), 0600);
+  }
+  node->replicator_->Start();
+  const Charter& c = node->ledger_->charter();
+  Log(LogLevel::kInfo, "node started",
+      {{"party", c.party_code(*self)},
+       {"ledger", ToHex(c.ledger_id()).substr(0, 16)},
+       {"listen", config.listen.substr(0, config.listen.rfind(':')) + ":" + std::to_string(node->peer_port_)},
+       {"peer", config.peer},
+       {"socket", config.socket.string()},
+       {"own_head", std::to_string(node->ledger_->Head(*self).seq)},
+       {"peer_head", std::to_string(node->ledger_->Head(1 - *self).seq)}});
+  return node;
+}
+
+void Node::Shutdown() {
+  if (stopped_) return;
+  stopped_ = true;
+  if (replicator_) replicator_->Stop();
+  if (peer_service_) peer_service_->Stop();
+  if (operator_service_) operator_service_->Stop();
+  const auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(2);
+  if (peer_server_) peer_server_->Shutdown(deadline);
+  if (operator_server_) operator_server_->Shutdown(deadline);
+  std::error_code ec;
+  std::filesystem::remove(config_.socket, ec);
+  Log(LogLevel::kInfo, "node stopped");
+}
+
+Node::~Node() { Shutdown(); }
+
+}  // namespace parley

@@ -1,0 +1,51 @@
+// Node: one party's running node — the Ledger in its data folder, the peer
+// gRPC service on TCP (loopback until TLS lands), the operator gRPC service
+// on a Unix socket (mode 0600), and the Replicator pulling the other feed.
+//
+// Thread safety: Start and Shutdown from one thread; the services run on
+// gRPC's threads.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+
+#include "node/daemon/config.h"
+#include "node/daemon/peer_service.h"
+#include "node/daemon/replicator.h"
+#include "node/ledger.h"
+#include "parley/v1/operator.grpc.pb.h"
+
+namespace parley {
+
+class OperatorService;
+
+class Node {
+ public:
+  // Opens the data folder (refusing one in use by another process), checks
+  // the key against the charter, binds both services and starts replicating.
+  static Result<std::unique_ptr<Node>> Start(const NodeConfig& config, SecretKey key);
+  ~Node();
+
+  // Stops replication and both servers; returns when all calls have ended.
+  void Shutdown();
+
+  Ledger& ledger() { return *ledger_; }
+  const Replicator& replicator() const { return *replicator_; }
+  int peer_port() const { return peer_port_; }
+
+ private:
+  Node() = default;
+
+  NodeConfig config_;
+  std::unique_ptr<Ledger> ledger_;
+  std::unique_ptr<PeerService> peer_service_;
+  std::unique_ptr<OperatorService> operator_service_;
+  std::unique_ptr<grpc::Server> peer_server_;
+  std::unique_ptr<grpc::Server> operator_server_;
+  std::unique_ptr<Replicator> replicator_;
+  int peer_port_ = 0;
+  bool stopped_ = false;
+};
+
+}  // namespace parley

@@ -1,0 +1,99 @@
+#include "node/daemon/peer_service.h"
+
+#include <chrono>
+
+namespace parley {
+
+grpc::Status ToGrpc(const Status& s) {
+  switch (s.code()) {
+    case Code::kOk: return grpc::Status::OK;
+    case Code::kInvalidArgument: return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, s.message());
+    case Code::kNotFound: return grpc::Status(grpc::StatusCode::NOT_FOUND, s.message());
+    case Code::kAlreadyExists: return grpc::Status(grpc::StatusCode::ALREADY_EXISTS, s.message());
+    case Code::kFailedPrecondition: return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, s.message());
+    case Code::kPermissionDenied: return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, s.message());
+    case Code::kRejected: return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, s.message());
+    case Code::kDataLoss: return grpc::Status(grpc::StatusCode::DATA_LOSS, s.message());
+    case Code::kUnavailable: return grpc::Status(grpc::StatusCode::UNAVAILABLE, s.message());
+    default: return grpc::Status(grpc::StatusCode::INTERNAL, s.message());
+  }
+}
+
+void FillHeads(const Ledger& ledger, google::protobuf::RepeatedPtrField<v1::FeedHeadInfo>* out) {
+  for (PartyIndex p = 0; p < 2; ++p) {
+    FeedHead h = ledger.Head(p);
+    auto* f = out->Add();
+    f->set_party(p);
+    f->set_seq(h.seq);
+    if (h.seq > 0) f->set_id(h.id.str());
+  }
+}
+
+grpc::Status StreamFeed(const Ledger& ledger, PartyIndex party, uint64_t from_seq, uint64_t max_count,
+                        bool follow, grpc::ServerContext* ctx, grpc::ServerWriter<v1::FeedItem>* writer,
+                        const std::atomic<bool>& stopping) {
+  if (party > 1) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "party must be 0 or 1");
+  if (from_seq == 0) from_seq = 1;
+  uint64_t next = from_seq;
+  uint64_t sent = 0;
+  v1::FeedItem item;
+  while (!ctx->IsCancelled() && !stopping) {
+    const size_t chunk = static_cast<size_t>(std::min<uint64_t>(256, max_count - sent));
+    auto entries = ledger.Read(party, next, chunk);
+    if (!entries) return ToGrpc(entries.error());
+    for (const DecodedEntry& e : *entries) {
+      item.set_envelope(e.envelope);
+      if (!writer->Write(item)) return grpc::Status::OK;  // client went away
+      next = e.seq() + 1;
+      ++sent;
+    }
+    if (sent >= max_count) return grpc::Status::OK;
+    if (entries->empty()) {
+      if (!follow) return grpc::Status::OK;
+      ledger.WaitForHead(party, next - 1, std::chrono::steady_clock::now() + std::chrono::milliseconds(200));
+    }
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status PeerService::CheckLedger(const std::string& ledger_id) const {
+  if (ledger_id != ledger_.charter().ledger_id().view()) {
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                        "this node serves ledger " + ToHex(ledger_.charter().ledger_id()) + ", not " + ToHex(ledger_id));
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status PeerService::GetHeads(grpc::ServerContext*, const v1::GetHeadsRequest* req, v1::Heads* resp) {
+  if (auto s = CheckLedger(req->ledger_id()); !s.ok()) return s;
+  resp->set_ledger_id(ledger_.charter().ledger_id().str());
+  FillHeads(ledger_, resp->mutable_feeds());
+  for (PartyIndex p = 0; p < 2; ++p) {
+    if (ledger_.frozen(p)) resp->add_frozen_parties(p);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status PeerService::ReadFeed(grpc::ServerContext* ctx, const v1::ReadFeedRequest* req,
+                                   grpc::ServerWriter<v1::FeedItem>* writer) {
+  if (auto s = CheckLedger(req->ledger_id()); !s.ok()) return s;
+  uint32_t max = req->max_count() == 0 ? kMaxReadCount : std::min(req->max_count(), kMaxReadCount);
+  return StreamFeed(ledger_, req->party(), req->from_seq(), max, false, ctx, writer, stopping_);
+}
+
+grpc::Status PeerService::Subscribe(grpc::ServerContext* ctx, const v1::SubscribeRequest* req,
+                                    grpc::ServerWriter<v1::FeedItem>* writer) {
+  if (auto s = CheckLedger(req->ledger_id()); !s.ok()) return s;
+  return StreamFeed(ledger_, req->party(), req->from_seq(), UINT64_MAX, true, ctx, writer, stopping_);
+}
+
+grpc::Status PeerService::GetForkProofs(grpc::ServerContext*, const v1::GetForkProofsRequest* req,
+                                        v1::ForkProofs* resp) {
+  if (auto s = CheckLedger(req->ledger_id()); !s.ok()) return s;
+  auto forks = ledger_.Forks();
+  if (!forks) return ToGrpc(forks.error());
+  for (const StoredFork& f : *forks) *resp->add_proofs() = f.proof;
+  return grpc::Status::OK;
+}
+
+}  // namespace parley

@@ -1,0 +1,50 @@
+// PeerService: the gRPC Peer service (proto/parley/v1/peer.proto) over a
+// Ledger — a thin translator with no ledger rules of its own. Streams serve
+// stored envelopes as stored; Subscribe then waits on the ledger for new
+// entries, so a new statement leaves as soon as it is durably stored.
+//
+// Thread safety: gRPC calls handlers concurrently; the Ledger is thread-safe.
+#pragma once
+
+#include <atomic>
+
+#include "node/ledger.h"
+#include "parley/v1/peer.grpc.pb.h"
+
+namespace parley {
+
+inline constexpr uint32_t kMaxReadCount = 1000;
+
+class PeerService final : public v1::Peer::Service {
+ public:
+  explicit PeerService(const Ledger& ledger) : ledger_(ledger) {}
+
+  // Makes open Subscribe streams end promptly (before server shutdown).
+  void Stop() { stopping_ = true; }
+
+  grpc::Status GetHeads(grpc::ServerContext*, const v1::GetHeadsRequest*, v1::Heads*) override;
+  grpc::Status ReadFeed(grpc::ServerContext*, const v1::ReadFeedRequest*,
+                        grpc::ServerWriter<v1::FeedItem>*) override;
+  grpc::Status Subscribe(grpc::ServerContext*, const v1::SubscribeRequest*,
+                         grpc::ServerWriter<v1::FeedItem>*) override;
+  grpc::Status GetForkProofs(grpc::ServerContext*, const v1::GetForkProofsRequest*,
+                             v1::ForkProofs*) override;
+
+ private:
+  grpc::Status CheckLedger(const std::string& ledger_id) const;
+
+  const Ledger& ledger_;
+  std::atomic<bool> stopping_{false};
+};
+
+// Status -> grpc::Status, once, at the service boundary.
+grpc::Status ToGrpc(const Status& s);
+// Fills `out` with both heads as `ledger` holds them.
+void FillHeads(const Ledger& ledger, google::protobuf::RepeatedPtrField<v1::FeedHeadInfo>* out);
+// Streams `party`'s feed from `from_seq`; with `follow`, waits for and sends
+// new entries until `ctx` is cancelled or `stopping` is set.
+grpc::Status StreamFeed(const Ledger& ledger, PartyIndex party, uint64_t from_seq, uint64_t max_count,
+                        bool follow, grpc::ServerContext* ctx, grpc::ServerWriter<v1::FeedItem>* writer,
+                        const std::atomic<bool>& stopping);
+
+}  // namespace parley

@@ -1,0 +1,213 @@
+#include "node/daemon/replicator.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+
+#include "node/daemon/log.h"
+#include "node/daemon/peer_service.h"
+
+namespace parley {
+namespace {
+
+using Clock = std::chrono::system_clock;
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();
+}
+
+constexpr auto kUnaryDeadline = std::chrono::seconds(5);
+constexpr auto kSubscribeDeadline = std::chrono::seconds(60);
+
+}  // namespace
+
+Replicator::Replicator(Ledger& ledger, std::string peer_address)
+    : ledger_(ledger),
+      address_(std::move(peer_address)),
+      self_(*ledger.self()),
+      other_(1 - *ledger.self()) {
+  status_.set_address(address_);
+}
+
+Replicator::~Replicator() { Stop(); }
+
+void Replicator::Start() { thread_ = std::thread([this] { Run(); }); }
+
+void Replicator::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_ && !thread_.joinable()) return;
+    stopping_ = true;
+    if (active_) active_->TryCancel();
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+v1::PeerStatus Replicator::status() const {
+  std::lock_guard lock(mu_);
+  v1::PeerStatus s = status_;
+  const uint64_t have = ledger_.Head(other_).seq;
+  s.set_lag(s.peer_head_seq() > have ? s.peer_head_seq() - have : 0);
+  return s;
+}
+
+void Replicator::SetError(const std::string& error) {
+  std::lock_guard lock(mu_);
+  status_.set_last_error(error);
+  status_.set_connected(false);
+}
+
+void Replicator::SleepFor(std::chrono::milliseconds d) {
+  std::unique_lock lock(mu_);
+  wake_.wait_for(lock, d, [&] { return stopping_; });
+}
+
+void Replicator::Run() {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(kMaxPeerMessageBytes);
+  args.SetMaxSendMessageSize(kMaxPeerMessageBytes);
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  auto channel = grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(), args);
+  auto stub = v1::Peer::NewStub(channel);
+  auto backoff = std::chrono::milliseconds(100);
+  while (true) {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+    }
+    if (Round(*stub)) {
+      backoff = std::chrono::milliseconds(100);
+    } else {
+      SleepFor(backoff);
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+    }
+  }
+}
+
+bool Replicator::RecoverOwnFeed(v1::Peer::Stub& stub, const v1::Heads& heads) {
+  uint64_t peer_seq = 0;
+  for (const auto& f : heads.feeds()) {
+    if (f.party() == self_) peer_seq = f.seq();
+  }
+  const uint64_t mine = ledger_.Head(self_).seq;
+  if (peer_seq == 0) return true;
+  // Ask for the peer's copy from our head (to compare it) or, when the peer
+  // holds more of our feed than we do, for what we are missing.
+  const uint64_t from = peer_seq <= mine ? peer_seq : mine + 1;
+  if (peer_seq > mine) {
+    Log(LogLevel::kWarn, "peer holds more of our own feed than we do; recovering it",
+        {{"ours", std::to_string(mine)}, {"peer", std::to_string(peer_seq)}});
+  }
+  uint64_t next = from;
+  while (next <= peer_seq) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(Clock::now() + kUnaryDeadline);
+    v1::ReadFeedRequest req;
+    req.set_ledger_id(ledger_.charter().ledger_id().str());
+    req.set_party(self_);
+    req.set_from_seq(next);
+    req.set_max_count(kMaxReadCount);
+    auto reader = stub.ReadFeed(&ctx, req);
+    v1::FeedItem item;
+    uint64_t got = 0;
+    while (reader->Read(&item)) {
+      ++got;
+      auto r = ledger_.Ingest(item.envelope());
+      if (!r) {
+        Log(LogLevel::kError, "peer's copy of our own feed refused", {{"reason", r.error().ToString()}});
+        SetError("own feed from peer: " + r.error().ToString());
+        ctx.TryCancel();
+        reader->Finish();
+        return false;
+      }
+      if (*r == IngestOutcome::kFork) {
+        Log(LogLevel::kError, "ALARM: the peer holds a different version of our own feed; our key is misused",
+            {{"seq", std::to_string(next + got - 1)}});
+        SetError("peer holds a different version of our own feed");
+      }
+    }
+    grpc::Status s = reader->Finish();
+    if (!s.ok()) {
+      SetError("reading own feed from peer: " + s.error_message());
+      return false;
+    }
+    if (got == 0) break;
+    next += got;
+  }
+  return true;
+}
+
+bool Replicator::Round(v1::Peer::Stub& stub) {
+  v1::Heads heads;
+  {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(Clock::now() + kUnaryDeadline);
+    v1::GetHeadsRequest req;
+    req.set_ledger_id(ledger_.charter().ledger_id().str());
+    grpc::Status s = stub.GetHeads(&ctx, req, &heads);
+    if (!s.ok()) {
+      SetError("peer " + address_ + " unreachable: " + s.error_message());
+      return false;
+    }
+  }
+  {
+    std::lock_guard lock(mu_);
+    status_.set_last_contact_ms(NowMs());
+    for (const auto& f : heads.feeds()) {
+      if (f.party() == other_) status_.set_peer_head_seq(f.seq());
+    }
+  }
+  if (!RecoverOwnFeed(stub, heads)) return false;
+
+  grpc::ClientContext ctx;
+  ctx.set_deadline(Clock::now() + kSubscribeDeadline);
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return true;
+    active_ = &ctx;
+    status_.set_connected(true);
+    status_.clear_last_error();
+  }
+  v1::SubscribeRequest req;
+  req.set_ledger_id(ledger_.charter().ledger_id().str());
+  req.set_party(other_);
+  req.set_from_seq(ledger_.Head(other_).seq + 1);
+  auto reader = stub.Subscribe(&ctx, req);
+  v1::FeedItem item;
+  bool refused = false;
+  while (reader->Read(&item)) {
+    auto r = ledger_.Ingest(item.envelope());
+    if (!r) {
+      Log(LogLevel::kWarn, "refused an entry from the peer",
+          {{"peer", address_}, {"reason", r.error().ToString()}});
+      SetError("refused entry from peer: " + r.error().ToString());
+      refused = true;
+      ctx.TryCancel();
+      break;
+    }
+    std::lock_guard lock(mu_);
+    status_.set_last_contact_ms(NowMs());
+    const uint64_t have = ledger_.Head(other_).seq;
+    if (status_.peer_head_seq() < have) status_.set_peer_head_seq(have);
+    if (*r == IngestOutcome::kFork) {
+      Log(LogLevel::kError, "the peer's feed forked: fork proof stored, feed frozen", {{"peer", address_}});
+      status_.set_last_error("fork proof stored: the peer's feed forked");
+    }
+  }
+  grpc::Status s = reader->Finish();
+  {
+    std::lock_guard lock(mu_);
+    active_ = nullptr;
+    status_.set_connected(false);
+  }
+  if (refused) return false;
+  if (s.ok() || s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) return true;
+  if (s.error_code() == grpc::StatusCode::CANCELLED) return true;
+  Log(LogLevel::kWarn, "peer stream ended", {{"peer", address_}, {"error", s.error_message()}});
+  SetError("peer stream ended: " + s.error_message());
+  return false;
+}
+
+}  // namespace parley

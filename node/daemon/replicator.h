@@ -1,0 +1,66 @@
+// Replicator: pulls the other party's feed from its node and ingests it.
+//
+// One background thread. Each round: GetHeads (comparing the peer's copy of
+// our own feed with ours — recovering missing own entries after a lost data
+// folder, and raising the alarm on a different version), then a live
+// Subscribe from our copy's head + 1. Every entry is verified by the Ledger
+// before it is stored; duplicates are no-ops. A refused entry is logged with
+// its reason and ends the round. Rounds repeat with exponential backoff
+// (100 ms .. 5 s) while the peer is unreachable; a Subscribe is renewed every
+// 60 s (its deadline) without backoff.
+//
+// Thread safety: Start/Stop from one thread; status() from any.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "node/ledger.h"
+#include "parley/v1/operator.pb.h"
+#include "parley/v1/peer.grpc.pb.h"
+
+namespace grpc {
+class ClientContext;
+}
+
+namespace parley {
+
+// Largest gRPC message a node accepts from a peer (an envelope plus framing).
+inline constexpr int kMaxPeerMessageBytes = 128 * 1024;
+
+class Replicator {
+ public:
+  Replicator(Ledger& ledger, std::string peer_address);
+  ~Replicator();
+
+  void Start();
+  void Stop();
+
+  v1::PeerStatus status() const;
+
+ private:
+  void Run();
+  // One connection round; returns true if it made contact with the peer.
+  bool Round(v1::Peer::Stub& stub);
+  bool RecoverOwnFeed(v1::Peer::Stub& stub, const v1::Heads& heads);
+  void SetError(const std::string& error);
+  void SleepFor(std::chrono::milliseconds d);
+
+  Ledger& ledger_;
+  const std::string address_;
+  const PartyIndex self_;
+  const PartyIndex other_;
+  std::thread thread_;
+
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  grpc::ClientContext* active_ = nullptr;  // the call to cancel on Stop
+  v1::PeerStatus status_;
+};
+
+}  // namespace parley
