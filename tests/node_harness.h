@@ -1,0 +1,219 @@
+// Runs real `parley` processes for end-to-end tests: key files, a charter,
+// config files, 127.0.0.1 ports picked at run time, and the CLI as an
+// operator would use it.
+#pragma once
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "crypto/key_file.h"
+#include "fixtures.h"
+#include "node/cli/client.h"
+
+namespace parley::test {
+
+namespace fs = std::filesystem;
+
+inline int FreePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  int port = ntohs(addr.sin_port);
+  ::close(fd);
+  return port;
+}
+
+struct CliResult {
+  int code = -1;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+
+// Runs `parley args...` and captures stdout and stderr.
+inline CliResult RunParley(const std::vector<std::string>& args) {
+  fs::path dir = fs::temp_directory_path();
+  std::string tag = std::to_string(::getpid()) + "-" + std::to_string(std::hash<std::thread::id>()(std::this_thread::get_id()));
+  fs::path out = dir / ("parley-cli-out-" + tag), err = dir / ("parley-cli-err-" + tag);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ::dup2(o, 1);
+    ::dup2(e, 2);
+    std::vector<char*> argv;
+    std::string bin = PARLEY_BINARY;
+    argv.push_back(bin.data());
+    std::vector<std::string> copy = args;
+    for (auto& a : copy) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(bin.c_str(), argv.data());
+    ::_exit(127);
+  }
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  CliResult r;
+  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  std::ifstream o(out), e(err);
+  std::stringstream so, se;
+  so << o.rdbuf();
+  se << e.rdbuf();
+  r.out = so.str();
+  r.err = se.str();
+  fs::remove(out);
+  fs::remove(err);
+  return r;
+}
+
+// Polls `cond` every 5 ms until it holds or `timeout` passes.
+inline bool Eventually(const std::function<bool()>& cond, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  auto end = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < end) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return cond();
+}
+
+inline std::string ReadText(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// One party's node as a child process, in its own folder under `root`.
+class NodeProcess {
+ public:
+  NodeProcess(const fs::path& root, PartyIndex party, int listen_port, std::string peer_address)
+      : party_(party), dir_(root / (party == kUA ? "ua" : "ru")), listen_port_(listen_port),
+        peer_(std::move(peer_address)) {
+    fs::create_directories(dir_);
+    if (!fs::exists(dir_ / "key")) {
+      PARLEY_CHECK(WriteKeyFile(dir_ / "key", PartyKey(party), "test passphrase", InteractiveKdfParams()).ok());
+      std::ofstream(dir_ / "charter") << TestCharter();
+    }
+    std::ofstream(dir_ / "node.conf") << "data_dir = data\nkey_file = key\npassphrase_env = PARLEY_TEST_PASSPHRASE\n"
+                                      << "charter = charter\nlisten = 127.0.0.1:" << listen_port_ << "\n"
+                                      << "peer = " << peer_ << "\nsocket = op.sock\n";
+  }
+  ~NodeProcess() { Kill(); }
+
+  const fs::path& dir() const { return dir_; }
+  fs::path socket() const { return dir_ / "op.sock"; }
+  fs::path log() const { return dir_ / "node.log"; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(listen_port_); }
+  pid_t pid() const { return pid_; }
+
+  // Starts the process (log appended to node.log) and waits until its
+  // operator socket answers. False if it exits or does not answer in 10 s.
+  bool Start() {
+    ::setenv("PARLEY_TEST_PASSPHRASE", "test passphrase", 1);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      int fd = ::open(log().c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+      ::dup2(fd, 2);
+      std::string conf = (dir_ / "node.conf").string();
+      ::execl(PARLEY_BINARY, PARLEY_BINARY, "node", "--config", conf.c_str(), nullptr);
+      ::_exit(127);
+    }
+    return Eventually([&] {
+      if (Exited()) return true;
+      auto c = OperatorClient::Connect(socket());
+      return c && (*c)->GetStatus().has_value();
+    }) && !Exited();
+  }
+
+  // True once the process has exited (reaps it).
+  bool Exited() {
+    if (pid_ <= 0) return true;
+    int st = 0;
+    if (::waitpid(pid_, &st, WNOHANG) == pid_) {
+      exit_status_ = st;
+      pid_ = -1;
+      return true;
+    }
+    return false;
+  }
+
+  // SIGTERM and wait; returns the exit code (or 128+signal).
+  int Stop() {
+    if (pid_ <= 0) return -1;
+    ::kill(pid_, SIGTERM);
+    int st = 0;
+    ::waitpid(pid_, &st, 0);
+    pid_ = -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  }
+
+  void Kill() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    int st = 0;
+    ::waitpid(pid_, &st, 0);
+    pid_ = -1;
+  }
+
+  std::unique_ptr<OperatorClient> Client() const { return std::move(OperatorClient::Connect(socket()).value()); }
+
+  // Runs the CLI against this node.
+  CliResult Cli(std::vector<std::string> args) const {
+    args.push_back("--socket");
+    args.push_back(socket().string());
+    return RunParley(args);
+  }
+
+  FeedHead HeadOf(PartyIndex p) const {
+    auto st = Client()->GetStatus();
+    FeedHead h;
+    if (!st) return h;
+    h.seq = st->feeds(static_cast<int>(p)).seq();
+    if (h.seq) h.id = *Digest::FromBytes(st->feeds(static_cast<int>(p)).id());
+    return h;
+  }
+
+ private:
+  PartyIndex party_;
+  fs::path dir_;
+  int listen_port_;
+  std::string peer_;
+  pid_t pid_ = -1;
+  int exit_status_ = 0;
+};
+
+// Two nodes, UA and RU, each the other's peer.
+struct NodePair {
+  TempDir root;
+  int ua_port = FreePort(), ru_port = FreePort();
+  NodeProcess ua{root.path(), kUA, ua_port, "127.0.0.1:" + std::to_string(ru_port)};
+  NodeProcess ru{root.path(), kRU, ru_port, "127.0.0.1:" + std::to_string(ua_port)};
+
+  bool Converged() {
+    for (PartyIndex p = 0; p < 2; ++p) {
+      FeedHead a = ua.HeadOf(p), b = ru.HeadOf(p);
+      if (a.seq != b.seq || a.id != b.id) return false;
+    }
+    return true;
+  }
+};
+
+}  // namespace parley::test

@@ -1,0 +1,178 @@
+// End to end: real `parley node` processes on 127.0.0.1, driven through the
+// CLI and the operator socket as an operator would.
+#include <doctest/doctest.h>
+
+#include <sys/stat.h>
+
+#include "node/agreements.h"
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "node_harness.h"
+
+namespace parley {
+namespace {
+
+using test::kRU;
+using test::kUA;
+
+std::string IdOf(const test::CliResult& r) {
+  auto j = nlohmann::json::parse(r.out, nullptr, false);
+  if (j.is_discarded() || !j.contains("id")) return "";
+  return j["id"].get<std::string>();
+}
+
+TEST_SUITE("e2e") {
+
+TEST_CASE("a proposal on one node and its acceptance on the other give the same agreement on both") {
+  test::NodePair n;
+  REQUIRE(n.ua.Start());
+  REQUIRE(n.ru.Start());
+  auto p = n.ru.Cli({"propose", "--kind", "remains_transfer", "--transfer", "RU>UA:remains:1212", "--crossing",
+                     "border", "--transport", "road", "--from", "2025-06-09", "--until", "2025-06-10", "--json"});
+  REQUIRE_MESSAGE(p.code == 0, p.err);
+  const std::string id = IdOf(p);
+  REQUIRE(id.size() == 64);
+
+  // UA sees RU's proposal well under a second after RU's node signed it.
+  const auto signed_at = std::chrono::steady_clock::now();
+  REQUIRE(test::Eventually([&] { return n.ua.HeadOf(kRU).seq == 1; }, std::chrono::seconds(1)));
+  const auto seen_after = std::chrono::steady_clock::now() - signed_at;
+  CHECK(seen_after < std::chrono::milliseconds(500));
+
+  auto a = n.ua.Cli({"accept", id.substr(0, 10), "--json"});
+  REQUIRE_MESSAGE(a.code == 0, a.err);
+  REQUIRE(test::Eventually([&] { return n.Converged(); }));
+  auto ua_view = n.ua.Cli({"show", id.substr(0, 8), "--json"});
+  auto ru_view = n.ru.Cli({"show", id.substr(0, 8), "--json"});
+  REQUIRE(ua_view.code == 0);
+  CHECK(ua_view.out == ru_view.out);
+  auto j = nlohmann::json::parse(ua_view.out);
+  CHECK(j["proposal"]["state"] == "agreed");
+  CHECK(j["proposal"]["bilateral"] == true);
+  CHECK(j["proposal"]["proposer"] == "RU");
+  CHECK(j["proposal"]["answered"]["party"] == "UA");
+  auto list = n.ua.Cli({"list"});
+  CHECK(list.out.find("AGREED (signed by both)") != std::string::npos);
+}
+
+TEST_CASE("a node that was down catches up with 100 statements and both views are identical") {
+  test::NodePair n;
+  REQUIRE(n.ua.Start());
+  REQUIRE(n.ru.Start());
+  REQUIRE(n.ru.Stop() == 0);
+  auto client = n.ua.Client();
+  for (int i = 0; i < 100; ++i) {
+    v1::Entry body = test::Say("statement " + std::to_string(i));
+    REQUIRE(client->Submit(body, "partition-" + std::to_string(i)).has_value());
+  }
+  CHECK(n.ua.HeadOf(kUA).seq == 100);
+  REQUIRE(n.ru.Start());
+  REQUIRE(test::Eventually([&] { return n.Converged(); }));
+  auto a = n.ua.Cli({"list", "--json"});
+  auto b = n.ru.Cli({"list", "--json"});
+  CHECK(a.code == 0);
+  CHECK(a.out == b.out);
+  CHECK(n.ru.HeadOf(kUA).seq == 100);
+}
+
+TEST_CASE("a retried request id gives one entry") {
+  test::NodePair n;
+  REQUIRE(n.ua.Start());
+  auto first = n.ua.Cli({"statement", "notice", "--request-id", "r-42", "--json"});
+  auto again = n.ua.Cli({"statement", "notice", "--request-id", "r-42", "--json"});
+  REQUIRE(first.code == 0);
+  REQUIRE(again.code == 0);
+  CHECK(IdOf(first) == IdOf(again));
+  CHECK(n.ua.HeadOf(kUA).seq == 1);
+  auto other = n.ua.Cli({"statement", "another notice", "--request-id", "r-42"});
+  CHECK(other.code != 0);
+  CHECK(other.err.find("already used for a different statement") != std::string::npos);
+  CHECK(n.ua.HeadOf(kUA).seq == 1);
+}
+
+TEST_CASE("the node refuses to sign void statements and says why") {
+  test::NodePair n;
+  REQUIRE(n.ua.Start());
+  auto p = n.ua.Cli({"propose", "--kind", "remains", "--transfer", "UA>RU:remains:5", "--crossing", "x",
+                     "--transport", "rail", "--from", "2025-06-09", "--until", "2025-06-10", "--json"});
+  REQUIRE(p.code == 0);
+  auto own = n.ua.Cli({"accept", IdOf(p).substr(0, 12)});
+  CHECK(own.code != 0);
+  CHECK(own.err.find("accepts its own") != std::string::npos);
+  REQUIRE(n.ua.Cli({"withdraw", IdOf(p).substr(0, 12)}).code == 0);
+  auto again = n.ua.Cli({"withdraw", IdOf(p).substr(0, 12)});
+  CHECK(again.code != 0);
+  CHECK(again.err.find("already withdrawn") != std::string::npos);
+  CHECK(n.ua.HeadOf(kUA).seq == 2);
+}
+
+TEST_CASE("CLI errors give a clear message and a non-zero exit") {
+  test::NodePair n;
+  SUBCASE("node not running") {
+    auto r = n.ua.Cli({"status"});
+    CHECK(r.code != 0);
+    CHECK(r.err.find("node not running") != std::string::npos);
+  }
+  SUBCASE("bad flags") {
+    auto r = test::RunParley({"propose", "--transport", "teleport"});
+    CHECK(r.code == 2);
+    CHECK_FALSE(r.err.empty());
+    auto t = test::RunParley({"no-such-command"});
+    CHECK(t.code == 2);
+  }
+  SUBCASE("unknown and ambiguous IDs") {
+    REQUIRE(n.ua.Start());
+    auto unknown = n.ua.Cli({"show", "abcdef0123"});
+    CHECK(unknown.code != 0);
+    CHECK(unknown.err.find("no entry starts with") != std::string::npos);
+    auto bad = n.ua.Cli({"show", "xyz!"});
+    CHECK(bad.code != 0);
+    // Make entries until two IDs share their first four hex digits.
+    auto client = n.ua.Client();
+    std::map<std::string, int> prefixes;
+    std::string shared;
+    for (int i = 0; i < 5000 && shared.empty(); ++i) {
+      auto r = client->Submit(test::Say("s" + std::to_string(i)), "amb-" + std::to_string(i));
+      REQUIRE(r.has_value());
+      std::string prefix = ToHex(r->id()).substr(0, 4);
+      if (++prefixes[prefix] == 2) shared = prefix;
+    }
+    REQUIRE_FALSE(shared.empty());
+    auto amb = n.ua.Cli({"accept", shared});
+    CHECK(amb.code != 0);
+    CHECK(amb.err.find("ambiguous") != std::string::npos);
+  }
+}
+
+TEST_CASE("a second node on the same data folder refuses to start, and SIGTERM stops a node cleanly") {
+  test::NodePair n;
+  REQUIRE(n.ua.Start());
+  struct stat st {};
+  REQUIRE(::stat(n.ua.socket().c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  // The same config with its own socket and port: the data folder's lock is
+  // what must refuse it.
+  auto twin = test::RunParley({"node", "--config", (n.ua.dir() / "node.conf").string(), "--socket",
+                               (n.root.path() / "twin.sock").string(), "--listen",
+                               "127.0.0.1:" + std::to_string(test::FreePort())});
+  CHECK(twin.code != 0);
+  CHECK(twin.err.find("in use by another process") != std::string::npos);
+  CHECK(n.ua.Stop() == 0);
+  CHECK(test::ReadText(n.ua.log()).find("node stopped") != std::string::npos);
+}
+
+TEST_CASE("the demo plays the story end to end and its audit is clean") {
+  test::TempDir dir;
+  auto r = test::RunParley({"demo", "--dir", (dir.path() / "demo").string()});
+  INFO(r.err);
+  CHECK(r.code == 0);
+  CHECK(r.out.find("Both nodes compute the same state") != std::string::npos);
+  CHECK(r.out.find("Verdict: CLEAN") != std::string::npos);
+  CHECK(r.out.find("AGREED (signed by both) — completed: 1212 of 1212") != std::string::npos);
+}
+
+}  // TEST_SUITE
+
+}  // namespace
+}  // namespace parley
