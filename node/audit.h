@@ -44,7 +44,7 @@ struct AuditReport {
 // bundle, truncated, unknown version, charter unreadable): exit code 2.
 Result<AuditReport> AuditBundle(const std::string& path, int64_t now_ms);
 
-// The human report and the machine one (schema in docs/PROTOCOL.md §12).
+// The human report and the machine one (schema in docs/PROTOCOL.md §13).
 std::string RenderAudit(const AuditReport& report);
 nlohmann::json AuditJson(const AuditReport& report);
 

@@ -1,5 +1,5 @@
 // Bundles: the export file an auditor verifies (format in
-// proto/parley/v1/bundle.proto and docs/PROTOCOL.md §11). Written and read
+// proto/parley/v1/bundle.proto and docs/PROTOCOL.md §12). Written and read
 // as a stream: neither side holds the whole bundle in memory.
 //
 // Thread safety: a writer or reader is used by one thread at a time.
