@@ -345,18 +345,23 @@ std::vector<std::pair<PartyIndex, size_t>> CanonicalOrder(const std::vector<Deco
   return order;
 }
 
-LedgerState ComputeState(const std::vector<DecodedEntry>& feed0,
-                         const std::vector<DecodedEntry>& feed1, int64_t now_ms) {
-  LedgerState state;
-  Replayer replayer(state);
-  const std::vector<DecodedEntry>* feeds[2] = {&feed0, &feed1};
-  for (const auto& [party, index] : CanonicalOrder(feed0, feed1)) {
-    replayer.Apply((*feeds[party])[index]);
-  }
-  for (Proposal& p : state.proposals) {
+void StateBuilder::Apply(const DecodedEntry& e) { Replayer(state_).Apply(e); }
+
+LedgerState StateBuilder::Finish(int64_t now_ms) && {
+  for (Proposal& p : state_.proposals) {
     if (p.state == ProposalState::kOpen && Expired(p, now_ms)) p.state = ProposalState::kExpired;
   }
-  return state;
+  return std::move(state_);
+}
+
+LedgerState ComputeState(const std::vector<DecodedEntry>& feed0,
+                         const std::vector<DecodedEntry>& feed1, int64_t now_ms) {
+  StateBuilder builder;
+  const std::vector<DecodedEntry>* feeds[2] = {&feed0, &feed1};
+  for (const auto& [party, index] : CanonicalOrder(feed0, feed1)) {
+    builder.Apply((*feeds[party])[index]);
+  }
+  return std::move(builder).Finish(now_ms);
 }
 
 std::string LedgerState::Render(const Charter& c) const {

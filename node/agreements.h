@@ -122,6 +122,17 @@ struct LedgerState {
 LedgerState ComputeState(const std::vector<DecodedEntry>& feed0,
                          const std::vector<DecodedEntry>& feed1, int64_t now_ms);
 
+// The same computation one entry at a time, for callers that stream the
+// feeds (the auditor). REQUIRES: entries are applied in canonical order.
+class StateBuilder {
+ public:
+  void Apply(const DecodedEntry& e);
+  LedgerState Finish(int64_t now_ms) &&;
+
+ private:
+  LedgerState state_;
+};
+
 // Canonical order of the two feeds: pairs (party, index into that feed).
 std::vector<std::pair<PartyIndex, size_t>> CanonicalOrder(const std::vector<DecodedEntry>& feed0,
                                                           const std::vector<DecodedEntry>& feed1);

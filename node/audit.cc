@@ -1,6 +1,14 @@
 #include "node/audit.h"
 
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 #include <sstream>
+#include <thread>
+#include <unordered_map>
+
+#include "crypto/hash.h"
 
 #include "node/bundle.h"
 #include "node/ledger.h"
@@ -74,73 +82,343 @@ bool AuditReport::clean() const {
   return true;
 }
 
-Result<AuditReport> AuditBundle(const std::string& path, int64_t now_ms) {
-  auto reader = BundleReader::Open(path);
-  if (!reader) return reader.error();
-  auto charter = Charter::Parse((*reader)->charter_bytes());
-  if (!charter) return Status(Code::kDataLoss, "bundle: " + charter.error().message());
+std::string DescribeEntry(const Charter& c, const v1::Entry& en) {
+  auto short_id = [](const std::string& b) { return ToHex(b).substr(0, 12); };
+  switch (en.body_case()) {
+    case v1::Entry::kPropose: {
+      v1::Terms t;
+      t.ParseFromString(en.propose().terms());
+      std::string s = en.propose().counters().empty() ? (en.propose().amends().empty() ? "proposes" : "proposes an amendment:")
+                                                      : "counter-proposes";
+      for (int i = 0; i < t.transfers_size(); ++i) {
+        const auto& tr = t.transfers(i);
+        s += (i ? " +" : "") + std::string(" ") + c.party_code(tr.from_party()) + "→" + c.party_code(tr.to_party()) +
+             " " + std::to_string(tr.count()) +
+             (tr.category() == v1::REMAINS ? " remains" : tr.category() == v1::PRISONERS_OF_WAR ? " POWs" : " civilians");
+      }
+      return s;
+    }
+    case v1::Entry::kAccept: return "accepts " + short_id(en.accept().proposal());
+    case v1::Entry::kReject: return "rejects " + short_id(en.reject().proposal());
+    case v1::Entry::kWithdraw: return "withdraws " + short_id(en.withdraw().proposal());
+    case v1::Entry::kCancel: return "asks to cancel " + short_id(en.cancel().agreement());
+    case v1::Entry::kHandover:
+      return "reports handing over " + std::to_string(en.handover().count()) + " (transfer " +
+             std::to_string(en.handover().transfer_index()) + ")";
+    case v1::Entry::kReceipt:
+      return "reports receiving " + std::to_string(en.receipt().count()) + " (transfer " +
+             std::to_string(en.receipt().transfer_index()) + ")";
+    case v1::Entry::kAttestation: return "attests: " + en.attestation().what();
+    case v1::Entry::kStatement: return "states: " + en.statement().text();
+    case v1::Entry::kRotateKey: return "rotates its key";
+    default: return "?";
+  }
+}
+
+namespace {
+
+// What stage 2 needs to know about the entries verified so far, kept
+// compactly: per feed the IDs, kinds, Lamport numbers and file offsets, and
+// an index from the first 8 bytes of an ID to its position.
+class AuditIndex final : public FeedIndex {
+ public:
+  struct Feed {
+    FeedHead head;
+    std::vector<Digest> ids;
+    std::vector<uint8_t> kinds;
+    std::vector<uint64_t> lamport;
+    std::vector<uint64_t> offsets;
+    bool frozen = false;  // by a fork
+    bool broken = false;  // by a violation: later entries are not checked
+  };
+
+  FeedHead Head(PartyIndex party) const override { return feeds[party].head; }
+
+  Result<std::optional<EntryRef>> Find(const Digest& id) const override {
+    auto [lo, hi] = by_prefix_.equal_range(Prefix(id));
+    for (auto it = lo; it != hi; ++it) {
+      const PartyIndex p = static_cast<PartyIndex>(it->second >> 63);
+      const uint64_t seq = it->second & ~(1ull << 63);
+      if (feeds[p].ids[seq - 1] == id) {
+        return std::optional<EntryRef>(
+            EntryRef{p, seq, static_cast<v1::Entry::BodyCase>(feeds[p].kinds[seq - 1])});
+      }
+    }
+    return std::optional<EntryRef>();
+  }
+
+  Result<std::optional<Digest>> IdAt(PartyIndex party, uint64_t seq) const override {
+    if (seq == 0 || seq > feeds[party].ids.size()) return std::optional<Digest>();
+    return std::optional<Digest>(feeds[party].ids[seq - 1]);
+  }
+
+  void Add(const DecodedEntry& e, uint64_t offset) {
+    Feed& f = feeds[e.author()];
+    const uint64_t seen = e.entry.has_seen() ? e.entry.seen().seq() : 0;
+    uint64_t l = f.lamport.empty() ? 0 : f.lamport.back();
+    if (seen > 0) l = std::max(l, feeds[1 - e.author()].lamport[seen - 1]);
+    f.ids.push_back(e.id);
+    f.kinds.push_back(static_cast<uint8_t>(e.kind()));
+    f.lamport.push_back(l + 1);
+    f.offsets.push_back(offset);
+    f.head = FeedHead{e.seq(), e.id, e.time_ms(), seen};
+    by_prefix_.emplace(Prefix(e.id), (static_cast<uint64_t>(e.author()) << 63) | e.seq());
+  }
+
+  void DropLookupIndex() { std::unordered_multimap<uint64_t, uint64_t>().swap(by_prefix_); }
+
+  Feed feeds[2];
+
+ private:
+  static uint64_t Prefix(const Digest& id) {
+    uint64_t v = 0;
+    for (int i = 0; i < 8; ++i) v = (v << 8) | id.bytes[i];
+    return v;
+  }
+  std::unordered_multimap<uint64_t, uint64_t> by_prefix_;
+};
+
+// Verifies chunks of envelopes (stage 1: parse + signature) on worker
+// threads while the caller reads the next chunk and checks the previous one.
+class ParallelDecoder {
+ public:
+  struct Chunk {
+    std::vector<BundleReader::Record> records;
+    std::vector<std::optional<Result<DecodedEntry>>> decoded;
+    int pending = 0;
+  };
+
+  ParallelDecoder(const Charter& charter, int threads) : charter_(charter) {
+    for (int i = 0; i < std::max(1, threads); ++i) workers_.emplace_back([this] { Work(); });
+  }
+  ~ParallelDecoder() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : workers_) t.join();
+  }
+
+  // Queues `chunk`; its entries are decoded in slices by the workers.
+  void Submit(Chunk* chunk) {
+    chunk->decoded.resize(chunk->records.size());
+    std::lock_guard lock(mu_);
+    constexpr size_t kSlice = 64;
+    for (size_t i = 0; i < chunk->records.size(); i += kSlice) {
+      tasks_.push_back({chunk, i, std::min(i + kSlice, chunk->records.size())});
+      ++chunk->pending;
+    }
+    cv_.notify_all();
+  }
+
+  void Wait(Chunk* chunk) {
+    std::unique_lock lock(mu_);
+    done_.wait(lock, [&] { return chunk->pending == 0; });
+  }
+
+ private:
+  struct Task {
+    Chunk* chunk;
+    size_t begin, end;
+  };
+
+  void Work() {
+    while (true) {
+      Task t;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return stop_ || !tasks_.empty(); });
+        if (stop_ && tasks_.empty()) return;
+        t = tasks_.front();
+        tasks_.pop_front();
+      }
+      for (size_t i = t.begin; i < t.end; ++i) {
+        const auto& r = t.chunk->records[i];
+        if (r.entry) t.chunk->decoded[i] = DecodeEntry(*r.entry, charter_);
+      }
+      {
+        std::lock_guard lock(mu_);
+        --t.chunk->pending;
+      }
+      done_.notify_all();
+    }
+  }
+
+  const Charter& charter_;
+  std::vector<std::thread> workers_;
+  std::mutex mu_;
+  std::condition_variable cv_, done_;
+  std::deque<Task> tasks_;
+  bool stop_ = false;
+};
+
+std::string EntryLabel(const Charter& c, PartyIndex p, uint64_t seq) {
+  return c.party_code(p) + "#" + std::to_string(seq);
+}
+
+std::optional<Digest> TargetOf(const v1::Entry& e) {
+  auto refs = ReferencesOf(e);
+  if (refs.empty()) return std::nullopt;
+  return refs.front().id;
+}
+
+}  // namespace
+
+Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& options) {
+  auto opened = BundleReader::Open(path);
+  if (!opened) return opened.error();
+  BundleReader& reader = **opened;
+  auto parsed = Charter::Parse(reader.charter_bytes());
+  if (!parsed) return Status(Code::kDataLoss, "bundle: " + parsed.error().message());
+  const Charter& charter = *parsed;
   AuditReport report;
-  report.charter_bytes = (*reader)->charter_bytes();
-  if ((*reader)->header().ledger_id() != charter->ledger_id().view()) {
+  report.charter_bytes = reader.charter_bytes();
+  if (reader.header().ledger_id() != charter.ledger_id().view()) {
     report.findings.push_back({"violation", "header", "the header names another ledger than the charter"});
   }
-  if (!charter->fully_signed()) {
+  if (!charter.fully_signed()) {
     report.findings.push_back({"violation", "charter", "the charter is not signed by both parties"});
   }
-  // The charter's signatures were checked by Parse; the ledger needs both.
-  std::string signed_charter = (*reader)->charter_bytes();
-  LedgerOptions options;
-  auto opened = Ledger::Open(NewMemoryStore(), signed_charter, std::move(options));
-  if (!opened) return Status(Code::kDataLoss, "bundle: " + opened.error().message());
-  Ledger& ledger = **opened;
-  bool feed_broken[2] = {false, false};
-  while (true) {
-    auto rec = (*reader)->Next();
-    if (!rec) return rec.error();
-    if (!rec->has_value()) break;
-    const auto& r = **rec;
-    ++report.records;
+
+  // Pass 1: verify every entry in file order; fork proofs as they come.
+  AuditIndex index;
+  ParallelDecoder decoder(charter, options.threads);
+  constexpr size_t kChunk = 1024;
+  constexpr size_t kInFlight = 4;
+  std::deque<std::unique_ptr<ParallelDecoder::Chunk>> in_flight;
+  bool at_end = false;
+
+  auto check = [&](const BundleReader::Record& r, Result<DecodedEntry>& decoded) {
     const std::string where = "record " + std::to_string(r.index);
-    if (r.entry) {
-      auto decoded = DecodeEntry(*r.entry, *charter);
-      std::string label = where;
-      if (decoded) label += " (" + charter->party_code(decoded->author()) + "#" + std::to_string(decoded->seq()) + ")";
-      if (decoded && feed_broken[decoded->author()]) continue;  // reported at its first break
-      auto res = ledger.Ingest(*r.entry);
-      if (!res) {
-        report.findings.push_back({"violation", label, res.error().message()});
-        if (decoded) feed_broken[decoded->author()] = true;
-        continue;
+    if (!decoded) {
+      // Which feed it claims to belong to, if it parses that far.
+      v1::SignedEntry se;
+      v1::Entry en;
+      if (se.ParseFromString(*r.entry) && en.ParseFromString(se.entry()) && en.author() <= 1 &&
+          en.ledger_id() == charter.ledger_id().view()) {
+        AuditIndex::Feed& f = index.feeds[en.author()];
+        if (f.broken) {
+          ++report.unchecked;
+          return;
+        }
+        f.broken = true;
+        report.findings.push_back({"violation", where + " (" + EntryLabel(charter, en.author(), en.seq()) + ")",
+                                   decoded.error().message()});
+        return;
       }
-      if (*res == IngestOutcome::kFork) {
-        report.findings.push_back({"fork", label, "a second, different entry at the same seq: the author forked its feed"});
-      } else if (*res == IngestOutcome::kDuplicate) {
+      report.findings.push_back({"violation", where, decoded.error().message()});
+      return;
+    }
+    const DecodedEntry& e = *decoded;
+    const std::string label = where + " (" + EntryLabel(charter, e.author(), e.seq()) + ")";
+    AuditIndex::Feed& f = index.feeds[e.author()];
+    if (e.seq() <= f.head.seq) {
+      if (f.ids[e.seq() - 1] == e.id) {
         report.findings.push_back({"violation", label, "the same entry appears twice"});
       } else {
-        ++report.entries[decoded->author()];
+        f.frozen = true;
+        report.findings.push_back({"fork", label, charter.party_code(e.author()) +
+                                                      " signed two different entries at seq " + std::to_string(e.seq())});
       }
-    } else if (r.fork) {
-      auto a = DecodeEntry(r.fork->first().SerializeAsString(), *charter);
-      auto b = DecodeEntry(r.fork->second().SerializeAsString(), *charter);
-      if (!a || !b) {
-        report.findings.push_back({"violation", where, "fork proof does not verify: " +
-                                                           (!a ? a.error().message() : b.error().message())});
-      } else if (a->author() != b->author() || a->seq() != b->seq() || a->id == b->id) {
-        report.findings.push_back({"violation", where, "fork proof is not two different entries at one seq of one feed"});
-      } else {
-        report.findings.push_back({"fork", where, charter->party_code(a->author()) + " signed two different entries at seq " +
-                                                      std::to_string(a->seq())});
+      return;
+    }
+    if (f.broken || f.frozen) {
+      ++report.unchecked;
+      return;
+    }
+    Status s = CheckSuccessor(e.entry, charter.ledger_id(), index);
+    if (!s.ok()) {
+      f.broken = true;
+      report.findings.push_back({"violation", label, s.message()});
+      return;
+    }
+    index.Add(e, r.offset);
+    ++report.entries[e.author()];
+  };
+
+  while (!at_end || !in_flight.empty()) {
+    while (!at_end && in_flight.size() < kInFlight) {
+      auto chunk = std::make_unique<ParallelDecoder::Chunk>();
+      while (chunk->records.size() < kChunk) {
+        auto rec = reader.Next();
+        if (!rec) return rec.error();
+        if (!rec->has_value()) {
+          at_end = true;
+          break;
+        }
+        chunk->records.push_back(std::move(**rec));
+      }
+      decoder.Submit(chunk.get());
+      in_flight.push_back(std::move(chunk));
+    }
+    auto chunk = std::move(in_flight.front());
+    in_flight.pop_front();
+    decoder.Wait(chunk.get());
+    for (size_t i = 0; i < chunk->records.size(); ++i) {
+      const auto& r = chunk->records[i];
+      ++report.records;
+      if (r.entry) {
+        check(r, *chunk->decoded[i]);
+      } else if (r.fork) {
+        const std::string where = "record " + std::to_string(r.index);
+        auto a = DecodeEntry(r.fork->first().SerializeAsString(), charter);
+        auto b = DecodeEntry(r.fork->second().SerializeAsString(), charter);
+        if (!a || !b) {
+          report.findings.push_back({"violation", where, "fork proof does not verify: " +
+                                                             (!a ? a.error().message() : b.error().message())});
+        } else if (a->author() != b->author() || a->seq() != b->seq() || a->id == b->id) {
+          report.findings.push_back({"violation", where, "fork proof is not two different entries at one seq of one feed"});
+        } else {
+          report.findings.push_back({"fork", where, charter.party_code(a->author()) + " signed two different entries at seq " +
+                                                        std::to_string(a->seq()) + " (fork proof)"});
+        }
       }
     }
   }
-  std::vector<DecodedEntry> feeds[2];
-  for (PartyIndex p = 0; p < 2; ++p) {
-    auto f = ledger.Read(p, 1, SIZE_MAX);
-    if (!f) return f.error();
-    feeds[p] = std::move(*f);
+  if (report.unchecked > 0) {
+    report.findings.push_back({"violation", "feeds", std::to_string(report.unchecked) +
+                                                         " entries after a feed's first violation or fork were not checked"});
   }
-  report.state = ComputeState(feeds[0], feeds[1], now_ms);
-  AddStateFindings(*charter, report);
+
+  // Pass 2: replay the verified entries in canonical order (L, party, seq).
+  index.DropLookupIndex();
+  std::vector<std::pair<uint64_t, uint64_t>> order;  // (lamport, party << 63 | seq)
+  order.reserve(index.feeds[0].ids.size() + index.feeds[1].ids.size());
+  for (PartyIndex p = 0; p < 2; ++p) {
+    for (size_t i = 0; i < index.feeds[p].ids.size(); ++i) {
+      order.emplace_back(index.feeds[p].lamport[i], (static_cast<uint64_t>(p) << 63) | (i + 1));
+    }
+  }
+  std::sort(order.begin(), order.end());
+  StateBuilder builder;
+  for (const auto& [l, key] : order) {
+    const PartyIndex p = static_cast<PartyIndex>(key >> 63);
+    const uint64_t seq = key & ~(1ull << 63);
+    const auto& f = index.feeds[p];
+    const auto kind = static_cast<v1::Entry::BodyCase>(f.kinds[seq - 1]);
+    const bool want_timeline = report.timeline.size() < options.max_timeline;
+    if (kind == v1::Entry::kRotateKey && !want_timeline) continue;
+    auto envelope = reader.EntryAt(f.offsets[seq - 1]);
+    if (!envelope) return envelope.error();
+    DecodedEntry e;
+    v1::SignedEntry se;
+    if (!se.ParseFromString(*envelope) || !e.entry.ParseFromString(se.entry()) ||
+        Hash(kEntryDomain, se.entry()) != f.ids[seq - 1]) {
+      return Status(Code::kDataLoss, "bundle changed while being audited");
+    }
+    e.id = f.ids[seq - 1];
+    builder.Apply(e);
+    if (want_timeline) {
+      report.timeline.push_back(
+          TimelineItem{StatementRef{p, seq, e.id, e.time_ms(), e.entry.has_seen() ? e.entry.seen().seq() : 0},
+                       kind, TargetOf(e.entry), DescribeEntry(charter, e.entry)});
+    } else if (options.max_timeline > 0) {
+      report.timeline_truncated = true;
+    }
+  }
+  report.state = std::move(builder).Finish(options.now_ms);
+  AddStateFindings(charter, report);
   return report;
 }
 

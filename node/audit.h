@@ -14,6 +14,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,20 +30,42 @@ struct AuditFinding {
   std::string what;   // the reason, in words
 };
 
+// One entry as the timeline of the HTML report shows it, in canonical order.
+struct TimelineItem {
+  StatementRef at;
+  v1::Entry::BodyCase kind = v1::Entry::BODY_NOT_SET;
+  std::optional<Digest> target;  // the proposal/agreement/entry it refers to
+  std::string text;              // one-line description
+};
+
+struct AuditOptions {
+  int64_t now_ms = 0;          // when open proposals are judged expired
+  int threads = 2;             // signature verification threads
+  size_t max_timeline = 20000; // timeline items kept (0 = none)
+};
+
 struct AuditReport {
   std::string charter_bytes;
   uint64_t entries[2] = {0, 0};    // entries verified per party
   uint64_t records = 0;            // entry and fork-proof records read
+  uint64_t unchecked = 0;          // entries after a feed's first violation
   std::vector<AuditFinding> findings;
   LedgerState state;
+  std::vector<TimelineItem> timeline;  // canonical order; see max_timeline
+  bool timeline_truncated = false;
 
   bool clean() const;  // no violation and no fork
   int exit_code() const { return clean() ? 0 : 1; }
 };
 
-// Audits the bundle at `path`. An error Status means unusable input (not a
+// Audits the bundle at `path`, streaming it: memory grows with the number of
+// entries by about 100 bytes each, never with their size. Signatures are
+// verified on `threads` threads. An error Status means unusable input (not a
 // bundle, truncated, unknown version, charter unreadable): exit code 2.
-Result<AuditReport> AuditBundle(const std::string& path, int64_t now_ms);
+Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& options);
+
+// A one-line description of an entry ("proposes RU→UA 1212 remains", ...).
+std::string DescribeEntry(const Charter& charter, const v1::Entry& entry);
 
 // The human report and the machine one (schema in docs/PROTOCOL.md §13).
 std::string RenderAudit(const AuditReport& report);

@@ -153,6 +153,7 @@ Result<v1::BundleRecord> BundleReader::ReadRecord() {
   uint64_t len = 0;
   int shift = 0;
   const long offset = std::ftell(file_);
+  last_offset_ = static_cast<uint64_t>(offset);
   while (true) {
     int c = std::fgetc(file_);
     if (c == EOF) {
@@ -182,12 +183,27 @@ Result<v1::BundleRecord> BundleReader::ReadRecord() {
   return record;
 }
 
+Result<std::string> BundleReader::EntryAt(uint64_t offset) {
+  const long resume = std::ftell(file_);
+  const uint64_t index = index_;
+  if (std::fseek(file_, static_cast<long>(offset), SEEK_SET) != 0) {
+    return Status(Code::kIoError, "cannot seek in " + path_);
+  }
+  auto r = ReadRecord();
+  index_ = index;
+  std::fseek(file_, resume, SEEK_SET);
+  if (!r) return r.error();
+  if (!r->has_entry()) return Status(Code::kDataLoss, "bundle changed while being read: no entry at byte " + std::to_string(offset));
+  return std::move(*r->mutable_entry());
+}
+
 Result<std::optional<BundleReader::Record>> BundleReader::Next() {
   if (done_) return std::optional<Record>();
   auto r = ReadRecord();
   if (!r) return r.error();
   Record out;
   out.index = index_ - 1;
+  out.offset = last_offset_;
   switch (r->record_case()) {
     case v1::BundleRecord::kEntry:
       ++entries_;

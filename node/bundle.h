@@ -64,6 +64,7 @@ class BundleReader {
 
   struct Record {
     uint64_t index = 0;                  // position of the record in the file (0-based)
+    uint64_t offset = 0;                 // byte offset of the record's length prefix
     std::optional<std::string> entry;    // an envelope, or
     std::optional<v1::ForkProof> fork;   // a fork proof
   };
@@ -71,12 +72,16 @@ class BundleReader {
   // read and its counts match. Errors: truncated, malformed, counts differ.
   Result<std::optional<Record>> Next();
 
+  // Re-reads the entry record at `offset` (as returned in Record::offset).
+  Result<std::string> EntryAt(uint64_t offset);
+
  private:
   BundleReader() = default;
   Result<v1::BundleRecord> ReadRecord();
   std::FILE* file_ = nullptr;
   std::string path_;
   uint64_t index_ = 0;
+  uint64_t last_offset_ = 0;
   uint64_t entries_ = 0;
   uint64_t forks_ = 0;
   bool done_ = false;

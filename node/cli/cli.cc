@@ -488,7 +488,9 @@ int CmdAudit(const std::string& bundle, bool json, const std::string& now) {
     if (!t) return Fail(t.error());
     now_ms = *t;
   }
-  auto report = AuditBundle(bundle, now_ms);
+  AuditOptions options;
+  options.now_ms = now_ms;
+  auto report = AuditBundle(bundle, options);
   if (!report) {
     std::cerr << "parley audit: unusable input: " << report.error().message() << "\n";
     return kExitUsage;
