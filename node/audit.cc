@@ -32,13 +32,13 @@ void AddStateFindings(const Charter& c, AuditReport& report) {
       report.findings.push_back({"contested", where, "an acceptance and a withdrawal crossed; the acceptance stands"});
     }
     if (p.state == ProposalState::kOpen) {
-      report.findings.push_back({"unilateral", where, "proposed by " + c.party_code(p.proposer()) + " alone; not accepted"});
+      report.unilateral.push_back({"unilateral", where, "proposed by " + c.party_code(p.proposer()) + " alone; not accepted"});
     }
     if (!p.agreement) continue;
     const Agreement& a = *p.agreement;
     for (PartyIndex q = 0; q < 2; ++q) {
       if (a.cancel_requests[q] && a.state == AgreementState::kCancelRequested) {
-        report.findings.push_back({"unilateral", where, "cancellation requested by " + c.party_code(q) + " alone"});
+        report.unilateral.push_back({"unilateral", where, "cancellation requested by " + c.party_code(q) + " alone"});
       }
     }
     for (size_t i = 0; i < a.transfers.size(); ++i) {
@@ -68,7 +68,7 @@ void AddStateFindings(const Charter& c, AuditReport& report) {
     }
   }
   for (const Claim& cl : s.claims) {
-    report.findings.push_back({"unilateral", Label(c, cl.at) + " " + KindName(cl.kind),
+    report.unilateral.push_back({"unilateral", Label(c, cl.at) + " " + KindName(cl.kind),
                                "claimed by " + c.party_code(cl.at.party) + " alone: " + cl.text});
   }
 }
@@ -434,19 +434,22 @@ std::string RenderAudit(const AuditReport& report) {
       << report.entries[1] << " (every signature, chain and seen link checked)\n\n";
   auto list = RenderList(c, report.state);
   out << (list ? *list : list.error().message()) << "\n";
-  size_t counts[6] = {0, 0, 0, 0, 0, 0};
-  const char* kinds[6] = {"violation", "fork", "void", "contested", "unilateral", "discrepancy"};
+  size_t counts[5] = {0, 0, 0, 0, 0};
+  const char* kinds[5] = {"violation", "fork", "void", "contested", "discrepancy"};
   out << "Findings:\n";
   for (const AuditFinding& f : report.findings) {
-    for (int i = 0; i < 6; ++i) {
+    for (int i = 0; i < 5; ++i) {
       if (f.kind == kinds[i]) ++counts[i];
     }
     out << "  " << f.kind << "  " << f.where << ": " << f.what << "\n";
   }
   if (report.findings.empty()) out << "  none\n";
+  out << "\nOne side's word alone (not agreements):\n";
+  for (const AuditFinding& f : report.unilateral) out << "  " << f.where << ": " << f.what << "\n";
+  if (report.unilateral.empty()) out << "  none\n";
   out << "\nVerdict: " << (report.clean() ? "CLEAN" : "VIOLATIONS FOUND") << " — " << counts[0] << " violations, "
       << counts[1] << " forks, " << counts[2] << " void, " << counts[3] << " contested, " << counts[4]
-      << " one-sided claims, " << counts[5] << " discrepancies\n";
+      << " discrepancies; " << report.unilateral.size() << " one-sided claims\n";
   return out.str();
 }
 
@@ -459,6 +462,10 @@ nlohmann::json AuditJson(const AuditReport& report) {
   j["findings"] = nlohmann::json::array();
   for (const AuditFinding& f : report.findings) {
     j["findings"].push_back({{"kind", f.kind}, {"where", f.where}, {"what", f.what}});
+  }
+  j["unilateral"] = nlohmann::json::array();
+  for (const AuditFinding& f : report.unilateral) {
+    j["unilateral"].push_back({{"kind", f.kind}, {"where", f.where}, {"what", f.what}});
   }
   j["state"] = StateJson(c, report.state);
   return j;

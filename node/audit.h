@@ -25,7 +25,7 @@
 namespace parley {
 
 struct AuditFinding {
-  std::string kind;   // "violation", "fork", "void", "contested", "unilateral", "discrepancy"
+  std::string kind;   // "violation", "fork", "void", "contested", "discrepancy"; or "unilateral"
   std::string where;  // e.g. "record 7 (RU#5)" or "agreement RU#1"
   std::string what;   // the reason, in words
 };
@@ -49,7 +49,8 @@ struct AuditReport {
   uint64_t entries[2] = {0, 0};    // entries verified per party
   uint64_t records = 0;            // entry and fork-proof records read
   uint64_t unchecked = 0;          // entries after a feed's first violation
-  std::vector<AuditFinding> findings;
+  std::vector<AuditFinding> findings;    // violation, fork, void, contested, discrepancy
+  std::vector<AuditFinding> unilateral;  // one side's claims: not problems, but never agreement
   LedgerState state;
   std::vector<TimelineItem> timeline;  // canonical order; see max_timeline
   bool timeline_truncated = false;
