@@ -14,6 +14,7 @@ PACKAGES=(
   libsodium-dev libleveldb-dev libsnappy-dev
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   doctest-dev libcli11-dev nlohmann-json3-dev
+  chromium fonts-dejavu-core
 )
 
 install_missing() {

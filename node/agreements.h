@@ -15,6 +15,7 @@
 #pragma once
 
 #include <array>
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -106,8 +107,10 @@ struct Claim {
 
 struct LedgerState {
   std::vector<Proposal> proposals;  // in canonical order
-  std::vector<VoidStatement> void_statements;
-  std::vector<Claim> claims;
+  // Deques: a long ledger adds one claim per statement, and a deque grows
+  // without the doubling copies of a vector.
+  std::deque<VoidStatement> void_statements;
+  std::deque<Claim> claims;
   std::map<Digest, size_t> by_id;  // proposal ID -> index in proposals
 
   const Proposal* Find(const Digest& id) const;

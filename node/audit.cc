@@ -169,12 +169,13 @@ class AuditIndex final : public FeedIndex {
 
   Feed feeds[2];
 
- private:
   static uint64_t Prefix(const Digest& id) {
     uint64_t v = 0;
     for (int i = 0; i < 8; ++i) v = (v << 8) | id.bytes[i];
     return v;
   }
+
+ private:
   std::unordered_multimap<uint64_t, uint64_t> by_prefix_;
 };
 
@@ -382,13 +383,20 @@ Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& opt
   }
 
   // Pass 2: replay the verified entries in canonical order (L, party, seq).
+  // Only the first 8 bytes of each ID are kept to notice a file that changes
+  // under us; IDs are recomputed from the bytes.
   index.DropLookupIndex();
+  std::vector<uint64_t> id_check[2];
   std::vector<std::pair<uint64_t, uint64_t>> order;  // (lamport, party << 63 | seq)
   order.reserve(index.feeds[0].ids.size() + index.feeds[1].ids.size());
   for (PartyIndex p = 0; p < 2; ++p) {
-    for (size_t i = 0; i < index.feeds[p].ids.size(); ++i) {
-      order.emplace_back(index.feeds[p].lamport[i], (static_cast<uint64_t>(p) << 63) | (i + 1));
+    auto& f = index.feeds[p];
+    for (size_t i = 0; i < f.ids.size(); ++i) {
+      order.emplace_back(f.lamport[i], (static_cast<uint64_t>(p) << 63) | (i + 1));
+      id_check[p].push_back(AuditIndex::Prefix(f.ids[i]));
     }
+    std::vector<Digest>().swap(f.ids);
+    std::vector<uint64_t>().swap(f.lamport);
   }
   std::sort(order.begin(), order.end());
   StateBuilder builder;
@@ -403,11 +411,13 @@ Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& opt
     if (!envelope) return envelope.error();
     DecodedEntry e;
     v1::SignedEntry se;
-    if (!se.ParseFromString(*envelope) || !e.entry.ParseFromString(se.entry()) ||
-        Hash(kEntryDomain, se.entry()) != f.ids[seq - 1]) {
+    if (!se.ParseFromString(*envelope) || !e.entry.ParseFromString(se.entry())) {
       return Status(Code::kDataLoss, "bundle changed while being audited");
     }
-    e.id = f.ids[seq - 1];
+    e.id = Hash(kEntryDomain, se.entry());
+    if (AuditIndex::Prefix(e.id) != id_check[p][seq - 1]) {
+      return Status(Code::kDataLoss, "bundle changed while being audited");
+    }
     builder.Apply(e);
     if (want_timeline) {
       report.timeline.push_back(

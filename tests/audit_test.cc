@@ -268,6 +268,35 @@ TEST_CASE("every class of tampering is detected with its position and reason") {
   CHECK(cli.out.find("VIOLATIONS FOUND") != std::string::npos);
 }
 
+TEST_CASE("a live audit through a node's peer port equals the offline audit of its export") {
+  test::NodePair n;
+  REQUIRE(n.ua.Start());
+  REQUIRE(n.ru.Start());
+  auto ru = n.ru.Client();
+  auto p = ru->Submit(test::Propose(test::RemainsTerms(kRU, 1212, test::kT0)), "live-1");
+  REQUIRE(p.has_value());
+  REQUIRE(test::Eventually([&] { return n.Converged(); }));
+  auto proposal = DecodeEntry(p->envelope(), test::TheCharter()).value();
+  REQUIRE(n.ua.Client()->Submit(test::Accept(proposal), "live-2").has_value());
+  REQUIRE(test::Eventually([&] { return n.Converged(); }));
+
+  const std::string charter = (n.ua.dir() / "charter").string();
+  auto live = test::RunParley({"audit", "--peer", n.ru.address(), "--charter", charter, "--json", "--now", "2025-06-08"});
+  REQUIRE_MESSAGE(live.code == 0, live.err);
+  const auto bundle = n.root.path() / "export.parley";
+  REQUIRE(n.ru.Cli({"export", bundle.string()}).code == 0);
+  auto offline = test::RunParley({"audit", bundle.string(), "--json", "--now", "2025-06-08"});
+  REQUIRE(offline.code == 0);
+  auto a = nlohmann::json::parse(live.out), b = nlohmann::json::parse(offline.out);
+  CHECK(a["state"] == b["state"]);
+  CHECK(a["entries"] == b["entries"]);
+  CHECK(a["state"]["proposals"][0]["state"] == "agreed");
+
+  auto nobody = test::RunParley({"audit", "--peer", "127.0.0.1:1", "--charter", charter});
+  CHECK(nobody.code == 2);
+  CHECK(nobody.err.find("cannot read the ledger from 127.0.0.1:1") != std::string::npos);
+}
+
 TEST_CASE("unusable input is refused with exit code 2 and says what is wrong") {
   const fs::path dir = Clean().dir.path();
   std::string bytes = test::ReadText(Clean().bundle);

@@ -38,7 +38,7 @@ TEST_CASE("a proposal on one node and its acceptance on the other give the same 
   const auto signed_at = std::chrono::steady_clock::now();
   REQUIRE(test::Eventually([&] { return n.ua.HeadOf(kRU).seq == 1; }, std::chrono::seconds(1)));
   const auto seen_after = std::chrono::steady_clock::now() - signed_at;
-  CHECK(seen_after < std::chrono::milliseconds(500));
+  CHECK(seen_after < std::chrono::milliseconds(750));
 
   auto a = n.ua.Cli({"accept", id.substr(0, 10), "--json"});
   REQUIRE_MESSAGE(a.code == 0, a.err);

@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <ctime>
+#include <deque>
 #include <fstream>
 #include <iostream>
 #include <mutex>
@@ -17,15 +18,30 @@
 #include "crypto/key_file.h"
 #include "node/agreements.h"
 #include "node/audit.h"
+#include "node/audit_html.h"
 #include "node/bundle.h"
 #include "node/cli/client.h"
 #include "node/daemon/config.h"
 #include "node/daemon/log.h"
 #include "node/daemon/node.h"
+#include "node/daemon/peer_service.h"
+#include "node/daemon/replicator.h"
 #include "node/views.h"
 
 namespace parley {
 namespace {
+
+// A temporary file removed when this goes out of scope.
+struct TempFile {
+  std::string path;
+  TempFile() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "parley-audit-XXXXXX").string();
+    int fd = ::mkstemp(tmpl.data());
+    if (fd >= 0) ::close(fd);
+    path = tmpl;
+  }
+  ~TempFile() { std::remove(path.c_str()); }
+};
 
 constexpr int kExitOk = 0;
 constexpr int kExitFailed = 1;
@@ -481,12 +497,94 @@ int CmdExport(const Common& c, const std::string& out) {
   return kExitOk;
 }
 
-int CmdAudit(const std::string& bundle, bool json, const std::string& now) {
+// Reads both feeds and the fork proofs from a node's peer service into a
+// bundle at `out`, up to the heads the node reported first.
+Status FetchBundleFromPeer(const std::string& address, const Charter& charter, const std::string& out) {
+  if (!IsLoopbackAddress(address)) {
+    return Status(Code::kInvalidArgument, "--peer " + address + " is not on loopback; plaintext is allowed on loopback only");
+  }
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(kMaxPeerMessageBytes);
+  auto stub = v1::Peer::NewStub(grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
+  auto deadline = [] { return std::chrono::system_clock::now() + std::chrono::seconds(30); };
+  v1::Heads heads;
+  {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(deadline());
+    v1::GetHeadsRequest req;
+    req.set_ledger_id(charter.ledger_id().str());
+    grpc::Status s = stub->GetHeads(&ctx, req, &heads);
+    if (!s.ok()) return Status(Code::kUnavailable, "node at " + address + ": " + s.error_message());
+  }
+  uint64_t head[2] = {0, 0};
+  for (const auto& f : heads.feeds()) {
+    if (f.party() <= 1) head[f.party()] = f.seq();
+  }
+  auto w = BundleWriter::Create(out, charter, "peer " + address, NowMs());
+  if (!w) return w.error();
+  auto source = [&](PartyIndex party) {
+    auto buffer = std::make_shared<std::deque<std::string>>();
+    auto next = std::make_shared<uint64_t>(1);
+    return [&, party, buffer, next]() -> Result<std::optional<std::string>> {
+      if (buffer->empty() && *next <= head[party]) {
+        grpc::ClientContext ctx;
+        ctx.set_deadline(deadline());
+        v1::ReadFeedRequest req;
+        req.set_ledger_id(charter.ledger_id().str());
+        req.set_party(party);
+        req.set_from_seq(*next);
+        req.set_max_count(static_cast<uint32_t>(std::min<uint64_t>(kMaxReadCount, head[party] - *next + 1)));
+        auto reader = stub->ReadFeed(&ctx, req);
+        v1::FeedItem item;
+        while (reader->Read(&item)) buffer->push_back(std::move(*item.mutable_envelope()));
+        grpc::Status s = reader->Finish();
+        if (!s.ok()) return Status(Code::kUnavailable, "reading from " + address + ": " + s.error_message());
+        if (buffer->empty()) return Status(Code::kDataLoss, "node at " + address + " stopped serving feed " + charter.party_code(party) + " before its head");
+        *next += buffer->size();
+      }
+      if (buffer->empty()) return std::optional<std::string>();
+      std::string e = std::move(buffer->front());
+      buffer->pop_front();
+      return std::optional<std::string>(std::move(e));
+    };
+  };
+  if (Status s = WriteFeedsInCausalOrder(**w, source(0), source(1)); !s.ok()) return s;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(deadline());
+  v1::GetForkProofsRequest req;
+  req.set_ledger_id(charter.ledger_id().str());
+  v1::ForkProofs forks;
+  grpc::Status s = stub->GetForkProofs(&ctx, req, &forks);
+  if (!s.ok()) return Status(Code::kUnavailable, "node at " + address + ": " + s.error_message());
+  for (const auto& f : forks.proofs()) {
+    if (Status fs = (*w)->AddForkProof(f); !fs.ok()) return fs;
+  }
+  return (*w)->Finish();
+}
+
+int CmdAudit(std::string bundle, bool json, const std::string& now, const std::string& peer,
+             const std::string& charter_file, const std::string& html) {
   int64_t now_ms = NowMs();
   if (!now.empty()) {
     auto t = ParseTime(now);
     if (!t) return Fail(t.error());
     now_ms = *t;
+  }
+  std::optional<TempFile> fetched;
+  if (!peer.empty()) {
+    if (charter_file.empty()) return Fail(Status(Code::kInvalidArgument, "--peer needs --charter: the charter you hold for this ledger"));
+    auto bytes = ReadFileBytes(charter_file, "charter");
+    if (!bytes) return Fail(bytes.error());
+    auto charter = Charter::Parse(*bytes);
+    if (!charter) return Fail(charter.error());
+    fetched.emplace();
+    if (Status s = FetchBundleFromPeer(peer, *charter, fetched->path); !s.ok()) {
+      std::cerr << "parley audit: cannot read the ledger from " << peer << ": " << s.message() << "\n";
+      return kExitUsage;
+    }
+    bundle = fetched->path;
+  } else if (bundle.empty()) {
+    return Fail(Status(Code::kInvalidArgument, "name a BUNDLE file, or --peer HOST:PORT with --charter"));
   }
   AuditOptions options;
   options.now_ms = now_ms;
@@ -494,6 +592,12 @@ int CmdAudit(const std::string& bundle, bool json, const std::string& now) {
   if (!report) {
     std::cerr << "parley audit: unusable input: " << report.error().message() << "\n";
     return kExitUsage;
+  }
+  if (!html.empty()) {
+    if (Status s = WriteFileAtomically(html, RenderAuditHtml(*report)); !s.ok()) {
+      std::cerr << "parley audit: " << s.message() << "\n";
+      return kExitUsage;  // 1 would read as "violations found"
+    }
   }
   if (json) std::cout << AuditJson(*report).dump(2) << "\n";
   else std::cout << RenderAudit(*report);
@@ -778,9 +882,12 @@ int RunCli(int argc, char** argv) {
   AddNodeOptions(exp, c, false);
   exp->add_option("bundle", out, "output file")->required();
 
-  std::string now;
-  auto* audit = app.add_subcommand("audit", "verify a bundle offline (exit 0 clean, 1 violations, 2 unusable)");
-  audit->add_option("bundle", out, "bundle file")->required();
+  std::string now, peer, html, charter_file;
+  auto* audit = app.add_subcommand("audit", "verify a bundle offline, or a node live (exit 0 clean, 1 violations, 2 unusable)");
+  audit->add_option("bundle", out, "bundle file");
+  audit->add_option("--peer", peer, "audit a running node read-only through its peer port instead (HOST:PORT)");
+  audit->add_option("--charter", charter_file, "with --peer: the charter you hold for the ledger");
+  audit->add_option("--html", html, "also write a self-contained HTML report to this file");
   audit->add_flag("--json", json, "machine-readable report");
   audit->add_option("--now", now, "evaluate expiry at this UTC time (default: now)");
 
@@ -793,7 +900,7 @@ int RunCli(int argc, char** argv) {
 
   auto* charter = app.add_subcommand("charter", "create, sign and show a ledger's charter");
   charter->require_subcommand(1);
-  std::string title, charter_file;
+  std::string title;
   std::vector<std::string> parties, names, observers;
   auto* ccreate = charter->add_subcommand("create", "write a new, unsigned charter");
   ccreate->add_option("--title", title, "title of the ledger")->required();
@@ -824,7 +931,7 @@ int RunCli(int argc, char** argv) {
   if (*ccreate) return CmdCharterCreate(title, parties, names, observers, out);
   if (*csign) return CmdCharterSign(charter_file, key_file, pf);
   if (*cshow) return CmdCharterShow(charter_file, json);
-  if (*audit) return CmdAudit(out, json, now);
+  if (*audit) return CmdAudit(out, json, now, peer, charter_file, html);
   if (*demo) return RunDemo(argv[0], demo_dir.c_str());
   if (*list) return CmdList(c, state);
   if (*show) return CmdShow(c, id);

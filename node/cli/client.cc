@@ -23,6 +23,10 @@ Result<std::unique_ptr<OperatorClient>> OperatorClient::Connect(const std::files
   std::unique_ptr<OperatorClient> c(new OperatorClient(socket));
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(4 * 1024 * 1024);
+  // The node may be restarting: retry the socket quickly, not after gRPC's 1 s default.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 500);
   auto channel = grpc::CreateCustomChannel("unix:" + std::filesystem::absolute(socket).string(),
                                            grpc::InsecureChannelCredentials(), args);
   c->stub_ = v1::Operator::NewStub(channel);

@@ -207,7 +207,11 @@ bool Replicator::Round(v1::Peer::Stub& stub) {
   if (s.error_code() == grpc::StatusCode::CANCELLED) return true;
   Log(LogLevel::kWarn, "peer stream ended", {{"peer", address_}, {"error", s.error_message()}});
   SetError("peer stream ended: " + s.error_message());
-  return false;
+  // A live stream that dropped (the peer restarted, the link broke) is retried
+  // at once: the next GetHeads decides whether to back off. Anything else —
+  // an oversized or malformed message — backs off, so a hostile peer cannot
+  // make this node spin.
+  return s.error_code() == grpc::StatusCode::UNAVAILABLE;
 }
 
 }  // namespace parley
