@@ -268,7 +268,7 @@ TEST_CASE("every class of tampering is detected with its position and reason") {
   CHECK(cli.out.find("VIOLATIONS FOUND") != std::string::npos);
 }
 
-TEST_CASE("a live audit through a node's peer port equals the offline audit of its export") {
+TEST_CASE("a live audit through a node's peer port, as an observer, equals the offline audit of its export") {
   test::NodePair n;
   REQUIRE(n.ua.Start());
   REQUIRE(n.ru.Start());
@@ -281,7 +281,10 @@ TEST_CASE("a live audit through a node's peer port equals the offline audit of i
   REQUIRE(test::Eventually([&] { return n.Converged(); }));
 
   const std::string charter = (n.ua.dir() / "charter").string();
-  auto live = test::RunParley({"audit", "--peer", n.ru.address(), "--charter", charter, "--json", "--now", "2025-06-08"});
+  const auto observer_key = n.root.path() / "icrc.key";
+  REQUIRE(WriteKeyFile(observer_key, test::ObserverKey(), "test passphrase", InteractiveKdfParams()).ok());
+  auto live = test::RunParley({"audit", "--peer", n.ru.address(), "--charter", charter, "--key", observer_key.string(),
+                               "--passphrase-env", "PARLEY_TEST_PASSPHRASE", "--json", "--now", "2025-06-08"});
   REQUIRE_MESSAGE(live.code == 0, live.err);
   const auto bundle = n.root.path() / "export.parley";
   REQUIRE(n.ru.Cli({"export", bundle.string()}).code == 0);
@@ -292,7 +295,8 @@ TEST_CASE("a live audit through a node's peer port equals the offline audit of i
   CHECK(a["entries"] == b["entries"]);
   CHECK(a["state"]["proposals"][0]["state"] == "agreed");
 
-  auto nobody = test::RunParley({"audit", "--peer", "127.0.0.1:1", "--charter", charter});
+  auto nobody = test::RunParley({"audit", "--peer", "127.0.0.1:1", "--charter", charter, "--key",
+                                 observer_key.string(), "--passphrase-env", "PARLEY_TEST_PASSPHRASE"});
   CHECK(nobody.code == 2);
   CHECK(nobody.err.find("cannot read the ledger from 127.0.0.1:1") != std::string::npos);
 }

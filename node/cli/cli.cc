@@ -24,6 +24,7 @@
 #include "node/daemon/config.h"
 #include "node/daemon/log.h"
 #include "node/daemon/node.h"
+#include "node/daemon/peer_auth.h"
 #include "node/daemon/peer_service.h"
 #include "node/daemon/replicator.h"
 #include "node/views.h"
@@ -499,7 +500,8 @@ int CmdExport(const Common& c, const std::string& out) {
 
 // Reads both feeds and the fork proofs from a node's peer service into a
 // bundle at `out`, up to the heads the node reported first.
-Status FetchBundleFromPeer(const std::string& address, const Charter& charter, const std::string& out) {
+Status FetchBundleFromPeer(const std::string& address, const Charter& charter, const SecretKey& key,
+                           const std::string& out) {
   if (!IsLoopbackAddress(address)) {
     return Status(Code::kInvalidArgument, "--peer " + address + " is not on loopback; plaintext is allowed on loopback only");
   }
@@ -511,6 +513,7 @@ Status FetchBundleFromPeer(const std::string& address, const Charter& charter, c
   {
     grpc::ClientContext ctx;
     ctx.set_deadline(deadline());
+    AddPeerAuth(ctx, key, charter.ledger_id(), "/parley.v1.Peer/GetHeads");
     v1::GetHeadsRequest req;
     req.set_ledger_id(charter.ledger_id().str());
     grpc::Status s = stub->GetHeads(&ctx, req, &heads);
@@ -529,6 +532,7 @@ Status FetchBundleFromPeer(const std::string& address, const Charter& charter, c
       if (buffer->empty() && *next <= head[party]) {
         grpc::ClientContext ctx;
         ctx.set_deadline(deadline());
+        AddPeerAuth(ctx, key, charter.ledger_id(), "/parley.v1.Peer/ReadFeed");
         v1::ReadFeedRequest req;
         req.set_ledger_id(charter.ledger_id().str());
         req.set_party(party);
@@ -551,6 +555,7 @@ Status FetchBundleFromPeer(const std::string& address, const Charter& charter, c
   if (Status s = WriteFeedsInCausalOrder(**w, source(0), source(1)); !s.ok()) return s;
   grpc::ClientContext ctx;
   ctx.set_deadline(deadline());
+  AddPeerAuth(ctx, key, charter.ledger_id(), "/parley.v1.Peer/GetForkProofs");
   v1::GetForkProofsRequest req;
   req.set_ledger_id(charter.ledger_id().str());
   v1::ForkProofs forks;
@@ -562,8 +567,20 @@ Status FetchBundleFromPeer(const std::string& address, const Charter& charter, c
   return (*w)->Finish();
 }
 
+struct PassFlags {
+  std::string env, file;
+};
+
+Result<std::string> GetPassphrase(const PassFlags& p) {
+  NodeConfig cfg;
+  cfg.passphrase_env = p.env;
+  cfg.passphrase_file = p.file;
+  return ReadPassphrase(cfg, "passphrase: ");
+}
+
 int CmdAudit(std::string bundle, bool json, const std::string& now, const std::string& peer,
-             const std::string& charter_file, const std::string& html) {
+             const std::string& charter_file, const std::string& key_file, const PassFlags& pf,
+             const std::string& html) {
   int64_t now_ms = NowMs();
   if (!now.empty()) {
     auto t = ParseTime(now);
@@ -577,8 +594,15 @@ int CmdAudit(std::string bundle, bool json, const std::string& now, const std::s
     if (!bytes) return Fail(bytes.error());
     auto charter = Charter::Parse(*bytes);
     if (!charter) return Fail(charter.error());
+    if (key_file.empty()) {
+      return Fail(Status(Code::kInvalidArgument, "--peer needs --key: your key as an observer (or party) of the ledger"));
+    }
+    auto pass = GetPassphrase(pf);
+    if (!pass) return Fail(pass.error());
+    auto key = ReadKeyFile(key_file, *pass);
+    if (!key) return Fail(key.error());
     fetched.emplace();
-    if (Status s = FetchBundleFromPeer(peer, *charter, fetched->path); !s.ok()) {
+    if (Status s = FetchBundleFromPeer(peer, *charter, *key, fetched->path); !s.ok()) {
       std::cerr << "parley audit: cannot read the ledger from " << peer << ": " << s.message() << "\n";
       return kExitUsage;
     }
@@ -607,20 +631,9 @@ int CmdAudit(std::string bundle, bool json, const std::string& now, const std::s
 // ---------------------------------------------------------------------------
 // Offline tools.
 
-struct PassFlags {
-  std::string env, file;
-};
-
 void AddPassOptions(CLI::App* cmd, PassFlags& p) {
   cmd->add_option("--passphrase-env", p.env, "environment variable holding the passphrase");
   cmd->add_option("--passphrase-file", p.file, "file holding the passphrase (mode 0600)");
-}
-
-Result<std::string> GetPassphrase(const PassFlags& p) {
-  NodeConfig cfg;
-  cfg.passphrase_env = p.env;
-  cfg.passphrase_file = p.file;
-  return ReadPassphrase(cfg, "passphrase: ");
 }
 
 int CmdKeygen(const std::string& out, const PassFlags& pf, const std::string& kdf) {
@@ -882,11 +895,14 @@ int RunCli(int argc, char** argv) {
   AddNodeOptions(exp, c, false);
   exp->add_option("bundle", out, "output file")->required();
 
-  std::string now, peer, html, charter_file;
+  std::string now, peer, html, charter_file, audit_key;
+  PassFlags audit_pass;
   auto* audit = app.add_subcommand("audit", "verify a bundle offline, or a node live (exit 0 clean, 1 violations, 2 unusable)");
   audit->add_option("bundle", out, "bundle file");
   audit->add_option("--peer", peer, "audit a running node read-only through its peer port instead (HOST:PORT)");
   audit->add_option("--charter", charter_file, "with --peer: the charter you hold for the ledger");
+  audit->add_option("--key", audit_key, "with --peer: your key file (an observer's or a party's)");
+  AddPassOptions(audit, audit_pass);
   audit->add_option("--html", html, "also write a self-contained HTML report to this file");
   audit->add_flag("--json", json, "machine-readable report");
   audit->add_option("--now", now, "evaluate expiry at this UTC time (default: now)");
@@ -931,7 +947,7 @@ int RunCli(int argc, char** argv) {
   if (*ccreate) return CmdCharterCreate(title, parties, names, observers, out);
   if (*csign) return CmdCharterSign(charter_file, key_file, pf);
   if (*cshow) return CmdCharterShow(charter_file, json);
-  if (*audit) return CmdAudit(out, json, now, peer, charter_file, html);
+  if (*audit) return CmdAudit(out, json, now, peer, charter_file, audit_key, audit_pass, html);
   if (*demo) return RunDemo(argv[0], demo_dir.c_str());
   if (*list) return CmdList(c, state);
   if (*show) return CmdShow(c, id);

@@ -37,6 +37,7 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config, SecretKey ke
 
   std::unique_ptr<Node> node(new Node());
   node->config_ = config;
+  SecretKey auth_key = SecretKey::FromSeed(key.seed());  // signs peer-call tokens
   LedgerOptions options;
   options.self = *self;
   options.key = std::move(key);
@@ -50,7 +51,7 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config, SecretKey ke
     Log(LogLevel::kWarn, "signing is blocked", {{"reason", *blocked}});
   }
 
-  node->replicator_ = std::make_unique<Replicator>(*node->ledger_, config.peer);
+  node->replicator_ = std::make_unique<Replicator>(*node->ledger_, config.peer, std::move(auth_key));
   node->peer_service_ = std::make_unique<PeerService>(*node->ledger_);
   node->operator_service_ = std::make_unique<OperatorService>(*node->ledger_, *node->replicator_);
 
@@ -60,6 +61,11 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config, SecretKey ke
     b.RegisterService(node->peer_service_.get());
     b.SetMaxReceiveMessageSize(16 * 1024);
     b.SetMaxSendMessageSize(kMaxPeerMessageBytes);
+    // Bounded threads: with at most kMaxStreamsPerCaller streams per caller,
+    // a flood from one caller leaves room for the other party's node.
+    grpc::ResourceQuota quota("parley-peer");
+    quota.SetMaxThreads(32);
+    b.SetResourceQuota(quota);
     node->peer_server_ = b.BuildAndStart();
     if (!node->peer_server_ || node->peer_port_ == 0) {
       return Status(Code::kUnavailable, "cannot listen on " + config.listen + " (address in use?)");

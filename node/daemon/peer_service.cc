@@ -64,8 +64,18 @@ grpc::Status PeerService::CheckLedger(const std::string& ledger_id) const {
   return grpc::Status::OK;
 }
 
-grpc::Status PeerService::GetHeads(grpc::ServerContext*, const v1::GetHeadsRequest* req, v1::Heads* resp) {
-  if (auto s = CheckLedger(req->ledger_id()); !s.ok()) return s;
+grpc::Status PeerService::Admit(grpc::ServerContext* ctx, std::string_view method, const std::string& ledger_id,
+                                PublicKey* caller) {
+  PeerRole role;
+  if (auto s = auth_.Check(*ctx, method, &role, caller); !s.ok()) return s;
+  // Parties and observers may both call everything this service offers
+  // today: heads, feeds and fork proofs. (Manifests will be parties only.)
+  return CheckLedger(ledger_id);
+}
+
+grpc::Status PeerService::GetHeads(grpc::ServerContext* ctx, const v1::GetHeadsRequest* req, v1::Heads* resp) {
+  PublicKey caller;
+  if (auto s = Admit(ctx, "/parley.v1.Peer/GetHeads", req->ledger_id(), &caller); !s.ok()) return s;
   resp->set_ledger_id(ledger_.charter().ledger_id().str());
   FillHeads(ledger_, resp->mutable_feeds());
   for (PartyIndex p = 0; p < 2; ++p) {
@@ -76,20 +86,27 @@ grpc::Status PeerService::GetHeads(grpc::ServerContext*, const v1::GetHeadsReque
 
 grpc::Status PeerService::ReadFeed(grpc::ServerContext* ctx, const v1::ReadFeedRequest* req,
                                    grpc::ServerWriter<v1::FeedItem>* writer) {
-  if (auto s = CheckLedger(req->ledger_id()); !s.ok()) return s;
+  PublicKey caller;
+  if (auto s = Admit(ctx, "/parley.v1.Peer/ReadFeed", req->ledger_id(), &caller); !s.ok()) return s;
+  std::optional<PeerAuthenticator::StreamSlot> slot;
+  if (auto s = auth_.AcquireStream(caller, &slot); !s.ok()) return s;
   uint32_t max = req->max_count() == 0 ? kMaxReadCount : std::min(req->max_count(), kMaxReadCount);
   return StreamFeed(ledger_, req->party(), req->from_seq(), max, false, ctx, writer, stopping_);
 }
 
 grpc::Status PeerService::Subscribe(grpc::ServerContext* ctx, const v1::SubscribeRequest* req,
                                     grpc::ServerWriter<v1::FeedItem>* writer) {
-  if (auto s = CheckLedger(req->ledger_id()); !s.ok()) return s;
+  PublicKey caller;
+  if (auto s = Admit(ctx, "/parley.v1.Peer/Subscribe", req->ledger_id(), &caller); !s.ok()) return s;
+  std::optional<PeerAuthenticator::StreamSlot> slot;
+  if (auto s = auth_.AcquireStream(caller, &slot); !s.ok()) return s;
   return StreamFeed(ledger_, req->party(), req->from_seq(), UINT64_MAX, true, ctx, writer, stopping_);
 }
 
-grpc::Status PeerService::GetForkProofs(grpc::ServerContext*, const v1::GetForkProofsRequest* req,
+grpc::Status PeerService::GetForkProofs(grpc::ServerContext* ctx, const v1::GetForkProofsRequest* req,
                                         v1::ForkProofs* resp) {
-  if (auto s = CheckLedger(req->ledger_id()); !s.ok()) return s;
+  PublicKey caller;
+  if (auto s = Admit(ctx, "/parley.v1.Peer/GetForkProofs", req->ledger_id(), &caller); !s.ok()) return s;
   auto forks = ledger_.Forks();
   if (!forks) return ToGrpc(forks.error());
   for (const StoredFork& f : *forks) *resp->add_proofs() = f.proof;

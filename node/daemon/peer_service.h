@@ -1,5 +1,6 @@
 // PeerService: the gRPC Peer service (proto/parley/v1/peer.proto) over a
-// Ledger — a thin translator with no ledger rules of its own. Streams serve
+// Ledger — a thin translator with no ledger rules of its own. Every call is
+// authenticated first (peer_auth.h); streams count against the caller's limit. Streams serve
 // stored envelopes as stored; Subscribe then waits on the ledger for new
 // entries, so a new statement leaves as soon as it is durably stored.
 //
@@ -8,6 +9,7 @@
 
 #include <atomic>
 
+#include "node/daemon/peer_auth.h"
 #include "node/ledger.h"
 #include "parley/v1/peer.grpc.pb.h"
 
@@ -17,7 +19,7 @@ inline constexpr uint32_t kMaxReadCount = 1000;
 
 class PeerService final : public v1::Peer::Service {
  public:
-  explicit PeerService(const Ledger& ledger) : ledger_(ledger) {}
+  explicit PeerService(const Ledger& ledger) : ledger_(ledger), auth_(ledger.charter()) {}
 
   // Makes open Subscribe streams end promptly (before server shutdown).
   void Stop() { stopping_ = true; }
@@ -32,8 +34,12 @@ class PeerService final : public v1::Peer::Service {
 
  private:
   grpc::Status CheckLedger(const std::string& ledger_id) const;
+  // The one place every call is authenticated and authorised.
+  grpc::Status Admit(grpc::ServerContext* ctx, std::string_view method, const std::string& ledger_id,
+                     PublicKey* caller);
 
   const Ledger& ledger_;
+  PeerAuthenticator auth_;
   std::atomic<bool> stopping_{false};
 };
 

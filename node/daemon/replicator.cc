@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "node/daemon/log.h"
+#include "node/daemon/peer_auth.h"
 #include "node/daemon/peer_service.h"
 
 namespace parley {
@@ -21,9 +22,10 @@ constexpr auto kSubscribeDeadline = std::chrono::seconds(60);
 
 }  // namespace
 
-Replicator::Replicator(Ledger& ledger, std::string peer_address)
+Replicator::Replicator(Ledger& ledger, std::string peer_address, SecretKey auth_key)
     : ledger_(ledger),
       address_(std::move(peer_address)),
+      auth_key_(std::move(auth_key)),
       self_(*ledger.self()),
       other_(1 - *ledger.self()) {
   status_.set_address(address_);
@@ -104,6 +106,7 @@ bool Replicator::RecoverOwnFeed(v1::Peer::Stub& stub, const v1::Heads& heads) {
   while (next <= peer_seq) {
     grpc::ClientContext ctx;
     ctx.set_deadline(Clock::now() + kUnaryDeadline);
+    AddPeerAuth(ctx, auth_key_, ledger_.charter().ledger_id(), "/parley.v1.Peer/ReadFeed");
     v1::ReadFeedRequest req;
     req.set_ledger_id(ledger_.charter().ledger_id().str());
     req.set_party(self_);
@@ -144,6 +147,7 @@ bool Replicator::Round(v1::Peer::Stub& stub) {
   {
     grpc::ClientContext ctx;
     ctx.set_deadline(Clock::now() + kUnaryDeadline);
+    AddPeerAuth(ctx, auth_key_, ledger_.charter().ledger_id(), "/parley.v1.Peer/GetHeads");
     v1::GetHeadsRequest req;
     req.set_ledger_id(ledger_.charter().ledger_id().str());
     grpc::Status s = stub.GetHeads(&ctx, req, &heads);
@@ -163,6 +167,7 @@ bool Replicator::Round(v1::Peer::Stub& stub) {
 
   grpc::ClientContext ctx;
   ctx.set_deadline(Clock::now() + kSubscribeDeadline);
+  AddPeerAuth(ctx, auth_key_, ledger_.charter().ledger_id(), "/parley.v1.Peer/Subscribe");
   {
     std::lock_guard lock(mu_);
     if (stopping_) return true;

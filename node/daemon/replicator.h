@@ -34,7 +34,8 @@ inline constexpr int kMaxPeerMessageBytes = 128 * 1024;
 
 class Replicator {
  public:
-  Replicator(Ledger& ledger, std::string peer_address);
+  // `auth_key` (this party's key) signs every call's token (peer_auth.h).
+  Replicator(Ledger& ledger, std::string peer_address, SecretKey auth_key);
   ~Replicator();
 
   void Start();
@@ -52,6 +53,7 @@ class Replicator {
 
   Ledger& ledger_;
   const std::string address_;
+  const SecretKey auth_key_;
   const PartyIndex self_;
   const PartyIndex other_;
   std::thread thread_;
