@@ -284,7 +284,7 @@ TEST_CASE("a live audit through a node's peer port, as an observer, equals the o
   const auto observer_key = n.root.path() / "icrc.key";
   REQUIRE(WriteKeyFile(observer_key, test::ObserverKey(), "test passphrase", InteractiveKdfParams()).ok());
   auto live = test::RunParley({"audit", "--peer", n.ru.address(), "--charter", charter, "--key", observer_key.string(),
-                               "--passphrase-env", "PARLEY_TEST_PASSPHRASE", "--json", "--now", "2025-06-08"});
+                               "--passphrase-env", "PARLEY_TEST_PASSPHRASE", "--plaintext", "--json", "--now", "2025-06-08"});
   REQUIRE_MESSAGE(live.code == 0, live.err);
   const auto bundle = n.root.path() / "export.parley";
   REQUIRE(n.ru.Cli({"export", bundle.string()}).code == 0);
@@ -296,7 +296,7 @@ TEST_CASE("a live audit through a node's peer port, as an observer, equals the o
   CHECK(a["state"]["proposals"][0]["state"] == "agreed");
 
   auto nobody = test::RunParley({"audit", "--peer", "127.0.0.1:1", "--charter", charter, "--key",
-                                 observer_key.string(), "--passphrase-env", "PARLEY_TEST_PASSPHRASE"});
+                                 observer_key.string(), "--passphrase-env", "PARLEY_TEST_PASSPHRASE", "--plaintext"});
   CHECK(nobody.code == 2);
   CHECK(nobody.err.find("cannot read the ledger from 127.0.0.1:1") != std::string::npos);
 }

@@ -114,7 +114,7 @@ class NodeProcess {
     }
     std::ofstream(dir_ / "node.conf") << "data_dir = data\nkey_file = key\npassphrase_env = PARLEY_TEST_PASSPHRASE\n"
                                       << "charter = charter\nlisten = 127.0.0.1:" << listen_port_ << "\n"
-                                      << "peer = " << peer_ << "\nsocket = op.sock\n";
+                                      << "peer = " << peer_ << "\nsocket = op.sock\nplaintext = true\n";
   }
   ~NodeProcess() { Kill(); }
 

@@ -25,6 +25,7 @@
 #include "node/daemon/log.h"
 #include "node/daemon/node.h"
 #include "node/daemon/peer_auth.h"
+#include "node/daemon/tls.h"
 #include "node/daemon/peer_service.h"
 #include "node/daemon/replicator.h"
 #include "node/views.h"
@@ -500,14 +501,31 @@ int CmdExport(const Common& c, const std::string& out) {
 
 // Reads both feeds and the fork proofs from a node's peer service into a
 // bundle at `out`, up to the heads the node reported first.
+struct PeerTlsFlags {
+  std::string cert, key, fingerprint;
+  bool plaintext = false;
+};
+
 Status FetchBundleFromPeer(const std::string& address, const Charter& charter, const SecretKey& key,
-                           const std::string& out) {
-  if (!IsLoopbackAddress(address)) {
-    return Status(Code::kInvalidArgument, "--peer " + address + " is not on loopback; plaintext is allowed on loopback only");
+                           const PeerTlsFlags& tls, const std::string& out) {
+  std::shared_ptr<grpc::ChannelCredentials> creds;
+  if (tls.plaintext) {
+    if (!IsLoopbackAddress(address)) {
+      return Status(Code::kInvalidArgument, "--peer " + address + " is not on loopback; plaintext is refused off loopback");
+    }
+    creds = grpc::InsecureChannelCredentials();
+  } else {
+    if (tls.cert.empty() || tls.key.empty() || tls.fingerprint.size() != 64) {
+      return Status(Code::kInvalidArgument,
+                    "--peer needs --tls-cert, --tls-key and --peer-fingerprint (or --plaintext on loopback)");
+    }
+    auto files = ReadTlsFiles(tls.cert, tls.key);
+    if (!files) return files.error();
+    creds = PinnedChannelCredentials(*files, tls.fingerprint);
   }
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(kMaxPeerMessageBytes);
-  auto stub = v1::Peer::NewStub(grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
+  auto stub = v1::Peer::NewStub(grpc::CreateCustomChannel(address, creds, args));
   auto deadline = [] { return std::chrono::system_clock::now() + std::chrono::seconds(30); };
   v1::Heads heads;
   {
@@ -580,7 +598,7 @@ Result<std::string> GetPassphrase(const PassFlags& p) {
 
 int CmdAudit(std::string bundle, bool json, const std::string& now, const std::string& peer,
              const std::string& charter_file, const std::string& key_file, const PassFlags& pf,
-             const std::string& html) {
+             const PeerTlsFlags& tls, const std::string& html) {
   int64_t now_ms = NowMs();
   if (!now.empty()) {
     auto t = ParseTime(now);
@@ -602,7 +620,7 @@ int CmdAudit(std::string bundle, bool json, const std::string& now, const std::s
     auto key = ReadKeyFile(key_file, *pass);
     if (!key) return Fail(key.error());
     fetched.emplace();
-    if (Status s = FetchBundleFromPeer(peer, *charter, *key, fetched->path); !s.ok()) {
+    if (Status s = FetchBundleFromPeer(peer, *charter, *key, tls, fetched->path); !s.ok()) {
       std::cerr << "parley audit: cannot read the ledger from " << peer << ": " << s.message() << "\n";
       return kExitUsage;
     }
@@ -795,7 +813,9 @@ int RunCli(int argc, char** argv) {
   std::string config_file;
   std::vector<std::pair<std::string, std::string>> ov = {
       {"data_dir", ""}, {"key_file", ""}, {"passphrase_env", ""}, {"passphrase_file", ""}, {"charter", ""},
-      {"listen", ""},   {"peer", ""},     {"socket", ""},         {"high_water_mark", ""}};
+      {"listen", ""},   {"peer", ""},     {"socket", ""},         {"high_water_mark", ""},
+      {"tls_cert", ""}, {"tls_key", ""},  {"peer_fingerprint", ""}, {"observer_fingerprints", ""},
+      {"plaintext", ""}};
   auto* node = app.add_subcommand("node", "run this party's node");
   node->add_option("--config", config_file, "config file (key = value lines)");
   for (auto& [k, v] : ov) {
@@ -903,6 +923,11 @@ int RunCli(int argc, char** argv) {
   audit->add_option("--charter", charter_file, "with --peer: the charter you hold for the ledger");
   audit->add_option("--key", audit_key, "with --peer: your key file (an observer's or a party's)");
   AddPassOptions(audit, audit_pass);
+  PeerTlsFlags audit_tls;
+  audit->add_option("--tls-cert", audit_tls.cert, "with --peer: your TLS certificate (parley tls init)");
+  audit->add_option("--tls-key", audit_tls.key, "with --peer: your TLS key");
+  audit->add_option("--peer-fingerprint", audit_tls.fingerprint, "with --peer: the node's certificate fingerprint");
+  audit->add_flag("--plaintext", audit_tls.plaintext, "with --peer: no TLS (loopback only)");
   audit->add_option("--html", html, "also write a self-contained HTML report to this file");
   audit->add_flag("--json", json, "machine-readable report");
   audit->add_option("--now", now, "evaluate expiry at this UTC time (default: now)");
@@ -932,6 +957,13 @@ int RunCli(int argc, char** argv) {
   cshow->add_option("--charter", charter_file, "charter file")->required();
   cshow->add_flag("--json", json, "machine-readable output");
 
+  auto* tls = app.add_subcommand("tls", "TLS certificates for the peer port");
+  tls->require_subcommand(1);
+  std::string tls_dir, tls_name = "parley-node";
+  auto* tls_init = tls->add_subcommand("init", "make a key and self-signed certificate; prints its fingerprint to pin");
+  tls_init->add_option("--out", tls_dir, "folder for tls.key (0600) and tls.crt")->required();
+  tls_init->add_option("--name", tls_name, "certificate common name");
+
   std::string demo_dir = "demo-data";
   auto* demo = app.add_subcommand("demo", "two nodes on 127.0.0.1 play the June 2025 exchange, then the audit");
   demo->add_option("--dir", demo_dir, "folder for the demo's keys, data and logs (emptied first)");
@@ -943,11 +975,17 @@ int RunCli(int argc, char** argv) {
   }
 
   if (*node) return CmdNode(config_file, ov);
+  if (*tls_init) {
+    auto fp = CreateSelfSignedCertificate(tls_dir, tls_name);
+    if (!fp) return Fail(fp.error());
+    std::cout << *fp << "\n";
+    return kExitOk;
+  }
   if (*keygen) return CmdKeygen(out, pf, kdf);
   if (*ccreate) return CmdCharterCreate(title, parties, names, observers, out);
   if (*csign) return CmdCharterSign(charter_file, key_file, pf);
   if (*cshow) return CmdCharterShow(charter_file, json);
-  if (*audit) return CmdAudit(out, json, now, peer, charter_file, audit_key, audit_pass, html);
+  if (*audit) return CmdAudit(out, json, now, peer, charter_file, audit_key, audit_pass, audit_tls, html);
   if (*demo) return RunDemo(argv[0], demo_dir.c_str());
   if (*list) return CmdList(c, state);
   if (*show) return CmdShow(c, id);

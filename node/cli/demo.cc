@@ -91,7 +91,8 @@ class Demo {
  private:
   struct Side {
     std::string code;
-    fs::path key, pass, conf, sock, log;
+    fs::path key, pass, conf, sock, log, tls;
+    std::string fingerprint;  // of this side's TLS certificate
     pid_t pid = -1;
   };
 
@@ -123,7 +124,7 @@ class Demo {
     return j["id"].get<std::string>();
   }
 
-  bool StartNode(Side& s, int listen, int peer);
+  bool StartNode(Side& s, const Side& other, int listen, int peer);
   bool WaitSynced();
   void StopNodes();
 
@@ -132,7 +133,7 @@ class Demo {
   Side ua_, ru_;
 };
 
-bool Demo::StartNode(Side& s, int listen, int peer) {
+bool Demo::StartNode(Side& s, const Side& other, int listen, int peer) {
   fs::path data = dir_ / (s.code + "-data");
   std::ofstream(s.conf) << "# " << s.code << "'s node\n"
                         << "data_dir = " << data.filename().string() << "\n"
@@ -141,7 +142,10 @@ bool Demo::StartNode(Side& s, int listen, int peer) {
                         << "charter = charter.bin\n"
                         << "listen = 127.0.0.1:" << listen << "\n"
                         << "peer = 127.0.0.1:" << peer << "\n"
-                        << "socket = " << s.sock.filename().string() << "\n";
+                        << "socket = " << s.sock.filename().string() << "\n"
+                        << "tls_cert = " << (s.tls.filename() / "tls.crt").string() << "\n"
+                        << "tls_key = " << (s.tls.filename() / "tls.key").string() << "\n"
+                        << "peer_fingerprint = " << other.fingerprint << "\n";
   pid_t pid = ::fork();
   if (pid == 0) {
     int fd = ::open(s.log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -210,6 +214,7 @@ int Demo::Play() {
     s->conf = dir_ / (lc + ".conf");
     s->sock = dir_ / (lc + ".sock");
     s->log = dir_ / (lc + ".log");
+    s->tls = dir_ / (lc + "-tls");
     {
       std::ofstream(s->pass) << "demo-" << std::hex << rd() << rd() << "\n";
     }
@@ -220,7 +225,12 @@ int Demo::Play() {
             << "Setting up: a key for each side, a charter both sign.\n";
   for (Side* s : {&ua_, &ru_}) {
     if (!Check(Exec({exe_, "keygen", "--out", s->key.string(), "--passphrase-file", s->pass.string()}), "keygen")) return 1;
+    Run tls = Exec({exe_, "tls", "init", "--out", s->tls.string(), "--name", s->code + "-node"});
+    if (!Check(tls, "tls init")) return 1;
+    s->fingerprint = tls.out.substr(0, 64);
   }
+  std::cout << "TLS certificates pinned both ways: UA " << ua_.fingerprint.substr(0, 16) << "…, RU "
+            << ru_.fingerprint.substr(0, 16) << "…\n";
   const fs::path charter = dir_ / "charter.bin";
   if (!Check(Exec({exe_, "charter", "create", "--title", "Return of remains and exchange of prisoners (Istanbul talks)",
                    "--party", "UA=" + ua_.key.string(), "--name", "UA=Ukraine Coordination HQ for the Treatment of POWs",
@@ -240,8 +250,9 @@ int Demo::Play() {
   std::cout << show.out;
 
   const int ua_port = FreePort(), ru_port = FreePort();
-  if (!StartNode(ua_, ua_port, ru_port) || !StartNode(ru_, ru_port, ua_port)) return 1;
-  std::cout << "Nodes running: UA on 127.0.0.1:" << ua_port << ", RU on 127.0.0.1:" << ru_port << "\n";
+  if (!StartNode(ua_, ru_, ua_port, ru_port) || !StartNode(ru_, ua_, ru_port, ua_port)) return 1;
+  std::cout << "Nodes running: UA on 127.0.0.1:" << ua_port << ", RU on 127.0.0.1:" << ru_port
+            << " (mutual TLS, certificates pinned; every call signed with the party's key)\n";
 
   auto p1 = Say(ru_, "proposes to hand over 1,212 remains by road, on a date UA never agreed",
                 {"propose", "--kind", "remains_transfer", "--transfer", "RU>UA:remains:1212", "--crossing",

@@ -42,6 +42,16 @@ Status NodeConfig::Set(std::string_view key, std::string_view value, const std::
   else if (key == "peer") peer = std::string(value);
   else if (key == "socket") socket = Resolve(value, base);
   else if (key == "high_water_mark") high_water_mark = Resolve(value, base);
+  else if (key == "tls_cert") tls_cert = Resolve(value, base);
+  else if (key == "tls_key") tls_key = Resolve(value, base);
+  else if (key == "peer_fingerprint") peer_fingerprint = std::string(value);
+  else if (key == "observer_fingerprints") observer_fingerprints = std::string(value);
+  else if (key == "plaintext") {
+    if (value != "true" && value != "false") {
+      return Status(Code::kInvalidArgument, "plaintext must be true or false, not '" + std::string(value) + "'");
+    }
+    plaintext = value == "true";
+  }
   else return Status(Code::kInvalidArgument, "unknown config key '" + std::string(key) + "'");
   return Status::Ok();
 }
@@ -55,15 +65,28 @@ Status NodeConfig::Validate() const {
   if (charter.empty()) return missing("charter");
   if (socket.empty()) return missing("socket");
   if (peer.empty()) return missing("peer");
+  const bool tls = !tls_cert.empty() || !tls_key.empty() || !peer_fingerprint.empty();
+  if (tls) {
+    if (tls_cert.empty() || tls_key.empty() || peer_fingerprint.size() != 64) {
+      return Status(Code::kInvalidArgument,
+                    "config: TLS needs tls_cert, tls_key and peer_fingerprint (64 hex digits: the other "
+                    "node's certificate, as printed by `parley tls init`)");
+    }
+    if (plaintext) return Status(Code::kInvalidArgument, "config: plaintext = true and TLS settings both given");
+    return Status::Ok();
+  }
+  if (!plaintext) {
+    return Status(Code::kInvalidArgument,
+                  "config: no TLS configured (tls_cert, tls_key, peer_fingerprint); to run without TLS on "
+                  "loopback, say plaintext = true");
+  }
   if (!IsLoopbackAddress(listen)) {
     return Status(Code::kInvalidArgument,
-                  "config: listen address " + listen +
-                      " is not on loopback; the peer port is plaintext until TLS is configured, "
-                      "so only 127.0.0.1 / [::1] are allowed");
+                  "config: listen address " + listen + " is not on loopback; plaintext is refused off loopback");
   }
   if (!IsLoopbackAddress(peer)) {
-    return Status(Code::kInvalidArgument, "config: peer address " + peer +
-                                              " is not on loopback (plaintext is allowed on loopback only)");
+    return Status(Code::kInvalidArgument,
+                  "config: peer address " + peer + " is not on loopback; plaintext is refused off loopback");
   }
   return Status::Ok();
 }

@@ -10,6 +10,11 @@
 //   peer            = 127.0.0.1:7402      # the other party's node
 //   socket          = ua.sock             # operator socket (mode 0600)
 //   high_water_mark = ua.key.hwm          # default: key_file + ".hwm"
+//   tls_cert        = tls/tls.crt         # this node's certificate (parley tls init)
+//   tls_key         = tls/tls.key
+//   peer_fingerprint = 3f2a…              # SHA-256 of the other node's certificate
+//   observer_fingerprints = ab12…,cd34…   # auditors' certificates allowed to connect
+//   plaintext       = true                # no TLS: loopback only, and only if said
 //
 // Relative paths are relative to the config file's folder.
 #pragma once
@@ -31,11 +36,17 @@ struct NodeConfig {
   std::string peer;
   std::filesystem::path socket;
   std::filesystem::path high_water_mark;
+  std::filesystem::path tls_cert;
+  std::filesystem::path tls_key;
+  std::string peer_fingerprint;
+  std::string observer_fingerprints;  // comma-separated
+  bool plaintext = false;
 
   // Sets one key; kInvalidArgument for an unknown key. `base` resolves
   // relative paths.
   Status Set(std::string_view key, std::string_view value, const std::filesystem::path& base);
-  // Every required setting present and addresses on loopback.
+  // Every required setting present; TLS configured, or plaintext asked for
+  // explicitly with both addresses on loopback.
   Status Validate() const;
 };
 

@@ -3,10 +3,12 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "node/daemon/log.h"
 #include "node/daemon/operator_service.h"
+#include "node/daemon/tls.h"
 
 namespace parley {
 namespace {
@@ -51,13 +53,26 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config, SecretKey ke
     Log(LogLevel::kWarn, "signing is blocked", {{"reason", *blocked}});
   }
 
-  node->replicator_ = std::make_unique<Replicator>(*node->ledger_, config.peer, std::move(auth_key));
+  std::shared_ptr<grpc::ServerCredentials> server_creds = grpc::InsecureServerCredentials();
+  std::shared_ptr<grpc::ChannelCredentials> channel_creds = grpc::InsecureChannelCredentials();
+  if (!config.plaintext) {
+    auto tls = ReadTlsFiles(config.tls_cert, config.tls_key);
+    if (!tls) return tls.error();
+    std::set<std::string> allowed{config.peer_fingerprint};
+    std::stringstream observers(config.observer_fingerprints);
+    for (std::string fp; std::getline(observers, fp, ',');) {
+      if (!fp.empty()) allowed.insert(fp);
+    }
+    server_creds = PinnedServerCredentials(*tls, std::move(allowed));
+    channel_creds = PinnedChannelCredentials(*tls, config.peer_fingerprint);
+  }
+  node->replicator_ = std::make_unique<Replicator>(*node->ledger_, config.peer, std::move(auth_key), channel_creds);
   node->peer_service_ = std::make_unique<PeerService>(*node->ledger_);
   node->operator_service_ = std::make_unique<OperatorService>(*node->ledger_, *node->replicator_);
 
   {
     grpc::ServerBuilder b;
-    b.AddListeningPort(config.listen, grpc::InsecureServerCredentials(), &node->peer_port_);
+    b.AddListeningPort(config.listen, server_creds, &node->peer_port_);
     b.RegisterService(node->peer_service_.get());
     b.SetMaxReceiveMessageSize(16 * 1024);
     b.SetMaxSendMessageSize(kMaxPeerMessageBytes);
@@ -95,6 +110,7 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config, SecretKey ke
        {"listen", config.listen.substr(0, config.listen.rfind(':')) + ":" + std::to_string(node->peer_port_)},
        {"peer", config.peer},
        {"socket", config.socket.string()},
+       {"transport", config.plaintext ? "plaintext (loopback)" : "mutual TLS, pinned"},
        {"own_head", std::to_string(node->ledger_->Head(*self).seq)},
        {"peer_head", std::to_string(node->ledger_->Head(1 - *self).seq)}});
   return node;

@@ -22,10 +22,12 @@ constexpr auto kSubscribeDeadline = std::chrono::seconds(60);
 
 }  // namespace
 
-Replicator::Replicator(Ledger& ledger, std::string peer_address, SecretKey auth_key)
+Replicator::Replicator(Ledger& ledger, std::string peer_address, SecretKey auth_key,
+                       std::shared_ptr<grpc::ChannelCredentials> credentials)
     : ledger_(ledger),
       address_(std::move(peer_address)),
       auth_key_(std::move(auth_key)),
+      credentials_(std::move(credentials)),
       self_(*ledger.self()),
       other_(1 - *ledger.self()) {
   status_.set_address(address_);
@@ -71,7 +73,7 @@ void Replicator::Run() {
   args.SetMaxSendMessageSize(kMaxPeerMessageBytes);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-  auto channel = grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(), args);
+  auto channel = grpc::CreateCustomChannel(address_, credentials_, args);
   auto stub = v1::Peer::NewStub(channel);
   auto backoff = std::chrono::milliseconds(100);
   while (true) {

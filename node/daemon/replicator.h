@@ -25,6 +25,7 @@
 
 namespace grpc {
 class ClientContext;
+class ChannelCredentials;
 }
 
 namespace parley {
@@ -35,7 +36,8 @@ inline constexpr int kMaxPeerMessageBytes = 128 * 1024;
 class Replicator {
  public:
   // `auth_key` (this party's key) signs every call's token (peer_auth.h).
-  Replicator(Ledger& ledger, std::string peer_address, SecretKey auth_key);
+  Replicator(Ledger& ledger, std::string peer_address, SecretKey auth_key,
+             std::shared_ptr<grpc::ChannelCredentials> credentials);
   ~Replicator();
 
   void Start();
@@ -54,6 +56,7 @@ class Replicator {
   Ledger& ledger_;
   const std::string address_;
   const SecretKey auth_key_;
+  const std::shared_ptr<grpc::ChannelCredentials> credentials_;
   const PartyIndex self_;
   const PartyIndex other_;
   std::thread thread_;

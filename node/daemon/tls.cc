@@ -1,0 +1,158 @@
+#include "node/daemon/tls.h"
+
+#include <fcntl.h>
+#include <openssl/bio.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/sha.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_certificate_verifier.h>
+#include <grpcpp/security/tls_credentials_options.h>
+#include <sstream>
+
+#include "crypto/types.h"
+
+namespace parley {
+namespace {
+
+using grpc::experimental::ExternalCertificateVerifier;
+using grpc::experimental::TlsCustomVerificationCheckRequest;
+
+// Accepts a peer whose certificate's fingerprint is pinned.
+class PinnedVerifier final : public ExternalCertificateVerifier {
+ public:
+  explicit PinnedVerifier(std::set<std::string> allowed) : allowed_(std::move(allowed)) {}
+
+  bool Verify(TlsCustomVerificationCheckRequest* request, std::function<void(grpc::Status)>,
+              grpc::Status* sync_status) override {
+    auto fp = CertificateFingerprint(std::string(request->peer_cert().data(), request->peer_cert().size()));
+    if (!fp) {
+      *sync_status = grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "peer certificate unreadable");
+    } else if (!allowed_.count(*fp)) {
+      *sync_status = grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                                  "peer certificate " + fp->substr(0, 16) + "… is not the pinned one");
+    } else {
+      *sync_status = grpc::Status::OK;
+    }
+    return true;  // synchronous
+  }
+  void Cancel(TlsCustomVerificationCheckRequest*) override {}
+
+ private:
+  const std::set<std::string> allowed_;
+};
+
+std::string Slurp(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+Result<std::string> CertificateFingerprint(const std::string& cert_pem) {
+  BIO* bio = BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size()));
+  X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+  BIO_free(bio);
+  if (!cert) return Status(Code::kInvalidArgument, "not a PEM certificate");
+  unsigned char* der = nullptr;
+  int len = i2d_X509(cert, &der);
+  X509_free(cert);
+  if (len <= 0) return Status(Code::kInvalidArgument, "certificate cannot be encoded");
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(der, static_cast<size_t>(len), digest);
+  OPENSSL_free(der);
+  return ToHex(std::string_view(reinterpret_cast<char*>(digest), sizeof digest));
+}
+
+Result<std::string> CreateSelfSignedCertificate(const std::filesystem::path& dir, const std::string& common_name) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  const auto key_path = dir / "tls.key", cert_path = dir / "tls.crt";
+  if (std::filesystem::exists(key_path) || std::filesystem::exists(cert_path)) {
+    return Status(Code::kAlreadyExists, dir.string() + " already holds tls.key or tls.crt; not overwriting");
+  }
+  EVP_PKEY* pkey = EVP_EC_gen("P-256");
+  if (!pkey) return Status(Code::kInternal, "cannot generate an EC key");
+  X509* x = X509_new();
+  ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+  X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(x), 10L * 365 * 24 * 3600);
+  X509_set_pubkey(x, pkey);
+  X509_NAME* name = X509_get_subject_name(x);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(common_name.c_str()), -1,
+                             -1, 0);
+  X509_set_issuer_name(x, name);
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, x, x, nullptr, nullptr, 0);
+  if (X509_EXTENSION* san = X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1")) {
+    X509_add_ext(x, san, -1);
+    X509_EXTENSION_free(san);
+  }
+  X509_sign(x, pkey, EVP_sha256());
+  BIO* kb = BIO_new(BIO_s_mem());
+  BIO* cb = BIO_new(BIO_s_mem());
+  PEM_write_bio_PrivateKey(kb, pkey, nullptr, nullptr, 0, nullptr, nullptr);
+  PEM_write_bio_X509(cb, x);
+  char* kdata = nullptr;
+  char* cdata = nullptr;
+  const long klen = BIO_get_mem_data(kb, &kdata);
+  const long clen = BIO_get_mem_data(cb, &cdata);
+  std::string key_pem(kdata, static_cast<size_t>(klen));
+  std::string cert_pem(cdata, static_cast<size_t>(clen));
+  BIO_free(kb);
+  BIO_free(cb);
+  X509_free(x);
+  EVP_PKEY_free(pkey);
+
+  int fd = ::open(key_path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd < 0) return Status(Code::kIoError, "cannot create " + key_path.string());
+  bool ok = ::write(fd, key_pem.data(), key_pem.size()) == static_cast<ssize_t>(key_pem.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  std::ofstream(cert_path) << cert_pem;
+  if (!ok) return Status(Code::kIoError, "cannot write " + key_path.string());
+  return CertificateFingerprint(cert_pem);
+}
+
+Result<TlsFiles> ReadTlsFiles(const std::filesystem::path& cert, const std::filesystem::path& key) {
+  TlsFiles f{Slurp(cert), Slurp(key)};
+  if (f.cert_pem.empty()) return Status(Code::kNotFound, "cannot read TLS certificate " + cert.string());
+  if (f.key_pem.empty()) return Status(Code::kNotFound, "cannot read TLS key " + key.string());
+  if (auto fp = CertificateFingerprint(f.cert_pem); !fp) {
+    return Status(Code::kInvalidArgument, cert.string() + ": " + fp.error().message());
+  }
+  return f;
+}
+
+std::shared_ptr<grpc::ServerCredentials> PinnedServerCredentials(const TlsFiles& own, std::set<std::string> allowed) {
+  auto provider = std::make_shared<grpc::experimental::StaticDataCertificateProvider>(
+      std::vector<grpc::experimental::IdentityKeyCertPair>{{own.key_pem, own.cert_pem}});
+  grpc::experimental::TlsServerCredentialsOptions options(provider);
+  options.watch_identity_key_cert_pairs();
+  options.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_BUT_DONT_VERIFY);
+  options.set_certificate_verifier(ExternalCertificateVerifier::Create<PinnedVerifier>(std::move(allowed)));
+  return grpc::experimental::TlsServerCredentials(options);
+}
+
+std::shared_ptr<grpc::ChannelCredentials> PinnedChannelCredentials(const TlsFiles& own, const std::string& pinned) {
+  auto provider = std::make_shared<grpc::experimental::StaticDataCertificateProvider>(
+      std::vector<grpc::experimental::IdentityKeyCertPair>{{own.key_pem, own.cert_pem}});
+  grpc::experimental::TlsChannelCredentialsOptions options;
+  options.set_certificate_provider(provider);
+  options.watch_identity_key_cert_pairs();
+  options.set_verify_server_certs(false);
+  options.set_check_call_host(false);
+  options.set_certificate_verifier(
+      ExternalCertificateVerifier::Create<PinnedVerifier>(std::set<std::string>{pinned}));
+  return grpc::experimental::TlsCredentials(options);
+}
+
+}  // namespace parley
