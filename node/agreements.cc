@@ -92,6 +92,15 @@ class Replayer {
     return it == s_.by_id.end() ? nullptr : &s_.proposals[it->second];
   }
 
+  // "an unknown proposal", or why it is unknown to agreement state.
+  std::string Unknown(const std::string& id_bytes, const char* what = "proposal") {
+    auto id = Digest::FromBytes(id_bytes);
+    if (id && s_.compromised.count(*id)) {
+      return std::string("a ") + what + " signed with a key declared compromised";
+    }
+    return std::string("an unknown ") + what;
+  }
+
   static std::string StateWord(const Proposal& p) { return ProposalStateName(p.state); }
 
   void OnPropose(const DecodedEntry& e) {
@@ -150,7 +159,7 @@ class Replayer {
 
   void OnAccept(const DecodedEntry& e) {
     Proposal* p = Lookup(e.entry.accept().proposal());
-    if (!p) return Void(e, "accepts an unknown proposal");
+    if (!p) return Void(e, "accepts " + Unknown(e.entry.accept().proposal()));
     if (p->proposer() == e.author()) return Void(e, "accepts its own author's proposal");
     if (e.entry.accept().terms_digest() != p->terms_digest.view()) {
       return Void(e, "terms digest does not match the proposal's terms");
@@ -179,7 +188,7 @@ class Replayer {
 
   void OnReject(const DecodedEntry& e) {
     Proposal* p = Lookup(e.entry.reject().proposal());
-    if (!p) return Void(e, "rejects an unknown proposal");
+    if (!p) return Void(e, "rejects " + Unknown(e.entry.reject().proposal()));
     if (p->proposer() == e.author()) return Void(e, "rejects its own author's proposal");
     if (p->state != ProposalState::kOpen) return Void(e, "the proposal was already " + StateWord(*p));
     if (Expired(*p, e.time_ms())) return Void(e, "rejected after the proposal expired");
@@ -189,7 +198,7 @@ class Replayer {
 
   void OnWithdraw(const DecodedEntry& e) {
     Proposal* p = Lookup(e.entry.withdraw().proposal());
-    if (!p) return Void(e, "withdraws an unknown proposal");
+    if (!p) return Void(e, "withdraws " + Unknown(e.entry.withdraw().proposal()));
     if (p->proposer() != e.author()) return Void(e, "withdraws the other side's proposal");
     if (p->state == ProposalState::kOpen) {
       p->state = ProposalState::kWithdrawn;
@@ -209,6 +218,9 @@ class Replayer {
 
   void OnCancel(const DecodedEntry& e) {
     Proposal* p = Lookup(e.entry.cancel().agreement());
+    if (!p && s_.compromised.count(*Digest::FromBytes(e.entry.cancel().agreement()))) {
+      return Void(e, "cancels " + Unknown(e.entry.cancel().agreement()));
+    }
     if (!p || !p->agreement) return Void(e, "cancels something that is not an agreement");
     Agreement& a = *p->agreement;
     if (!Active(a)) return Void(e, std::string("the agreement is already ") + AgreementStateName(a.state));
@@ -223,6 +235,9 @@ class Replayer {
     const uint32_t index = handover ? e.entry.handover().transfer_index() : e.entry.receipt().transfer_index();
     const char* what = handover ? "handover" : "receipt";
     Proposal* p = Lookup(agreement_id);
+    if (!p && s_.compromised.count(*Digest::FromBytes(agreement_id))) {
+      return Void(e, std::string(what) + " for " + Unknown(agreement_id));
+    }
     if (!p || !p->agreement) return Void(e, std::string(what) + " for something that is not an agreement");
     Agreement& a = *p->agreement;
     if (!Active(a)) return Void(e, std::string(what) + " under an agreement already " + AgreementStateName(a.state));
@@ -345,7 +360,25 @@ std::vector<std::pair<PartyIndex, size_t>> CanonicalOrder(const std::vector<Deco
   return order;
 }
 
-void StateBuilder::Apply(const DecodedEntry& e) { Replayer(state_).Apply(e); }
+void StateBuilder::DeclareCompromised(PartyIndex party, uint64_t from_seq, uint64_t rotation_seq) {
+  if (from_seq == 0 || from_seq >= rotation_seq) return;
+  compromised_[party].push_back(CompromisedRange{from_seq, rotation_seq});
+}
+
+void StateBuilder::Apply(const DecodedEntry& e) {
+  for (const CompromisedRange& r : compromised_[e.author()]) {
+    if (e.seq() >= r.from && e.seq() < r.to) {
+      state_.compromised.insert(e.id);
+      state_.void_statements.push_back(
+          VoidStatement{RefOf(e), e.kind(),
+                        "signed with a key its author declared compromised from seq " + std::to_string(r.from) +
+                            " (RotateKey at seq " + std::to_string(r.to) + "); no effect",
+                        true});
+      return;
+    }
+  }
+  Replayer(state_).Apply(e);
+}
 
 LedgerState StateBuilder::Finish(int64_t now_ms) && {
   for (Proposal& p : state_.proposals) {
@@ -358,6 +391,13 @@ LedgerState ComputeState(const std::vector<DecodedEntry>& feed0,
                          const std::vector<DecodedEntry>& feed1, int64_t now_ms) {
   StateBuilder builder;
   const std::vector<DecodedEntry>* feeds[2] = {&feed0, &feed1};
+  for (PartyIndex p = 0; p < 2; ++p) {
+    for (const DecodedEntry& e : *feeds[p]) {
+      if (e.kind() == v1::Entry::kRotateKey) {
+        builder.DeclareCompromised(p, e.entry.rotate_key().compromised_from_seq(), e.seq());
+      }
+    }
+  }
   for (const auto& [party, index] : CanonicalOrder(feed0, feed1)) {
     builder.Apply((*feeds[party])[index]);
   }

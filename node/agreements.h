@@ -18,6 +18,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -94,6 +95,10 @@ struct VoidStatement {
   StatementRef at;
   v1::Entry::BodyCase kind;
   std::string reason;
+  // Signed with a key its author later declared compromised (a RotateKey's
+  // compromised_from_seq, docs/PROTOCOL.md §5.1): without effect for that
+  // reason alone.
+  bool compromised = false;
 };
 
 // A one-sided claim: attestations and statements on record.
@@ -112,6 +117,9 @@ struct LedgerState {
   std::deque<VoidStatement> void_statements;
   std::deque<Claim> claims;
   std::map<Digest, size_t> by_id;  // proposal ID -> index in proposals
+  // Entries signed with a key declared compromised (each also in
+  // void_statements), so that statements naming them can say so.
+  std::set<Digest> compromised;
 
   const Proposal* Find(const Digest& id) const;
   // One line per proposal, void statement and claim, in a fixed format, for
@@ -122,17 +130,27 @@ struct LedgerState {
 // REQUIRES: each feed holds one party's entries from seq 1 without gaps, all
 // of which passed DecodeEntry and CheckSuccessor (as stored by a Ledger or
 // verified by the auditor). now_ms decides which open proposals have expired.
+// Entries a RotateKey in the feeds declares compromised have no effect.
 LedgerState ComputeState(const std::vector<DecodedEntry>& feed0,
                          const std::vector<DecodedEntry>& feed1, int64_t now_ms);
 
 // The same computation one entry at a time, for callers that stream the
-// feeds (the auditor). REQUIRES: entries are applied in canonical order.
+// feeds (the auditor). REQUIRES: entries are applied in canonical order, and
+// every RotateKey's compromised range is declared before the first Apply.
 class StateBuilder {
  public:
+  // `party`'s entries with seq in [from_seq, rotation_seq) were signed with a
+  // key that party declared compromised in its RotateKey at rotation_seq:
+  // they are void. from_seq 0 declares nothing.
+  void DeclareCompromised(PartyIndex party, uint64_t from_seq, uint64_t rotation_seq);
   void Apply(const DecodedEntry& e);
   LedgerState Finish(int64_t now_ms) &&;
 
  private:
+  struct CompromisedRange {
+    uint64_t from, to;  // [from, to): to is the RotateKey's seq
+  };
+  std::vector<CompromisedRange> compromised_[2];
   LedgerState state_;
 };
 

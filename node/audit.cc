@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -24,7 +25,7 @@ std::string Label(const Charter& c, const StatementRef& r) {
 void AddStateFindings(const Charter& c, AuditReport& report) {
   const LedgerState& s = report.state;
   for (const VoidStatement& v : s.void_statements) {
-    report.findings.push_back({"void", Label(c, v.at) + " " + KindName(v.kind), v.reason});
+    report.findings.push_back({v.compromised ? "compromised" : "void", Label(c, v.at) + " " + KindName(v.kind), v.reason});
   }
   for (const Proposal& p : s.proposals) {
     const std::string where = "proposal " + Label(c, p.proposed);
@@ -110,7 +111,14 @@ std::string DescribeEntry(const Charter& c, const v1::Entry& en) {
              std::to_string(en.receipt().transfer_index()) + ")";
     case v1::Entry::kAttestation: return "attests: " + en.attestation().what();
     case v1::Entry::kStatement: return "states: " + en.statement().text();
-    case v1::Entry::kRotateKey: return "rotates its key";
+    case v1::Entry::kRotateKey: {
+      std::string s = "rotates its key to " + short_id(en.rotate_key().new_public_key());
+      if (en.rotate_key().compromised_from_seq() != 0) {
+        s += ", declaring its entries from #" + std::to_string(en.rotate_key().compromised_from_seq()) +
+             " signed with a compromised key";
+      }
+      return s;
+    }
     default: return "?";
   }
 }
@@ -186,6 +194,10 @@ class ParallelDecoder {
   struct Chunk {
     std::vector<BundleReader::Record> records;
     std::vector<std::optional<Result<DecodedEntry>>> decoded;
+    // The key schedule as the sequential check knew it when the chunk was
+    // queued: the workers verify under it; entries whose key it got wrong
+    // (a rotation or acknowledgement in flight) are verified again.
+    std::shared_ptr<const KeySchedule> schedule;
     int pending = 0;
   };
 
@@ -236,7 +248,7 @@ class ParallelDecoder {
       }
       for (size_t i = t.begin; i < t.end; ++i) {
         const auto& r = t.chunk->records[i];
-        if (r.entry) t.chunk->decoded[i] = DecodeEntry(*r.entry, charter_);
+        if (r.entry) t.chunk->decoded[i] = DecodeEntry(*r.entry, charter_, t.chunk->schedule.get());
       }
       {
         std::lock_guard lock(mu_);
@@ -284,6 +296,8 @@ Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& opt
 
   // Pass 1: verify every entry in file order; fork proofs as they come.
   AuditIndex index;
+  KeySchedule schedule(charter);  // as of the entries checked so far
+  auto published = std::make_shared<const KeySchedule>(schedule);  // what the workers use
   ParallelDecoder decoder(charter, options.threads);
   constexpr size_t kChunk = 1024;
   constexpr size_t kInFlight = 4;
@@ -329,12 +343,14 @@ Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& opt
       return;
     }
     Status s = CheckSuccessor(e.entry, charter.ledger_id(), index);
+    if (s.ok()) s = schedule.CheckRotation(e.entry);
     if (!s.ok()) {
       f.broken = true;
       report.findings.push_back({"violation", label, s.message()});
       return;
     }
     index.Add(e, r.offset);
+    schedule.Observe(e.entry);
     ++report.entries[e.author()];
   };
 
@@ -350,6 +366,8 @@ Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& opt
         }
         chunk->records.push_back(std::move(**rec));
       }
+      if (published->version() != schedule.version()) published = std::make_shared<const KeySchedule>(schedule);
+      chunk->schedule = published;
       decoder.Submit(chunk.get());
       in_flight.push_back(std::move(chunk));
     }
@@ -360,11 +378,22 @@ Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& opt
       const auto& r = chunk->records[i];
       ++report.records;
       if (r.entry) {
-        check(r, *chunk->decoded[i]);
+        Result<DecodedEntry>& decoded = *chunk->decoded[i];
+        if (chunk->schedule->version() != schedule.version()) {
+          // Verified under an older schedule: again if its key may differ.
+          bool again = !decoded;
+          if (decoded) {
+            const uint64_t seen = decoded->entry.has_seen() ? decoded->entry.seen().seq() : 0;
+            again = chunk->schedule->KeyFor(decoded->author(), decoded->seq(), seen) !=
+                    schedule.KeyFor(decoded->author(), decoded->seq(), seen);
+          }
+          if (again) decoded = DecodeEntry(*r.entry, charter, &schedule);
+        }
+        check(r, decoded);
       } else if (r.fork) {
         const std::string where = "record " + std::to_string(r.index);
-        auto a = DecodeEntry(r.fork->first().SerializeAsString(), charter);
-        auto b = DecodeEntry(r.fork->second().SerializeAsString(), charter);
+        auto a = DecodeEntry(r.fork->first().SerializeAsString(), charter, &schedule);
+        auto b = DecodeEntry(r.fork->second().SerializeAsString(), charter, &schedule);
         if (!a || !b) {
           report.findings.push_back({"violation", where, "fork proof does not verify: " +
                                                              (!a ? a.error().message() : b.error().message())});
@@ -400,6 +429,12 @@ Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& opt
   }
   std::sort(order.begin(), order.end());
   StateBuilder builder;
+  for (PartyIndex p = 0; p < 2; ++p) {
+    for (const KeyRotation& rot : schedule.rotations(p)) {
+      builder.DeclareCompromised(p, rot.compromised_from, rot.seq);
+      report.key_rotations.push_back(AuditKeyRotation{p, rot});
+    }
+  }
   for (const auto& [l, key] : order) {
     const PartyIndex p = static_cast<PartyIndex>(key >> 63);
     const uint64_t seq = key & ~(1ull << 63);
@@ -432,6 +467,27 @@ Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& opt
   return report;
 }
 
+namespace {
+
+std::string DescribeRotation(const Charter& c, const AuditKeyRotation& k) {
+  const KeyRotation& r = k.rotation;
+  const std::string& code = c.party_code(k.party);
+  std::string s = code + "#" + std::to_string(r.seq) + " rotates " + code + "'s key to " +
+                  ToHex(r.new_key).substr(0, 16) + "…: ";
+  s += r.pending() ? "pending — " + c.party_code(1 - k.party) + " has not acknowledged it; " + code +
+                         "'s entries are still signed with the previous key"
+                   : "in effect since " + c.party_code(1 - k.party) + "#" + std::to_string(r.acknowledged_by) +
+                         " acknowledged it (for " + code + "'s entries after #" + std::to_string(r.seq) +
+                         " that have seen it)";
+  if (r.compromised_from != 0 && r.compromised_from < r.seq) {
+    s += "; declares " + code + "#" + std::to_string(r.compromised_from) + "–" + code + "#" +
+         std::to_string(r.seq - 1) + " signed with a compromised key (kept, without effect)";
+  }
+  return s;
+}
+
+}  // namespace
+
 std::string RenderAudit(const AuditReport& report) {
   const Charter c = Charter::Parse(report.charter_bytes).value();
   std::ostringstream out;
@@ -444,22 +500,27 @@ std::string RenderAudit(const AuditReport& report) {
       << report.entries[1] << " (every signature, chain and seen link checked)\n\n";
   auto list = RenderList(c, report.state);
   out << (list ? *list : list.error().message()) << "\n";
-  size_t counts[5] = {0, 0, 0, 0, 0};
-  const char* kinds[5] = {"violation", "fork", "void", "contested", "discrepancy"};
+  size_t counts[6] = {0, 0, 0, 0, 0, 0};
+  const char* kinds[6] = {"violation", "fork", "void", "contested", "discrepancy", "compromised"};
   out << "Findings:\n";
   for (const AuditFinding& f : report.findings) {
-    for (int i = 0; i < 5; ++i) {
+    for (int i = 0; i < 6; ++i) {
       if (f.kind == kinds[i]) ++counts[i];
     }
     out << "  " << f.kind << "  " << f.where << ": " << f.what << "\n";
   }
   if (report.findings.empty()) out << "  none\n";
+  out << "\nKey rotations:\n";
+  for (const AuditKeyRotation& k : report.key_rotations) out << "  " << DescribeRotation(c, k) << "\n";
+  if (report.key_rotations.empty()) out << "  none (every entry is signed with its party's charter key)\n";
   out << "\nOne side's word alone (not agreements):\n";
   for (const AuditFinding& f : report.unilateral) out << "  " << f.where << ": " << f.what << "\n";
   if (report.unilateral.empty()) out << "  none\n";
   out << "\nVerdict: " << (report.clean() ? "CLEAN" : "VIOLATIONS FOUND") << " — " << counts[0] << " violations, "
       << counts[1] << " forks, " << counts[2] << " void, " << counts[3] << " contested, " << counts[4]
-      << " discrepancies; " << report.unilateral.size() << " one-sided claims\n";
+      << " discrepancies";
+  if (counts[5] > 0) out << ", " << counts[5] << " signed with a compromised key";
+  out << "; " << report.unilateral.size() << " one-sided claims\n";
   return out.str();
 }
 
@@ -476,6 +537,19 @@ nlohmann::json AuditJson(const AuditReport& report) {
   j["unilateral"] = nlohmann::json::array();
   for (const AuditFinding& f : report.unilateral) {
     j["unilateral"].push_back({{"kind", f.kind}, {"where", f.where}, {"what", f.what}});
+  }
+  j["key_rotations"] = nlohmann::json::array();
+  for (const AuditKeyRotation& k : report.key_rotations) {
+    const KeyRotation& r = k.rotation;
+    nlohmann::json row = {{"party", c.party_code(k.party)},
+                          {"seq", r.seq},
+                          {"new_key", ToHex(r.new_key)},
+                          {"in_effect", !r.pending()},
+                          {"acknowledged_by", nullptr},
+                          {"compromised_from", nullptr}};
+    if (!r.pending()) row["acknowledged_by"] = r.acknowledged_by;
+    if (r.compromised_from != 0) row["compromised_from"] = r.compromised_from;
+    j["key_rotations"].push_back(std::move(row));
   }
   j["state"] = StateJson(c, report.state);
   return j;

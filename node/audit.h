@@ -8,7 +8,10 @@
 //   void          signed statements without effect;
 //   contested     agreements where an acceptance and a withdrawal crossed;
 //   unilateral    open proposals, cancel requests, attestations, statements;
-//   discrepancies handover vs receipt counts, counts vs agreed, reconciliation.
+//   discrepancies handover vs receipt counts, counts vs agreed, reconciliation;
+//   compromised   entries signed with a key their author declared compromised
+//                 (without effect);
+// and every key rotation: who rotated where, and whether it is in effect.
 //
 // Thread safety: pure functions over their inputs.
 #pragma once
@@ -25,7 +28,7 @@
 namespace parley {
 
 struct AuditFinding {
-  std::string kind;   // "violation", "fork", "void", "contested", "discrepancy"; or "unilateral"
+  std::string kind;   // "violation", "fork", "void", "compromised", "contested", "discrepancy"; or "unilateral"
   std::string where;  // e.g. "record 7 (RU#5)" or "agreement RU#1"
   std::string what;   // the reason, in words
 };
@@ -44,6 +47,11 @@ struct AuditOptions {
   size_t max_timeline = 20000; // timeline items kept (0 = none)
 };
 
+struct AuditKeyRotation {
+  PartyIndex party = 0;
+  KeyRotation rotation;  // acknowledged_by 0: not yet in effect (pending)
+};
+
 struct AuditReport {
   std::string charter_bytes;
   uint64_t entries[2] = {0, 0};    // entries verified per party
@@ -51,11 +59,12 @@ struct AuditReport {
   uint64_t unchecked = 0;          // entries after a feed's first violation
   std::vector<AuditFinding> findings;    // violation, fork, void, contested, discrepancy
   std::vector<AuditFinding> unilateral;  // one side's claims: not problems, but never agreement
+  std::vector<AuditKeyRotation> key_rotations;  // in feed order per party
   LedgerState state;
   std::vector<TimelineItem> timeline;  // canonical order; see max_timeline
   bool timeline_truncated = false;
 
-  bool clean() const;  // no violation and no fork
+  bool clean() const;  // no violation and no fork (compromised entries are not violations)
   int exit_code() const { return clean() ? 0 : 1; }
 };
 

@@ -1,5 +1,7 @@
 #include "node/entry.h"
 
+#include <algorithm>
+
 #include "crypto/hash.h"
 
 namespace parley {
@@ -9,7 +11,7 @@ constexpr const char* kViolationNames[] = {
     "oversized",      "malformed",      "wrong-ledger",   "unknown-author",
     "bad-signature",  "bad-body",       "seq-gap",        "wrong-prev",
     "time-backwards", "seen-backwards", "seen-mismatch",  "bad-reference",
-    "feed-frozen",
+    "feed-frozen",    "rotation-pending",
 };
 constexpr int kViolationCount = sizeof(kViolationNames) / sizeof(kViolationNames[0]);
 
@@ -117,11 +119,7 @@ Status CheckBody(const v1::Entry& e, const Charter& charter) {
       auto sig = Signature::FromBytes(r.new_key_signature());
       if (!key || !sig) return BadBody("rotate_key needs a 32-byte key and a 64-byte signature");
       if (*key == charter.party_key(e.author())) return BadBody("rotate_key.new_public_key is the current key");
-      std::string msg = e.ledger_id();
-      uint32_t a = e.author();
-      for (int i = 0; i < 4; ++i) msg.push_back(static_cast<char>((a >> (8 * i)) & 0xff));
-      msg += r.new_public_key();
-      if (!Verify(*key, kRotateDomain, msg, *sig)) {
+      if (!Verify(*key, kRotateDomain, RotateKeyMessage(e.ledger_id(), e.author(), *key), *sig)) {
         return BadBody("rotate_key.new_key_signature does not verify under the new key");
       }
       if (r.compromised_from_seq() > e.seq()) {
@@ -170,7 +168,43 @@ const char* KindName(v1::Entry::BodyCase kind) {
 
 Digest TermsDigest(std::string_view terms_bytes) { return Hash(kTermsDomain, terms_bytes); }
 
-Result<DecodedEntry> DecodeEntry(std::string_view envelope, const Charter& charter) {
+namespace {
+
+std::string Label(const Charter& c, PartyIndex p, uint64_t seq) { return c.party_code(p) + "#" + std::to_string(seq); }
+
+// Why a signature that fails under the scheduled key failed, when it verifies
+// under another key of the author: a retired key, or a new key that is not
+// yet in effect for the entry. Empty otherwise. Runs on failures only.
+std::string WrongKeyDetail(const Charter& c, const KeySchedule& schedule, const v1::Entry& e,
+                           std::string_view entry_bytes, const Signature& signature) {
+  const PartyIndex a = e.author();
+  const auto& rots = schedule.rotations(a);
+  if (rots.empty()) return "";
+  const uint64_t seen = e.has_seen() ? e.seen().seq() : 0;
+  const size_t in_effect = schedule.RotationsInEffect(a, e.seq(), seen);
+  for (size_t i = 0; i <= rots.size(); ++i) {
+    if (i == in_effect) continue;
+    const PublicKey& k = i == 0 ? schedule.charter_key(a) : rots[i - 1].new_key;
+    if (!Verify(k, kEntryDomain, entry_bytes, signature)) continue;
+    if (i < in_effect) {
+      const KeyRotation& r = rots[i];
+      return ": it is signed with a retired key (replaced by RotateKey " + Label(c, a, r.seq) + ", in effect since " +
+             Label(c, 1 - a, r.acknowledged_by) + " acknowledged it)";
+    }
+    const KeyRotation& r = rots[in_effect];
+    return ": it is signed with the new key of RotateKey " + Label(c, a, r.seq) +
+           ", which is not in effect for it (" +
+           (r.pending() ? c.party_code(1 - a) + " has not acknowledged the rotation"
+                        : "the acknowledgement " + Label(c, 1 - a, r.acknowledged_by) +
+                              " is not in its causal past: its seen is " + std::to_string(seen)) +
+           ")";
+  }
+  return "";
+}
+
+}  // namespace
+
+Result<DecodedEntry> DecodeEntry(std::string_view envelope, const Charter& charter, const KeySchedule* schedule) {
   if (envelope.size() > kMaxEnvelopeBytes) {
     return Rejection(Violation::kOversized, std::to_string(envelope.size()) +
                                                 " bytes exceeds the limit of " +
@@ -199,10 +233,13 @@ Result<DecodedEntry> DecodeEntry(std::string_view envelope, const Charter& chart
     return Rejection(Violation::kUnknownAuthor,
                      "author " + std::to_string(e.author()) + " is not a party (0 or 1)");
   }
-  if (!Verify(charter.party_key(e.author()), kEntryDomain, signed_entry.entry(), *signature)) {
-    return Rejection(Violation::kBadSignature,
-                     "signature of " + charter.party_code(e.author()) + " entry " +
-                         std::to_string(e.seq()) + " does not verify");
+  const uint64_t seen_seq = e.has_seen() ? e.seen().seq() : 0;
+  const PublicKey& key = schedule ? schedule->KeyFor(e.author(), e.seq(), seen_seq) : charter.party_key(e.author());
+  if (!Verify(key, kEntryDomain, signed_entry.entry(), *signature)) {
+    std::string detail = "signature of " + charter.party_code(e.author()) + " entry " + std::to_string(e.seq()) +
+                         " does not verify";
+    if (schedule) detail += WrongKeyDetail(charter, *schedule, e, signed_entry.entry(), *signature);
+    return Rejection(Violation::kBadSignature, detail);
   }
   if (Status s = CheckEntryFields(e, charter); !s.ok()) return s;
   out.id = Hash(kEntryDomain, signed_entry.entry());
@@ -229,6 +266,168 @@ DecodedEntry SignEntry(const SecretKey& key, const v1::Entry& entry) {
   signed_entry.set_entry(std::move(bytes));
   out.envelope = signed_entry.SerializeAsString();
   return out;
+}
+
+Result<std::array<std::vector<DecodedEntry>, 2>> DecodeFeeds(const Charter& charter,
+                                                             const std::vector<std::string>& feed0,
+                                                             const std::vector<std::string>& feed1,
+                                                             KeySchedule* schedule_out) {
+  const std::vector<std::string>* feeds[2] = {&feed0, &feed1};
+  std::array<std::vector<DecodedEntry>, 2> out;
+  out[0].reserve(feed0.size());
+  out[1].reserve(feed1.size());
+  KeySchedule schedule(charter);
+  while (out[0].size() < feed0.size() || out[1].size() < feed1.size()) {
+    bool progressed = false;
+    for (PartyIndex p = 0; p < 2; ++p) {
+      while (out[p].size() < feeds[p]->size()) {
+        const std::string& envelope = (*feeds[p])[out[p].size()];
+        // The header only, to know whether the other feed is far enough.
+        v1::SignedEntry se;
+        v1::Entry header;
+        if (!se.ParseFromString(envelope) || !header.ParseFromString(se.entry())) {
+          return Rejection(Violation::kMalformed, "entry " + std::to_string(out[p].size() + 1) + " of party " +
+                                                      std::to_string(p) + " does not parse");
+        }
+        const uint64_t seen = header.has_seen() ? header.seen().seq() : 0;
+        if (seen > out[1 - p].size()) break;  // after more of the other feed
+        auto d = DecodeEntry(envelope, charter, &schedule);
+        if (!d) return d.error();
+        if (d->author() != p || d->seq() != out[p].size() + 1) {
+          return Rejection(Violation::kSeqGap, "entry " + std::to_string(out[p].size() + 1) + " of party " +
+                                                   std::to_string(p) + " is entry " + std::to_string(d->seq()) +
+                                                   " of party " + std::to_string(d->author()));
+        }
+        schedule.Observe(d->entry);
+        out[p].push_back(std::move(*d));
+        progressed = true;
+      }
+    }
+    if (!progressed) {
+      return Rejection(Violation::kSeenMismatch, "the feeds' seen links name entries beyond the other feed");
+    }
+  }
+  if (schedule_out) *schedule_out = std::move(schedule);
+  return out;
+}
+
+std::string RotateKeyMessage(std::string_view ledger_id, PartyIndex author, const PublicKey& new_key) {
+  std::string msg(ledger_id);
+  const uint32_t a = author;
+  for (int i = 0; i < 4; ++i) msg.push_back(static_cast<char>((a >> (8 * i)) & 0xff));
+  msg += new_key.view();
+  return msg;
+}
+
+v1::Entry RotateKeyBody(const Charter& charter, PartyIndex author, const SecretKey& new_key,
+                        uint64_t compromised_from) {
+  v1::Entry body;
+  auto* r = body.mutable_rotate_key();
+  r->set_new_public_key(new_key.public_key().str());
+  r->set_new_key_signature(
+      Sign(new_key, kRotateDomain, RotateKeyMessage(charter.ledger_id().view(), author, new_key.public_key())).str());
+  r->set_compromised_from_seq(compromised_from);
+  return body;
+}
+
+KeySchedule::KeySchedule(const Charter& charter) {
+  initial_[0] = charter.party_key(0);
+  initial_[1] = charter.party_key(1);
+  for (const CharterObserver& o : charter.observers()) observers_.push_back(o.key);
+}
+
+size_t KeySchedule::RotationsInEffect(PartyIndex author, uint64_t seq, uint64_t seen_seq) const {
+  const auto& rots = rotations_[author];
+  size_t n = 0;
+  while (n < rots.size() && !rots[n].pending() && seq > rots[n].seq && seen_seq >= rots[n].acknowledged_by) ++n;
+  return n;
+}
+
+const PublicKey& KeySchedule::KeyFor(PartyIndex author, uint64_t seq, uint64_t seen_seq) const {
+  if (rotations_[author].empty()) return initial_[author];  // the fast path: no rotation
+  const size_t n = RotationsInEffect(author, seq, seen_seq);
+  return n == 0 ? initial_[author] : rotations_[author][n - 1].new_key;
+}
+
+const KeyRotation* KeySchedule::pending(PartyIndex p) const {
+  if (rotations_[p].empty() || !rotations_[p].back().pending()) return nullptr;
+  return &rotations_[p].back();
+}
+
+std::optional<size_t> KeySchedule::HistoryIndex(PartyIndex p, const PublicKey& key) const {
+  if (initial_[p] == key) return 0;
+  for (size_t i = 0; i < rotations_[p].size(); ++i) {
+    if (rotations_[p][i].new_key == key) return i + 1;
+  }
+  return std::nullopt;
+}
+
+std::optional<PartyIndex> KeySchedule::PartyOf(const PublicKey& key) const {
+  for (PartyIndex p = 0; p < 2; ++p) {
+    if (HistoryIndex(p, key)) return p;
+  }
+  return std::nullopt;
+}
+
+Status KeySchedule::CheckRotation(const v1::Entry& e) const {
+  if (e.body_case() != v1::Entry::kRotateKey) return Status::Ok();
+  const PartyIndex a = e.author();
+  const std::string where = "entry " + std::to_string(e.seq()) + " of party " + std::to_string(a);
+  const uint64_t seen = e.has_seen() ? e.seen().seq() : 0;
+  const auto& r = e.rotate_key();
+  if (!rotations_[a].empty()) {
+    const KeyRotation& last = rotations_[a].back();
+    if (last.pending() || seen < last.acknowledged_by) {
+      return Rejection(Violation::kRotationPending,
+                       where + ": the previous RotateKey (seq " + std::to_string(last.seq) +
+                           ") is not yet in effect for this entry (" +
+                           (last.pending() ? std::string("not acknowledged by the other party")
+                                           : "its acknowledgement, seq " + std::to_string(last.acknowledged_by) +
+                                                 " of the other party, is not in this entry's causal past") +
+                           "); a party rotates again only after its previous rotation took effect");
+    }
+    if (r.compromised_from_seq() != 0 && r.compromised_from_seq() <= last.seq) {
+      return Rejection(Violation::kBadBody, where + ": rotate_key.compromised_from_seq " +
+                                                std::to_string(r.compromised_from_seq()) +
+                                                " reaches back to the previous RotateKey (seq " +
+                                                std::to_string(last.seq) + ")");
+    }
+  }
+  const PublicKey key = *PublicKey::FromBytes(r.new_public_key());  // 32 bytes: checked in stage 1
+  if (auto owner = PartyOf(key)) {
+    return Rejection(Violation::kBadBody, where + ": rotate_key.new_public_key is already a key of party " +
+                                              std::to_string(*owner) + " (keys are never reused)");
+  }
+  if (std::find(observers_.begin(), observers_.end(), key) != observers_.end()) {
+    return Rejection(Violation::kBadBody, where + ": rotate_key.new_public_key is an observer's key");
+  }
+  return Status::Ok();
+}
+
+unsigned KeySchedule::Observe(const v1::Entry& e) {
+  unsigned changed = 0;
+  const PartyIndex a = e.author();
+  const PartyIndex o = 1 - a;
+  const uint64_t seen = e.has_seen() ? e.seen().seq() : 0;
+  if (!rotations_[o].empty() && rotations_[o].back().pending() && seen >= rotations_[o].back().seq) {
+    rotations_[o].back().acknowledged_by = e.seq();
+    changed |= 1u << o;
+  }
+  if (e.body_case() == v1::Entry::kRotateKey) {
+    KeyRotation r;
+    r.seq = e.seq();
+    r.new_key = *PublicKey::FromBytes(e.rotate_key().new_public_key());
+    r.compromised_from = e.rotate_key().compromised_from_seq();
+    rotations_[a].push_back(r);
+    changed |= 1u << a;
+  }
+  if (changed) ++version_;
+  return changed;
+}
+
+void KeySchedule::Restore(PartyIndex p, const KeyRotation& r) {
+  rotations_[p].push_back(r);
+  ++version_;
 }
 
 std::vector<BodyReference> ReferencesOf(const v1::Entry& e) {

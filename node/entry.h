@@ -6,19 +6,25 @@
 //
 // Validation happens in two stages, both pure:
 //   1. DecodeEntry — context-free: size, parse, ledger, author, signature,
-//      and that the body is well formed.
+//      and that the body is well formed. The key a signature must verify
+//      under is the charter's unless the author rotated its key: then a
+//      KeySchedule derived from the stored feeds says which key signs which
+//      entry (docs/PROTOCOL.md §5.1).
 //   2. CheckSuccessor — against what is already stored (a FeedIndex): seq,
 //      prev, time, seen, and that body references lie in the author's
-//      causal past and point at the right kind of entry.
+//      causal past and point at the right kind of entry; then
+//      KeySchedule::CheckRotation for RotateKey bodies.
 // Each failure is a Status with code kRejected whose message starts with the
 // violation's name ("seq-gap: ..."), listed in docs/PROTOCOL.md.
 //
 // Thread safety: pure functions; DecodedEntry is a value.
 #pragma once
 
+#include <array>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "crypto/sign.h"
 #include "crypto/status.h"
@@ -49,6 +55,8 @@ enum class Violation {
   kBadReference,   // body references an entry outside the causal past, or
                    // an entry of the wrong kind
   kFeedFrozen,     // the author's feed is frozen by a fork proof
+  kRotationPending,  // a RotateKey while the author's previous rotation is
+                     // not yet in effect for it
 };
 
 // Stable kebab-case name, e.g. "seq-gap".
@@ -68,9 +76,15 @@ struct DecodedEntry {
   v1::Entry::BodyCase kind() const { return entry.body_case(); }
 };
 
+class KeySchedule;
+
 // Stage 1. Checks, in this order: size, envelope parse, signature length,
-// entry parse, ledger, author, signature, header fields, body.
-Result<DecodedEntry> DecodeEntry(std::string_view envelope, const Charter& charter);
+// entry parse, ledger, author, signature, header fields, body. The signature
+// must verify under schedule->KeyFor(author, seq, seen.seq); without a
+// schedule, under the author's charter key (right for any ledger without
+// rotations). REQUIRES: `schedule`, if given, was built from `charter`.
+Result<DecodedEntry> DecodeEntry(std::string_view envelope, const Charter& charter,
+                                 const KeySchedule* schedule = nullptr);
 
 // The context-free checks DecodeEntry applies after the signature: header
 // fields (seq, prev, seen) and the body. Used before signing a new entry.
@@ -107,6 +121,94 @@ class FeedIndex {
 // Stage 2: may `e` be appended to its author's feed, given `index`?
 // REQUIRES: e passed CheckEntryFields for this ledger.
 Status CheckSuccessor(const v1::Entry& e, const Digest& ledger_id, const FeedIndex& index);
+
+// --- Key rotation (docs/PROTOCOL.md §5.1) ---------------------------------
+
+// One RotateKey of one party, as the feeds define it.
+struct KeyRotation {
+  uint64_t seq = 0;               // r: the RotateKey entry's seq in its author's feed
+  PublicKey new_key;              // K'
+  uint64_t compromised_from = 0;  // c: entries [c, r) declared compromised; 0 = none
+  uint64_t acknowledged_by = 0;   // seq of the other party's first entry with
+                                  // seen.seq >= r; 0 = not yet (pending)
+
+  bool pending() const { return acknowledged_by == 0; }
+};
+
+// Which key signs which entry, per party: the charter key, then each
+// rotation's new key for the author's entries after it that have its
+// acknowledgement in their causal past (seq > r and seen.seq >= the
+// acknowledging entry's seq). Built by observing stored entries in a causal
+// order (each after its author's previous one and after the other feed's
+// entry its seen names), as the Ledger and the auditor store them.
+//
+// Thread safety: a value; const methods may be called concurrently.
+class KeySchedule {
+ public:
+  explicit KeySchedule(const Charter& charter);
+
+  // The key that must sign `author`'s entry at `seq` whose seen.seq is
+  // `seen_seq` (0 = no seen).
+  const PublicKey& KeyFor(PartyIndex author, uint64_t seq, uint64_t seen_seq) const;
+  // How many of `author`'s rotations are in effect for that entry (0: the
+  // charter key signs it).
+  size_t RotationsInEffect(PartyIndex author, uint64_t seq, uint64_t seen_seq) const;
+
+  const PublicKey& charter_key(PartyIndex p) const { return initial_[p]; }
+  const std::vector<KeyRotation>& rotations(PartyIndex p) const { return rotations_[p]; }
+  // The party's last rotation if it is not yet acknowledged.
+  const KeyRotation* pending(PartyIndex p) const;
+  // True while no party has rotated: every key is the charter's.
+  bool empty() const { return rotations_[0].empty() && rotations_[1].empty(); }
+  // Increases with every change; equal versions of copies mean equal contents.
+  uint64_t version() const { return version_; }
+
+  // The party whose key history (charter key or any rotation's new key)
+  // holds `key`; and the position in it (0 = charter key, i = rotation i-1).
+  std::optional<PartyIndex> PartyOf(const PublicKey& key) const;
+  std::optional<size_t> HistoryIndex(PartyIndex p, const PublicKey& key) const;
+
+  // Stage 2 for RotateKey bodies (no-op for others): the author's previous
+  // rotation must be in effect for `e` (rotation-pending); the new key must
+  // be no party's or observer's key, past or present, and compromised_from_seq
+  // must not reach back to the previous rotation (bad-body).
+  // REQUIRES: e passed stage 1 and CheckSuccessor.
+  Status CheckRotation(const v1::Entry& e) const;
+
+  // Records a stored entry: a RotateKey adds a pending rotation; an entry
+  // whose seen reaches the other party's pending rotation acknowledges it.
+  // Returns a bit mask of the parties whose last rotation changed.
+  // REQUIRES: e passed both stages; entries observed in a causal order.
+  unsigned Observe(const v1::Entry& e);
+  // Appends a rotation read back from storage. REQUIRES: in seq order.
+  void Restore(PartyIndex p, const KeyRotation& r);
+
+ private:
+  PublicKey initial_[2];
+  std::vector<PublicKey> observers_;
+  std::vector<KeyRotation> rotations_[2];
+  uint64_t version_ = 0;
+};
+
+// Stage 1 for two whole feeds read from elsewhere (each a party's envelopes
+// from seq 1 in seq order, e.g. a client's ReadFeed of both feeds): decodes
+// every entry under the key schedule the feeds define, taking them in a
+// causal order, and returns them per party. Only the header checks the key
+// schedule relies on are made beyond stage 1 (author and seq match the
+// position; seen within the other feed); stage 2 is the source's job.
+// `schedule`, if given, receives the schedule of the two feeds.
+Result<std::array<std::vector<DecodedEntry>, 2>> DecodeFeeds(const Charter& charter,
+                                                             const std::vector<std::string>& feed0,
+                                                             const std::vector<std::string>& feed1,
+                                                             KeySchedule* schedule = nullptr);
+
+// The bytes the new key signs in a RotateKey:
+// ledger_id || u32le(author) || new_public_key.
+std::string RotateKeyMessage(std::string_view ledger_id, PartyIndex author, const PublicKey& new_key);
+// A RotateKey body to `new_key`, with its proof of possession, declaring the
+// author's entries from `compromised_from` (0 = none) on compromised.
+v1::Entry RotateKeyBody(const Charter& charter, PartyIndex author, const SecretKey& new_key,
+                        uint64_t compromised_from = 0);
 
 // BLAKE2b-256("parley/terms/v1" || terms_bytes): what an Accept commits to.
 Digest TermsDigest(std::string_view terms_bytes);

@@ -13,7 +13,12 @@
 //   "h" p                    -> seq(8) id(32) time_ms(8) seen_seq(8)  (head)
 //   "f" p seq(8) id(32)      -> ForkProof bytes (id = the second entry's ID)
 //   "r" request_id           -> entry id(32) body_digest(32)  (idempotency)
-// An entry, its index row and its feed's head are written in one batch.
+//   "k" p seq(8)             -> new_key(32) compromised_from(8) acknowledged_by(8)
+//                               (one per RotateKey of party p at seq; the key schedule)
+//   "k"                      -> "1": the "k" rows are complete (absent in
+//                               stores written before key rotation existed)
+// An entry, its index row, its feed's head and the "k" rows it changes are
+// written in one batch.
 
 namespace parley {
 namespace {
@@ -38,6 +43,23 @@ std::string EntryKey(PartyIndex p, uint64_t seq) {
 std::string IndexKey(const Digest& id) { return "i" + id.str(); }
 std::string HeadKey(PartyIndex p) { return std::string("h") + static_cast<char>(p); }
 std::string RequestKey(const std::string& request_id) { return "r" + request_id; }
+
+std::string RotationKey(PartyIndex p, uint64_t seq) {
+  std::string k = "k";
+  k.push_back(static_cast<char>(p));
+  PutU64(k, seq);
+  return k;
+}
+constexpr std::string_view kScheduleMarker = "k";
+
+std::string EncodeRotation(const KeyRotation& r) {
+  std::string v = r.new_key.str();
+  PutU64(v, r.compromised_from);
+  PutU64(v, r.acknowledged_by);
+  return v;
+}
+
+std::string KeyLabel(const PublicKey& k) { return ToHex(k).substr(0, 16) + "…"; }
 
 std::string ForkKey(PartyIndex p, uint64_t seq, const Digest& id) {
   std::string k = "f";
@@ -84,16 +106,14 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(std::unique_ptr<Store> store,
                       (charter->signed_by(0) ? "signed" : "missing") + ", " +
                       charter->party_code(1) + ": " + (charter->signed_by(1) ? "signed" : "missing") + ")");
   }
-  if (options.self.has_value() != options.key.has_value()) {
-    return Status(Code::kInvalidArgument, "ledger: a local party needs its key and vice versa");
+  if (options.self && !options.key) {
+    return Status(Code::kInvalidArgument, "ledger: a local party needs its key");
   }
-  if (options.self) {
-    if (*options.self > 1) return Status(Code::kInvalidArgument, "ledger: party index must be 0 or 1");
-    if (options.key->public_key() != charter->party_key(*options.self)) {
-      return Status(Code::kPermissionDenied, "ledger: the key is not " +
-                                                 charter->party_code(*options.self) +
-                                                 "'s key in the charter");
-    }
+  if (options.next_key && !options.key) {
+    return Status(Code::kInvalidArgument, "ledger: a next key needs a local party and its key");
+  }
+  if (options.self && *options.self > 1) {
+    return Status(Code::kInvalidArgument, "ledger: party index must be 0 or 1");
   }
   auto ledger = std::unique_ptr<Ledger>(new Ledger(std::move(store), std::move(*charter), std::move(options)));
   if (Status s = ledger->Load(); !s.ok()) return s;
@@ -135,20 +155,226 @@ Status Ledger::Load() {
     });
     if (!s.ok()) return s;
   }
+  if (Status s = LoadKeySchedule(); !s.ok()) return s;
+  if (options_.key && !options_.self) {
+    auto p = schedule_->PartyOf(options_.key->public_key());
+    if (!p) {
+      return Status(Code::kPermissionDenied,
+                    "ledger: the key belongs to no party (neither a charter key nor a key rotated to in this ledger)");
+    }
+    options_.self = *p;
+  }
   if (options_.self) {
     key_misused_ = frozen_[*options_.self];
     if (!options_.high_water_mark.empty()) {
       auto hwm = HighWaterMark::Open(options_.high_water_mark, charter_.ledger_id());
       if (!hwm) return hwm.error();
       hwm_ = std::move(*hwm);
-      const uint64_t own = heads_[*options_.self].seq;
-      if (hwm_->seq() < own) {
-        if (Status s = hwm_->Advance(own); !s.ok()) return s;
-      }
+    }
+    // Checked before the mark advances: a mark above the stored head means
+    // the own feed (and so perhaps a rotation) is still to be recovered.
+    if (Status s = CheckKeys(); !s.ok()) return s;
+    const uint64_t own = heads_[*options_.self].seq;
+    if (hwm_ && hwm_->seq() < own) {
+      if (Status s = hwm_->Advance(own); !s.ok()) return s;
     }
   }
   RefreshSigningBlock();
   return Status::Ok();
+}
+
+Status Ledger::LoadKeySchedule() {
+  auto schedule = std::make_shared<KeySchedule>(charter_);
+  auto marker = store_->Get(kScheduleMarker);
+  if (!marker) return marker.error();
+  if (marker->has_value()) {
+    Status failure;
+    Status s = store_->Scan(RotationKey(0, 0), RotationKey(2, 0), [&](std::string_view key, std::string_view v) {
+      if (key.size() != 10 || v.size() != 48) {
+        failure = Status(Code::kDataLoss, "stored key rotation row is corrupt");
+        return false;
+      }
+      KeyRotation r;
+      r.seq = GetU64(key.substr(2));
+      r.new_key = *PublicKey::FromBytes(v.substr(0, 32));
+      r.compromised_from = GetU64(v.substr(32));
+      r.acknowledged_by = GetU64(v.substr(40));
+      schedule->Restore(static_cast<PartyIndex>(key[1]), r);
+      return true;
+    });
+    if (!s.ok()) return s;
+    if (!failure.ok()) return failure;
+    schedule_ = std::move(schedule);
+    return Status::Ok();
+  }
+  // A store from before the "k" rows: find the RotateKey entries through the
+  // index (once; the marker records that the rows are complete).
+  WriteBatch batch;
+  if (heads_[0].seq > 0 || heads_[1].seq > 0) {
+    std::vector<uint64_t> rotations[2];
+    Status failure;
+    Status s = store_->Scan("i", "j", [&](std::string_view, std::string_view v) {
+      if (v.size() != 10) {
+        failure = Status(Code::kDataLoss, "index row is corrupt");
+        return false;
+      }
+      if (static_cast<uint8_t>(v[9]) == v1::Entry::kRotateKey) {
+        rotations[static_cast<uint8_t>(v[0]) & 1].push_back(GetU64(v.substr(1)));
+      }
+      return true;
+    });
+    if (!s.ok()) return s;
+    if (!failure.ok()) return failure;
+    // Entries as stored (verified when they were stored), header fields only.
+    auto read = [&](PartyIndex p, uint64_t seq) -> Result<v1::Entry> {
+      auto v = store_->Get(EntryKey(p, seq));
+      if (!v) return v.error();
+      v1::SignedEntry se;
+      v1::Entry e;
+      if (!v->has_value() || !se.ParseFromString(**v) || !e.ParseFromString(se.entry())) {
+        return Status(Code::kDataLoss, "stored entry " + std::to_string(seq) + " of party " + std::to_string(p) +
+                                           " is missing or corrupt");
+      }
+      return e;
+    };
+    for (PartyIndex p = 0; p < 2; ++p) {
+      std::sort(rotations[p].begin(), rotations[p].end());
+      for (uint64_t seq : rotations[p]) {
+        auto e = read(p, seq);
+        if (!e) return e.error();
+        KeyRotation r;
+        r.seq = seq;
+        r.new_key = *PublicKey::FromBytes(e->rotate_key().new_public_key());
+        r.compromised_from = e->rotate_key().compromised_from_seq();
+        // The other feed's seen.seq never decreases: binary search for the
+        // first entry whose seen reaches r.
+        uint64_t lo = 1, hi = heads_[1 - p].seq + 1;
+        while (lo < hi) {
+          const uint64_t mid = lo + (hi - lo) / 2;
+          auto o = read(1 - p, mid);
+          if (!o) return o.error();
+          if (o->has_seen() && o->seen().seq() >= seq) hi = mid;
+          else lo = mid + 1;
+        }
+        r.acknowledged_by = lo <= heads_[1 - p].seq ? lo : 0;
+        schedule->Restore(p, r);
+        batch.Put(RotationKey(p, seq), EncodeRotation(r));
+      }
+    }
+  }
+  batch.Put(std::string(kScheduleMarker), "1");
+  if (Status s = store_->Write(batch, true); !s.ok()) return s;
+  schedule_ = std::move(schedule);
+  return Status::Ok();
+}
+
+Status Ledger::CheckKeys() {
+  const KeySchedule& ks = *schedule_;
+  const PublicKey key = options_.key->public_key();
+  const PartyIndex self = *options_.self;
+  const std::string& code = charter_.party_code(self);
+  auto index = ks.HistoryIndex(self, key);
+  if (!index && hwm_ && hwm_->seq() > heads_[self].seq && !ks.PartyOf(key)) {
+    // The data folder lacks own entries this node signed (lost or rolled
+    // back), so the schedule may lack a rotation to this key. Signing stays
+    // blocked until the feed is recovered; then the recovered schedule
+    // decides whether this key may sign.
+    return Status::Ok();
+  }
+  if (!index) {
+    return Status(Code::kPermissionDenied, ks.rotations(self).empty()
+                                               ? "ledger: the key is not " + code + "'s key in the charter"
+                                               : "ledger: the key is neither " + code +
+                                                     "'s key in the charter nor a key it rotated to");
+  }
+  const size_t current = ks.RotationsInEffect(self, heads_[self].seq + 1, heads_[1 - self].seq);
+  std::optional<size_t> next_index;
+  if (options_.next_key) {
+    const PublicKey next = options_.next_key->public_key();
+    next_index = ks.HistoryIndex(self, next);
+    if (next == key) return Status(Code::kInvalidArgument, "ledger: the next key is the key itself");
+    if (!next_index && ks.PartyOf(next)) {
+      return Status(Code::kInvalidArgument, "ledger: the next key is the other party's key");
+    }
+    if (next_index && *next_index < current) {
+      return Status(Code::kPermissionDenied, "ledger: the next key is a retired key of " + code);
+    }
+  }
+  if (*index < current && next_index != current) {
+    const KeyRotation& r = ks.rotations(self)[current - 1];
+    return Status(Code::kPermissionDenied,
+                  "ledger: the key is retired: " + code + " rotated to key " + KeyLabel(r.new_key) + " (RotateKey " +
+                      code + "#" + std::to_string(r.seq) + ", in effect since " + charter_.party_code(1 - self) +
+                      "#" + std::to_string(r.acknowledged_by) + " acknowledged it); start with the new key");
+  }
+  return Status::Ok();
+}
+
+const SecretKey* Ledger::SignerFor(const KeySchedule& schedule, uint64_t seq, uint64_t seen_seq) const {
+  if (!options_.key) return nullptr;
+  const PublicKey& want = schedule.KeyFor(*options_.self, seq, seen_seq);
+  if (options_.key->public_key() == want) return &*options_.key;
+  if (options_.next_key && options_.next_key->public_key() == want) return &*options_.next_key;
+  return nullptr;
+}
+
+std::shared_ptr<const KeySchedule> Ledger::key_schedule() const {
+  std::lock_guard lock(mu_);
+  return schedule_;
+}
+
+PublicKey Ledger::current_key(PartyIndex party) const {
+  std::lock_guard lock(mu_);
+  return schedule_->KeyFor(party, heads_[party].seq + 1, heads_[1 - party].seq);
+}
+
+Status Ledger::SetNextKey(SecretKey key) {
+  if (!options_.self) return Status(Code::kFailedPrecondition, "ledger: read-only (no local party)");
+  std::lock_guard write_lock(write_mu_);
+  std::lock_guard lock(mu_);
+  const PartyIndex self = *options_.self;
+  const KeySchedule& ks = *schedule_;
+  const PublicKey next = key.public_key();
+  const KeyRotation* pending = ks.pending(self);
+  if (options_.next_key && pending && pending->new_key == options_.next_key->public_key() &&
+      next != pending->new_key) {
+    return Status(Code::kInvalidArgument,
+                  "ledger: a rotation to the next key held is pending; it cannot be replaced until it takes effect");
+  }
+  const bool is_pending = pending && pending->new_key == next;
+  if (!is_pending && ks.PartyOf(next)) {
+    return Status(Code::kInvalidArgument, "ledger: the next key is already a key of " +
+                                              charter_.party_code(*ks.PartyOf(next)) + " (keys are never reused)");
+  }
+  for (const CharterObserver& o : charter_.observers()) {
+    if (o.key == next) return Status(Code::kInvalidArgument, "ledger: the next key is an observer's key");
+  }
+  if (options_.next_key) {
+    // A next key already in effect becomes the key (the retired one is
+    // dropped), so that the node keeps the key it signs with.
+    const size_t current = ks.RotationsInEffect(self, heads_[self].seq + 1, heads_[1 - self].seq);
+    if (ks.HistoryIndex(self, options_.next_key->public_key()) == current) options_.key = std::move(options_.next_key);
+  }
+  options_.next_key = std::move(key);
+  RefreshSigningBlock();
+  return Status::Ok();
+}
+
+std::shared_ptr<const KeySchedule> Ledger::ObserveInto(const KeySchedule& schedule, const v1::Entry& e,
+                                                       WriteBatch& batch) {
+  const bool rotation = e.body_case() == v1::Entry::kRotateKey;
+  const KeyRotation* other_pending = schedule.pending(1 - e.author());
+  const uint64_t seen = e.has_seen() ? e.seen().seq() : 0;
+  if (!rotation && !(other_pending && seen >= other_pending->seq)) return nullptr;  // the usual case
+  auto next = std::make_shared<KeySchedule>(schedule);
+  const unsigned changed = next->Observe(e);
+  for (PartyIndex p = 0; p < 2; ++p) {
+    if (changed & (1u << p)) {
+      const KeyRotation& r = next->rotations(p).back();
+      batch.Put(RotationKey(p, r.seq), EncodeRotation(r));
+    }
+  }
+  return next;
 }
 
 void Ledger::RefreshSigningBlock() {
@@ -163,6 +389,24 @@ void Ledger::RefreshSigningBlock() {
     blocked_ = "the data folder holds own feed up to seq " + std::to_string(heads_[*options_.self].seq) +
                " but this key has signed up to seq " + std::to_string(hwm_->seq()) +
                " (high-water mark): the folder is stale or was rolled back; recover the own feed from the peer first";
+  } else {
+    const PartyIndex self = *options_.self;
+    const uint64_t seq = heads_[self].seq + 1, seen = heads_[1 - self].seq;
+    if (!SignerFor(*schedule_, seq, seen)) {
+      const std::string& code = charter_.party_code(self);
+      const size_t n = schedule_->RotationsInEffect(self, seq, seen);
+      const KeyRotation* pending = schedule_->pending(self);
+      if (pending && options_.key->public_key() == pending->new_key) {
+        blocked_ = "this node holds only the new key of " + code + "'s RotateKey " + code + "#" +
+                   std::to_string(pending->seq) + ", which takes effect once " + charter_.party_code(1 - self) +
+                   " acknowledges it; until then entries are signed with the previous key, which this node was not given";
+      } else {
+        blocked_ = "the key in effect for " + code + " is " + KeyLabel(schedule_->KeyFor(self, seq, seen)) +
+                   (n > 0 ? " (RotateKey " + code + "#" + std::to_string(schedule_->rotations(self)[n - 1].seq) + ")"
+                          : std::string(" (the charter key)")) +
+                   " and this node does not hold it; restart with that key";
+      }
+    }
   }
 }
 
@@ -219,7 +463,7 @@ Result<std::optional<DecodedEntry>> Ledger::Get(PartyIndex party, uint64_t seq) 
   auto v = store_->Get(EntryKey(party, seq));
   if (!v) return v.error();
   if (!v->has_value()) return std::optional<DecodedEntry>();
-  auto d = DecodeEntry(**v, charter_);
+  auto d = DecodeEntry(**v, charter_, key_schedule().get());
   if (!d) return Status(Code::kDataLoss, "stored entry " + std::to_string(seq) + " of party " +
                                              std::to_string(party) + " fails verification: " + d.error().message());
   return std::optional<DecodedEntry>(std::move(*d));
@@ -235,10 +479,11 @@ Result<std::optional<DecodedEntry>> Ledger::GetById(const Digest& id) const {
 Result<std::vector<DecodedEntry>> Ledger::Read(PartyIndex party, uint64_t from, size_t max) const {
   std::vector<DecodedEntry> out;
   Status failure;
+  const std::shared_ptr<const KeySchedule> schedule = key_schedule();
   Status s = store_->Scan(EntryKey(party, std::max<uint64_t>(from, 1)), EntryKey(party + 1, 0),
                           [&](std::string_view, std::string_view value) {
                             if (out.size() >= max) return false;
-                            auto d = DecodeEntry(value, charter_);
+                            auto d = DecodeEntry(value, charter_, schedule.get());
                             if (!d) {
                               failure = Status(Code::kDataLoss, "stored entry fails verification: " + d.error().message());
                               return false;
@@ -280,9 +525,11 @@ Status Ledger::StoreEntry(const DecodedEntry& e, WriteBatch batch, bool sync) {
   batch.Put(IndexKey(e.id), index_row);
   FeedHead head = HeadOf(e);
   batch.Put(HeadKey(p), EncodeHead(head));
+  std::shared_ptr<const KeySchedule> schedule = ObserveInto(*schedule_, e.entry, batch);
   if (Status s = store_->Write(batch, sync); !s.ok()) return s;
   std::lock_guard lock(mu_);
   heads_[p] = head;
+  if (schedule) schedule_ = std::move(schedule);
   head_changed_.notify_all();
   return Status::Ok();
 }
@@ -327,11 +574,13 @@ Result<DecodedEntry> Ledger::Append(const v1::Entry& body, int64_t now_ms, const
 void Ledger::CommitGroup(const std::vector<Writer*>& group) {
   FeedHead heads[2];
   std::optional<std::string> blocked;
+  std::shared_ptr<const KeySchedule> schedule;
   {
     std::lock_guard lock(mu_);
     heads[0] = heads_[0];
     heads[1] = heads_[1];
     blocked = blocked_;
+    schedule = schedule_;
   }
   const PartyIndex self = options_.self.value_or(0);
   HeldIndex index(heads, *this);
@@ -387,8 +636,22 @@ void Ledger::CommitGroup(const std::vector<Writer*>& group) {
     entry.set_time_ms(std::max(w->now_ms, head.time_ms));
     if (Status s = CheckEntryFields(entry, charter_); !s.ok()) { w->result = s; continue; }
     if (Status s = CheckSuccessor(entry, charter_.ledger_id(), index); !s.ok()) { w->result = s; continue; }
+    if (Status s = schedule->CheckRotation(entry); !s.ok()) { w->result = s; continue; }
+    if (entry.body_case() == v1::Entry::kRotateKey &&
+        (!options_.next_key || options_.next_key->public_key().view() != entry.rotate_key().new_public_key())) {
+      w->result = Status(Code::kFailedPrecondition,
+                         "refusing to rotate to a key this node does not hold: give the node the new secret key as "
+                         "its next key first, so that it can sign once the rotation takes effect");
+      continue;
+    }
+    const SecretKey* signer = SignerFor(*schedule, entry.seq(), other.seq);
+    if (!signer) {
+      w->result = Status(Code::kFailedPrecondition, "refusing to sign: this node does not hold the key in effect");
+      continue;
+    }
 
-    DecodedEntry e = SignEntry(*options_.key, entry);
+    DecodedEntry e = SignEntry(*signer, entry);
+    if (auto changed = ObserveInto(*schedule, e.entry, batch)) schedule = std::move(changed);
     batch.Put(EntryKey(self, e.seq()), e.envelope);
     std::string index_row;
     index_row.push_back(static_cast<char>(self));
@@ -421,6 +684,8 @@ void Ledger::CommitGroup(const std::vector<Writer*>& group) {
   {
     std::lock_guard lock(mu_);
     heads_[self] = heads[self];
+    schedule_ = std::move(schedule);
+    RefreshSigningBlock();
     head_changed_.notify_all();
   }
   for (auto& [w, e] : signed_entries) w->result = std::move(e);
@@ -452,16 +717,21 @@ Result<IngestOutcome> Ledger::RecordFork(const DecodedEntry& e, const std::strin
 }
 
 Result<IngestOutcome> Ledger::Ingest(std::string_view envelope) {
-  auto decoded = DecodeEntry(envelope, charter_);
+  // Verified outside the write lock under the schedule of the moment; again
+  // under the lock if the schedule changed in between (rare: a rotation or
+  // its acknowledgement was stored meanwhile).
+  const std::shared_ptr<const KeySchedule> seen_schedule = key_schedule();
+  auto decoded = DecodeEntry(envelope, charter_, seen_schedule.get());
+  std::lock_guard write_lock(write_mu_);
+  if (schedule_->version() != seen_schedule->version()) decoded = DecodeEntry(envelope, charter_, schedule_.get());
   if (!decoded) return decoded.error();
   const DecodedEntry& e = *decoded;
-  std::lock_guard write_lock(write_mu_);
   const PartyIndex p = e.author();
   if (e.seq() <= heads_[p].seq) {
     auto stored = store_->Get(EntryKey(p, e.seq()));
     if (!stored) return stored.error();
     if (!stored->has_value()) return Status(Code::kDataLoss, "entry below head is missing from the store");
-    auto stored_entry = DecodeEntry(**stored, charter_);
+    auto stored_entry = DecodeEntry(**stored, charter_, schedule_.get());
     if (!stored_entry) return Status(Code::kDataLoss, "stored entry fails verification: " + stored_entry.error().message());
     if (stored_entry->id == e.id) return IngestOutcome::kDuplicate;
     return RecordFork(e, **stored);
@@ -483,11 +753,14 @@ Result<IngestOutcome> Ledger::Ingest(std::string_view envelope) {
   }
   HeldIndex index(heads_, *this);
   if (Status s = CheckSuccessor(e.entry, charter_.ledger_id(), index); !s.ok()) return s;
+  if (Status s = schedule_->CheckRotation(e.entry); !s.ok()) return s;
   if (Status s = StoreEntry(e, WriteBatch(), true); !s.ok()) return s;
-  if (own) {
+  if (options_.self) {
+    // Recovered part of the own feed, or an entry of the other party that
+    // may acknowledge the local party's rotation (the key in effect changes).
     std::lock_guard lock(mu_);
     RefreshSigningBlock();
-  }  // recovered part of the own feed
+  }
   return IngestOutcome::kStored;
 }
 

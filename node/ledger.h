@@ -12,6 +12,13 @@
 // is below the mark (lost, or rolled back to an older copy) refuses to sign
 // until Ingest has recovered the missing entries of the node's own feed.
 //
+// Key rotation (docs/PROTOCOL.md §5.1): the ledger keeps each party's key
+// schedule, derived from the stored RotateKey entries and their
+// acknowledgements and persisted beside them, and verifies every entry under
+// the key the schedule names for it. The local party rotates by appending a
+// RotateKey to a key it holds as its next key; from the other party's
+// acknowledgement on, Append signs with that key.
+//
 // Thread safety: all methods may be called concurrently. Concurrent Appends
 // are committed in groups: one leader signs every waiting request in order
 // and writes them in one synced batch (one fsync for the group), like
@@ -39,9 +46,22 @@ namespace parley {
 
 struct LedgerOptions {
   // The local party and its key; without them the ledger is read-only
-  // (an observer's or auditor's copy) and Append fails.
+  // (an observer's or auditor's copy) and Append fails. `self` may be left
+  // unset with a key: the party whose key history holds the key is the local
+  // one. The key must be the local party's key in effect (its charter key or
+  // the key of its last rotation in effect), or the new key of its pending
+  // rotation (then signing waits for the acknowledgement), or a retired key
+  // when next_key is the key in effect (a node restarted after its rotation
+  // took effect, before its config was updated). With `self` given and a
+  // high-water mark above the stored own head (a lost data folder), any key
+  // not of the other party opens: signing stays blocked until the own feed is
+  // recovered, and then the recovered schedule decides.
   std::optional<PartyIndex> self;
   std::optional<SecretKey> key;
+  // The key the local party rotates (or has rotated) to: a fresh key, for an
+  // Append of a RotateKey to it, or the pending rotation's new key. Append
+  // signs with it once the rotation is in effect. See also SetNextKey.
+  std::optional<SecretKey> next_key;
   // Where the own-feed high-water mark lives, outside the data folder.
   // Empty: no mark (tests of other things only).
   std::filesystem::path high_water_mark;
@@ -75,15 +95,32 @@ class Ledger : public FeedIndex {
   const Charter& charter() const { return charter_; }
   std::optional<PartyIndex> self() const { return options_.self; }
 
+  // The key schedule as of the entries stored so far (an immutable snapshot).
+  std::shared_ptr<const KeySchedule> key_schedule() const;
+  // The key `party`'s next entry must be signed with, given the stored heads
+  // (its seen would be the other feed's head).
+  PublicKey current_key(PartyIndex party) const;
+  // Gives the ledger the local party's next key at run time (as
+  // LedgerOptions::next_key does at Open), replacing any earlier one that no
+  // rotation names yet; an earlier next key already in effect becomes the
+  // key (the retired key is dropped). Errors: kFailedPrecondition if read-only;
+  // kInvalidArgument if the key is already some party's or an observer's key
+  // other than the local party's pending one, or if a rotation to the next
+  // key held is pending.
+  Status SetNextKey(SecretKey key);
+
   // Signs and durably stores a new entry of the local party's feed whose body
   // is the body of `body` (its header fields are ignored). The entry's time
   // is max(now_ms, time of the previous entry). With a non-empty request_id,
   // a repeated call with the same id and body returns the entry first made
   // instead of signing again; with the same id and another body it fails
   // (kAlreadyExists).
+  // A RotateKey body is signed only when the ledger holds the new key as its
+  // next key (kFailedPrecondition otherwise), so that it can sign once the
+  // rotation takes effect; RotateKeyBody (node/entry.h) makes one.
   // Errors: kFailedPrecondition if read-only, frozen or signing is blocked
-  // (rollback, key misuse, earlier write failure); kRejected if the body
-  // breaks a structural rule; storage errors.
+  // (rollback, key misuse, earlier write failure, no secret key for the key
+  // in effect); kRejected if the body breaks a structural rule; storage errors.
   Result<DecodedEntry> Append(const v1::Entry& body, int64_t now_ms,
                               const std::string& request_id = "");
 
@@ -119,18 +156,34 @@ class Ledger : public FeedIndex {
   struct Writer;  // one waiting Append
 
   Status Load();
+  // Reads the "k" rows into schedule_, first building them from the stored
+  // entries when the store predates them. REQUIRES: heads_ loaded.
+  Status LoadKeySchedule();
+  // Checks the keys in options_ against the schedule. REQUIRES: options_.self
+  // set, hwm_ opened (if any), before the mark advances to the stored head.
+  Status CheckKeys();
+  // The key to sign the own entry at `seq` with, if held. REQUIRES: write_mu_
+  // or mu_ held.
+  const SecretKey* SignerFor(const KeySchedule& schedule, uint64_t seq, uint64_t seen_seq) const;
   // Commits `group` (signing each in order, one batch write). REQUIRES:
   // write_mu_ held, mu_ not held.
   void CommitGroup(const std::vector<Writer*>& group);
-  // Stores one entry and advances its feed's head. REQUIRES: write_mu_ held.
+  // Stores one entry and advances its feed's head; the entry's effect on the
+  // key schedule is written in the same batch. REQUIRES: write_mu_ held.
   Status StoreEntry(const DecodedEntry& e, WriteBatch batch, bool sync);
+  // Observes `e` in a copy of `schedule`; when it changes, adds the changed
+  // "k" rows to `batch` and returns the copy (nullptr: unchanged).
+  static std::shared_ptr<const KeySchedule> ObserveInto(const KeySchedule& schedule, const v1::Entry& e,
+                                                        WriteBatch& batch);
   Result<IngestOutcome> RecordFork(const DecodedEntry& e, const std::string& stored_envelope);
   // REQUIRES: mu_ held.
   void RefreshSigningBlock();
 
   std::unique_ptr<Store> store_;
   const Charter charter_;
-  const LedgerOptions options_;
+  // Set by Open; only next_key changes later (SetNextKey, with write_mu_ and
+  // mu_ held: read it with either held).
+  LedgerOptions options_;
   std::unique_ptr<HighWaterMark> hwm_;  // used with write_mu_ held
 
   // Serializes everything that writes: the Append group leader and Ingest.
@@ -140,6 +193,7 @@ class Ledger : public FeedIndex {
   mutable std::mutex mu_;  // guards everything below
   mutable std::condition_variable head_changed_;
   FeedHead heads_[2];      // written with write_mu_ and mu_ held
+  std::shared_ptr<const KeySchedule> schedule_;  // replaced with write_mu_ and mu_ held
   bool frozen_[2] = {false, false};
   std::optional<std::string> blocked_;       // why signing is refused
   std::optional<std::string> write_failed_;  // sticky: a write failed after signing
