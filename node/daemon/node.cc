@@ -81,6 +81,13 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config, SecretKey ke
     grpc::ResourceQuota quota("parley-peer");
     quota.SetMaxThreads(32);
     b.SetResourceQuota(quota);
+    // Accept the peer's keepalive pings (replicator.h) and ping back, so a
+    // paused client is noticed here too and its streams are freed.
+    b.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveIdleMs);
+    b.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
+    b.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+    b.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, kKeepaliveIdleMs / 2);
+    b.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
     node->peer_server_ = b.BuildAndStart();
     if (!node->peer_server_ || node->peer_port_ == 0) {
       return Status(Code::kUnavailable, "cannot listen on " + config.listen + " (address in use?)");

@@ -33,6 +33,14 @@ namespace parley {
 // Largest gRPC message a node accepts from a peer (an envelope plus framing).
 inline constexpr int kMaxPeerMessageBytes = 128 * 1024;
 
+// HTTP/2 keepalive on the peer link: a ping after kKeepaliveIdleMs without
+// traffic, and the link is declared dead when its answer has not come within
+// kKeepaliveTimeoutMs. A paused or vanished peer is therefore noticed within
+// kKeepaliveIdleMs + kKeepaliveTimeoutMs (2 s) even while a subscription is
+// idle. The server accepts pings this often (node.cc).
+inline constexpr int kKeepaliveIdleMs = 1000;
+inline constexpr int kKeepaliveTimeoutMs = 1000;
+
 class Replicator {
  public:
   // `auth_key` (this party's key) signs every call's token (peer_auth.h).
