@@ -467,8 +467,6 @@ Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& opt
   return report;
 }
 
-namespace {
-
 std::string DescribeRotation(const Charter& c, const AuditKeyRotation& k) {
   const KeyRotation& r = k.rotation;
   const std::string& code = c.party_code(k.party);
@@ -486,7 +484,6 @@ std::string DescribeRotation(const Charter& c, const AuditKeyRotation& k) {
   return s;
 }
 
-}  // namespace
 
 std::string RenderAudit(const AuditReport& report) {
   const Charter c = Charter::Parse(report.charter_bytes).value();

@@ -76,6 +76,8 @@ Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& opt
 
 // A one-line description of an entry ("proposes RU→UA 1212 remains", ...).
 std::string DescribeEntry(const Charter& charter, const v1::Entry& entry);
+// One line on a key rotation: pending or in effect, and what it declares compromised.
+std::string DescribeRotation(const Charter& charter, const AuditKeyRotation& rotation);
 
 // The human report and the machine one (schema in docs/PROTOCOL.md §13).
 std::string RenderAudit(const AuditReport& report);

@@ -753,10 +753,19 @@ std::string RenderAuditHtml(const AuditReport& report) {
       << "<p class=\"muted\">Not problems in themselves, but never agreed: open proposals, cancel requests, "
          "attestations and statements, each signed by one side only.</p>\n";
   RenderFindings(out, report.unilateral, "one-sided-claims", "None.");
+  out << "<h3>Key rotations</h3>\n<ul id=\"key-rotations\">\n";
+  if (report.key_rotations.empty()) {
+    out << "<li class=\"muted\">None: every entry is signed with its party's charter key.</li>\n";
+  }
+  for (const AuditKeyRotation& k : report.key_rotations) {
+    out << "<li>" << E(charter ? DescribeRotation(*charter, k) : "rotation at seq " + std::to_string(k.rotation.seq)) << "</li>\n";
+  }
+  out << "</ul>\n";
   out << "<dl class=\"glossary\">"
          "<dt>violation</dt><dd>an entry that breaks the ledger's rules (bad signature, broken chain, ...)</dd>"
          "<dt>fork</dt><dd>a side signed two different entries at the same place in its record</dd>"
          "<dt>void</dt><dd>a signed statement that has no effect (e.g. accepting a proposal already countered)</dd>"
+         "<dt>compromised</dt><dd>signed with a key its owner later declared stolen: kept, without effect</dd>"
          "<dt>contested</dt><dd>an acceptance and a withdrawal crossed; the acceptance stands</dd>"
          "<dt>one-sided</dt><dd>one side&#39;s word alone: open proposals, cancel requests, attestations, "
          "statements</dd>"

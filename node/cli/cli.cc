@@ -154,11 +154,9 @@ Result<Snapshot> Connect(const Common& c, bool with_feeds) {
   if (!charter) return charter.error();
   s.charter = std::move(*charter);
   if (with_feeds) {
-    for (PartyIndex p = 0; p < 2; ++p) {
-      auto f = s.client->ReadFeed(*s.charter, p);
-      if (!f) return f.error();
-      s.feeds[p] = std::move(*f);
-    }
+    auto feeds = s.client->ReadFeeds(*s.charter);
+    if (!feeds) return feeds.error();
+    for (PartyIndex p = 0; p < 2; ++p) s.feeds[p] = std::move((*feeds)[p]);
   }
   return s;
 }
@@ -332,36 +330,6 @@ Result<v1::Entry> BuildPropose(const Charter& charter, const TermsFlags& f, cons
 // ---------------------------------------------------------------------------
 // Views.
 
-std::string Describe(const Charter& c, const DecodedEntry& e) {
-  const v1::Entry& en = e.entry;
-  auto short_id = [](const std::string& b) { return ToHex(b).substr(0, 12); };
-  switch (en.body_case()) {
-    case v1::Entry::kPropose: {
-      v1::Terms t;
-      t.ParseFromString(en.propose().terms());
-      std::string s = "proposes ";
-      for (const auto& tr : t.transfers()) {
-        s += c.party_code(tr.from_party()) + ">" + c.party_code(tr.to_party()) + " " + std::to_string(tr.count()) + " ";
-      }
-      if (!en.propose().counters().empty()) s += "(counters " + short_id(en.propose().counters()) + ")";
-      if (!en.propose().amends().empty()) s += "(amends " + short_id(en.propose().amends()) + ")";
-      return s;
-    }
-    case v1::Entry::kAccept: return "accepts " + short_id(en.accept().proposal());
-    case v1::Entry::kReject: return "rejects " + short_id(en.reject().proposal()) + ": " + en.reject().reason();
-    case v1::Entry::kWithdraw: return "withdraws " + short_id(en.withdraw().proposal());
-    case v1::Entry::kCancel: return "asks to cancel " + short_id(en.cancel().agreement());
-    case v1::Entry::kHandover:
-      return "reports handover of " + std::to_string(en.handover().count()) + " under " + short_id(en.handover().agreement());
-    case v1::Entry::kReceipt:
-      return "reports receipt of " + std::to_string(en.receipt().count()) + " under " + short_id(en.receipt().agreement());
-    case v1::Entry::kAttestation: return "attests: " + en.attestation().what();
-    case v1::Entry::kStatement: return "states: " + en.statement().text();
-    case v1::Entry::kRotateKey: return "rotates its key";
-    default: return "?";
-  }
-}
-
 int CmdList(const Common& c, const std::string& state) {
   auto s = Connect(c, true);
   if (!s) return Fail(s.error());
@@ -425,6 +393,15 @@ int CmdStatus(const Common& c) {
     j["fork_proofs"] = st->fork_proofs();
     j["alarms"] = nlohmann::json::array();
     for (const auto& a : st->alarms()) j["alarms"].push_back(a);
+    j["key_rotations"] = nlohmann::json::array();
+    for (const auto& r : st->rotations()) {
+      j["key_rotations"].push_back({{"party", charter->party_code(r.party())},
+                                    {"seq", r.seq()},
+                                    {"new_key", ToHex(r.new_key())},
+                                    {"compromised_from_seq", r.compromised_from_seq()},
+                                    {"acknowledged_by", r.acknowledged_by()},
+                                    {"state", r.acknowledged_by() ? "in effect" : "pending"}});
+    }
     std::cout << j.dump(2) << "\n";
     return kExitOk;
   }
@@ -437,6 +414,18 @@ int CmdStatus(const Common& c) {
   std::cout << "  peer " << p.address() << ": " << (p.connected() ? "connected" : "NOT connected") << ", lag "
             << p.lag() << (p.last_error().empty() ? "" : "  last error: " + p.last_error()) << "\n";
   std::cout << "  fork proofs: " << st->fork_proofs() << "\n";
+  for (const auto& r : st->rotations()) {
+    const std::string& code = charter->party_code(r.party());
+    std::cout << "  key rotation " << code << "#" << r.seq() << " to " << ToHex(r.new_key()).substr(0, 16) << "…: "
+              << (r.acknowledged_by() ? "in effect (acknowledged by " + charter->party_code(1 - r.party()) + "#" +
+                                            std::to_string(r.acknowledged_by()) + ")"
+                                      : "pending (" + charter->party_code(1 - r.party()) + " has not acknowledged it)");
+    if (r.compromised_from_seq() != 0 && r.compromised_from_seq() < r.seq()) {
+      std::cout << "; declares " << code << "#" << r.compromised_from_seq() << "–" << code << "#" << r.seq() - 1
+                << " compromised";
+    }
+    std::cout << "\n";
+  }
   for (const auto& a : st->alarms()) std::cout << "  ALARM: " << a << "\n";
   return kExitOk;
 }
@@ -445,23 +434,44 @@ int CmdWatch(const Common& c) {
   auto s = Connect(c, false);
   if (!s) return Fail(s.error());
   std::mutex mu;
+  // Entries are decoded under the key schedule of both feeds (§5.1). The two
+  // streams are independent, so an entry may arrive before the entry of the
+  // other feed that makes its key; then the schedule is rebuilt from both
+  // feeds as the node holds them now, and the entry decoded again.
+  KeySchedule schedule(*s->charter);
+  auto refresh = [&]() -> Status {
+    auto client = OperatorClient::Connect(c.socket);
+    if (!client) return client.error();
+    std::vector<std::string> raw[2];
+    for (PartyIndex p = 0; p < 2; ++p) {
+      auto f = (*client)->ReadRaw(p, 1);
+      if (!f) return f.error();
+      raw[p] = std::move(*f);
+    }
+    KeySchedule fresh(*s->charter);
+    auto feeds = DecodeFeeds(*s->charter, raw[0], raw[1], &fresh);
+    if (!feeds) return feeds.error();
+    schedule = std::move(fresh);
+    return Status::Ok();
+  };
   auto follow = [&](PartyIndex p) {
     auto client = OperatorClient::Connect(c.socket);
     if (!client) return;
     Status st = (*client)->Follow(p, 1, [&](const std::string& env) {
-      auto d = DecodeEntry(env, *s->charter);
       std::lock_guard lock(mu);
+      auto d = DecodeEntry(env, *s->charter, &schedule);
+      if (!d && refresh().ok()) d = DecodeEntry(env, *s->charter, &schedule);
       if (!d) {
         std::cout << "unverifiable entry: " << d.error().message() << "\n";
       } else if (c.json) {
         std::cout << nlohmann::json{{"party", s->charter->party_code(p)}, {"seq", d->seq()}, {"id", ToHex(d->id)},
                                     {"kind", KindName(d->kind())}, {"time_ms", d->time_ms()},
-                                    {"text", Describe(*s->charter, *d)}}
+                                    {"text", DescribeEntry(*s->charter, d->entry)}}
                          .dump()
                   << std::endl;
       } else {
         std::cout << s->charter->party_code(p) << "#" << d->seq() << "  " << ToHex(d->id).substr(0, 12) << "  "
-                  << Describe(*s->charter, *d) << std::endl;
+                  << DescribeEntry(*s->charter, d->entry) << std::endl;
       }
       return true;
     });
@@ -675,6 +685,38 @@ Result<PublicKey> ParseKeyArg(const std::string& v) {
   return *pk;
 }
 
+// Rotates this party's key to the key in `new_key_file` (docs/PROTOCOL.md
+// §5.1): the node takes it as its next key and signs a RotateKey to it.
+int CmdRotateKey(const Common& c, const std::string& new_key_file, const PassFlags& pf, uint64_t compromised_from) {
+  auto pass = GetPassphrase(pf);
+  if (!pass) return Fail(pass.error());
+  auto key = ReadKeyFile(new_key_file, *pass);
+  if (!key) return Fail(key.error());
+  auto s = Connect(c, false);
+  if (!s) return Fail(s.error());
+  const std::string rid = c.request_id.empty() ? NewRequestId() : c.request_id;
+  auto r = s->client->RotateKey(key->seed(), compromised_from, rid);
+  if (!r) return Fail(r.error());
+  auto st = s->client->GetStatus();
+  const std::string code = st ? s->charter->party_code(st->self()) : "?";
+  const std::string other = st ? s->charter->party_code(1 - st->self()) : "the other party";
+  if (c.json) {
+    std::cout << nlohmann::json{{"id", ToHex(r->id())}, {"seq", r->seq()}, {"kind", "rotate_key"}, {"party", code},
+                                {"new_key", ToHex(key->public_key())}, {"compromised_from_seq", compromised_from},
+                                {"request_id", rid}}
+                     .dump()
+              << "\n";
+    return kExitOk;
+  }
+  std::cout << "signed rotate_key " << code << "#" << r->seq() << "  id " << ToHex(r->id()) << "\n"
+            << "new key " << ToHex(key->public_key()) << ": in effect once " << other
+            << "'s node acknowledges it (it does so on receipt; see `parley status`).\n"
+            << "Keep it across a restart: add `next_key_file = " << new_key_file
+            << "` to this node's config now; once the rotation is in effect, move the new key file over key_file "
+               "and drop next_key_file.\n";
+  return kExitOk;
+}
+
 int CmdCharterCreate(const std::string& title, const std::vector<std::string>& parties,
                      const std::vector<std::string>& names, const std::vector<std::string>& observers,
                      const std::string& out) {
@@ -781,6 +823,12 @@ int CmdNode(const std::string& config_file, const std::vector<std::pair<std::str
   if (!pass) return Fail(pass.error());
   auto key = ReadKeyFile(cfg.key_file, *pass);
   if (!key) return Fail(key.error());
+  std::optional<SecretKey> next_key;
+  if (!cfg.next_key_file.empty()) {  // same passphrase as key_file
+    auto next = ReadKeyFile(cfg.next_key_file, *pass);
+    if (!next) return Fail(next.error());
+    next_key = std::move(*next);
+  }
 
   // Signals are taken synchronously by this thread only.
   sigset_t set;
@@ -789,7 +837,7 @@ int CmdNode(const std::string& config_file, const std::vector<std::pair<std::str
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
-  auto node = Node::Start(cfg, std::move(*key));
+  auto node = Node::Start(cfg, std::move(*key), std::move(next_key));
   if (!node) {
     Log(LogLevel::kError, "node failed to start", {{"reason", node.error().message()}});
     return Fail(node.error());
@@ -815,7 +863,7 @@ int RunCli(int argc, char** argv) {
       {"data_dir", ""}, {"key_file", ""}, {"passphrase_env", ""}, {"passphrase_file", ""}, {"charter", ""},
       {"listen", ""},   {"peer", ""},     {"socket", ""},         {"high_water_mark", ""},
       {"tls_cert", ""}, {"tls_key", ""},  {"peer_fingerprint", ""}, {"observer_fingerprints", ""},
-      {"plaintext", ""}};
+      {"plaintext", ""}, {"next_key_file", ""}, {"party", ""}};
   auto* node = app.add_subcommand("node", "run this party's node");
   node->add_option("--config", config_file, "config file (key = value lines)");
   for (auto& [k, v] : ov) {
@@ -896,6 +944,16 @@ int RunCli(int argc, char** argv) {
   AddNodeOptions(statement, c, true);
   statement->add_option("text", text, "the statement")->required();
   statement->add_option("--ref", ref, "ID (prefix) of an entry it refers to");
+
+  std::string new_key_file;
+  uint64_t compromised_from = 0;
+  PassFlags rotate_pass;
+  auto* rotate = app.add_subcommand("rotate-key", "replace this party's signing key (in effect once the other side acknowledges)");
+  AddNodeOptions(rotate, c, true);
+  rotate->add_option("--new-key", new_key_file, "key file of the new key (parley keygen)")->required();
+  rotate->add_option("--compromised-from", compromised_from,
+                     "declare this party's own entries from this seq up to the rotation compromised (void)");
+  AddPassOptions(rotate, rotate_pass);
 
   auto* list = app.add_subcommand("list", "proposals and agreements, and what is one-sided");
   AddNodeOptions(list, c, false);
@@ -992,6 +1050,7 @@ int RunCli(int argc, char** argv) {
   if (*status) return CmdStatus(c);
   if (*watch) return CmdWatch(c);
   if (*exp) return CmdExport(c, out);
+  if (*rotate) return CmdRotateKey(c, new_key_file, rotate_pass, compromised_from);
 
   // Statements.
   const bool needs_feeds = !(*propose);

@@ -85,23 +85,74 @@ Result<Charter> OperatorClient::GetCharter() {
   return Charter::Parse(resp.signed_charter());
 }
 
-Result<std::vector<DecodedEntry>> OperatorClient::ReadFeed(const Charter& charter, PartyIndex party, uint64_t from) {
+Result<std::vector<std::string>> OperatorClient::ReadRaw(PartyIndex party, uint64_t from) {
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(10));
   v1::OperatorReadRequest req;
   req.set_party(party);
   req.set_from_seq(from);
   auto reader = stub_->ReadFeed(&ctx, req);
-  std::vector<DecodedEntry> out;
+  std::vector<std::string> out;
   v1::FeedItem item;
-  while (reader->Read(&item)) {
-    auto d = DecodeEntry(item.envelope(), charter);
-    if (!d) return Status(Code::kDataLoss, "the node served an entry that does not verify: " + d.error().message());
-    out.push_back(std::move(*d));
-  }
+  while (reader->Read(&item)) out.push_back(std::move(*item.mutable_envelope()));
   grpc::Status s = reader->Finish();
   if (!s.ok()) return Convert(s);
   return out;
+}
+
+Result<std::array<std::vector<DecodedEntry>, 2>> OperatorClient::ReadFeeds(const Charter& charter) {
+  std::vector<std::string> raw[2];
+  for (PartyIndex p = 0; p < 2; ++p) {
+    auto f = ReadRaw(p, 1);
+    if (!f) return f.error();
+    raw[p] = std::move(*f);
+  }
+  auto feeds = DecodeFeeds(charter, raw[0], raw[1]);
+  if (!feeds) return Status(Code::kDataLoss, "the node served an entry that does not verify: " + feeds.error().message());
+  return feeds;
+}
+
+Result<std::vector<DecodedEntry>> OperatorClient::ReadFeed(const Charter& charter, PartyIndex party, uint64_t from) {
+  // Fast path while no party has rotated its key: every entry verifies under
+  // its author's charter key, one at a time. Rotations are only ever added,
+  // so none after the read means none during it.
+  auto raw = ReadRaw(party, from);
+  if (!raw) return raw.error();
+  std::vector<DecodedEntry> out;
+  bool charter_keys_suffice = true;
+  for (const std::string& env : *raw) {
+    auto d = DecodeEntry(env, charter);
+    if (!d) {
+      charter_keys_suffice = false;
+      break;
+    }
+    out.push_back(std::move(*d));
+  }
+  if (charter_keys_suffice) {
+    auto st = GetStatus();
+    if (!st) return st.error();
+    if (st->rotations_size() == 0) return out;
+  }
+  // Otherwise the key of each entry depends on both feeds (§5.1).
+  auto feeds = ReadFeeds(charter);
+  if (!feeds) return feeds.error();
+  auto& feed = (*feeds)[party];
+  if (from > 1) feed.erase(feed.begin(), feed.begin() + std::min<size_t>(feed.size(), from - 1));
+  return std::move(feed);
+}
+
+Result<v1::SubmitResponse> OperatorClient::RotateKey(const Seed& new_key_seed, uint64_t compromised_from,
+                                                     const std::string& request_id) {
+  v1::RotateKeyRequest req;
+  req.set_request_id(request_id);
+  req.set_new_key_seed(new_key_seed.str());
+  req.set_compromised_from_seq(compromised_from);
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  v1::SubmitResponse resp;
+  grpc::Status s = stub_->RotateKey(&ctx, req, &resp);
+  if (!s.ok()) return Convert(s);
+  return resp;
 }
 
 Result<v1::ForkProofs> OperatorClient::GetForkProofs() {

@@ -5,6 +5,7 @@
 // Thread safety: one client per thread.
 #pragma once
 
+#include <array>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -27,8 +28,16 @@ class OperatorClient {
   Result<v1::SubmitResponse> Submit(const v1::Entry& body, const std::string& request_id);
   Result<v1::StatusResponse> GetStatus();
   Result<Charter> GetCharter();
-  // Both feeds, decoded and verified against the charter.
+  // One feed from `from` on, decoded and verified against the charter and
+  // the key schedule of both feeds (docs/PROTOCOL.md §5.1).
   Result<std::vector<DecodedEntry>> ReadFeed(const Charter& charter, PartyIndex party, uint64_t from = 1);
+  // Both feeds whole, decoded and verified (DecodeFeeds).
+  Result<std::array<std::vector<DecodedEntry>, 2>> ReadFeeds(const Charter& charter);
+  // One feed's envelopes as stored, from `from` on.
+  Result<std::vector<std::string>> ReadRaw(PartyIndex party, uint64_t from = 1);
+  // Asks the node to rotate to the key with this seed (operator.proto).
+  Result<v1::SubmitResponse> RotateKey(const Seed& new_key_seed, uint64_t compromised_from,
+                                       const std::string& request_id);
   Result<v1::ForkProofs> GetForkProofs();
   // Streams one feed from `from` on, following new entries, calling fn for
   // each; stops when fn returns false or the node goes away.

@@ -35,6 +35,8 @@ std::string ReadSecretLine(std::istream& in) {
 Status NodeConfig::Set(std::string_view key, std::string_view value, const std::filesystem::path& base) {
   if (key == "data_dir") data_dir = Resolve(value, base);
   else if (key == "key_file") key_file = Resolve(value, base);
+  else if (key == "next_key_file") next_key_file = Resolve(value, base);
+  else if (key == "party") party = std::string(value);
   else if (key == "passphrase_env") passphrase_env = std::string(value);
   else if (key == "passphrase_file") passphrase_file = Resolve(value, base);
   else if (key == "charter") charter = Resolve(value, base);

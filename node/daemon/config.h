@@ -3,6 +3,10 @@
 //
 //   data_dir        = ua-data             # LevelDB folder (created if missing)
 //   key_file        = ua.key              # passphrase-protected key (0600)
+//   next_key_file   = ua-next.key         # the key of a rotation (parley rotate-key), same passphrase
+//   party           = UA                  # this node's party code; needed only when
+//                                         # key_file holds a rotated (non-charter) key
+//                                         # and the data folder was lost
 //   passphrase_env  = PARLEY_PASSPHRASE   # env var holding the passphrase, or
 //   passphrase_file = ua.pass             # a file holding it (0600), or neither: prompt
 //   charter         = charter.bin         # SignedCharter bytes, signed by both
@@ -29,6 +33,8 @@ namespace parley {
 struct NodeConfig {
   std::filesystem::path data_dir;
   std::filesystem::path key_file;
+  std::filesystem::path next_key_file;  // optional
+  std::string party;                    // optional party code
   std::string passphrase_env;
   std::filesystem::path passphrase_file;
   std::filesystem::path charter;

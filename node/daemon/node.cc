@@ -23,32 +23,45 @@ Result<std::string> ReadFile(const std::filesystem::path& path, const char* what
 
 }  // namespace
 
-Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config, SecretKey key) {
+Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config, SecretKey key,
+                                          std::optional<SecretKey> next_key) {
   if (Status s = config.Validate(); !s.ok()) return s;
   auto charter_bytes = ReadFile(config.charter, "charter");
   if (!charter_bytes) return charter_bytes.error();
   auto charter = Charter::Parse(*charter_bytes);
   if (!charter) return charter.error();
-  auto self = charter->PartyOf(key.public_key());
-  if (!self) {
-    return Status(Code::kPermissionDenied, "the key in " + config.key_file.string() +
-                                               " belongs to no party of the charter");
+  // The party: named in the config, or the one whose charter key this is.
+  // A rotated key is no charter key: then the ledger finds the party in the
+  // key schedule of the stored feeds (docs/PROTOCOL.md §5.1).
+  std::optional<PartyIndex> self;
+  if (!config.party.empty()) {
+    self = charter->PartyByCode(config.party);
+    if (!self) return Status(Code::kInvalidArgument, "config: party '" + config.party + "' is not in the charter");
+  } else {
+    self = charter->PartyOf(key.public_key());
+  }
+  if (self && charter->PartyOf(key.public_key()) == 1 - *self) {
+    return Status(Code::kPermissionDenied, "the key in " + config.key_file.string() + " is " +
+                                               charter->party_code(1 - *self) + "'s, not " +
+                                               charter->party_code(*self) + "'s");
   }
   auto store = OpenLevelDbStore(config.data_dir);
   if (!store) return store.error();
 
   std::unique_ptr<Node> node(new Node());
   node->config_ = config;
-  SecretKey auth_key = SecretKey::FromSeed(key.seed());  // signs peer-call tokens
+  node->keys_ = std::make_unique<KeyRing>(key, next_key ? &*next_key : nullptr);
   LedgerOptions options;
-  options.self = *self;
+  options.self = self;
   options.key = std::move(key);
+  options.next_key = std::move(next_key);
   options.high_water_mark = config.high_water_mark.empty()
                                 ? std::filesystem::path(config.key_file.string() + ".hwm")
                                 : config.high_water_mark;
   auto ledger = Ledger::Open(std::move(*store), *charter_bytes, std::move(options));
   if (!ledger) return ledger.error();
   node->ledger_ = std::move(*ledger);
+  self = node->ledger_->self();  // set: Open fails for a key of no party
   if (auto blocked = node->ledger_->signing_blocked()) {
     Log(LogLevel::kWarn, "signing is blocked", {{"reason", *blocked}});
   }
@@ -66,9 +79,9 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config, SecretKey ke
     server_creds = PinnedServerCredentials(*tls, std::move(allowed));
     channel_creds = PinnedChannelCredentials(*tls, config.peer_fingerprint);
   }
-  node->replicator_ = std::make_unique<Replicator>(*node->ledger_, config.peer, std::move(auth_key), channel_creds);
+  node->replicator_ = std::make_unique<Replicator>(*node->ledger_, config.peer, *node->keys_, channel_creds);
   node->peer_service_ = std::make_unique<PeerService>(*node->ledger_);
-  node->operator_service_ = std::make_unique<OperatorService>(*node->ledger_, *node->replicator_);
+  node->operator_service_ = std::make_unique<OperatorService>(*node->ledger_, *node->replicator_, *node->keys_);
 
   {
     grpc::ServerBuilder b;

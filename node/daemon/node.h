@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "node/daemon/config.h"
+#include "node/daemon/keyring.h"
 #include "node/daemon/peer_service.h"
 #include "node/daemon/replicator.h"
 #include "node/ledger.h"
@@ -23,8 +24,10 @@ class OperatorService;
 class Node {
  public:
   // Opens the data folder (refusing one in use by another process), checks
-  // the key against the charter, binds both services and starts replicating.
-  static Result<std::unique_ptr<Node>> Start(const NodeConfig& config, SecretKey key);
+  // the key (and the next key of a rotation, if given) against the charter
+  // and the stored key schedule, binds both services and starts replicating.
+  static Result<std::unique_ptr<Node>> Start(const NodeConfig& config, SecretKey key,
+                                             std::optional<SecretKey> next_key = std::nullopt);
   ~Node();
 
   // Stops replication and both servers; returns when all calls have ended.
@@ -39,6 +42,7 @@ class Node {
 
   NodeConfig config_;
   std::unique_ptr<Ledger> ledger_;
+  std::unique_ptr<KeyRing> keys_;
   std::unique_ptr<PeerService> peer_service_;
   std::unique_ptr<OperatorService> operator_service_;
   std::unique_ptr<grpc::Server> peer_server_;

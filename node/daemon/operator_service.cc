@@ -108,6 +108,47 @@ grpc::Status OperatorService::GetStatus(grpc::ServerContext*, const v1::StatusRe
   auto forks = ledger_.Forks();
   if (forks) resp->set_fork_proofs(static_cast<uint32_t>(forks->size()));
   if (auto blocked = ledger_.signing_blocked()) resp->add_alarms("signing stopped: " + *blocked);
+  auto schedule = ledger_.key_schedule();
+  for (PartyIndex p = 0; p < 2; ++p) {
+    for (const KeyRotation& r : schedule->rotations(p)) {
+      v1::KeyRotationInfo* info = resp->add_rotations();
+      info->set_party(p);
+      info->set_seq(r.seq);
+      info->set_new_key(r.new_key.str());
+      info->set_compromised_from_seq(r.compromised_from);
+      info->set_acknowledged_by(r.acknowledged_by);
+    }
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status OperatorService::RotateKey(grpc::ServerContext*, const v1::RotateKeyRequest* req,
+                                        v1::SubmitResponse* resp) {
+  auto seed = Seed::FromBytes(req->new_key_seed());
+  if (!seed) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "the new key's seed must be 32 bytes");
+  SecretKey next = SecretKey::FromSeed(*seed);
+  const PartyIndex self = *ledger_.self();
+  // A retry of a rotation already signed finds the key in the schedule: the
+  // request id then returns the entry made the first time (another id is
+  // refused: keys are never reused).
+  const bool retry = ledger_.key_schedule()->HistoryIndex(self, next.public_key()).value_or(0) > 0;
+  if (!retry) {
+    if (Status s = ledger_.SetNextKey(SecretKey::FromSeed(*seed)); !s.ok()) return ToGrpc(s);
+    keys_.SetNext(next);
+  }
+  v1::Entry body = RotateKeyBody(ledger_.charter(), self, next, req->compromised_from_seq());
+  auto e = ledger_.Append(body, NowMs(), req->request_id());
+  if (!e) {
+    Log(LogLevel::kWarn, "key rotation refused", {{"reason", e.error().ToString()}});
+    return ToGrpc(e.error());
+  }
+  Log(LogLevel::kInfo, "key rotation signed; in effect once the peer acknowledges it",
+      {{"seq", std::to_string(e->seq())},
+       {"new_key", ToHex(next.public_key()).substr(0, 16)},
+       {"compromised_from", std::to_string(req->compromised_from_seq())}});
+  resp->set_id(e->id.str());
+  resp->set_seq(e->seq());
+  resp->set_envelope(e->envelope);
   return grpc::Status::OK;
 }
 

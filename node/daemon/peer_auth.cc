@@ -85,7 +85,7 @@ grpc::Status PeerAuthenticator::Check(const grpc::ServerContext& ctx, std::strin
       return Unauthenticated("replayed token (nonce already used)");
     }
   }
-  if (charter_.PartyOf(*key)) {
+  if (party_keys_ ? party_keys_(*key).has_value() : charter_.PartyOf(*key).has_value()) {
     *role = PeerRole::kParty;
   } else {
     bool observer = false;
@@ -93,7 +93,7 @@ grpc::Status PeerAuthenticator::Check(const grpc::ServerContext& ctx, std::strin
     if (!observer) {
       return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
                           "peer call refused: key " + ToHex(*key).substr(0, 16) +
-                              "… is neither a party nor an observer of this ledger");
+                              "… is neither a party's key in effect nor an observer's key of this ledger");
     }
     *role = PeerRole::kObserver;
   }

@@ -12,7 +12,9 @@
 // The server refuses a missing or bad token (UNAUTHENTICATED), a timestamp
 // more than 60 s from its own clock or a nonce already seen in that window
 // (UNAUTHENTICATED: stale or replayed), and a key that is neither a party's
-// nor an observer's in the charter (PERMISSION_DENIED). Parties may call
+// key in effect (or its pending rotation's new key, docs/PROTOCOL.md §5.1) nor
+// an observer's in the charter (PERMISSION_DENIED); a party's retired key is
+// refused like a stranger's. Parties may call
 // everything; observers may read feeds, heads and fork proofs.
 //
 // It also limits each caller to kMaxStreamsPerCaller concurrent streams
@@ -24,8 +26,10 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -50,7 +54,13 @@ enum class PeerRole { kParty, kObserver };
 
 class PeerAuthenticator {
  public:
-  explicit PeerAuthenticator(const Charter& charter) : charter_(charter) {}
+  // Which party, if any, may call with `key` now: its key in effect or the new
+  // key of its pending rotation.
+  using PartyKeys = std::function<std::optional<PartyIndex>(const PublicKey& key)>;
+
+  // Without `party_keys` the charter's party keys are the only ones.
+  explicit PeerAuthenticator(const Charter& charter, PartyKeys party_keys = nullptr)
+      : charter_(charter), party_keys_(std::move(party_keys)) {}
 
   // Checks the token of a call to `method`; on success sets *role and *caller.
   grpc::Status Check(const grpc::ServerContext& ctx, std::string_view method, PeerRole* role,
@@ -73,6 +83,7 @@ class PeerAuthenticator {
 
  private:
   const Charter& charter_;
+  PartyKeys party_keys_;
   std::mutex mu_;
   std::map<std::string, int64_t> nonces_;  // nonce -> expiry (ms), pruned as it goes
   std::map<PublicKey, int> streams_;

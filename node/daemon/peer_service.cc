@@ -4,6 +4,18 @@
 
 namespace parley {
 
+PeerAuthenticator::PartyKeys CallerKeys(const Ledger& ledger) {
+  return [&ledger](const PublicKey& key) -> std::optional<PartyIndex> {
+    auto schedule = ledger.key_schedule();
+    for (PartyIndex p = 0; p < 2; ++p) {
+      if (key == ledger.current_key(p)) return p;
+      const KeyRotation* pending = schedule->pending(p);
+      if (pending && pending->new_key == key) return p;
+    }
+    return std::nullopt;
+  };
+}
+
 grpc::Status ToGrpc(const Status& s) {
   switch (s.code()) {
     case Code::kOk: return grpc::Status::OK;

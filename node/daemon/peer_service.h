@@ -17,9 +17,15 @@ namespace parley {
 
 inline constexpr uint32_t kMaxReadCount = 1000;
 
+// The party keys a peer call may be signed with, per `ledger`'s key schedule:
+// each party's key in effect and the new key of its pending rotation (the
+// rotating node signs with its new key as soon as it has asked for the
+// rotation, docs/PROTOCOL.md §10).
+PeerAuthenticator::PartyKeys CallerKeys(const Ledger& ledger);
+
 class PeerService final : public v1::Peer::Service {
  public:
-  explicit PeerService(const Ledger& ledger) : ledger_(ledger), auth_(ledger.charter()) {}
+  explicit PeerService(const Ledger& ledger) : ledger_(ledger), auth_(ledger.charter(), CallerKeys(ledger)) {}
 
   // Makes open Subscribe streams end promptly (before server shutdown).
   void Stop() { stopping_ = true; }

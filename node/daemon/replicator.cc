@@ -22,11 +22,11 @@ constexpr auto kSubscribeDeadline = std::chrono::seconds(60);
 
 }  // namespace
 
-Replicator::Replicator(Ledger& ledger, std::string peer_address, SecretKey auth_key,
+Replicator::Replicator(Ledger& ledger, std::string peer_address, const KeyRing& keys,
                        std::shared_ptr<grpc::ChannelCredentials> credentials)
     : ledger_(ledger),
       address_(std::move(peer_address)),
-      auth_key_(std::move(auth_key)),
+      keys_(keys),
       credentials_(std::move(credentials)),
       self_(*ledger.self()),
       other_(1 - *ledger.self()) {
@@ -94,6 +94,33 @@ void Replicator::Run() {
   }
 }
 
+void Replicator::Authenticate(grpc::ClientContext& ctx, std::string_view method) const {
+  auto key = keys_.TokenKey(*ledger_.key_schedule(), self_);
+  AddPeerAuth(ctx, *key, ledger_.charter().ledger_id(), method);
+}
+
+void Replicator::AcknowledgeRotation() {
+  const KeyRotation* pending = ledger_.key_schedule()->pending(other_);
+  if (!pending) return;
+  const Charter& c = ledger_.charter();
+  const std::string code = c.party_code(other_);
+  const std::string seq = std::to_string(pending->seq);
+  auto rotation = ledger_.Read(other_, pending->seq, 1);
+  if (!rotation || rotation->empty()) return;
+  v1::Entry body;
+  body.mutable_statement()->set_text("acknowledges " + code + "'s key rotation at " + code + "#" + seq +
+                                     " to key " + ToHex(pending->new_key).substr(0, 16) + "…");
+  body.mutable_statement()->set_reference(rotation->front().id.str());
+  auto e = ledger_.Append(body, NowMs(), "ack-rotation/" + code + "/" + seq);
+  if (!e) {
+    Log(LogLevel::kWarn, "cannot acknowledge the peer's key rotation yet",
+        {{"rotation", code + "#" + seq}, {"reason", e.error().ToString()}});
+    return;
+  }
+  Log(LogLevel::kInfo, "acknowledged the peer's key rotation",
+      {{"rotation", code + "#" + seq}, {"seq", std::to_string(e->seq())}});
+}
+
 bool Replicator::RecoverOwnFeed(v1::Peer::Stub& stub, const v1::Heads& heads) {
   uint64_t peer_seq = 0;
   for (const auto& f : heads.feeds()) {
@@ -112,7 +139,7 @@ bool Replicator::RecoverOwnFeed(v1::Peer::Stub& stub, const v1::Heads& heads) {
   while (next <= peer_seq) {
     grpc::ClientContext ctx;
     ctx.set_deadline(Clock::now() + kUnaryDeadline);
-    AddPeerAuth(ctx, auth_key_, ledger_.charter().ledger_id(), "/parley.v1.Peer/ReadFeed");
+    Authenticate(ctx, "/parley.v1.Peer/ReadFeed");
     v1::ReadFeedRequest req;
     req.set_ledger_id(ledger_.charter().ledger_id().str());
     req.set_party(self_);
@@ -153,7 +180,7 @@ bool Replicator::Round(v1::Peer::Stub& stub) {
   {
     grpc::ClientContext ctx;
     ctx.set_deadline(Clock::now() + kUnaryDeadline);
-    AddPeerAuth(ctx, auth_key_, ledger_.charter().ledger_id(), "/parley.v1.Peer/GetHeads");
+    Authenticate(ctx, "/parley.v1.Peer/GetHeads");
     v1::GetHeadsRequest req;
     req.set_ledger_id(ledger_.charter().ledger_id().str());
     grpc::Status s = stub.GetHeads(&ctx, req, &heads);
@@ -170,10 +197,11 @@ bool Replicator::Round(v1::Peer::Stub& stub) {
     }
   }
   if (!RecoverOwnFeed(stub, heads)) return false;
+  AcknowledgeRotation();  // one stored before a restart
 
   grpc::ClientContext ctx;
   ctx.set_deadline(Clock::now() + kSubscribeDeadline);
-  AddPeerAuth(ctx, auth_key_, ledger_.charter().ledger_id(), "/parley.v1.Peer/Subscribe");
+  Authenticate(ctx, "/parley.v1.Peer/Subscribe");
   {
     std::lock_guard lock(mu_);
     if (stopping_) return true;
@@ -198,14 +226,19 @@ bool Replicator::Round(v1::Peer::Stub& stub) {
       ctx.TryCancel();
       break;
     }
-    std::lock_guard lock(mu_);
-    status_.set_last_contact_ms(NowMs());
-    const uint64_t have = ledger_.Head(other_).seq;
-    if (status_.peer_head_seq() < have) status_.set_peer_head_seq(have);
-    if (*r == IngestOutcome::kFork) {
-      Log(LogLevel::kError, "the peer's feed forked: fork proof stored, feed frozen", {{"peer", address_}});
-      status_.set_last_error("fork proof stored: the peer's feed forked");
+    {
+      std::lock_guard lock(mu_);
+      status_.set_last_contact_ms(NowMs());
+      const uint64_t have = ledger_.Head(other_).seq;
+      if (status_.peer_head_seq() < have) status_.set_peer_head_seq(have);
+      if (*r == IngestOutcome::kFork) {
+        Log(LogLevel::kError, "the peer's feed forked: fork proof stored, feed frozen", {{"peer", address_}});
+        status_.set_last_error("fork proof stored: the peer's feed forked");
+      }
     }
+    // The other party rotated its key: acknowledge at once (§5.1), so that
+    // its old key stops signing its entries as soon as possible.
+    if (*r == IngestOutcome::kStored) AcknowledgeRotation();
   }
   grpc::Status s = reader->Finish();
   {

@@ -7,7 +7,9 @@
 // before it is stored; duplicates are no-ops. A refused entry is logged with
 // its reason and ends the round. Rounds repeat with exponential backoff
 // (100 ms .. 5 s) while the peer is unreachable; a Subscribe is renewed every
-// 60 s (its deadline) without backoff.
+// 60 s (its deadline) without backoff. When the other party's feed holds a
+// pending RotateKey, the replicator acknowledges it at once with a statement
+// of our own (docs/PROTOCOL.md §5.1).
 //
 // Thread safety: Start/Stop from one thread; status() from any.
 #pragma once
@@ -19,6 +21,7 @@
 #include <string>
 #include <thread>
 
+#include "node/daemon/keyring.h"
 #include "node/ledger.h"
 #include "parley/v1/operator.pb.h"
 #include "parley/v1/peer.grpc.pb.h"
@@ -43,8 +46,8 @@ inline constexpr int kKeepaliveTimeoutMs = 1000;
 
 class Replicator {
  public:
-  // `auth_key` (this party's key) signs every call's token (peer_auth.h).
-  Replicator(Ledger& ledger, std::string peer_address, SecretKey auth_key,
+  // `keys` sign every call's token (peer_auth.h); it must outlive this.
+  Replicator(Ledger& ledger, std::string peer_address, const KeyRing& keys,
              std::shared_ptr<grpc::ChannelCredentials> credentials);
   ~Replicator();
 
@@ -58,12 +61,17 @@ class Replicator {
   // One connection round; returns true if it made contact with the peer.
   bool Round(v1::Peer::Stub& stub);
   bool RecoverOwnFeed(v1::Peer::Stub& stub, const v1::Heads& heads);
+  // Adds a token signed with the key KeyRing::TokenKey names.
+  void Authenticate(grpc::ClientContext& ctx, std::string_view method) const;
+  // If the other party has a pending key rotation, appends a statement that
+  // acknowledges it (any entry of ours that has seen it does; §5.1).
+  void AcknowledgeRotation();
   void SetError(const std::string& error);
   void SleepFor(std::chrono::milliseconds d);
 
   Ledger& ledger_;
   const std::string address_;
-  const SecretKey auth_key_;
+  const KeyRing& keys_;
   const std::shared_ptr<grpc::ChannelCredentials> credentials_;
   const PartyIndex self_;
   const PartyIndex other_;
