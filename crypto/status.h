@@ -30,6 +30,7 @@ enum class Code {
   kRejected,           // an entry broke a structural rule of the protocol
   kIoError,            // the operating system or storage failed
   kUnavailable,        // a peer or the local node cannot be reached
+  kResourceExhausted,  // out of a resource, e.g. no space left on the disk
   kInternal,
 };
 
@@ -69,6 +70,7 @@ inline const char* CodeName(Code code) {
     case Code::kRejected: return "rejected";
     case Code::kIoError: return "I/O error";
     case Code::kUnavailable: return "unavailable";
+    case Code::kResourceExhausted: return "resource exhausted";
     case Code::kInternal: return "internal";
   }
   return "unknown";

@@ -62,9 +62,12 @@ HighWaterMark::~HighWaterMark() { ::close(fd_); }
 Status HighWaterMark::Advance(uint64_t seq) {
   PARLEY_CHECK(seq >= seq_);
   std::string bytes = Encode(ledger_id_, seq);
-  if (::pwrite(fd_, bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size()) ||
-      ::fdatasync(fd_) != 0) {
-    return Status(Code::kIoError, "cannot write high-water mark " + path_.string() + ": " + std::strerror(errno));
+  const ssize_t n = ::pwrite(fd_, bytes.data(), bytes.size(), 0);
+  if (n >= 0 && n != static_cast<ssize_t>(bytes.size())) errno = ENOSPC;  // a short write: out of room
+  if (n != static_cast<ssize_t>(bytes.size()) || ::fdatasync(fd_) != 0) {
+    const int err = errno;
+    return Status(err == ENOSPC || err == EDQUOT ? Code::kResourceExhausted : Code::kIoError,
+                  "cannot write high-water mark " + path_.string() + ": " + std::strerror(err));
   }
   seq_ = seq;
   return Status::Ok();

@@ -29,7 +29,10 @@ class HighWaterMark {
 
   uint64_t seq() const { return seq_; }
 
-  // Durably records `seq`. REQUIRES: seq >= this->seq().
+  // Durably records `seq`. REQUIRES: seq >= this->seq(). On error seq() is
+  // unchanged and the file may hold the old or the new mark (a later Advance
+  // rewrites it whole). Errors: kResourceExhausted if the disk is full (ENOSPC,
+  // EDQUOT), kIoError otherwise.
   Status Advance(uint64_t seq);
 
  private:

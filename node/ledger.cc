@@ -93,6 +93,22 @@ Digest BodyDigest(const v1::Entry& body) {
   return Hash("parley/request/v1", only_body.SerializeAsString());
 }
 
+// Where a failed write went, for the operator.
+constexpr std::string_view kDataDisk = "the data folder's disk";
+constexpr std::string_view kMarkDisk = "the disk of the high-water mark";
+
+// What an Append (and `parley status`) says about a failed write to `disk`
+// or a failed recovery from one; `s` is the store's or the mark's error.
+Status WriteFailure(const Status& s, std::string_view disk) {
+  if (s.code() == Code::kResourceExhausted) {
+    return Status(Code::kResourceExhausted, "disk full: no space left on " + std::string(disk) + " (" + s.message() +
+                                                "); free space and retry: appends resume by themselves, without a "
+                                                "restart");
+  }
+  return Status(s.code(), "a write failed (" + s.message() +
+                              "); signing resumes once the store has been reopened (tried again on each append)");
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Ledger>> Ledger::Open(std::unique_ptr<Store> store,
@@ -136,26 +152,10 @@ Status Ledger::Load() {
                         ", not the charter's ledger " + ToHex(charter_.ledger_id()));
     }
   }
-  for (PartyIndex p = 0; p < 2; ++p) {
-    auto head = store_->Get(HeadKey(p));
-    if (!head) return head.error();
-    if (head->has_value()) {
-      const std::string& v = **head;
-      if (v.size() != 56) return Status(Code::kDataLoss, "stored head of party " + std::to_string(p) + " is corrupt");
-      heads_[p].seq = GetU64(v);
-      heads_[p].id = *Digest::FromBytes(std::string_view(v).substr(8, 32));
-      heads_[p].time_ms = static_cast<int64_t>(GetU64(std::string_view(v).substr(40)));
-      heads_[p].seen_seq = GetU64(std::string_view(v).substr(48));
-    }
-    std::string lo = std::string("f") + static_cast<char>(p);
-    std::string hi = std::string("f") + static_cast<char>(p + 1);
-    Status s = store_->Scan(lo, hi, [&](std::string_view, std::string_view) {
-      frozen_[p] = true;
-      return false;
-    });
-    if (!s.ok()) return s;
-  }
-  if (Status s = LoadKeySchedule(); !s.ok()) return s;
+  if (Status s = ReadFeeds(heads_, frozen_); !s.ok()) return s;
+  auto schedule = LoadKeySchedule(heads_);
+  if (!schedule) return schedule.error();
+  schedule_ = std::move(*schedule);
   if (options_.key && !options_.self) {
     auto p = schedule_->PartyOf(options_.key->public_key());
     if (!p) {
@@ -183,7 +183,32 @@ Status Ledger::Load() {
   return Status::Ok();
 }
 
-Status Ledger::LoadKeySchedule() {
+Status Ledger::ReadFeeds(FeedHead heads[2], bool frozen[2]) {
+  for (PartyIndex p = 0; p < 2; ++p) {
+    heads[p] = FeedHead{};
+    frozen[p] = false;
+    auto head = store_->Get(HeadKey(p));
+    if (!head) return head.error();
+    if (head->has_value()) {
+      const std::string& v = **head;
+      if (v.size() != 56) return Status(Code::kDataLoss, "stored head of party " + std::to_string(p) + " is corrupt");
+      heads[p].seq = GetU64(v);
+      heads[p].id = *Digest::FromBytes(std::string_view(v).substr(8, 32));
+      heads[p].time_ms = static_cast<int64_t>(GetU64(std::string_view(v).substr(40)));
+      heads[p].seen_seq = GetU64(std::string_view(v).substr(48));
+    }
+    std::string lo = std::string("f") + static_cast<char>(p);
+    std::string hi = std::string("f") + static_cast<char>(p + 1);
+    Status s = store_->Scan(lo, hi, [&](std::string_view, std::string_view) {
+      frozen[p] = true;
+      return false;
+    });
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+Result<std::shared_ptr<const KeySchedule>> Ledger::LoadKeySchedule(const FeedHead heads[2]) {
   auto schedule = std::make_shared<KeySchedule>(charter_);
   auto marker = store_->Get(kScheduleMarker);
   if (!marker) return marker.error();
@@ -204,13 +229,12 @@ Status Ledger::LoadKeySchedule() {
     });
     if (!s.ok()) return s;
     if (!failure.ok()) return failure;
-    schedule_ = std::move(schedule);
-    return Status::Ok();
+    return std::shared_ptr<const KeySchedule>(std::move(schedule));
   }
   // A store from before the "k" rows: find the RotateKey entries through the
   // index (once; the marker records that the rows are complete).
   WriteBatch batch;
-  if (heads_[0].seq > 0 || heads_[1].seq > 0) {
+  if (heads[0].seq > 0 || heads[1].seq > 0) {
     std::vector<uint64_t> rotations[2];
     Status failure;
     Status s = store_->Scan("i", "j", [&](std::string_view, std::string_view v) {
@@ -248,7 +272,7 @@ Status Ledger::LoadKeySchedule() {
         r.compromised_from = e->rotate_key().compromised_from_seq();
         // The other feed's seen.seq never decreases: binary search for the
         // first entry whose seen reaches r.
-        uint64_t lo = 1, hi = heads_[1 - p].seq + 1;
+        uint64_t lo = 1, hi = heads[1 - p].seq + 1;
         while (lo < hi) {
           const uint64_t mid = lo + (hi - lo) / 2;
           auto o = read(1 - p, mid);
@@ -256,7 +280,7 @@ Status Ledger::LoadKeySchedule() {
           if (o->has_seen() && o->seen().seq() >= seq) hi = mid;
           else lo = mid + 1;
         }
-        r.acknowledged_by = lo <= heads_[1 - p].seq ? lo : 0;
+        r.acknowledged_by = lo <= heads[1 - p].seq ? lo : 0;
         schedule->Restore(p, r);
         batch.Put(RotationKey(p, seq), EncodeRotation(r));
       }
@@ -264,7 +288,73 @@ Status Ledger::LoadKeySchedule() {
   }
   batch.Put(std::string(kScheduleMarker), "1");
   if (Status s = store_->Write(batch, true); !s.ok()) return s;
-  schedule_ = std::move(schedule);
+  return std::shared_ptr<const KeySchedule>(std::move(schedule));
+}
+
+void Ledger::NoteWriteFailure(Status failure) {
+  std::lock_guard lock(mu_);
+  write_failure_ = std::move(failure);
+  RefreshSigningBlock();
+}
+
+Status Ledger::RecoverStore() {
+  {
+    std::lock_guard lock(mu_);
+    if (!write_failure_) return Status::Ok();
+  }
+  // Reopening gives a store that holds the failed batch wholly or not at all,
+  // with a fresh write-ahead log (nothing more is written behind a torn
+  // record), and recovery syncs what it keeps. This is also the way back
+  // from errors other than lack of space (EIO, a failed sync): what the
+  // store holds after a successful reopen is on disk, and it is re-read
+  // below; a device that keeps failing makes the reopen fail, and signing
+  // stays blocked.
+  Status s = store_->Reopen();
+  std::string_view disk = kDataDisk;
+  if (s.ok()) s = Reload(disk);
+  if (!s.ok()) {
+    Status failure = WriteFailure(s, disk);
+    NoteWriteFailure(failure);
+    return failure;
+  }
+  std::lock_guard lock(mu_);
+  write_failure_.reset();
+  RefreshSigningBlock();
+  return Status::Ok();
+}
+
+Status Ledger::Reload(std::string_view& disk) {
+  FeedHead heads[2];
+  bool frozen[2];
+  if (Status s = ReadFeeds(heads, frozen); !s.ok()) return s;
+  auto schedule = LoadKeySchedule(heads);
+  if (!schedule) return schedule.error();
+  {
+    std::lock_guard lock(mu_);
+    for (PartyIndex p = 0; p < 2; ++p) {
+      // Everything acknowledged was stored by a write that succeeded: a
+      // reopened store that lacks it has lost data. Not papered over (for
+      // the own feed the high-water mark would block signing anyway).
+      if (heads[p].seq < heads_[p].seq) {
+        return Status(Code::kDataLoss, "the reopened store holds the feed of " + charter_.party_code(p) +
+                                           " up to seq " + std::to_string(heads[p].seq) + ", but seq " +
+                                           std::to_string(heads_[p].seq) + " was stored before: restart the node");
+      }
+    }
+    // The head may now include a failed batch that was stored after all.
+    heads_[0] = heads[0];
+    heads_[1] = heads[1];
+    frozen_[0] = frozen_[0] || frozen[0];
+    frozen_[1] = frozen_[1] || frozen[1];
+    if (options_.self && frozen_[*options_.self]) key_misused_ = true;
+    schedule_ = std::move(*schedule);
+    head_changed_.notify_all();
+  }
+  // As at Open: the mark must reach the stored own head before signing.
+  if (options_.self && hwm_ && hwm_->seq() < heads[*options_.self].seq) {
+    disk = kMarkDisk;
+    if (Status s = hwm_->Advance(heads[*options_.self].seq); !s.ok()) return s;
+  }
   return Status::Ok();
 }
 
@@ -381,8 +471,8 @@ void Ledger::RefreshSigningBlock() {
   blocked_.reset();
   if (!options_.self) {
     blocked_ = "this ledger has no local party (read-only)";
-  } else if (write_failed_) {
-    blocked_ = "a write failed after signing (" + *write_failed_ + "); restart the node";
+  } else if (write_failure_) {
+    blocked_ = write_failure_->message();
   } else if (key_misused_) {
     blocked_ = "another version of this node's own feed was seen: its key is being misused; rotate the key";
   } else if (hwm_ && hwm_->seq() > heads_[*options_.self].seq) {
@@ -526,7 +616,11 @@ Status Ledger::StoreEntry(const DecodedEntry& e, WriteBatch batch, bool sync) {
   FeedHead head = HeadOf(e);
   batch.Put(HeadKey(p), EncodeHead(head));
   std::shared_ptr<const KeySchedule> schedule = ObserveInto(*schedule_, e.entry, batch);
-  if (Status s = store_->Write(batch, sync); !s.ok()) return s;
+  if (Status s = store_->Write(batch, sync); !s.ok()) {
+    NoteWriteFailure(WriteFailure(s, kDataDisk));
+    (void)RecoverStore();  // an entry stored after all is then a duplicate
+    return WriteFailure(s, kDataDisk);
+  }
   std::lock_guard lock(mu_);
   heads_[p] = head;
   if (schedule) schedule_ = std::move(schedule);
@@ -572,6 +666,13 @@ Result<DecodedEntry> Ledger::Append(const v1::Entry& body, int64_t now_ms, const
 }
 
 void Ledger::CommitGroup(const std::vector<Writer*>& group) {
+  // After a failed write, first reopen and re-read the store. While that
+  // fails (no space yet) nothing is signed, and nothing is read from a store
+  // that may be closed: every writer gets the reason.
+  if (Status s = RecoverStore(); !s.ok()) {
+    for (Writer* w : group) w->result = s;
+    return;
+  }
   FeedHead heads[2];
   std::optional<std::string> blocked;
   std::shared_ptr<const KeySchedule> schedule;
@@ -586,6 +687,7 @@ void Ledger::CommitGroup(const std::vector<Writer*>& group) {
   HeldIndex index(heads, *this);
   WriteBatch batch;
   std::vector<std::pair<Writer*, DecodedEntry>> signed_entries;
+  std::vector<Writer*> repeats;  // writers given an entry of this batch (same request id)
   std::map<std::string, std::pair<Digest, Digest>> group_requests;  // request id -> (entry id, body digest)
 
   for (Writer* w : group) {
@@ -610,7 +712,11 @@ void Ledger::CommitGroup(const std::vector<Writer*>& group) {
         }
         auto it = std::find_if(signed_entries.begin(), signed_entries.end(),
                                [&](const auto& se) { return se.second.id == prior->first; });
-        if (it != signed_entries.end()) { w->result = it->second; continue; }  // resolved after the write
+        if (it != signed_entries.end()) {  // stands or falls with the write
+          w->result = it->second;
+          repeats.push_back(w);
+          continue;
+        }
         auto entry = GetById(prior->first);
         if (!entry) { w->result = entry.error(); continue; }
         if (!entry->has_value()) { w->result = Status(Code::kDataLoss, "request id row names a missing entry"); continue; }
@@ -669,19 +775,34 @@ void Ledger::CommitGroup(const std::vector<Writer*>& group) {
 
   batch.Put(HeadKey(self), EncodeHead(heads[self]));
   Status s = store_->Write(batch, options_.sync);
-  if (s.ok() && hwm_) s = hwm_->Advance(heads[self].seq);
-  if (!s.ok()) {
-    // The signatures never left this process, but whether the bytes reached
-    // the disk is unknown: sign nothing more until a restart re-reads the head.
-    std::lock_guard lock(mu_);
-    write_failed_ = s.message();
-    RefreshSigningBlock();
-    for (Writer* w : group) {
-      if (!w->result || w->result->has_value()) w->result = s;
-    }
-    return;
+  std::string_view disk = kDataDisk;
+  if (s.ok() && hwm_) {
+    s = hwm_->Advance(heads[self].seq);
+    disk = kMarkDisk;
   }
-  {
+  if (!s.ok()) {
+    // The signatures never left this process, but whether the batch reached
+    // the disk is unknown, and LevelDB may have left a torn record in its
+    // log (or refuse all later writes after a failed sync): write nothing
+    // more into this store. Reopening it settles the question; until that
+    // succeeds signing is blocked (retried on each append and ingest).
+    const Status failure = WriteFailure(s, disk);
+    NoteWriteFailure(failure);
+    bool stored = false;
+    if (RecoverStore().ok()) {
+      // Reopened and re-read, the mark advanced: the batch is either the
+      // head now (stored after all, e.g. a sync that failed after a
+      // complete write) or absent, and then what was signed for it was
+      // never stored or shown to anyone, so its seqs are signed afresh.
+      std::lock_guard lock(mu_);
+      stored = heads_[self].seq == heads[self].seq && heads_[self].id == heads[self].id;
+    }
+    if (!stored) {
+      for (auto& [w, e] : signed_entries) w->result = failure;
+      for (Writer* w : repeats) w->result = failure;
+      return;
+    }
+  } else {
     std::lock_guard lock(mu_);
     heads_[self] = heads[self];
     schedule_ = std::move(schedule);
@@ -706,7 +827,11 @@ Result<IngestOutcome> Ledger::RecordFork(const DecodedEntry& e, const std::strin
   }
   WriteBatch batch;
   batch.Put(ForkKey(e.author(), e.seq(), e.id), proof.SerializeAsString());
-  if (Status s = store_->Write(batch, true); !s.ok()) return s;
+  if (Status s = store_->Write(batch, true); !s.ok()) {
+    NoteWriteFailure(WriteFailure(s, kDataDisk));
+    (void)RecoverStore();
+    return WriteFailure(s, kDataDisk);
+  }
   std::lock_guard lock(mu_);
   frozen_[e.author()] = true;
   if (options_.self && e.author() == *options_.self) {
@@ -723,7 +848,10 @@ Result<IngestOutcome> Ledger::Ingest(std::string_view envelope) {
   const std::shared_ptr<const KeySchedule> seen_schedule = key_schedule();
   auto decoded = DecodeEntry(envelope, charter_, seen_schedule.get());
   std::lock_guard write_lock(write_mu_);
-  if (schedule_->version() != seen_schedule->version()) decoded = DecodeEntry(envelope, charter_, schedule_.get());
+  // After a failed write nothing more is written until the store has been
+  // reopened and re-read.
+  if (Status s = RecoverStore(); !s.ok()) return s;
+  if (schedule_ != seen_schedule) decoded = DecodeEntry(envelope, charter_, schedule_.get());
   if (!decoded) return decoded.error();
   const DecodedEntry& e = *decoded;
   const PartyIndex p = e.author();

@@ -19,6 +19,13 @@
 // RotateKey to a key it holds as its next key; from the other party's
 // acknowledgement on, Append signs with that key.
 //
+// A failed write (disk full, I/O error) does not stop the node for good: the
+// ledger writes nothing more into that store until it has reopened it (see
+// Store::Reopen) and re-read heads, key schedule and high-water mark from it,
+// retried on each Append and Ingest; a batch found stored after all is
+// adopted. Meanwhile Append signs nothing and fails, with kResourceExhausted
+// while the disk is full.
+//
 // Thread safety: all methods may be called concurrently. Concurrent Appends
 // are committed in groups: one leader signs every waiting request in order
 // and writes them in one synced batch (one fsync for the group), like
@@ -119,8 +126,14 @@ class Ledger : public FeedIndex {
   // next key (kFailedPrecondition otherwise), so that it can sign once the
   // rotation takes effect; RotateKeyBody (node/entry.h) makes one.
   // Errors: kFailedPrecondition if read-only, frozen or signing is blocked
-  // (rollback, key misuse, earlier write failure, no secret key for the key
-  // in effect); kRejected if the body breaks a structural rule; storage errors.
+  // (rollback, key misuse, no secret key for the key in effect); kRejected if
+  // the body breaks a structural rule; kResourceExhausted ("disk full: ...")
+  // if the data folder's disk or the high-water mark's is full, for the write
+  // that found it and for every Append until the store has been reopened
+  // with enough space (nothing is signed meanwhile; free space and retry,
+  // no restart needed); other storage errors likewise until a reopen works.
+  // After such an error the entry may turn out stored after all: a retry
+  // with the same request id then returns it.
   Result<DecodedEntry> Append(const v1::Entry& body, int64_t now_ms,
                               const std::string& request_id = "");
 
@@ -156,9 +169,22 @@ class Ledger : public FeedIndex {
   struct Writer;  // one waiting Append
 
   Status Load();
-  // Reads the "k" rows into schedule_, first building them from the stored
-  // entries when the store predates them. REQUIRES: heads_ loaded.
-  Status LoadKeySchedule();
+  // Reads both feeds' heads and whether a fork proof froze them.
+  Status ReadFeeds(FeedHead heads[2], bool frozen[2]);
+  // Reads the "k" rows, first building them from the stored entries when the
+  // store predates them. `heads`: as stored.
+  Result<std::shared_ptr<const KeySchedule>> LoadKeySchedule(const FeedHead heads[2]);
+  // Blocks signing (and writing) after a failed write; `failure` is what
+  // Append reports (WriteFailure in ledger.cc). REQUIRES: mu_ not held.
+  void NoteWriteFailure(Status failure);
+  // After a failed write: reopens the store, re-reads it (Reload) and
+  // unblocks; the failure to report if that fails. OK at once if no write
+  // failed. REQUIRES: write_mu_ held, mu_ not held.
+  Status RecoverStore();
+  // Re-reads heads, fork flags and key schedule from the reopened store and
+  // advances the mark to the own head. On error `disk` names the disk that
+  // failed. REQUIRES: write_mu_ held, mu_ not held.
+  Status Reload(std::string_view& disk);
   // Checks the keys in options_ against the schedule. REQUIRES: options_.self
   // set, hwm_ opened (if any), before the mark advances to the stored head.
   Status CheckKeys();
@@ -196,7 +222,7 @@ class Ledger : public FeedIndex {
   std::shared_ptr<const KeySchedule> schedule_;  // replaced with write_mu_ and mu_ held
   bool frozen_[2] = {false, false};
   std::optional<std::string> blocked_;       // why signing is refused
-  std::optional<std::string> write_failed_;  // sticky: a write failed after signing
+  std::optional<Status> write_failure_;      // a write failed; cleared by RecoverStore
   bool key_misused_ = false;                 // own feed forked or extended elsewhere
   std::deque<Writer*> writers_;              // waiting Appends; front is the leader
 };

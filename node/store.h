@@ -47,13 +47,25 @@ class Store {
   // returns false.
   using ScanFn = std::function<bool(std::string_view key, std::string_view value)>;
   virtual Status Scan(std::string_view start, std::string_view end, const ScanFn& fn) = 0;
+
+  // After a failed Write: closes and reopens the underlying storage, so that
+  // the failed batch is afterwards either wholly present (and as durable as a
+  // synced write) or absent, and later writes do not build on whatever the
+  // failed one left behind. Returns an error if it could not; a store that
+  // did not get to close stays readable, one that closed and failed to open
+  // tries again on each later call. Errors: kResourceExhausted when the disk
+  // lacks the room that recovery needs (the store is then left open and
+  // unchanged). The default (memory stores) does nothing.
+  virtual Status Reopen() { return Status::Ok(); }
 };
 
 std::unique_ptr<Store> NewMemoryStore();
 
 // Opens (creating if missing) the LevelDB database in `dir`. LevelDB's own
 // file lock makes a second open of the same folder fail: kAlreadyExists with
-// a message that says another process holds it.
+// a message that says another process holds it. A write or open that fails
+// for lack of space (ENOSPC, EDQUOT) is kResourceExhausted; other storage
+// failures are kIoError (kDataLoss if corrupt).
 Result<std::unique_ptr<Store>> OpenLevelDbStore(const std::filesystem::path& dir);
 
 }  // namespace parley

@@ -2,6 +2,7 @@
 // proofs, and own-feed safety (never two entries at one seq).
 #include <doctest/doctest.h>
 
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -259,6 +260,174 @@ TEST_CASE("a data folder of another ledger is refused and left untouched") {
   CHECK(r.error().code() == Code::kFailedPrecondition);
   auto again = ua.Open().value();
   CHECK(again->Head(kUA).seq == 1);
+}
+
+// A memory store whose writes fail on demand as LevelDB's do on a full disk.
+// A failed batch is not visible; with `lands`, it is kept aside and appears at
+// the next successful Reopen (a complete log record whose sync failed: LevelDB
+// recovers it when the DB is opened again).
+class FullDiskStore final : public Store {
+ public:
+  struct Control {
+    bool writes_fail = false;
+    bool reopen_fails = false;
+    bool lands = false;
+    int writes = 0;   // Write calls
+    int reopens = 0;  // Reopen calls
+  };
+  explicit FullDiskStore(std::shared_ptr<Control> c) : c_(std::move(c)) {}
+
+  Result<std::optional<std::string>> Get(std::string_view key) override { return inner_->Get(key); }
+  Status Scan(std::string_view start, std::string_view end, const ScanFn& fn) override {
+    return inner_->Scan(start, end, fn);
+  }
+  Status Write(const WriteBatch& batch, bool sync) override {
+    std::lock_guard lock(mu_);
+    ++c_->writes;
+    if (!c_->writes_fail) return inner_->Write(batch, sync);
+    if (c_->lands) landed_.push_back(batch);
+    return Status(Code::kResourceExhausted, "store write: IO error: /data/ledger/000005.log: No space left on device");
+  }
+  Status Reopen() override {
+    std::lock_guard lock(mu_);
+    ++c_->reopens;
+    if (c_->reopen_fails) return Status(Code::kResourceExhausted, "store reopen: 0 KiB free in /data");
+    for (const WriteBatch& b : landed_) {
+      if (Status s = inner_->Write(b, true); !s.ok()) return s;
+    }
+    landed_.clear();
+    return Status::Ok();
+  }
+
+ private:
+  std::shared_ptr<Control> c_;
+  std::unique_ptr<Store> inner_ = NewMemoryStore();
+  std::mutex mu_;
+  std::vector<WriteBatch> landed_;
+};
+
+struct FullDiskLedger {
+  test::TempDir dir;
+  std::shared_ptr<FullDiskStore::Control> disk = std::make_shared<FullDiskStore::Control>();
+  std::unique_ptr<Ledger> ledger;
+
+  FullDiskLedger() {
+    LedgerOptions o;
+    o.self = kUA;
+    o.key = test::PartyKey(kUA);
+    o.high_water_mark = dir.path() / "ua.hwm";
+    ledger = Ledger::Open(std::make_unique<FullDiskStore>(disk), test::TestCharter(), std::move(o)).value();
+  }
+  // The stored own feed, verified entry by entry by a read-only copy.
+  std::vector<Digest> VerifiedFeed() const {
+    auto copy = Ledger::Open(NewMemoryStore(), test::TestCharter(), LedgerOptions{}).value();
+    std::vector<Digest> ids;
+    for (const DecodedEntry& e : ledger->Read(kUA, 1, 1000).value()) {
+      REQUIRE(copy->Ingest(e.envelope).value() == IngestOutcome::kStored);
+      ids.push_back(e.id);
+    }
+    return ids;
+  }
+};
+
+TEST_CASE("disk full: Append fails with kResourceExhausted, signs nothing until space is freed, then resumes at the next seq") {
+  FullDiskLedger t;
+  Ledger& l = *t.ledger;
+  auto one = l.Append(test::Say("one"), test::kT0).value();
+  auto two = l.Append(test::Say("two"), test::kT0).value();
+
+  t.disk->writes_fail = true;
+  t.disk->reopen_fails = true;
+  auto full = l.Append(test::Say("three"), test::kT0, "req-3");
+  REQUIRE_FALSE(full.has_value());
+  CHECK(full.error().code() == Code::kResourceExhausted);
+  const std::string& msg = full.error().message();
+  CHECK(msg.find("disk full") != std::string::npos);
+  CHECK(msg.find("no space left on the data folder's disk") != std::string::npos);
+  CHECK(msg.find("free space and retry") != std::string::npos);
+  CHECK(msg.find("No space left on device") != std::string::npos);  // the cause, as the OS said it
+  CHECK(l.Head(kUA).seq == 2);
+  CHECK(t.VerifiedFeed() == std::vector<Digest>{one.id, two.id});
+  REQUIRE(l.signing_blocked().has_value());
+  CHECK(l.signing_blocked()->find("disk full") != std::string::npos);
+
+  // While the disk stays full: each Append tries to reopen the store, fails
+  // the same way and writes (so signs) nothing.
+  const int writes = t.disk->writes, reopens = t.disk->reopens;
+  for (int i = 0; i < 3; ++i) {
+    auto again = l.Append(test::Say("while full " + std::to_string(i)), test::kT0, "req-full-" + std::to_string(i));
+    REQUIRE_FALSE(again.has_value());
+    CHECK(again.error().code() == Code::kResourceExhausted);
+    CHECK(again.error().message().find("disk full") != std::string::npos);
+  }
+  CHECK(t.disk->writes == writes);
+  CHECK(t.disk->reopens == reopens + 3);
+  CHECK(l.Head(kUA).seq == 2);
+  // Another party's entry is not stored into the failed store either.
+  auto ru = l.Ingest(SignEntry(test::PartyKey(kRU), NextOf(l, kRU, test::Say("ru"), test::kT0)).envelope);
+  REQUIRE_FALSE(ru.has_value());
+  CHECK(ru.error().code() == Code::kResourceExhausted);
+  CHECK(t.disk->writes == writes);
+
+  // Space freed: no restart, the next Append reopens and signs seq 3 on two.
+  t.disk->writes_fail = false;
+  t.disk->reopen_fails = false;
+  auto three = l.Append(test::Say("three"), test::kT0, "req-3");
+  REQUIRE_MESSAGE(three.has_value(), three.status().ToString());
+  CHECK(three->seq() == 3);
+  CHECK(three->entry.prev() == two.id.view());
+  CHECK_FALSE(l.signing_blocked().has_value());
+  CHECK(l.Append(test::Say("four"), test::kT0).value().seq() == 4);
+  CHECK(l.Ingest(SignEntry(test::PartyKey(kRU), NextOf(l, kRU, test::Say("ru"), test::kT0)).envelope).value() ==
+        IngestOutcome::kStored);
+  CHECK(t.VerifiedFeed().size() == 4);
+}
+
+TEST_CASE("disk full: a batch reported failed but stored after all is adopted on reopen, and its request id returns it") {
+  FullDiskLedger t;
+  Ledger& l = *t.ledger;
+  auto one = l.Append(test::Say("one"), test::kT0).value();
+
+  SUBCASE("the reopen right after the failure works: the Append succeeds with the stored entry") {
+    t.disk->writes_fail = true;
+    t.disk->lands = true;
+    // The first write fails; the reopen finds the batch stored.
+    auto two = l.Append(test::Say("two"), test::kT0 + 1, "req-2");
+    t.disk->writes_fail = false;
+    REQUIRE_MESSAGE(two.has_value(), two.status().ToString());
+    CHECK(two->seq() == 2);
+    CHECK(l.Head(kUA).id == two->id);
+    CHECK_FALSE(l.signing_blocked().has_value());
+    CHECK(l.Append(test::Say("two"), test::kT0 + 99, "req-2").value().id == two->id);
+    CHECK(l.Append(test::Say("three"), test::kT0).value().entry.prev() == two->id.view());
+    CHECK(t.VerifiedFeed().size() == 3);
+  }
+  SUBCASE("the disk stays full for a while: the retry after freeing space returns the stored entry") {
+    t.disk->writes_fail = true;
+    t.disk->lands = true;
+    t.disk->reopen_fails = true;
+    auto two = l.Append(test::Say("two"), test::kT0 + 1, "req-2");
+    REQUIRE_FALSE(two.has_value());
+    CHECK(two.error().code() == Code::kResourceExhausted);
+    CHECK(l.Head(kUA).seq == 1);
+    CHECK(l.Read(kUA, 1, 10).value().size() == 1);  // not visible before the reopen
+
+    t.disk->writes_fail = false;
+    t.disk->reopen_fails = false;
+    const int writes = t.disk->writes;
+    auto retry = l.Append(test::Say("two"), test::kT0 + 99, "req-2");
+    REQUIRE_MESSAGE(retry.has_value(), retry.status().ToString());
+    CHECK(t.disk->writes == writes);       // nothing signed anew
+    CHECK(retry->seq() == 2);
+    CHECK(retry->time_ms() == test::kT0 + 1);  // the entry signed the first time
+    CHECK(retry->entry.prev() == one.id.view());
+    CHECK(l.Head(kUA).id == retry->id);
+    CHECK_FALSE(l.signing_blocked().has_value());
+    auto three = l.Append(test::Say("three"), test::kT0 + 100).value();
+    CHECK(three.seq() == 3);
+    CHECK(three.entry.prev() == retry->id.view());
+    CHECK(t.VerifiedFeed() == std::vector<Digest>{one.id, retry->id, three.id});
+  }
 }
 
 TEST_CASE("a node refuses a charter without both signatures, or a key that is not its party's") {

@@ -46,6 +46,7 @@ Status OperatorClient::Convert(const grpc::Status& s) const {
     case grpc::StatusCode::FAILED_PRECONDITION: return Status(Code::kFailedPrecondition, s.error_message());
     case grpc::StatusCode::PERMISSION_DENIED: return Status(Code::kPermissionDenied, s.error_message());
     case grpc::StatusCode::DATA_LOSS: return Status(Code::kDataLoss, s.error_message());
+    case grpc::StatusCode::RESOURCE_EXHAUSTED: return Status(Code::kResourceExhausted, s.error_message());
     default: return Status(Code::kInternal, s.error_message());
   }
 }

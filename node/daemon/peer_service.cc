@@ -27,6 +27,7 @@ grpc::Status ToGrpc(const Status& s) {
     case Code::kRejected: return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, s.message());
     case Code::kDataLoss: return grpc::Status(grpc::StatusCode::DATA_LOSS, s.message());
     case Code::kUnavailable: return grpc::Status(grpc::StatusCode::UNAVAILABLE, s.message());
+    case Code::kResourceExhausted: return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, s.message());
     default: return grpc::Status(grpc::StatusCode::INTERNAL, s.message());
   }
 }
