@@ -125,6 +125,43 @@ TEST_CASE("a flood of streams from one caller is capped and does not starve the 
   for (auto& r : readers) r->Finish();
 }
 
+TEST_CASE("a flood of calls from one caller is rate-limited and does not starve the other party") {
+  test::NodePair n;
+  REQUIRE(n.ua.Start());
+  REQUIRE(n.ru.Start());
+  auto stub = v1::Peer::NewStub(grpc::CreateChannel(n.ua.address(), grpc::InsecureChannelCredentials()));
+  const int calls = 1000;
+  int ok = 0, limited = 0, other = 0;
+  std::string other_error;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < calls; ++i) {
+    grpc::Status s = Heads(*stub, MakeToken(test::ObserverKey(), "/parley.v1.Peer/GetHeads", Now()));
+    if (s.ok()) {
+      ++ok;
+    } else if (s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+      ++limited;
+      if (limited == 1) CHECK(s.error_message().find("too many calls") != std::string::npos);
+    } else {
+      ++other;
+      other_error = s.error_message();
+    }
+  }
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  CHECK_MESSAGE(other == 0, other_error);
+  // The burst, then the sustained rate, are admitted; the rest refused.
+  CHECK(ok >= kCallBurstPerCaller);
+  CHECK(ok <= kCallBurstPerCaller + kCallRatePerCaller * secs + 1);
+  CHECK(limited > 0);
+  // Meanwhile the other party's node replicates as usual.
+  REQUIRE(n.ua.Client()->Submit(test::Say("during the flood"), "rate-1").has_value());
+  CHECK(test::Eventually([&] { return n.ru.HeadOf(kUA).seq == 1; }, std::chrono::seconds(5)));
+  // And the flooding caller is served again once it slows down.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  CHECK(Heads(*stub, MakeToken(test::ObserverKey(), "/parley.v1.Peer/GetHeads", Now())).ok());
+  MESSAGE(calls, " GetHeads in ", secs, " s from one observer: ", ok, " admitted, ", limited,
+          " refused with RESOURCE_EXHAUSTED");
+}
+
 }  // TEST_SUITE
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "node/daemon/peer_auth.h"
 
+#include <algorithm>
+
 #include <chrono>
 
 #include "crypto/hash.h"
@@ -96,6 +98,19 @@ grpc::Status PeerAuthenticator::Check(const grpc::ServerContext& ctx, std::strin
                               "… is neither a party's key in effect nor an observer's key of this ledger");
     }
     *role = PeerRole::kObserver;
+  }
+  {
+    std::lock_guard lock(mu_);
+    Bucket& b = buckets_[*key];
+    if (b.at_ms == 0) b.at_ms = now;
+    b.tokens = std::min(kCallBurstPerCaller, b.tokens + (now - b.at_ms) * kCallRatePerCaller / 1000.0);
+    b.at_ms = std::max(b.at_ms, now);
+    if (b.tokens < 1) {
+      return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                          "too many calls from this caller (limit " + std::to_string(int(kCallRatePerCaller)) +
+                              " per second); retry later");
+    }
+    b.tokens -= 1;
   }
   *caller = *key;
   return grpc::Status::OK;

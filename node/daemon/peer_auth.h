@@ -17,9 +17,10 @@
 // refused like a stranger's. Parties may call
 // everything; observers may read feeds, heads and fork proofs.
 //
-// It also limits each caller to kMaxStreamsPerCaller concurrent streams
-// (RESOURCE_EXHAUSTED beyond), so one caller's flood cannot take the threads
-// the other party's node needs.
+// It also limits each admitted caller (by key) to kMaxStreamsPerCaller
+// concurrent streams and to kCallRatePerCaller calls per second with bursts
+// of kCallBurstPerCaller (RESOURCE_EXHAUSTED beyond), so one caller's flood
+// cannot take the threads or the CPU the other party's node needs.
 //
 // Thread safety: PeerAuthenticator is safe for concurrent use.
 #pragma once
@@ -41,6 +42,8 @@ namespace parley {
 inline constexpr std::string_view kPeerAuthDomain = "parley/peer-auth/v1";
 inline constexpr int64_t kPeerAuthWindowMs = 60'000;
 inline constexpr int kMaxStreamsPerCaller = 4;
+inline constexpr double kCallRatePerCaller = 100;  // calls per second, sustained
+inline constexpr double kCallBurstPerCaller = 200;
 
 // The bytes a caller signs for one call.
 std::string PeerAuthMessage(const Digest& ledger_id, std::string_view method, int64_t ts_ms,
@@ -87,6 +90,11 @@ class PeerAuthenticator {
   std::mutex mu_;
   std::map<std::string, int64_t> nonces_;  // nonce -> expiry (ms), pruned as it goes
   std::map<PublicKey, int> streams_;
+  struct Bucket {
+    double tokens = kCallBurstPerCaller;
+    int64_t at_ms = 0;
+  };
+  std::map<PublicKey, Bucket> buckets_;  // admitted callers only: bounded by the charter
 };
 
 }  // namespace parley
