@@ -58,13 +58,8 @@ class LevelDbStore final : public Store {
   LevelDbStore(std::filesystem::path dir, std::unique_ptr<leveldb::DB> db) : dir_(std::move(dir)), db_(std::move(db)) {}
 
   Result<std::optional<std::string>> Get(std::string_view key) override {
-    std::shared_lock lock(mu_);
-    if (!db_) {
-      lock.unlock();
-      if (Status s = OpenIfClosed(); !s.ok()) return s;
-      lock.lock();
-      if (!db_) return Closed();
-    }
+    std::shared_lock<std::shared_mutex> lock;
+    if (Status s = LockOpen(lock); !s.ok()) return s;
     std::string value;
     leveldb::Status s = db_->Get(leveldb::ReadOptions(), leveldb::Slice(key.data(), key.size()), &value);
     if (s.IsNotFound()) return std::optional<std::string>();
@@ -85,13 +80,8 @@ class LevelDbStore final : public Store {
   }
 
   Status Scan(std::string_view start, std::string_view end, const ScanFn& fn) override {
-    std::shared_lock lock(mu_);
-    if (!db_) {
-      lock.unlock();
-      if (Status s = OpenIfClosed(); !s.ok()) return s;
-      lock.lock();
-      if (!db_) return Closed();
-    }
+    std::shared_lock<std::shared_mutex> lock;
+    if (Status s = LockOpen(lock); !s.ok()) return s;
     std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
     for (it->Seek(leveldb::Slice(start.data(), start.size())); it->Valid(); it->Next()) {
       std::string_view key(it->key().data(), it->key().size());
@@ -121,6 +111,17 @@ class LevelDbStore final : public Store {
  private:
   static Status Closed() {
     return Status(Code::kUnavailable, "store is closed: reopening it after a failed write failed");
+  }
+
+  // Takes `lock` (shared) on an open DB, opening it first if a failed
+  // Reopen left it closed.
+  Status LockOpen(std::shared_lock<std::shared_mutex>& lock) {
+    lock = std::shared_lock<std::shared_mutex>(mu_);
+    if (db_) return Status::Ok();
+    lock.unlock();
+    if (Status s = OpenIfClosed(); !s.ok()) return s;
+    lock.lock();
+    return db_ ? Status::Ok() : Closed();
   }
 
   Status OpenIfClosed() {
