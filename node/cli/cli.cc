@@ -442,14 +442,8 @@ int CmdWatch(const Common& c) {
   auto refresh = [&]() -> Status {
     auto client = OperatorClient::Connect(c.socket);
     if (!client) return client.error();
-    std::vector<std::string> raw[2];
-    for (PartyIndex p = 0; p < 2; ++p) {
-      auto f = (*client)->ReadRaw(p, 1);
-      if (!f) return f.error();
-      raw[p] = std::move(*f);
-    }
     KeySchedule fresh(*s->charter);
-    auto feeds = DecodeFeeds(*s->charter, raw[0], raw[1], &fresh);
+    auto feeds = (*client)->ReadFeeds(*s->charter, &fresh);
     if (!feeds) return feeds.error();
     schedule = std::move(fresh);
     return Status::Ok();

@@ -101,16 +101,23 @@ Result<std::vector<std::string>> OperatorClient::ReadRaw(PartyIndex party, uint6
   return out;
 }
 
-Result<std::array<std::vector<DecodedEntry>, 2>> OperatorClient::ReadFeeds(const Charter& charter) {
-  std::vector<std::string> raw[2];
-  for (PartyIndex p = 0; p < 2; ++p) {
-    auto f = ReadRaw(p, 1);
-    if (!f) return f.error();
-    raw[p] = std::move(*f);
+Result<std::array<std::vector<DecodedEntry>, 2>> OperatorClient::ReadFeeds(const Charter& charter, KeySchedule* schedule) {
+  // The feeds are read one after the other, so an entry stored meanwhile may
+  // have seen an entry of the other feed that was not read: then the pair is
+  // not a consistent snapshot and is read again.
+  Status last;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    std::vector<std::string> raw[2];
+    for (PartyIndex p = 0; p < 2; ++p) {
+      auto f = ReadRaw(p, 1);
+      if (!f) return f.error();
+      raw[p] = std::move(*f);
+    }
+    auto feeds = DecodeFeeds(charter, raw[0], raw[1], schedule);
+    if (feeds) return feeds;
+    last = feeds.error();
   }
-  auto feeds = DecodeFeeds(charter, raw[0], raw[1]);
-  if (!feeds) return Status(Code::kDataLoss, "the node served an entry that does not verify: " + feeds.error().message());
-  return feeds;
+  return Status(Code::kDataLoss, "the node served an entry that does not verify: " + last.message());
 }
 
 Result<std::vector<DecodedEntry>> OperatorClient::ReadFeed(const Charter& charter, PartyIndex party, uint64_t from) {

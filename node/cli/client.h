@@ -31,8 +31,9 @@ class OperatorClient {
   // One feed from `from` on, decoded and verified against the charter and
   // the key schedule of both feeds (docs/PROTOCOL.md §5.1).
   Result<std::vector<DecodedEntry>> ReadFeed(const Charter& charter, PartyIndex party, uint64_t from = 1);
-  // Both feeds whole, decoded and verified (DecodeFeeds).
-  Result<std::array<std::vector<DecodedEntry>, 2>> ReadFeeds(const Charter& charter);
+  // Both feeds whole, decoded and verified (DecodeFeeds); `schedule`, if
+  // given, receives their key schedule.
+  Result<std::array<std::vector<DecodedEntry>, 2>> ReadFeeds(const Charter& charter, KeySchedule* schedule = nullptr);
   // One feed's envelopes as stored, from `from` on.
   Result<std::vector<std::string>> ReadRaw(PartyIndex party, uint64_t from = 1);
   // Asks the node to rotate to the key with this seed (operator.proto).
