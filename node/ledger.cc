@@ -1,6 +1,7 @@
 #include "node/ledger.h"
 
 #include <algorithm>
+#include <future>
 #include <map>
 
 #include "crypto/hash.h"
@@ -41,6 +42,16 @@ std::string EntryKey(PartyIndex p, uint64_t seq) {
 }
 
 std::string IndexKey(const Digest& id) { return "i" + id.str(); }
+
+// The entry row and the index row of a stored entry (PROTOCOL.md §9).
+void PutEntryRows(const DecodedEntry& e, WriteBatch& batch) {
+  batch.Put(EntryKey(e.author(), e.seq()), e.envelope);
+  std::string index_row;
+  index_row.push_back(static_cast<char>(e.author()));
+  PutU64(index_row, e.seq());
+  index_row.push_back(static_cast<char>(e.kind()));
+  batch.Put(IndexKey(e.id), index_row);
+}
 std::string HeadKey(PartyIndex p) { return std::string("h") + static_cast<char>(p); }
 std::string RequestKey(const std::string& request_id) { return "r" + request_id; }
 
@@ -543,10 +554,17 @@ Result<std::optional<EntryRef>> Ledger::Find(const Digest& id) const {
 }
 
 Result<std::optional<Digest>> Ledger::IdAt(PartyIndex party, uint64_t seq) const {
-  auto e = Get(party, seq);
-  if (!e) return e.error();
-  if (!e->has_value()) return std::optional<Digest>();
-  return std::optional<Digest>((*e)->id);
+  // The ID only: the stored entry was verified when it was stored, so it is
+  // hashed here, not verified again (stage 2 asks this for every seen).
+  auto v = store_->Get(EntryKey(party, seq));
+  if (!v) return v.error();
+  if (!v->has_value()) return std::optional<Digest>();
+  v1::SignedEntry se;
+  if (!se.ParseFromString(**v)) {
+    return Status(Code::kDataLoss, "stored entry " + std::to_string(seq) + " of party " + std::to_string(party) +
+                                       " is corrupt");
+  }
+  return std::optional<Digest>(Hash(kEntryDomain, se.entry()));
 }
 
 Result<std::optional<DecodedEntry>> Ledger::Get(PartyIndex party, uint64_t seq) const {
@@ -586,6 +604,18 @@ Result<std::vector<DecodedEntry>> Ledger::Read(PartyIndex party, uint64_t from, 
   return out;
 }
 
+Result<std::vector<std::string>> Ledger::ReadEnvelopes(PartyIndex party, uint64_t from, size_t max) const {
+  std::vector<std::string> out;
+  Status s = store_->Scan(EntryKey(party, std::max<uint64_t>(from, 1)), EntryKey(party + 1, 0),
+                          [&](std::string_view, std::string_view value) {
+                            if (out.size() >= max) return false;
+                            out.emplace_back(value);
+                            return true;
+                          });
+  if (!s.ok()) return s;
+  return out;
+}
+
 Result<std::vector<StoredFork>> Ledger::Forks() const {
   std::vector<StoredFork> out;
   Status failure;
@@ -607,12 +637,7 @@ Result<std::vector<StoredFork>> Ledger::Forks() const {
 
 Status Ledger::StoreEntry(const DecodedEntry& e, WriteBatch batch, bool sync) {
   const PartyIndex p = e.author();
-  batch.Put(EntryKey(p, e.seq()), e.envelope);
-  std::string index_row;
-  index_row.push_back(static_cast<char>(p));
-  PutU64(index_row, e.seq());
-  index_row.push_back(static_cast<char>(e.kind()));
-  batch.Put(IndexKey(e.id), index_row);
+  PutEntryRows(e, batch);
   FeedHead head = HeadOf(e);
   batch.Put(HeadKey(p), EncodeHead(head));
   std::shared_ptr<const KeySchedule> schedule = ObserveInto(*schedule_, e.entry, batch);
@@ -758,12 +783,7 @@ void Ledger::CommitGroup(const std::vector<Writer*>& group) {
 
     DecodedEntry e = SignEntry(*signer, entry);
     if (auto changed = ObserveInto(*schedule, e.entry, batch)) schedule = std::move(changed);
-    batch.Put(EntryKey(self, e.seq()), e.envelope);
-    std::string index_row;
-    index_row.push_back(static_cast<char>(self));
-    PutU64(index_row, e.seq());
-    index_row.push_back(static_cast<char>(e.kind()));
-    batch.Put(IndexKey(e.id), index_row);
+    PutEntryRows(e, batch);
     if (body_digest) {
       batch.Put(RequestKey(rid), e.id.str() + body_digest->str());
       group_requests[rid] = {e.id, *body_digest};
@@ -890,6 +910,109 @@ Result<IngestOutcome> Ledger::Ingest(std::string_view envelope) {
     RefreshSigningBlock();
   }
   return IngestOutcome::kStored;
+}
+
+namespace {
+
+// The stored feeds plus a run of entries about to be stored with them, for
+// stage 2 of each entry of the run (it may name earlier ones of the run).
+class BatchIndex final : public FeedIndex {
+ public:
+  BatchIndex(const FeedHead* heads, const FeedIndex& base) : base_(base) {
+    heads_[0] = heads[0];
+    heads_[1] = heads[1];
+  }
+  void Add(const DecodedEntry& e) {
+    heads_[e.author()] = HeadOf(e);
+    by_id_[e.id] = EntryRef{e.author(), e.seq(), e.kind()};
+    ids_[{e.author(), e.seq()}] = e.id;
+  }
+  FeedHead Head(PartyIndex party) const override { return heads_[party]; }
+  Result<std::optional<EntryRef>> Find(const Digest& id) const override {
+    if (auto it = by_id_.find(id); it != by_id_.end()) return std::optional<EntryRef>(it->second);
+    return base_.Find(id);
+  }
+  Result<std::optional<Digest>> IdAt(PartyIndex party, uint64_t seq) const override {
+    if (auto it = ids_.find({party, seq}); it != ids_.end()) return std::optional<Digest>(it->second);
+    return base_.IdAt(party, seq);
+  }
+
+ private:
+  FeedHead heads_[2];
+  const FeedIndex& base_;
+  std::map<Digest, EntryRef> by_id_;
+  std::map<std::pair<PartyIndex, uint64_t>, Digest> ids_;
+};
+
+}  // namespace
+
+Result<Ledger::BatchOutcome> Ledger::IngestBatch(const std::vector<std::string>& envelopes) {
+  BatchOutcome out;
+  // Stage 1 for all, outside the lock, on two threads, under the schedule of
+  // the moment. Entries of one feed cannot change the keys of that feed (an
+  // acknowledgement comes from the other feed), so the schedule holds for the
+  // whole run unless the other feed changed meanwhile (checked below).
+  const std::shared_ptr<const KeySchedule> seen_schedule = key_schedule();
+  std::vector<std::optional<Result<DecodedEntry>>> decoded(envelopes.size());
+  auto decode = [&](size_t from, size_t to) {
+    for (size_t i = from; i < to; ++i) decoded[i] = DecodeEntry(envelopes[i], charter_, seen_schedule.get());
+  };
+  const size_t half = envelopes.size() / 2;
+  if (half >= 16) {
+    auto second = std::async(std::launch::async, decode, half, envelopes.size());
+    decode(0, half);
+    second.get();
+  } else {
+    decode(0, envelopes.size());
+  }
+
+  size_t run = 0;  // entries [0, run) are stored in one write
+  {
+    std::lock_guard write_lock(write_mu_);
+    if (Status s = RecoverStore(); !s.ok()) return s;
+    if (schedule_ == seen_schedule) {
+      BatchIndex index(heads_, *this);
+      std::shared_ptr<const KeySchedule> schedule = schedule_;
+      WriteBatch batch;
+      for (; run < envelopes.size(); ++run) {
+        const Result<DecodedEntry>& d = *decoded[run];
+        if (!d) break;
+        const PartyIndex p = d->author();
+        if ((options_.self && p == *options_.self) || frozen(p) || d->seq() != index.Head(p).seq + 1) break;
+        if (!CheckSuccessor(d->entry, charter_.ledger_id(), index).ok()) break;
+        if (!schedule->CheckRotation(d->entry).ok()) break;
+        PutEntryRows(*d, batch);
+        if (auto changed = ObserveInto(*schedule, d->entry, batch)) schedule = std::move(changed);
+        index.Add(*d);
+      }
+      if (run > 0) {
+        for (PartyIndex p = 0; p < 2; ++p) {
+          if (index.Head(p).seq != heads_[p].seq) batch.Put(HeadKey(p), EncodeHead(index.Head(p)));
+        }
+        if (Status s = store_->Write(batch, true); !s.ok()) {
+          NoteWriteFailure(WriteFailure(s, kDataDisk));
+          (void)RecoverStore();  // entries stored after all are then duplicates
+          return WriteFailure(s, kDataDisk);
+        }
+        std::lock_guard lock(mu_);
+        heads_[0] = index.Head(0);
+        heads_[1] = index.Head(1);
+        schedule_ = std::move(schedule);
+        if (options_.self) RefreshSigningBlock();  // an acknowledgement may change the key in effect
+        head_changed_.notify_all();
+      }
+    }
+  }
+  out.stored = run;
+  // The rest, one by one, with Ingest's full handling and error messages.
+  for (size_t i = run; i < envelopes.size(); ++i) {
+    auto r = Ingest(envelopes[i]);
+    if (!r) return r.error();
+    if (*r == IngestOutcome::kStored) ++out.stored;
+    if (*r == IngestOutcome::kDuplicate) ++out.duplicates;
+    if (*r == IngestOutcome::kFork) ++out.forks;
+  }
+  return out;
 }
 
 }  // namespace parley

@@ -430,6 +430,71 @@ TEST_CASE("disk full: a batch reported failed but stored after all is adopted on
   }
 }
 
+// RU's feed as UA's node receives it when catching up: a proposal, statements
+// that name it (stage 2 must see the earlier entries of the same batch), and
+// filler.
+std::vector<std::string> RuCatchUp(test::Scenario& sc, int n) {
+  const DecodedEntry& p = sc.Add(kRU, test::Propose(test::RemainsTerms(kRU, 12, test::kT0 + 86400000)));
+  const Digest proposal = p.id;
+  for (int i = 2; i <= n; ++i) {
+    v1::Entry body = test::Say("RU statement " + std::to_string(i));
+    if (i % 10 == 0) body.mutable_statement()->set_reference(proposal.str());
+    sc.Add(kRU, body);
+  }
+  std::vector<std::string> out;
+  for (const DecodedEntry& e : sc.feed(kRU)) out.push_back(e.envelope);
+  return out;
+}
+
+TEST_CASE("catch-up: a batch of the other party's entries is stored in one synced write, as Ingest one by one would") {
+  test::Scenario sc;
+  const std::vector<std::string> feed = RuCatchUp(sc, 120);
+  FullDiskLedger batched, single;
+  const int writes_before = batched.disk->writes;
+  auto r = batched.ledger->IngestBatch(feed);
+  REQUIRE_MESSAGE(r.has_value(), r.error().ToString());
+  CHECK(r->stored == 120);
+  CHECK(r->duplicates == 0);
+  CHECK(batched.disk->writes - writes_before == 1);
+  for (const std::string& env : feed) REQUIRE(single.ledger->Ingest(env).value() == IngestOutcome::kStored);
+  CHECK(batched.ledger->Head(kRU).seq == 120);
+  CHECK(batched.ledger->Head(kRU).id == single.ledger->Head(kRU).id);
+  auto a = batched.ledger->Read(kRU, 1, 1000).value();
+  auto b = single.ledger->Read(kRU, 1, 1000).value();
+  REQUIRE(a.size() == b.size());
+  for (size_t i = 0; i < a.size(); ++i) CHECK(a[i].envelope == b[i].envelope);
+  CHECK(batched.ledger->Find(a[9].id).value().has_value());
+  // The node still signs, after the batch, with seen = RU's head.
+  auto own = batched.ledger->Append(test::Say("UA after catch-up"), test::kT0 + 10'000'000);
+  REQUIRE_MESSAGE(own.has_value(), own.error().ToString());
+  CHECK(own->entry.seen().seq() == 120);
+
+  SUBCASE("sent again with more: duplicates are no-ops, the new ones stored") {
+    test::Scenario more;
+    std::vector<std::string> longer = RuCatchUp(more, 150);
+    // `more` signs the same bodies at the same times: the first 120 are the same entries.
+    REQUIRE(longer[119] == feed[119]);
+    auto again = batched.ledger->IngestBatch(longer);
+    REQUIRE_MESSAGE(again.has_value(), again.error().ToString());
+    CHECK(again->duplicates == 120);
+    CHECK(again->stored == 30);
+    CHECK(batched.ledger->Head(kRU).seq == 150);
+  }
+}
+
+TEST_CASE("catch-up: a bad entry in a batch is refused with its reason; the entries before it are stored, none after") {
+  test::Scenario sc;
+  std::vector<std::string> feed = RuCatchUp(sc, 60);
+  feed[40][feed[40].size() - 3] ^= 0x01;  // a bit of RU#41's signature
+  FullDiskLedger t;
+  auto r = t.ledger->IngestBatch(feed);
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().code() == Code::kRejected);
+  CHECK_MESSAGE(r.error().message().find("bad-signature") != std::string::npos, r.error().message());
+  CHECK(t.ledger->Head(kRU).seq == 40);
+  CHECK(t.ledger->Read(kRU, 41, 100).value().empty());
+}
+
 TEST_CASE("a node refuses a charter without both signatures, or a key that is not its party's") {
   SUBCASE("unsigned") {
     LedgerOptions o;

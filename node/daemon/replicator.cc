@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
+#include <future>
 
 #include "node/daemon/log.h"
 #include "node/daemon/peer_auth.h"
@@ -175,6 +176,69 @@ bool Replicator::RecoverOwnFeed(v1::Peer::Stub& stub, const v1::Heads& heads) {
   return true;
 }
 
+Result<std::vector<std::string>> Replicator::ReadRange(v1::Peer::Stub& stub, uint64_t from) const {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(Clock::now() + kUnaryDeadline);
+  Authenticate(ctx, "/parley.v1.Peer/ReadFeed");
+  v1::ReadFeedRequest req;
+  req.set_ledger_id(ledger_.charter().ledger_id().str());
+  req.set_party(other_);
+  req.set_from_seq(from);
+  req.set_max_count(kMaxReadCount);
+  auto reader = stub.ReadFeed(&ctx, req);
+  std::vector<std::string> batch;
+  v1::FeedItem item;
+  while (reader->Read(&item)) batch.push_back(std::move(*item.mutable_envelope()));
+  grpc::Status s = reader->Finish();
+  if (!s.ok()) return Status(Code::kUnavailable, "catching up from peer: " + s.error_message());
+  return batch;
+}
+
+bool Replicator::CatchUp(v1::Peer::Stub& stub, const v1::Heads& heads) {
+  uint64_t peer_seq = 0;
+  for (const auto& f : heads.feeds()) {
+    if (f.party() == other_) peer_seq = f.seq();
+  }
+  uint64_t from = ledger_.Head(other_).seq + 1;
+  if (from > peer_seq) return true;
+  // Range reads of up to kMaxReadCount entries, each batch verified on two
+  // threads and stored with one fsync (Ledger::IngestBatch), the next range
+  // read while this one is ingested. The live Subscribe that follows starts
+  // from the new head.
+  auto pending = std::async(std::launch::async, [this, &stub, from] { return ReadRange(stub, from); });
+  while (true) {
+    auto batch = pending.get();
+    if (!batch) {
+      SetError(batch.error().message());
+      return false;
+    }
+    if (batch->empty()) break;
+    from += batch->size();
+    if (from <= peer_seq) {
+      pending = std::async(std::launch::async, [this, &stub, from] { return ReadRange(stub, from); });
+    }
+    auto r = ledger_.IngestBatch(*batch);
+    if (!r) {
+      Log(LogLevel::kWarn, "refused an entry from the peer",
+          {{"peer", address_}, {"reason", r.error().ToString()}});
+      SetError("refused entry from peer: " + r.error().ToString());
+      return false;  // (a read still running is waited for by `pending`)
+    }
+    {
+      std::lock_guard lock(mu_);
+      status_.set_last_contact_ms(NowMs());
+      if (r->forks > 0) status_.set_last_error("fork proof stored: the peer's feed forked");
+    }
+    if (r->forks > 0) {
+      Log(LogLevel::kError, "the peer's feed forked: fork proof stored, feed frozen", {{"peer", address_}});
+      break;
+    }
+    if (from > peer_seq || r->stored == 0) break;  // the rest comes with Subscribe
+  }
+  if (pending.valid()) pending.wait();
+  return true;
+}
+
 bool Replicator::Round(v1::Peer::Stub& stub) {
   v1::Heads heads;
   {
@@ -197,6 +261,7 @@ bool Replicator::Round(v1::Peer::Stub& stub) {
     }
   }
   if (!RecoverOwnFeed(stub, heads)) return false;
+  if (!CatchUp(stub, heads)) return false;
   AcknowledgeRotation();  // one stored before a restart
 
   grpc::ClientContext ctx;

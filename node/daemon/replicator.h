@@ -2,8 +2,9 @@
 //
 // One background thread. Each round: GetHeads (comparing the peer's copy of
 // our own feed with ours — recovering missing own entries after a lost data
-// folder, and raising the alarm on a different version), then a live
-// Subscribe from our copy's head + 1. Every entry is verified by the Ledger
+// folder, and raising the alarm on a different version), then catch-up in
+// batches of range reads (one fsync per batch), then a live Subscribe from
+// our copy's head + 1. Every entry is verified by the Ledger
 // before it is stored; duplicates are no-ops. A refused entry is logged with
 // its reason and ends the round. Rounds repeat with exponential backoff
 // (100 ms .. 5 s) while the peer is unreachable; a Subscribe is renewed every
@@ -61,6 +62,11 @@ class Replicator {
   // One connection round; returns true if it made contact with the peer.
   bool Round(v1::Peer::Stub& stub);
   bool RecoverOwnFeed(v1::Peer::Stub& stub, const v1::Heads& heads);
+  // Brings our copy of the other feed up to the head the peer reported, in
+  // batches (range reads + Ledger::IngestBatch).
+  bool CatchUp(v1::Peer::Stub& stub, const v1::Heads& heads);
+  // One range read of the other feed from `from` (up to kMaxReadCount).
+  Result<std::vector<std::string>> ReadRange(v1::Peer::Stub& stub, uint64_t from) const;
   // Adds a token signed with the key KeyRing::TokenKey names.
   void Authenticate(grpc::ClientContext& ctx, std::string_view method) const;
   // If the other party has a pending key rotation, appends a statement that
