@@ -1,6 +1,7 @@
 #include "node/agreements.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <sstream>
 
 namespace parley {
@@ -251,6 +252,25 @@ class Replayer {
       return Void(e, std::string(what) + " must come from the " + (handover ? "sending" : "receiving") + " party");
     }
     TransferProgress& tp = a.transfers[index];
+    // Totals are uint64: a report that would carry one past 2^64 - 1 cannot
+    // be added up (wrapping would make 2^63 + 2^63 + 2 "equal" to 2); it is
+    // void rather than silently corrupting the totals (found by fuzz_ingest).
+    auto overflows = [](uint64_t total, uint64_t add) { return add > UINT64_MAX - total; };
+    const std::string where = "transfer " + std::to_string(index) + "'s ";
+    if (handover ? overflows(tp.handed_over, e.entry.handover().count())
+                 : overflows(tp.received, e.entry.receipt().count())) {
+      return Void(e, std::string(what) + " count would take " + where + (handover ? "handed-over" : "received") +
+                         " total past 2^64 - 1");
+    }
+    if (!handover) {
+      const auto& sum = tp.reconciliation;
+      const auto& rec = e.entry.receipt().reconciliation();
+      if (overflows(sum.matched(), rec.matched()) || overflows(sum.missing(), rec.missing()) ||
+          overflows(sum.not_on_manifest(), rec.not_on_manifest()) ||
+          overflows(sum.unidentified(), rec.unidentified()) || overflows(sum.other_side(), rec.other_side())) {
+        return Void(e, "receipt reconciliation figures would take " + where + "totals past 2^64 - 1");
+      }
+    }
     if (handover) {
       const auto& h = e.entry.handover();
       tp.handed_over += h.count();

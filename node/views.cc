@@ -129,14 +129,24 @@ std::string TermsSummary(const Charter& c, const v1::Terms& t) {
 // Where an agreement stands after "AGREED (signed by both) — ".
 std::string AgreementWords(const Charter& c, const Proposal& p) {
   const Agreement& a = *p.agreement;
-  uint64_t due = 0, handed_over = 0, received = 0;
+  // Summed across transfers in 128 bits: each total is a uint64, their sum
+  // need not be (fuzz_ingest: "2 of 1 handed over" after wrapping).
+  __extension__ typedef unsigned __int128 Wide;  // __extension__: quiet under -Wpedantic
+  Wide due = 0, handed_over = 0, received = 0;
   for (size_t i = 0; i < a.transfers.size(); ++i) {
     due += p.terms.transfers(static_cast<int>(i)).count();
     handed_over += a.transfers[i].handed_over;
     received += a.transfers[i].received;
   }
-  const std::string counts = std::to_string(handed_over) + " of " + std::to_string(due) + " handed over, " +
-                             std::to_string(received) + " received";
+  auto str = [](Wide v) {
+    std::string digits;
+    do {
+      digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(v % 10)));
+      v /= 10;
+    } while (v != 0);
+    return digits;
+  };
+  const std::string counts = str(handed_over) + " of " + str(due) + " handed over, " + str(received) + " received";
   switch (a.state) {
     case AgreementState::kAgreed: return "not yet executed";
     case AgreementState::kInProgress: return "in progress: " + counts;

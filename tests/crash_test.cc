@@ -75,9 +75,10 @@ std::vector<Ack> WriteAndKill(test::NodePair& n, const std::string& tag, Ms dela
 
 TEST_SUITE("e2e") {
 
-// After a peer restart the replicator reconnects at once: its backoff is only
-// for a peer that cannot be reached or that serves bad data.
-TEST_CASE("Crash: RU catches up with UA within 1.5 s of each of 6 restarts of UA") {
+// After a peer restart the replicator reconnects at once: its backoff (up to
+// 5 s) is only for a peer that cannot be reached or that serves bad data.
+// (Typically well under 1 s; the bound leaves room for a sanitized build.)
+TEST_CASE("Crash: RU catches up with UA within 3 s of each of 6 restarts of UA") {
   test::NodePair n;
   REQUIRE(n.ua.Start());
   REQUIRE(n.ru.Start());
@@ -89,7 +90,7 @@ TEST_CASE("Crash: RU catches up with UA within 1.5 s of each of 6 restarts of UA
     auto next = n.ua.Client()->Submit(test::Say(rid), rid);
     REQUIRE_MESSAGE(next.has_value(), Why(next));
     const auto restarted = std::chrono::steady_clock::now();
-    const bool converged = test::Eventually([&] { return n.Converged(); }, std::chrono::milliseconds(1500));
+    const bool converged = test::Eventually([&] { return n.Converged(); }, std::chrono::milliseconds(3000));
     CHECK_MESSAGE(converged, "RU had not caught up ", SecondsSince(restarted), " s after UA answered again");
   }
 }
