@@ -44,7 +44,8 @@ void FillHeads(const Ledger& ledger, google::protobuf::RepeatedPtrField<v1::Feed
 
 grpc::Status StreamFeed(const Ledger& ledger, PartyIndex party, uint64_t from_seq, uint64_t max_count,
                         bool follow, grpc::ServerContext* ctx, grpc::ServerWriter<v1::FeedItem>* writer,
-                        const std::atomic<bool>& stopping) {
+                        const std::atomic<bool>& stopping, std::chrono::steady_clock::duration max_duration) {
+  const auto started = std::chrono::steady_clock::now();
   if (party > 1) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "party must be 0 or 1");
   if (from_seq == 0) from_seq = 1;
   uint64_t next = from_seq;
@@ -63,7 +64,7 @@ grpc::Status StreamFeed(const Ledger& ledger, PartyIndex party, uint64_t from_se
     }
     if (sent >= max_count) return grpc::Status::OK;
     if (entries->empty()) {
-      if (!follow) return grpc::Status::OK;
+      if (!follow || std::chrono::steady_clock::now() - started > max_duration) return grpc::Status::OK;
       ledger.WaitForHead(party, next - 1, std::chrono::steady_clock::now() + std::chrono::milliseconds(200));
     }
   }
@@ -114,7 +115,8 @@ grpc::Status PeerService::Subscribe(grpc::ServerContext* ctx, const v1::Subscrib
   if (auto s = Admit(ctx, "/parley.v1.Peer/Subscribe", req->ledger_id(), &caller); !s.ok()) return s;
   std::optional<PeerAuthenticator::StreamSlot> slot;
   if (auto s = auth_.AcquireStream(caller, &slot); !s.ok()) return s;
-  return StreamFeed(ledger_, req->party(), req->from_seq(), UINT64_MAX, true, ctx, writer, stopping_);
+  return StreamFeed(ledger_, req->party(), req->from_seq(), UINT64_MAX, true, ctx, writer, stopping_,
+                    kMaxPeerStreamDuration);
 }
 
 grpc::Status PeerService::GetForkProofs(grpc::ServerContext* ctx, const v1::GetForkProofsRequest* req,

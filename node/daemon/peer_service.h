@@ -7,6 +7,8 @@
 // Thread safety: gRPC calls handlers concurrently; the Ledger is thread-safe.
 #pragma once
 
+#include <chrono>
+
 #include <atomic>
 
 #include "node/daemon/peer_auth.h"
@@ -16,6 +18,9 @@
 namespace parley {
 
 inline constexpr uint32_t kMaxReadCount = 1000;
+// A peer's Subscribe ends after this long whatever deadline the client set,
+// so no caller holds a stream slot for good (the replicator resubscribes).
+inline constexpr auto kMaxPeerStreamDuration = std::chrono::minutes(5);
 
 // The party keys a peer call may be signed with, per `ledger`'s key schedule:
 // each party's key in effect and the new key of its pending rotation (the
@@ -54,9 +59,11 @@ grpc::Status ToGrpc(const Status& s);
 // Fills `out` with both heads as `ledger` holds them.
 void FillHeads(const Ledger& ledger, google::protobuf::RepeatedPtrField<v1::FeedHeadInfo>* out);
 // Streams `party`'s feed from `from_seq`; with `follow`, waits for and sends
-// new entries until `ctx` is cancelled or `stopping` is set.
+// new entries until `ctx` is cancelled, `stopping` is set or `max_duration`
+// has passed (then it ends with OK and the client subscribes again).
 grpc::Status StreamFeed(const Ledger& ledger, PartyIndex party, uint64_t from_seq, uint64_t max_count,
                         bool follow, grpc::ServerContext* ctx, grpc::ServerWriter<v1::FeedItem>* writer,
-                        const std::atomic<bool>& stopping);
+                        const std::atomic<bool>& stopping,
+                        std::chrono::steady_clock::duration max_duration = std::chrono::steady_clock::duration::max());
 
 }  // namespace parley
