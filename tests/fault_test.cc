@@ -482,6 +482,10 @@ TEST_CASE("fault: UA killed with SIGKILL 100 times under 2-4 concurrent writers:
     auto t2 = Clock::now();
     for (auto& t : threads) t.join();
     auto t3 = Clock::now();
+    if (!restarted) {
+      const std::string log = test::ReadText(n.ua.log());
+      FAIL_CHECK("UA did not restart; the end of its log:\n", log.substr(log.size() > 3000 ? log.size() - 3000 : 0));
+    }
     REQUIRE(restarted);
     CHECK_MESSAGE(errors.empty(), errors.front());
 

@@ -19,6 +19,9 @@
 #include <functional>
 #include <sstream>
 #include <string>
+#include <mutex>
+#include <random>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -30,17 +33,36 @@ namespace parley::test {
 
 namespace fs = std::filesystem;
 
+// A free TCP port on 127.0.0.1 for a node to listen on, chosen below the
+// kernel's ephemeral range (Linux: 32768-60999). A port from that range could
+// be handed to some outgoing connection (e.g. the other node reconnecting)
+// while a test has the node stopped, and the restart would then fail with
+// "address in use".
 inline int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  int port = ntohs(addr.sin_port);
-  ::close(fd);
-  return port;
+  static std::mutex mu;
+  static std::mt19937 rng(std::random_device{}());
+  static std::set<int> given;  // never the same port twice in one test run
+  std::lock_guard lock(mu);
+  std::uniform_int_distribution<int> pick(20000, 32000);
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    const int port = pick(rng);
+    if (given.count(port)) continue;
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    if (ok) {
+      given.insert(port);
+      return port;
+    }
+  }
+  PARLEY_CHECK(false && "no free port in 20000-32000");
+  return 0;
 }
 
 struct CliResult {
@@ -182,8 +204,12 @@ class NodeProcess {
     return RunParley(args);
   }
 
+  // Both heads as the node reports them. Polled often (Eventually), so one
+  // connection is kept for it instead of a new one per call.
   FeedHead HeadOf(PartyIndex p) const {
-    auto st = Client()->GetStatus();
+    std::lock_guard lock(status_mu_);
+    if (!status_client_) status_client_ = Client();
+    auto st = status_client_->GetStatus();
     FeedHead h;
     if (!st) return h;
     h.seq = st->feeds(static_cast<int>(p)).seq();
@@ -198,6 +224,8 @@ class NodeProcess {
   std::string peer_;
   pid_t pid_ = -1;
   int exit_status_ = 0;
+  mutable std::mutex status_mu_;
+  mutable std::unique_ptr<OperatorClient> status_client_;
 };
 
 // Two nodes, UA and RU, each the other's peer.
