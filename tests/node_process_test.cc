@@ -76,6 +76,31 @@ TEST_CASE("a node that was down catches up with 100 statements and both views ar
   CHECK(n.ru.HeadOf(kUA).seq == 100);
 }
 
+TEST_CASE("a node whose data folder was lost recovers its own feed from the peer (two range reads) and signs on at the next seq") {
+  test::NodePair n;
+  REQUIRE(n.ua.Start());
+  REQUIRE(n.ru.Start());
+  auto client = n.ua.Client();
+  for (int i = 0; i < 1500; ++i) {  // more than one range read (1000)
+    REQUIRE(client->Submit(test::Say("before the loss " + std::to_string(i)), "lost-" + std::to_string(i)).has_value());
+  }
+  REQUIRE(test::Eventually([&] { return n.Converged(); }, std::chrono::seconds(30)));
+  const FeedHead before = n.ua.HeadOf(kUA);
+  REQUIRE(n.ua.Stop() == 0);
+  std::filesystem::remove_all(n.ua.dir() / "data");  // the high-water mark (key.hwm) survives
+  REQUIRE(n.ua.Start());
+  // Recovered from RU's copy (until then it refuses to sign: ledger_test.cc), then signs at the next seq.
+  REQUIRE(test::Eventually([&] { return n.ua.HeadOf(kUA).seq == before.seq; }, std::chrono::seconds(30)));
+  CHECK(n.ua.HeadOf(kUA).id == before.id);
+  auto next = n.ua.Client()->Submit(test::Say("after the recovery"), "after-loss");
+  REQUIRE_MESSAGE(next.has_value(), next.error().ToString());
+  CHECK(next->seq() == before.seq + 1);
+  REQUIRE(test::Eventually([&] { return n.Converged(); }));
+  auto st = n.ua.Client()->GetStatus();
+  REQUIRE(st.has_value());
+  CHECK(st->alarms_size() == 0);
+}
+
 TEST_CASE("a retried request id gives one entry") {
   test::NodePair n;
   REQUIRE(n.ua.Start());

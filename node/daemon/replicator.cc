@@ -138,51 +138,37 @@ bool Replicator::RecoverOwnFeed(v1::Peer::Stub& stub, const v1::Heads& heads) {
   }
   uint64_t next = from;
   while (next <= peer_seq) {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(Clock::now() + kUnaryDeadline);
-    Authenticate(ctx, "/parley.v1.Peer/ReadFeed");
-    v1::ReadFeedRequest req;
-    req.set_ledger_id(ledger_.charter().ledger_id().str());
-    req.set_party(self_);
-    req.set_from_seq(next);
-    req.set_max_count(kMaxReadCount);
-    auto reader = stub.ReadFeed(&ctx, req);
-    v1::FeedItem item;
-    uint64_t got = 0;
-    while (reader->Read(&item)) {
-      ++got;
-      auto r = ledger_.Ingest(item.envelope());
+    auto batch = ReadRange(stub, self_, next);
+    if (!batch) {
+      SetError("reading own feed from peer: " + batch.error().message());
+      return false;
+    }
+    if (batch->empty()) break;
+    for (const std::string& envelope : *batch) {
+      auto r = ledger_.Ingest(envelope);
       if (!r) {
         Log(LogLevel::kError, "peer's copy of our own feed refused", {{"reason", r.error().ToString()}});
         SetError("own feed from peer: " + r.error().ToString());
-        ctx.TryCancel();
-        reader->Finish();
         return false;
       }
       if (*r == IngestOutcome::kFork) {
         Log(LogLevel::kError, "ALARM: the peer holds a different version of our own feed; our key is misused",
-            {{"seq", std::to_string(next + got - 1)}});
+            {{"seq", std::to_string(next)}});
         SetError("peer holds a different version of our own feed");
       }
+      ++next;
     }
-    grpc::Status s = reader->Finish();
-    if (!s.ok()) {
-      SetError("reading own feed from peer: " + s.error_message());
-      return false;
-    }
-    if (got == 0) break;
-    next += got;
   }
   return true;
 }
 
-Result<std::vector<std::string>> Replicator::ReadRange(v1::Peer::Stub& stub, uint64_t from) const {
+Result<std::vector<std::string>> Replicator::ReadRange(v1::Peer::Stub& stub, PartyIndex party, uint64_t from) const {
   grpc::ClientContext ctx;
   ctx.set_deadline(Clock::now() + kUnaryDeadline);
   Authenticate(ctx, "/parley.v1.Peer/ReadFeed");
   v1::ReadFeedRequest req;
   req.set_ledger_id(ledger_.charter().ledger_id().str());
-  req.set_party(other_);
+  req.set_party(party);
   req.set_from_seq(from);
   req.set_max_count(kMaxReadCount);
   auto reader = stub.ReadFeed(&ctx, req);
@@ -190,7 +176,7 @@ Result<std::vector<std::string>> Replicator::ReadRange(v1::Peer::Stub& stub, uin
   v1::FeedItem item;
   while (reader->Read(&item)) batch.push_back(std::move(*item.mutable_envelope()));
   grpc::Status s = reader->Finish();
-  if (!s.ok()) return Status(Code::kUnavailable, "catching up from peer: " + s.error_message());
+  if (!s.ok()) return Status(Code::kUnavailable, s.error_message());
   return batch;
 }
 
@@ -205,17 +191,17 @@ bool Replicator::CatchUp(v1::Peer::Stub& stub, const v1::Heads& heads) {
   // threads and stored with one fsync (Ledger::IngestBatch), the next range
   // read while this one is ingested. The live Subscribe that follows starts
   // from the new head.
-  auto pending = std::async(std::launch::async, [this, &stub, from] { return ReadRange(stub, from); });
+  auto pending = std::async(std::launch::async, [this, &stub, from] { return ReadRange(stub, other_, from); });
   while (true) {
     auto batch = pending.get();
     if (!batch) {
-      SetError(batch.error().message());
+      SetError("catching up from peer: " + batch.error().message());
       return false;
     }
     if (batch->empty()) break;
     from += batch->size();
     if (from <= peer_seq) {
-      pending = std::async(std::launch::async, [this, &stub, from] { return ReadRange(stub, from); });
+      pending = std::async(std::launch::async, [this, &stub, from] { return ReadRange(stub, other_, from); });
     }
     auto r = ledger_.IngestBatch(*batch);
     if (!r) {

@@ -65,8 +65,8 @@ class Replicator {
   // Brings our copy of the other feed up to the head the peer reported, in
   // batches (range reads + Ledger::IngestBatch).
   bool CatchUp(v1::Peer::Stub& stub, const v1::Heads& heads);
-  // One range read of the other feed from `from` (up to kMaxReadCount).
-  Result<std::vector<std::string>> ReadRange(v1::Peer::Stub& stub, uint64_t from) const;
+  // One range read of `party`'s feed from `from` (up to kMaxReadCount).
+  Result<std::vector<std::string>> ReadRange(v1::Peer::Stub& stub, PartyIndex party, uint64_t from) const;
   // Adds a token signed with the key KeyRing::TokenKey names.
   void Authenticate(grpc::ClientContext& ctx, std::string_view method) const;
   // If the other party has a pending key rotation, appends a statement that
