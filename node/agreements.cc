@@ -93,10 +93,16 @@ class Replayer {
     return it == s_.by_id.end() ? nullptr : &s_.proposals[it->second];
   }
 
+  // Whether `id_bytes` names an entry signed with a key declared compromised.
+  // (Any bytes: the operator service evaluates bodies not yet validated.)
+  bool DeclaredCompromised(const std::string& id_bytes) const {
+    auto id = Digest::FromBytes(id_bytes);
+    return id && s_.compromised.count(*id) > 0;
+  }
+
   // "an unknown proposal", or why it is unknown to agreement state.
   std::string Unknown(const std::string& id_bytes, const char* what = "proposal") {
-    auto id = Digest::FromBytes(id_bytes);
-    if (id && s_.compromised.count(*id)) {
+    if (DeclaredCompromised(id_bytes)) {
       return std::string("a ") + what + " signed with a key declared compromised";
     }
     return std::string("an unknown ") + what;
@@ -219,7 +225,7 @@ class Replayer {
 
   void OnCancel(const DecodedEntry& e) {
     Proposal* p = Lookup(e.entry.cancel().agreement());
-    if (!p && s_.compromised.count(*Digest::FromBytes(e.entry.cancel().agreement()))) {
+    if (!p && DeclaredCompromised(e.entry.cancel().agreement())) {
       return Void(e, "cancels " + Unknown(e.entry.cancel().agreement()));
     }
     if (!p || !p->agreement) return Void(e, "cancels something that is not an agreement");
@@ -236,7 +242,7 @@ class Replayer {
     const uint32_t index = handover ? e.entry.handover().transfer_index() : e.entry.receipt().transfer_index();
     const char* what = handover ? "handover" : "receipt";
     Proposal* p = Lookup(agreement_id);
-    if (!p && s_.compromised.count(*Digest::FromBytes(agreement_id))) {
+    if (!p && DeclaredCompromised(agreement_id)) {
       return Void(e, std::string(what) + " for " + Unknown(agreement_id));
     }
     if (!p || !p->agreement) return Void(e, std::string(what) + " for something that is not an agreement");

@@ -133,6 +133,8 @@ Status CheckBody(const v1::Entry& e, const Charter& charter) {
 
 }  // namespace
 
+Status CheckEntryBody(const v1::Entry& entry, const Charter& charter) { return CheckBody(entry, charter); }
+
 const char* ViolationName(Violation v) { return kViolationNames[static_cast<int>(v)]; }
 
 Status Rejection(Violation v, const std::string& detail) {

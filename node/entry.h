@@ -89,6 +89,8 @@ Result<DecodedEntry> DecodeEntry(std::string_view envelope, const Charter& chart
 // The context-free checks DecodeEntry applies after the signature: header
 // fields (seq, prev, seen) and the body. Used before signing a new entry.
 Status CheckEntryFields(const v1::Entry& entry, const Charter& charter);
+// The body alone (§5), for a body not yet placed in an entry.
+Status CheckEntryBody(const v1::Entry& entry, const Charter& charter);
 
 // Serializes `entry` (all header fields set by the caller), signs it and
 // returns it decoded. Does not validate.

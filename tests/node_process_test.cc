@@ -130,6 +130,18 @@ TEST_CASE("the node refuses to sign void statements and says why") {
   CHECK(again.code != 0);
   CHECK(again.err.find("already withdrawn") != std::string::npos);
   CHECK(n.ua.HeadOf(kUA).seq == 2);
+  // A malformed body straight through the operator API (no CLI to resolve
+  // IDs): refused with the reason, nothing signed.
+  std::vector<v1::Entry> malformed(3);
+  malformed[0].mutable_cancel()->set_agreement("short");
+  malformed[1].mutable_handover()->set_agreement(std::string(31, 'x'));
+  malformed[2].mutable_accept()->set_proposal("");
+  for (size_t i = 0; i < malformed.size(); ++i) {
+    auto r = n.ua.Client()->Submit(malformed[i], "malformed-" + std::to_string(i));
+    REQUIRE_FALSE(r.has_value());
+    CHECK_MESSAGE(r.error().message().find("must be 32 bytes") != std::string::npos, r.error().message());
+  }
+  CHECK(n.ua.HeadOf(kUA).seq == 2);
 }
 
 TEST_CASE("CLI errors give a clear message and a non-zero exit") {

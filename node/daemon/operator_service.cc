@@ -68,6 +68,9 @@ grpc::Status OperatorService::Submit(grpc::ServerContext*, const v1::SubmitReque
   if (req->body().body_case() == v1::Entry::BODY_NOT_SET) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "the statement has no body");
   }
+  // Malformed bodies are refused with the structural reason before anything
+  // else looks at them.
+  if (Status s = CheckEntryBody(req->body(), ledger_.charter()); !s.ok()) return ToGrpc(s);
   const int64_t now = NowMs();
   if (CanBeVoid(req->body())) {
     auto reason = VoidReason(req->body(), now);
