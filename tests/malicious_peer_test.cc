@@ -281,9 +281,15 @@ TEST_CASE("malicious peer: a message of about 1 MB is cut off by gRPC's size lim
       std::chrono::seconds(5));
   CHECK_MESSAGE(!line.empty(), test::ReadText(s.ua.log()));
   s.CheckAliveWithRuHead(0);
-  auto st = s.ua.Client()->GetStatus();
-  REQUIRE(st.has_value());
-  CHECK(st->peer().last_error().find("larger than max") != std::string::npos);
+  // The replicator retries (with backoff) and clears last_error while each new
+  // subscription is being set up, so the status is polled for the error.
+  std::string last_error;
+  CHECK_MESSAGE(test::Eventually([&] {
+                  auto st = s.ua.Client()->GetStatus();
+                  last_error = st ? st->peer().last_error() : st.error().ToString();
+                  return last_error.find("larger than max") != std::string::npos;
+                }, std::chrono::seconds(10)),
+                last_error);
 }
 
 TEST_CASE("malicious peer: garbage bytes as an envelope are refused as malformed and nothing is stored") {
