@@ -47,16 +47,24 @@ Digest MerkleRoot(const std::vector<Digest>& leaves) {
 }
 
 MerkleProof MerkleProve(const std::vector<Digest>& leaves, uint64_t index) {
-  PARLEY_CHECK(index < leaves.size());
+  return MerkleTree(leaves).Prove(index);
+}
+
+MerkleTree::MerkleTree(std::vector<Digest> leaves) {
+  PARLEY_CHECK(!leaves.empty());
+  levels_.push_back(std::move(leaves));
+  while (levels_.back().size() > 1) levels_.push_back(Parents(levels_.back()));
+}
+
+MerkleProof MerkleTree::Prove(uint64_t index) const {
+  PARLEY_CHECK(index < size());
   MerkleProof proof;
   proof.index = index;
-  proof.leaf_count = leaves.size();
-  std::vector<Digest> level = leaves;
+  proof.leaf_count = size();
   uint64_t i = index;
-  while (level.size() > 1) {
+  for (size_t level = 0; level + 1 < levels_.size(); ++level) {
     const uint64_t sibling = i ^ 1;
-    if (sibling < level.size()) proof.path.push_back(level[sibling]);
-    level = Parents(level);
+    if (sibling < levels_[level].size()) proof.path.push_back(levels_[level][sibling]);
     i /= 2;
   }
   return proof;

@@ -37,8 +37,27 @@ struct MerkleProof {
   std::vector<Digest> path; // siblings, leaf level first
 };
 
-// REQUIRES: index < leaves.size().
+// REQUIRES: index < leaves.size(). Builds the whole tree: O(n) per call;
+// for many proofs over one tree use MerkleTree.
 MerkleProof MerkleProve(const std::vector<Digest>& leaves, uint64_t index);
+
+// Every level of one tree, built once (about 2n digests), so that each proof
+// is O(log n).
+class MerkleTree {
+ public:
+  // REQUIRES: !leaves.empty().
+  explicit MerkleTree(std::vector<Digest> leaves);
+
+  const Digest& root() const { return levels_.back().front(); }
+  uint64_t size() const { return levels_.front().size(); }
+  const std::vector<Digest>& leaves() const { return levels_.front(); }
+
+  // REQUIRES: index < size().
+  MerkleProof Prove(uint64_t index) const;
+
+ private:
+  std::vector<std::vector<Digest>> levels_;  // leaves first, root level last
+};
 
 // True iff `proof` shows that `leaf` is at proof.index in the tree of
 // proof.leaf_count leaves whose root is `root`. False (never a crash) for

@@ -74,9 +74,17 @@ class LevelDbStore final : public Store {
     if (!db_) return Closed();
     leveldb::WriteBatch b;
     for (const auto& [k, v] : batch.puts()) b.Put(k, v);
+    for (const auto& k : batch.deletes()) b.Delete(k);
     leveldb::WriteOptions options;
     options.sync = sync;
     return FromLevelDb(db_->Write(options, &b), "store write");
+  }
+
+  Status Compact() override {
+    std::shared_lock<std::shared_mutex> lock;
+    if (Status s = LockOpen(lock); !s.ok()) return s;
+    db_->CompactRange(nullptr, nullptr);  // flushes the memtable (a new log) first
+    return Status::Ok();
   }
 
   Status Scan(std::string_view start, std::string_view end, const ScanFn& fn) override {

@@ -18,6 +18,7 @@ class MemoryStore final : public Store {
   Status Write(const WriteBatch& batch, bool sync) override {
     std::lock_guard lock(mu_);
     for (const auto& [k, v] : batch.puts()) map_[k] = v;
+    for (const auto& k : batch.deletes()) map_.erase(k);
     return Status::Ok();
   }
 

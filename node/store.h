@@ -18,17 +18,21 @@
 
 namespace parley {
 
-// Puts applied atomically by Store::Write.
+// Puts and deletes applied atomically by Store::Write: puts first, then
+// deletes (a key both put and deleted in one batch ends up absent).
 class WriteBatch {
  public:
   void Put(std::string key, std::string value) {
     puts_.emplace_back(std::move(key), std::move(value));
   }
+  void Delete(std::string key) { deletes_.push_back(std::move(key)); }
   const std::vector<std::pair<std::string, std::string>>& puts() const { return puts_; }
-  bool empty() const { return puts_.empty(); }
+  const std::vector<std::string>& deletes() const { return deletes_; }
+  bool empty() const { return puts_.empty() && deletes_.empty(); }
 
  private:
   std::vector<std::pair<std::string, std::string>> puts_;
+  std::vector<std::string> deletes_;
 };
 
 class Store {
@@ -57,6 +61,12 @@ class Store {
   // lacks the room that recovery needs (the store is then left open and
   // unchanged). The default (memory stores) does nothing.
   virtual Status Reopen() { return Status::Ok(); }
+
+  // Rewrites the storage so that deleted values are no longer in its files
+  // (LevelDB: the write-ahead log and every table are rewritten). What the
+  // file system does with the freed blocks is outside its reach. The default
+  // (memory stores) does nothing.
+  virtual Status Compact() { return Status::Ok(); }
 };
 
 std::unique_ptr<Store> NewMemoryStore();

@@ -92,6 +92,48 @@ TEST_CASE("for trees of 1 to 33 leaves, the proof of every leaf verifies") {
   }
 }
 
+// The proof of merkle.h written out independently of merkle.cc (which now
+// builds MerkleProve on MerkleTree, so comparing those two alone would prove
+// little): siblings level by level, nothing for a promoted node.
+MerkleProof SpecProve(std::vector<Digest> level, uint64_t index) {
+  MerkleProof proof{index, level.size(), {}};
+  while (level.size() > 1) {
+    const uint64_t sibling = (index % 2 == 0) ? index + 1 : index - 1;
+    if (sibling < level.size()) proof.path.push_back(level[sibling]);
+    std::vector<Digest> up;
+    for (size_t i = 0; i < level.size(); i += 2) {
+      up.push_back(i + 1 < level.size() ? SpecNode(level[i], level[i + 1]) : level[i]);
+    }
+    level = std::move(up);
+    index /= 2;
+  }
+  return proof;
+}
+
+TEST_CASE("MerkleTree gives the root and proofs of MerkleRoot and MerkleProve for 1 to 65 leaves") {
+  const Manifest m = MakeManifest(65);
+  for (size_t n = 1; n <= 65; ++n) {
+    CAPTURE(n);
+    const std::vector<Digest> leaves(m.leaves.begin(), m.leaves.begin() + n);
+    const MerkleTree tree(leaves);
+    CHECK(tree.size() == n);
+    CHECK(tree.leaves() == leaves);
+    CHECK(tree.root() == MerkleRoot(leaves));
+    for (uint64_t i = 0; i < n; ++i) {
+      CAPTURE(i);
+      const MerkleProof proof = tree.Prove(i);
+      const MerkleProof one_off = MerkleProve(leaves, i);
+      const MerkleProof spec = SpecProve(leaves, i);
+      CHECK(proof.index == i);
+      CHECK(proof.leaf_count == n);
+      CHECK(proof.path == one_off.path);
+      CHECK(proof.path == spec.path);
+      CHECK((proof.index == one_off.index && proof.leaf_count == one_off.leaf_count));
+      CHECK(MerkleVerify(tree.root(), leaves[i], proof));
+    }
+  }
+}
+
 TEST_CASE("a proof fails for another leaf, salt, root, index or leaf count") {
   const Manifest m = MakeManifest(33);
   for (size_t n : {2, 3, 5, 8, 13, 33}) {
