@@ -42,6 +42,9 @@ void UpdateAgreementState(Agreement& a) {
                  (t.handover_manifest && t.receipt_manifest && *t.handover_manifest != *t.receipt_manifest))) {
       dispute = true;
     }
+    // The receiver's reconciliation against the manifest found a mismatch.
+    const v1::Reconciliation& r = t.reconciliation;
+    if (r.missing() || r.not_on_manifest() || r.unidentified() || r.other_side()) dispute = true;
     if (!both) all_done = false;
   }
   if (dispute) a.state = AgreementState::kDisputed;

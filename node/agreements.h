@@ -32,7 +32,8 @@ enum class AgreementState {
   kAgreed,           // signed by both; nothing executed yet
   kInProgress,       // at least one handover or receipt
   kCompleted,        // every transfer handed over and received, counts equal
-  kDisputed,         // a transfer's handed-over and received counts or manifests differ
+  kDisputed,         // a transfer's handed-over and received counts or manifests differ, or a
+                     // receipt's reconciliation reports anything but matched records
   kAmended,          // replaced by an agreed amendment
   kCancelRequested,  // one party asked to cancel
   kCancelled,        // both parties cancelled

@@ -485,6 +485,33 @@ std::string DescribeRotation(const Charter& c, const AuditKeyRotation& k) {
 }
 
 
+// The manifest disclosure statements (docs/PROTOCOL.md §8.4), as
+// {party, seq, time, manifest, count, to}.
+std::vector<nlohmann::json> Disclosures(const Charter& c, const LedgerState& state) {
+  constexpr std::string_view kPrefix = "parley/disclosure/v1 manifest=";
+  std::vector<nlohmann::json> out;
+  for (const Claim& cl : state.claims) {
+    if (cl.kind != v1::Entry::kStatement || cl.text.rfind(kPrefix, 0) != 0) continue;
+    std::istringstream words(cl.text.substr(kPrefix.size()));
+    std::string root, count, to;
+    words >> root >> count >> to;
+    if (root.size() != 64 || count.rfind("count=", 0) != 0 || to.rfind("to=", 0) != 0) continue;
+    uint64_t n = 0;
+    try {
+      n = std::stoull(count.substr(6));
+    } catch (...) {
+      continue;
+    }
+    out.push_back({{"party", c.party_code(cl.at.party)},
+                   {"seq", cl.at.seq},
+                   {"time", IsoTime(cl.at.time_ms)},
+                   {"manifest", root},
+                   {"count", n},
+                   {"to", to.substr(3)}});
+  }
+  return out;
+}
+
 std::string RenderAudit(const AuditReport& report) {
   const Charter c = Charter::Parse(report.charter_bytes).value();
   std::ostringstream out;
@@ -510,6 +537,14 @@ std::string RenderAudit(const AuditReport& report) {
   out << "\nKey rotations:\n";
   for (const AuditKeyRotation& k : report.key_rotations) out << "  " << DescribeRotation(c, k) << "\n";
   if (report.key_rotations.empty()) out << "  none (every entry is signed with its party's charter key)\n";
+  out << "\nManifest disclosures (each recorded by the disclosing node before it sent the list):\n";
+  const std::vector<nlohmann::json> disclosures = Disclosures(c, report.state);
+  for (const nlohmann::json& d : disclosures) {
+    out << "  " << d["party"].get<std::string>() << "#" << d["seq"].get<uint64_t>() << "  "
+        << d["time"].get<std::string>() << "  manifest " << d["manifest"].get<std::string>().substr(0, 16) << "… ("
+        << d["count"].get<uint64_t>() << " records) to " << d["to"].get<std::string>() << "\n";
+  }
+  if (disclosures.empty()) out << "  none\n";
   out << "\nOne side's word alone (not agreements):\n";
   for (const AuditFinding& f : report.unilateral) out << "  " << f.where << ": " << f.what << "\n";
   if (report.unilateral.empty()) out << "  none\n";
@@ -548,6 +583,7 @@ nlohmann::json AuditJson(const AuditReport& report) {
     if (r.compromised_from != 0) row["compromised_from"] = r.compromised_from;
     j["key_rotations"].push_back(std::move(row));
   }
+  j["manifest_disclosures"] = Disclosures(c, report.state);
   j["state"] = StateJson(c, report.state);
   return j;
 }

@@ -33,18 +33,6 @@ std::string FormatUtc(int64_t ms, const char* format) {
   return std::string(buf, n);
 }
 
-// "2025-06-08T12:00:00Z", or "2025-06-08T12:00:00.250Z" when the
-// milliseconds are not zero.
-std::string IsoTime(int64_t ms) {
-  std::string out = FormatUtc(ms, "%Y-%m-%dT%H:%M:%S");
-  const int millis = static_cast<int>(((ms % 1000) + 1000) % 1000);
-  if (millis != 0) {
-    char frac[8];
-    std::snprintf(frac, sizeof frac, ".%03d", millis);
-    out += frac;
-  }
-  return out + "Z";
-}
 
 json IsoOrNull(int64_t ms) { return ms == 0 ? json(nullptr) : json(IsoTime(ms)); }
 
@@ -151,7 +139,19 @@ std::string AgreementWords(const Charter& c, const Proposal& p) {
     case AgreementState::kAgreed: return "not yet executed";
     case AgreementState::kInProgress: return "in progress: " + counts;
     case AgreementState::kCompleted: return "completed: " + counts;
-    case AgreementState::kDisputed: return "DISPUTED, counts or manifests differ: " + counts;
+    case AgreementState::kDisputed: {
+      std::string why = "DISPUTED, counts or manifests differ: " + counts;
+      for (const TransferProgress& t : a.transfers) {
+        const v1::Reconciliation& r = t.reconciliation;
+        if (r.missing() || r.not_on_manifest() || r.unidentified() || r.other_side()) {
+          why += "; reconciliation " + std::to_string(r.matched()) + " matched, " + std::to_string(r.missing()) +
+                 " missing, " + std::to_string(r.not_on_manifest()) + " not on the manifest, " +
+                 std::to_string(r.unidentified()) + " unidentified, " + std::to_string(r.other_side()) +
+                 " the other side's";
+        }
+      }
+      return why;
+    }
     case AgreementState::kAmended:
       return "amended: replaced by " + (a.amended_by ? ShortId(*a.amended_by) : std::string("an amendment"));
     case AgreementState::kCancelRequested: {
@@ -598,6 +598,19 @@ json ShowDataJson(const Charter& c, const ShowData& d) {
 }
 
 }  // namespace
+
+// "2025-06-08T12:00:00Z", or "2025-06-08T12:00:00.250Z" when the
+// milliseconds are not zero.
+std::string IsoTime(int64_t ms) {
+  std::string out = FormatUtc(ms, "%Y-%m-%dT%H:%M:%S");
+  const int millis = static_cast<int>(((ms % 1000) + 1000) % 1000);
+  if (millis != 0) {
+    char frac[8];
+    std::snprintf(frac, sizeof frac, ".%03d", millis);
+    out += frac;
+  }
+  return out + "Z";
+}
 
 json StateJson(const Charter& charter, const LedgerState& state) {
   json parties = json::array();

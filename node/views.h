@@ -88,6 +88,10 @@ namespace parley {
 //            "text": "...",                   // attestation: what (" @ where")
 //            "when": ISO | null,              // attestation's claimed time
 //            "reference": HEX | null}
+// "2025-06-08T12:00:00Z", or "2025-06-08T12:00:00.250Z" when the milliseconds
+// are not zero.
+std::string IsoTime(int64_t ms);
+
 nlohmann::json StateJson(const Charter& charter, const LedgerState& state);
 
 // The table `parley list` prints: one line per proposal (short ID = first 12

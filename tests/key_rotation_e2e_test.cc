@@ -49,6 +49,15 @@ TEST_CASE("keys over time: rotate-key, acknowledgement by the other node, new ke
   REQUIRE(ru->Submit(test::Say("RU is ready"), "r1").has_value());
   REQUIRE(test::Eventually([&] { return n.Converged(); }));
 
+  // A manifest committed under the old key (its store's master key is
+  // wrapped for each key the node holds: checked at the end).
+  const auto csv = n.root.path() / "ua-prisoners.csv";
+  std::ofstream(csv) << "service_number,surname,first_names,date_of_birth,rank,category,consent\n"
+                     << "RU-1,Petrov,Ivan,1990-01-02,private,other,yes\n";
+  auto committed = n.ua.Cli({"manifest", "commit", csv.string(), "--kind", "prisoners", "--json"});
+  REQUIRE_MESSAGE(committed.code == 0, committed.err);
+  const std::string manifest_root = nlohmann::json::parse(committed.out)["root"];
+
   const SecretKey new_key = SecretKey::FromSeed(test::SeedFrom(0x60));
   const PublicKey old_pub = test::PartyKey(kUA).public_key();
   const PublicKey new_pub = new_key.public_key();
@@ -179,6 +188,12 @@ TEST_CASE("keys over time: rotate-key, acknowledgement by the other node, new ke
   CHECK(page.find("UA#3 rotates UA&#39;s key") != std::string::npos);
   CHECK(page.find("declares UA#2–UA#2 signed with a compromised key") != std::string::npos);
   MESSAGE("rotation acknowledged by RU's node and in effect on both within ", ack_s, " s");
+
+  // UA, now running on the new key alone, still opens its manifest store: RU
+  // fetches the manifest committed before the rotation (sealed to RU's key).
+  auto fetched = n.ru.Cli({"manifest", "fetch", manifest_root});
+  CHECK_MESSAGE(fetched.code == 0, fetched.err);
+  CHECK_MESSAGE(fetched.out.find("holding manifest " + manifest_root + ":1") != std::string::npos, fetched.out);
 }
 
 }  // TEST_SUITE

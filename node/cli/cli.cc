@@ -21,6 +21,7 @@
 #include "node/audit_html.h"
 #include "node/bundle.h"
 #include "node/cli/client.h"
+#include "node/cli/manifest_cli.h"
 #include "node/daemon/config.h"
 #include "node/daemon/log.h"
 #include "node/daemon/node.h"
@@ -207,7 +208,7 @@ int Submit(Snapshot& s, const Common& c, const v1::Entry& body) {
 
 struct TermsFlags {
   std::string kind;
-  std::vector<std::string> transfers;  // FROM>TO:CATEGORY:COUNT[:MANIFEST_ROOT:MANIFEST_COUNT]
+  std::vector<std::string> transfers;  // FROM>TO:CATEGORY:COUNT[:MANIFEST_ROOT]
   std::string crossing, transport, intermediary, notes;
   std::string window_start, window_end, expires;
 };
@@ -215,8 +216,8 @@ struct TermsFlags {
 void AddTermsOptions(CLI::App* cmd, TermsFlags& t, bool required) {
   auto* kind = cmd->add_option("--kind", t.kind, "remains_transfer | prisoner_exchange");
   auto* tr = cmd->add_option("--transfer", t.transfers,
-                             "FROM>TO:CATEGORY:COUNT, e.g. RU>UA:remains:1212 (CATEGORY: remains | pow | civilians); "
-                             "repeat for each transfer");
+                             "FROM>TO:CATEGORY:COUNT[:MANIFEST_ROOT], e.g. RU>UA:remains:1212 (CATEGORY: remains | pow | "
+                             "civilians; MANIFEST_ROOT from `parley manifest commit`); repeat for each transfer");
   auto* cross = cmd->add_option("--crossing", t.crossing, "crossing point");
   auto* transport = cmd->add_option("--transport", t.transport, "road | rail | air | sea | other");
   auto* start = cmd->add_option("--from", t.window_start, "window start, UTC (2025-06-11T08:00Z)");
@@ -271,9 +272,11 @@ Result<v1::Entry> BuildPropose(const Charter& charter, const TermsFlags& f, cons
     }
     auto cat = ParseCategory(t.substr(c1 + 1, c2 - c1 - 1));
     if (!cat) return cat.error();
+    // COUNT, optionally followed by :ROOT of a committed manifest of COUNT records.
+    const size_t c3 = t.find(':', c2 + 1);
     uint64_t count = 0;
     try {
-      count = std::stoull(t.substr(c2 + 1));
+      count = std::stoull(t.substr(c2 + 1, c3 == std::string::npos ? std::string::npos : c3 - c2 - 1));
     } catch (...) {
       return Status(Code::kInvalidArgument, "bad --transfer '" + t + "': COUNT must be a number");
     }
@@ -282,6 +285,11 @@ Result<v1::Entry> BuildPropose(const Charter& charter, const TermsFlags& f, cons
     tr->set_to_party(*to);
     tr->set_category(*cat);
     tr->set_count(count);
+    if (c3 != std::string::npos) {
+      auto m = ParseCommitment(t.substr(c3 + 1) + ":" + std::to_string(count));
+      if (!m) return Status(Code::kInvalidArgument, "bad --transfer '" + t + "': " + m.error().message());
+      *tr->mutable_manifest() = *m;
+    }
   }
   if (!f.crossing.empty()) terms.set_crossing_point(f.crossing);
   if (!f.transport.empty()) {
@@ -857,7 +865,7 @@ int RunCli(int argc, char** argv) {
       {"data_dir", ""}, {"key_file", ""}, {"passphrase_env", ""}, {"passphrase_file", ""}, {"charter", ""},
       {"listen", ""},   {"peer", ""},     {"socket", ""},         {"high_water_mark", ""},
       {"tls_cert", ""}, {"tls_key", ""},  {"peer_fingerprint", ""}, {"observer_fingerprints", ""},
-      {"plaintext", ""}, {"next_key_file", ""}, {"party", ""}};
+      {"plaintext", ""}, {"next_key_file", ""}, {"party", ""}, {"manifest_dir", ""}};
   auto* node = app.add_subcommand("node", "run this party's node");
   node->add_option("--config", config_file, "config file (key = value lines)");
   for (auto& [k, v] : ov) {
@@ -913,17 +921,27 @@ int RunCli(int argc, char** argv) {
   handover->add_option("--count", count, "persons / remains handed over")->required();
   handover->add_option("--place", place, "where");
   handover->add_option("--at", at, "when, UTC");
+  std::string manifest, arrivals;
+  handover->add_option("--manifest", manifest, "ROOT:COUNT of the manifest handed over (parley manifest commit)");
 
   auto* receipt = app.add_subcommand("receipt", "report a receipt and its reconciliation (by the receiving party)");
   AddNodeOptions(receipt, c, true);
   receipt->add_option("agreement", id, "agreement ID or unique prefix")->required();
   receipt->add_option("--transfer", transfer, "index of the transfer in the agreed terms")->default_val(0);
-  receipt->add_option("--count", count, "persons / remains received")->required();
-  receipt->add_option("--matched", matched, "records that matched");
-  receipt->add_option("--missing", missing, "on the manifest but not received");
-  receipt->add_option("--not-on-manifest", not_on_manifest, "received but not on the manifest");
-  receipt->add_option("--unidentified", unidentified, "identity not established");
-  receipt->add_option("--other-side", other_side, "belong to the other side");
+  auto* receipt_count = receipt->add_option("--count", count, "persons / remains received");
+  receipt->add_option("--manifest", manifest,
+                      "ROOT:COUNT of the manifest received against (default with --arrivals: the agreed transfer's)");
+  receipt->add_option("--arrivals", arrivals,
+                      "CSV of what arrived (arrival_id,record_id,status): the node reconciles it with the manifest "
+                      "and the receipt carries the figures")
+      ->excludes(receipt_count);
+  for (auto* o : {receipt->add_option("--matched", matched, "records that matched"),
+                  receipt->add_option("--missing", missing, "on the manifest but not received"),
+                  receipt->add_option("--not-on-manifest", not_on_manifest, "received but not on the manifest"),
+                  receipt->add_option("--unidentified", unidentified, "identity not established"),
+                  receipt->add_option("--other-side", other_side, "belong to the other side")}) {
+    o->excludes("--arrivals");
+  }
   receipt->add_option("--place", place, "where");
   receipt->add_option("--at", at, "when, UTC");
 
@@ -1020,6 +1038,9 @@ int RunCli(int argc, char** argv) {
   auto* demo = app.add_subcommand("demo", "two nodes on 127.0.0.1 play the June 2025 exchange, then the audit");
   demo->add_option("--dir", demo_dir, "folder for the demo's keys, data and logs (emptied first)");
 
+  ManifestFlags manifest_flags;
+  AddManifestCommands(app, manifest_flags, DefaultSocket());
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -1045,6 +1066,10 @@ int RunCli(int argc, char** argv) {
   if (*watch) return CmdWatch(c);
   if (*exp) return CmdExport(c, out);
   if (*rotate) return CmdRotateKey(c, new_key_file, rotate_pass, compromised_from);
+  if (auto code = RunManifestCommand(manifest_flags)) return *code;
+  if (*receipt && arrivals.empty() && receipt_count->count() == 0) {
+    return Fail(Status(Code::kInvalidArgument, "receipt needs --count or --arrivals"));
+  }
 
   // Statements.
   const bool needs_feeds = !(*propose);
@@ -1090,6 +1115,12 @@ int RunCli(int argc, char** argv) {
       if (!t) return Fail(t.error());
       at_ms = *t;
     }
+    std::optional<v1::ManifestCommitment> commitment;
+    if (!manifest.empty()) {
+      auto m = ParseCommitment(manifest);
+      if (!m) return Fail(m.error());
+      commitment = *m;
+    }
     if (*handover) {
       auto* h = body.mutable_handover();
       h->set_agreement(p->id.str());
@@ -1097,6 +1128,7 @@ int RunCli(int argc, char** argv) {
       h->set_count(count);
       h->set_place(place);
       h->set_handed_over_ms(at_ms);
+      if (commitment) *h->mutable_manifest() = *commitment;
     } else {
       auto* r = body.mutable_receipt();
       r->set_agreement(p->id.str());
@@ -1110,6 +1142,39 @@ int RunCli(int argc, char** argv) {
       rec->set_not_on_manifest(not_on_manifest);
       rec->set_unidentified(unidentified);
       rec->set_other_side(other_side);
+      if (!arrivals.empty()) {
+        // The manifest: given, or the one the agreed transfer names.
+        if (!commitment) {
+          v1::Terms terms;
+          terms.ParseFromString(p->entry.propose().terms());
+          if (static_cast<int>(transfer) < terms.transfers_size() && terms.transfers(transfer).has_manifest()) {
+            commitment = terms.transfers(transfer).manifest();
+          } else {
+            return Fail(Status(Code::kInvalidArgument,
+                               "the agreed transfer names no manifest: give --manifest ROOT:COUNT"));
+          }
+        }
+        auto csv = ReadFileBytes(arrivals, "arrival list");
+        if (!csv) return Fail(csv.error());
+        auto result = s->client->ReconcileArrivals(*Digest::FromBytes(commitment->root()), std::move(*csv));
+        if (!result) {
+          std::cerr << "parley: " << arrivals << ": " << result.error().message() << "\nnothing was signed\n";
+          return result.error().code() == Code::kInvalidArgument ? kExitUsage : kExitFailed;
+        }
+        if (result->manifest().count() != commitment->count()) {
+          return Fail(Status(Code::kInvalidArgument, "the manifest holds " + std::to_string(result->manifest().count()) +
+                                                         " records, not " + std::to_string(commitment->count())));
+        }
+        *rec = result->figures();
+        r->set_count(result->received());
+        if (!c.json) {
+          std::cout << "reconciled " << result->received() << " arrivals with manifest "
+                    << ToHex(commitment->root()).substr(0, 16) << "…: " << rec->matched() << " matched, "
+                    << rec->missing() << " missing, " << rec->not_on_manifest() << " not on the manifest, "
+                    << rec->unidentified() << " unidentified, " << rec->other_side() << " the other side's\n";
+        }
+      }
+      if (commitment) *r->mutable_manifest() = *commitment;
     }
   } else if (*attest || *statement) {
     std::string ref_id;

@@ -172,6 +172,57 @@ Result<v1::ForkProofs> OperatorClient::GetForkProofs() {
   return resp;
 }
 
+template <class Req, class Resp, class Method>
+Result<Resp> OperatorClient::LongCall(Method method, const Req& req) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(5));
+  Resp resp;
+  grpc::Status s = (stub_.get()->*method)(&ctx, req, &resp);
+  if (!s.ok()) return Convert(s);
+  return resp;
+}
+
+Result<v1::ManifestInfo> OperatorClient::CommitManifest(v1::ManifestKind kind, std::string csv) {
+  v1::CommitManifestRequest req;
+  req.set_kind(kind);
+  req.set_csv(std::move(csv));
+  return LongCall<v1::CommitManifestRequest, v1::ManifestInfo>(&v1::Operator::Stub::CommitManifest, req);
+}
+
+Result<v1::ListManifestsResponse> OperatorClient::ListManifests() {
+  return LongCall<v1::ListManifestsRequest, v1::ListManifestsResponse>(&v1::Operator::Stub::ListManifests,
+                                                                       v1::ListManifestsRequest());
+}
+
+Result<v1::ManifestInfo> OperatorClient::FetchManifest(const Digest& root) {
+  v1::ManifestRef req;
+  req.set_root(root.str());
+  return LongCall<v1::ManifestRef, v1::ManifestInfo>(&v1::Operator::Stub::FetchManifest, req);
+}
+
+Result<v1::ProveRecordResponse> OperatorClient::ProveRecord(const Digest& root, const std::string& record_id) {
+  v1::ProveRecordRequest req;
+  req.set_root(root.str());
+  req.set_record_id(record_id);
+  return LongCall<v1::ProveRecordRequest, v1::ProveRecordResponse>(&v1::Operator::Stub::ProveRecord, req);
+}
+
+Result<v1::ReconcileArrivalsResponse> OperatorClient::ReconcileArrivals(const Digest& root, std::string csv) {
+  v1::ReconcileArrivalsRequest req;
+  req.set_root(root.str());
+  req.set_arrivals_csv(std::move(csv));
+  return LongCall<v1::ReconcileArrivalsRequest, v1::ReconcileArrivalsResponse>(
+      &v1::Operator::Stub::ReconcileArrivals, req);
+}
+
+Status OperatorClient::EraseRecord(const Digest& root, const std::string& record_id) {
+  v1::EraseRecordRequest req;
+  req.set_root(root.str());
+  req.set_record_id(record_id);
+  auto r = LongCall<v1::EraseRecordRequest, v1::EraseRecordResponse>(&v1::Operator::Stub::EraseRecord, req);
+  return r ? Status::Ok() : r.error();
+}
+
 Status OperatorClient::Follow(PartyIndex party, uint64_t from, const std::function<bool(const std::string&)>& fn) {
   grpc::ClientContext ctx;
   v1::OperatorReadRequest req;

@@ -40,6 +40,14 @@ class OperatorClient {
   Result<v1::SubmitResponse> RotateKey(const Seed& new_key_seed, uint64_t compromised_from,
                                        const std::string& request_id);
   Result<v1::ForkProofs> GetForkProofs();
+  // Manifests (operator.proto); these calls may take a while for a large
+  // manifest and have a 5-minute deadline.
+  Result<v1::ManifestInfo> CommitManifest(v1::ManifestKind kind, std::string csv);
+  Result<v1::ListManifestsResponse> ListManifests();
+  Result<v1::ManifestInfo> FetchManifest(const Digest& root);
+  Result<v1::ProveRecordResponse> ProveRecord(const Digest& root, const std::string& record_id);
+  Result<v1::ReconcileArrivalsResponse> ReconcileArrivals(const Digest& root, std::string arrivals_csv);
+  Status EraseRecord(const Digest& root, const std::string& record_id);
   // Streams one feed from `from` on, following new entries, calling fn for
   // each; stops when fn returns false or the node goes away.
   Status Follow(PartyIndex party, uint64_t from, const std::function<bool(const std::string&)>& fn);
@@ -49,6 +57,9 @@ class OperatorClient {
  private:
   explicit OperatorClient(std::filesystem::path socket) : socket_(std::move(socket)) {}
   Status Convert(const grpc::Status& s) const;
+  // One unary call with the long deadline manifest calls need.
+  template <class Req, class Resp, class Method>
+  Result<Resp> LongCall(Method method, const Req& req);
 
   std::filesystem::path socket_;
   std::unique_ptr<v1::Operator::Stub> stub_;

@@ -29,6 +29,25 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Synthetic lists for the demo: `n` remains, every third without a name
+// (DNA pending or unidentified), and an arrival list matching all of them.
+void WriteDemoLists(const fs::path& manifest, const fs::path& arrivals, int n) {
+  static const char* kBasis[] = {"identity_disc", "documents", "dna_pending", "uniform", "unidentified", "place_found"};
+  std::ofstream m(manifest), a(arrivals);
+  m << "tag,name,recovered_on,recovered_at,identification,seal\n";
+  a << "arrival_id,record_id,status\n";
+  char tag[32], date[16];
+  for (int i = 1; i <= n; ++i) {
+    std::snprintf(tag, sizeof tag, "RU-2025-%05d", i);
+    std::snprintf(date, sizeof date, "2025-0%d-%02d", 3 + i % 3, 1 + i % 28);
+    const char* basis = kBasis[i % 6];
+    const bool named = basis != std::string("unidentified") && basis != std::string("dna_pending");
+    m << tag << "," << (named ? "Demo Person " + std::to_string(i) : "") << "," << date
+      << ",\"Zaporizhzhia region, sector " << i % 40 << "\"," << basis << ",S-" << 100000 + i << "\n";
+    a << "UA-MORGUE-" << i << "," << tag << ",identified\n";
+  }
+}
+
 int FreePort() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
@@ -122,6 +141,29 @@ class Demo {
     std::cout << "  -> signed " << side.code << "#" << j["seq"].get<uint64_t>() << ", id "
               << j["id"].get<std::string>().substr(0, 16) << "…\n";
     return j["id"].get<std::string>();
+  }
+
+  // Runs a CLI command that signs nothing (side may be null: offline), prints
+  // it and its output; returns the output, nullopt on failure.
+  std::optional<std::string> Tool(Side* side, const std::string& narration, std::vector<std::string> args) {
+    std::cout << "\n" << (side ? side->code + ": " : "") << narration << "\n  $ parley";
+    for (const auto& a : args) std::cout << " " << (a.find(' ') != std::string::npos ? Quote(a) : a);
+    std::cout << "\n";
+    args.insert(args.begin(), exe_);
+    if (side) {
+      args.push_back("--socket");
+      args.push_back(side->sock.string());
+    }
+    Run r = Exec(args);
+    if (!Check(r, args[1] + " " + args[2])) return std::nullopt;
+    std::string indented;
+    for (size_t at = 0; at < r.out.size();) {
+      const size_t nl = r.out.find('\n', at);
+      indented += "  " + r.out.substr(at, nl == std::string::npos ? std::string::npos : nl - at + 1);
+      at = nl == std::string::npos ? r.out.size() : nl + 1;
+    }
+    std::cout << indented;
+    return r.out;
   }
 
   bool StartNode(Side& s, const Side& other, int listen, int peer);
@@ -254,8 +296,21 @@ int Demo::Play() {
   std::cout << "Nodes running: UA on 127.0.0.1:" << ua_port << ", RU on 127.0.0.1:" << ru_port
             << " (mutual TLS, certificates pinned; every call signed with the party's key)\n";
 
+  // RU's list of the 1,212 dead and, later, what UA's morgue records as
+  // arrived: synthetic records standing in for the real lists.
+  const fs::path manifest = dir_ / "ru-remains-manifest.csv";
+  const fs::path arrivals = dir_ / "ua-arrivals.csv";
+  WriteDemoLists(manifest, arrivals, 1212);
+  auto committed = Tool(&ru_, "commits its list of the 1,212 (kept in RU's node, encrypted; the ledger gets only a salted Merkle root and the count)",
+                        {"manifest", "commit", manifest.string(), "--kind", "remains"});
+  if (!committed) return 1;
+  const size_t at = committed->find("commitment ");
+  if (at == std::string::npos) return 1;
+  const std::string commitment = committed->substr(at + 11, committed->find('\n', at) - at - 11);
+  const std::string root = commitment.substr(0, commitment.find(':'));
+
   auto p1 = Say(ru_, "proposes to hand over 1,212 remains by road, on a date UA never agreed",
-                {"propose", "--kind", "remains_transfer", "--transfer", "RU>UA:remains:1212", "--crossing",
+                {"propose", "--kind", "remains_transfer", "--transfer", "RU>UA:remains:1212:" + root, "--crossing",
                  "Bryansk region border crossing", "--transport", "road", "--from", Day(1, 8), "--until", Day(1, 18),
                  "--intermediary", "ICRC", "--notes", "remains held in refrigerated trucks"});
   if (!p1) return 1;
@@ -274,13 +329,21 @@ int Demo::Play() {
   if (!p2 || !WaitSynced()) return 1;
   if (!Say(ru_, "accepts UA's counter-proposal: now an agreement signed by both", {"accept", p2->substr(0, 12)})) return 1;
   if (!Say(ru_, "reports the handover of 1,212",
-           {"handover", p2->substr(0, 12), "--count", "1212", "--place", "Bryansk region border crossing", "--at",
-            Day(5, 10)})) {
+           {"handover", p2->substr(0, 12), "--count", "1212", "--manifest", commitment, "--place",
+            "Bryansk region border crossing", "--at", Day(5, 10)})) {
     return 1;
   }
   if (!WaitSynced()) return 1;
-  if (!Say(ua_, "reports the receipt; the count reconciles",
-           {"receipt", p2->substr(0, 12), "--count", "1212", "--matched", "1212", "--at", Day(5, 12)})) {
+  if (!Say(ua_, "reports the receipt with its morgue's arrival list: UA's node fetches RU's list (sealed to UA's key; "
+                "RU's node signs the disclosure into its feed) and reconciles it",
+           {"receipt", p2->substr(0, 12), "--arrivals", arrivals.string(), "--at", Day(5, 12)})) {
+    return 1;
+  }
+  const fs::path proof = dir_ / "proof-RU-2025-00042.json";
+  if (!Tool(&ua_, "writes a proof for one family: this person is on the list both sides signed, and nothing else",
+            {"manifest", "prove", root, "--record", "RU-2025-00042", "--out", proof.string()}) ||
+      !Tool(nullptr, "The family (or anyone) checks it offline against the charter:",
+            {"manifest", "verify", proof.string(), "--charter", charter.string()})) {
     return 1;
   }
   auto p3 = Say(ua_, "proposes the exchange of 1,200 prisoners each way",

@@ -44,6 +44,7 @@ Status NodeConfig::Set(std::string_view key, std::string_view value, const std::
   else if (key == "peer") peer = std::string(value);
   else if (key == "socket") socket = Resolve(value, base);
   else if (key == "high_water_mark") high_water_mark = Resolve(value, base);
+  else if (key == "manifest_dir") manifest_dir = Resolve(value, base);
   else if (key == "tls_cert") tls_cert = Resolve(value, base);
   else if (key == "tls_key") tls_key = Resolve(value, base);
   else if (key == "peer_fingerprint") peer_fingerprint = std::string(value);

@@ -14,6 +14,7 @@
 //   peer            = 127.0.0.1:7402      # the other party's node
 //   socket          = ua.sock             # operator socket (mode 0600)
 //   high_water_mark = ua.key.hwm          # default: key_file + ".hwm"
+//   manifest_dir    = ua-manifests        # default: data_dir + "/manifests" (encrypted)
 //   tls_cert        = tls/tls.crt         # this node's certificate (parley tls init)
 //   tls_key         = tls/tls.key
 //   peer_fingerprint = 3f2a…              # SHA-256 of the other node's certificate
@@ -42,6 +43,7 @@ struct NodeConfig {
   std::string peer;
   std::filesystem::path socket;
   std::filesystem::path high_water_mark;
+  std::filesystem::path manifest_dir;
   std::filesystem::path tls_cert;
   std::filesystem::path tls_key;
   std::string peer_fingerprint;

@@ -47,8 +47,21 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config, SecretKey ke
   }
   auto store = OpenLevelDbStore(config.data_dir);
   if (!store) return store.error();
+  const std::filesystem::path manifest_dir =
+      config.manifest_dir.empty() ? config.data_dir / "manifests" : config.manifest_dir;
+  auto manifest_db = OpenLevelDbStore(manifest_dir);
+  if (!manifest_db) return manifest_db.error();
+  auto manifests = ManifestStore::Open(std::move(*manifest_db), key);
+  if (!manifests) {
+    return Status(manifests.error().code(), "manifest store " + manifest_dir.string() + ": " +
+                                                manifests.error().message());
+  }
+  if (next_key) {
+    if (Status s = (*manifests)->AddKey(*next_key); !s.ok()) return s;
+  }
 
   std::unique_ptr<Node> node(new Node());
+  node->manifests_ = std::move(*manifests);
   node->config_ = config;
   node->keys_ = std::make_unique<KeyRing>(key, next_key ? &*next_key : nullptr);
   LedgerOptions options;
@@ -80,8 +93,9 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config, SecretKey ke
     channel_creds = PinnedChannelCredentials(*tls, config.peer_fingerprint);
   }
   node->replicator_ = std::make_unique<Replicator>(*node->ledger_, config.peer, *node->keys_, channel_creds);
-  node->peer_service_ = std::make_unique<PeerService>(*node->ledger_);
-  node->operator_service_ = std::make_unique<OperatorService>(*node->ledger_, *node->replicator_, *node->keys_);
+  node->peer_service_ = std::make_unique<PeerService>(*node->ledger_, node->manifests_.get());
+  node->operator_service_ =
+      std::make_unique<OperatorService>(*node->ledger_, *node->replicator_, *node->keys_, *node->manifests_);
 
   {
     grpc::ServerBuilder b;
@@ -113,7 +127,8 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config, SecretKey ke
     b.AddListeningPort("unix:" + std::filesystem::absolute(config.socket).string(),
                        grpc::InsecureServerCredentials());
     b.RegisterService(node->operator_service_.get());
-    b.SetMaxReceiveMessageSize(kMaxPeerMessageBytes);
+    // Manifests arrive here as whole CSV files (local socket, mode 0600).
+    b.SetMaxReceiveMessageSize(256 << 20);
     mode_t old = ::umask(0177);  // the socket is created 0600
     node->operator_server_ = b.BuildAndStart();
     ::umask(old);

@@ -15,6 +15,7 @@
 #include "node/daemon/peer_service.h"
 #include "node/daemon/replicator.h"
 #include "node/ledger.h"
+#include "node/manifest_store.h"
 #include "parley/v1/operator.grpc.pb.h"
 
 namespace parley {
@@ -42,6 +43,7 @@ class Node {
 
   NodeConfig config_;
   std::unique_ptr<Ledger> ledger_;
+  std::unique_ptr<ManifestStore> manifests_;
   std::unique_ptr<KeyRing> keys_;
   std::unique_ptr<PeerService> peer_service_;
   std::unique_ptr<OperatorService> operator_service_;

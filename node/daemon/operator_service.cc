@@ -138,6 +138,8 @@ grpc::Status OperatorService::RotateKey(grpc::ServerContext*, const v1::RotateKe
   if (!retry) {
     if (Status s = ledger_.SetNextKey(SecretKey::FromSeed(*seed)); !s.ok()) return ToGrpc(s);
     keys_.SetNext(next);
+    // The manifest store must open under the new key once it is the node's.
+    if (Status s = manifests_.AddKey(next); !s.ok()) return ToGrpc(s);
   }
   v1::Entry body = RotateKeyBody(ledger_.charter(), self, next, req->compromised_from_seq());
   auto e = ledger_.Append(body, NowMs(), req->request_id());
@@ -171,6 +173,165 @@ grpc::Status OperatorService::GetForkProofs(grpc::ServerContext*, const v1::GetF
   auto forks = ledger_.Forks();
   if (!forks) return ToGrpc(forks.error());
   for (const StoredFork& f : *forks) *resp->add_proofs() = f.proof;
+  return grpc::Status::OK;
+}
+
+}  // namespace parley
+
+namespace parley {
+namespace {
+
+Result<Digest> RootOf(const std::string& bytes) {
+  auto root = Digest::FromBytes(bytes);
+  if (!root) return Status(Code::kInvalidArgument, "a manifest root must be 32 bytes");
+  return *root;
+}
+
+// The manifest commitment `body` carries with this root, if any.
+bool CarriesCommitment(const v1::Entry& e, const Digest& root, uint64_t count) {
+  const auto is = [&](const v1::ManifestCommitment& m) { return m.root() == root.view() && m.count() == count; };
+  switch (e.body_case()) {
+    case v1::Entry::kPropose: {
+      v1::Terms terms;
+      if (!terms.ParseFromString(e.propose().terms())) return false;
+      for (const v1::Transfer& t : terms.transfers()) {
+        if (t.has_manifest() && is(t.manifest())) return true;
+      }
+      return false;
+    }
+    case v1::Entry::kHandover: return e.handover().has_manifest() && is(e.handover().manifest());
+    case v1::Entry::kReceipt: return e.receipt().has_manifest() && is(e.receipt().manifest());
+    default: return false;
+  }
+}
+
+}  // namespace
+
+grpc::Status OperatorService::CommitManifest(grpc::ServerContext*, const v1::CommitManifestRequest* req,
+                                             v1::ManifestInfo* resp) {
+  if (req->kind() != v1::MANIFEST_REMAINS && req->kind() != v1::MANIFEST_PRISONERS) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "the manifest kind must be remains or prisoners");
+  }
+  const ManifestKind kind = req->kind() == v1::MANIFEST_REMAINS ? ManifestKind::kRemains : ManifestKind::kPrisoners;
+  auto records = ParseManifestCsv(kind, req->csv());
+  if (!records) return ToGrpc(records.error());
+  auto info = manifests_.Commit(std::move(*records), *ledger_.self());
+  if (!info) return ToGrpc(info.error());
+  Log(LogLevel::kInfo, "manifest committed",
+      {{"manifest", ToHex(info->root()).substr(0, 16)}, {"records", std::to_string(info->count())},
+       {"kind", std::string(ManifestKindName(kind))}});
+  *resp = *info;
+  return grpc::Status::OK;
+}
+
+grpc::Status OperatorService::ListManifests(grpc::ServerContext*, const v1::ListManifestsRequest*,
+                                            v1::ListManifestsResponse* resp) {
+  auto list = manifests_.List();
+  if (!list) return ToGrpc(list.error());
+  for (v1::ManifestInfo& m : *list) *resp->add_manifests() = std::move(m);
+  return grpc::Status::OK;
+}
+
+Result<v1::ManifestInfo> OperatorService::HeldOrFetched(const Digest& root) {
+  auto held = manifests_.Find(root);
+  if (!held) return held.error();
+  if (*held) return **held;
+  auto data = replicator_.FetchManifest(root);
+  if (!data) return data.error();
+  if (data->author() == *ledger_.self()) {
+    return Status(Code::kDataLoss, "the peer sent a manifest it claims is ours");
+  }
+  if (data->root() != root.view()) return Status(Code::kDataLoss, "the peer sent a manifest with another root");
+  auto info = manifests_.Import(*data, ledger_.charter().ledger_id());
+  data->Clear();
+  if (!info) return info.error();
+  Log(LogLevel::kInfo, "manifest received from the other party",
+      {{"manifest", ToHex(root).substr(0, 16)}, {"records", std::to_string(info->count())}});
+  return *info;
+}
+
+grpc::Status OperatorService::FetchManifest(grpc::ServerContext*, const v1::ManifestRef* req,
+                                            v1::ManifestInfo* resp) {
+  auto root = RootOf(req->root());
+  if (!root) return ToGrpc(root.error());
+  auto info = HeldOrFetched(*root);
+  if (!info) return ToGrpc(info.error());
+  *resp = *info;
+  return grpc::Status::OK;
+}
+
+grpc::Status OperatorService::ProveRecord(grpc::ServerContext*, const v1::ProveRecordRequest* req,
+                                          v1::ProveRecordResponse* resp) {
+  auto root = RootOf(req->root());
+  if (!root) return ToGrpc(root.error());
+  auto proof = manifests_.Prove(*root, req->record_id());
+  if (!proof) return ToGrpc(proof.error());
+  // The signed entry that carries the commitment. The committing party's own
+  // signature first: its handover report (these people were handed over),
+  // else its first entry naming the manifest; else the other party's.
+  const PartyIndex author = proof->info.author();
+  std::optional<DecodedEntry> carrier;
+  int carrier_rank = 4;
+  for (PartyIndex p : {author, 1 - author}) {
+    auto feed = ledger_.Read(p, 1, SIZE_MAX);
+    if (!feed) return ToGrpc(feed.error());
+    for (DecodedEntry& e : *feed) {
+      if (!CarriesCommitment(e.entry, *root, proof->info.count())) continue;
+      const int rank = (p == author ? 0 : 2) + (e.kind() == v1::Entry::kHandover ? 0 : 1);
+      if (rank < carrier_rank) {
+        carrier_rank = rank;
+        carrier = std::move(e);
+      }
+    }
+  }
+  if (!carrier) {
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                        "no signed entry carries this manifest's commitment yet: propose, hand over or receive "
+                        "with it first");
+  }
+  const PartyIndex signer = carrier->author();
+  const auto schedule = ledger_.key_schedule();
+  for (const KeyRotation& r : schedule->rotations(signer)) {
+    if (r.seq >= carrier->seq()) break;
+    auto rot = ledger_.ReadEnvelopes(signer, r.seq, 1);
+    if (!rot || rot->empty()) return ToGrpc(rot ? Status(Code::kInternal, "a RotateKey entry is missing") : rot.error());
+    resp->add_key_chain(std::move(rot->front()));
+  }
+  resp->set_kind(proof->info.kind());
+  resp->set_record(proof->record);
+  resp->set_salt(proof->salt.str());
+  resp->set_index(proof->proof.index);
+  resp->set_count(proof->proof.leaf_count);
+  for (const Digest& d : proof->proof.path) resp->add_path(d.str());
+  resp->set_entry(carrier->envelope);
+  resp->set_signed_charter(ledger_.charter().signed_bytes());
+  return grpc::Status::OK;
+}
+
+grpc::Status OperatorService::ReconcileArrivals(grpc::ServerContext*, const v1::ReconcileArrivalsRequest* req,
+                                                v1::ReconcileArrivalsResponse* resp) {
+  auto root = RootOf(req->root());
+  if (!root) return ToGrpc(root.error());
+  auto arrivals = ParseArrivalsCsv(req->arrivals_csv());
+  if (!arrivals) return ToGrpc(arrivals.error());
+  auto info = HeldOrFetched(*root);
+  if (!info) return ToGrpc(info.error());
+  auto ids = manifests_.RecordIds(*root);
+  if (!ids) return ToGrpc(ids.error());
+  ReconciliationResult result = Reconcile(*ids, *arrivals);
+  if (Status s = manifests_.SaveReconciliation(*root, req->arrivals_csv(), result); !s.ok()) return ToGrpc(s);
+  *resp->mutable_figures() = result.figures;
+  resp->set_received(result.received);
+  *resp->mutable_manifest() = *info;
+  return grpc::Status::OK;
+}
+
+grpc::Status OperatorService::EraseRecord(grpc::ServerContext*, const v1::EraseRecordRequest* req,
+                                          v1::EraseRecordResponse*) {
+  auto root = RootOf(req->root());
+  if (!root) return ToGrpc(root.error());
+  if (Status s = manifests_.Erase(*root, req->record_id()); !s.ok()) return ToGrpc(s);
+  Log(LogLevel::kInfo, "a manifest record's plaintext was erased", {{"manifest", ToHex(*root).substr(0, 16)}});
   return grpc::Status::OK;
 }
 

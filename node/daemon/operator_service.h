@@ -1,7 +1,9 @@
 // OperatorService: the gRPC Operator service (proto/parley/v1/operator.proto)
 // for the local CLI. Submit refuses statements that would be void (accepting
 // one's own or a withdrawn proposal, ...) with the reason, before signing.
-// RotateKey hands the node its next key and signs the RotateKey entry.
+// RotateKey hands the node its next key and signs the RotateKey entry. The
+// manifest calls work on the node's ManifestStore; error messages about a
+// manifest's content name lines and columns, never a value.
 //
 // Thread safety: gRPC calls handlers concurrently; Ledger and Replicator are
 // thread-safe.
@@ -12,14 +14,15 @@
 #include "node/daemon/keyring.h"
 #include "node/daemon/replicator.h"
 #include "node/ledger.h"
+#include "node/manifest_store.h"
 #include "parley/v1/operator.grpc.pb.h"
 
 namespace parley {
 
 class OperatorService final : public v1::Operator::Service {
  public:
-  OperatorService(Ledger& ledger, const Replicator& replicator, KeyRing& keys)
-      : ledger_(ledger), replicator_(replicator), keys_(keys) {}
+  OperatorService(Ledger& ledger, const Replicator& replicator, KeyRing& keys, ManifestStore& manifests)
+      : ledger_(ledger), replicator_(replicator), keys_(keys), manifests_(manifests) {}
 
   void Stop() { stopping_ = true; }
 
@@ -30,14 +33,25 @@ class OperatorService final : public v1::Operator::Service {
                         grpc::ServerWriter<v1::FeedItem>*) override;
   grpc::Status GetForkProofs(grpc::ServerContext*, const v1::GetForkProofsRequest*, v1::ForkProofs*) override;
   grpc::Status RotateKey(grpc::ServerContext*, const v1::RotateKeyRequest*, v1::SubmitResponse*) override;
+  grpc::Status CommitManifest(grpc::ServerContext*, const v1::CommitManifestRequest*, v1::ManifestInfo*) override;
+  grpc::Status ListManifests(grpc::ServerContext*, const v1::ListManifestsRequest*,
+                             v1::ListManifestsResponse*) override;
+  grpc::Status FetchManifest(grpc::ServerContext*, const v1::ManifestRef*, v1::ManifestInfo*) override;
+  grpc::Status ProveRecord(grpc::ServerContext*, const v1::ProveRecordRequest*, v1::ProveRecordResponse*) override;
+  grpc::Status ReconcileArrivals(grpc::ServerContext*, const v1::ReconcileArrivalsRequest*,
+                                 v1::ReconcileArrivalsResponse*) override;
+  grpc::Status EraseRecord(grpc::ServerContext*, const v1::EraseRecordRequest*, v1::EraseRecordResponse*) override;
 
  private:
+  // The manifest with `root`, held here or fetched from the peer now.
+  Result<v1::ManifestInfo> HeldOrFetched(const Digest& root);
   // Why `body`, signed now, would have no effect; nullopt if it would.
   Result<std::optional<std::string>> VoidReason(const v1::Entry& body, int64_t now_ms) const;
 
   Ledger& ledger_;
   const Replicator& replicator_;
   KeyRing& keys_;
+  ManifestStore& manifests_;
   std::atomic<bool> stopping_{false};
 };
 

@@ -2,6 +2,9 @@
 
 #include <chrono>
 
+#include "crypto/seal.h"
+#include "node/daemon/log.h"
+
 namespace parley {
 
 PeerAuthenticator::PartyKeys CallerKeys(const Ledger& ledger) {
@@ -80,11 +83,12 @@ grpc::Status PeerService::CheckLedger(const std::string& ledger_id) const {
 }
 
 grpc::Status PeerService::Admit(grpc::ServerContext* ctx, std::string_view method, const std::string& ledger_id,
-                                PublicKey* caller) {
-  PeerRole role;
-  if (auto s = auth_.Check(*ctx, method, &role, caller); !s.ok()) return s;
-  // Parties and observers may both call everything this service offers
-  // today: heads, feeds and fork proofs. (Manifests will be parties only.)
+                                PublicKey* caller, PeerRole* role) {
+  PeerRole r;
+  if (auto s = auth_.Check(*ctx, method, &r, caller); !s.ok()) return s;
+  if (role) *role = r;
+  // Parties and observers may both read heads, feeds and fork proofs;
+  // GetManifest admits the other party only (it checks the role itself).
   return CheckLedger(ledger_id);
 }
 
@@ -126,6 +130,75 @@ grpc::Status PeerService::GetForkProofs(grpc::ServerContext* ctx, const v1::GetF
   auto forks = ledger_.Forks();
   if (!forks) return ToGrpc(forks.error());
   for (const StoredFork& f : *forks) *resp->add_proofs() = f.proof;
+  return grpc::Status::OK;
+}
+
+grpc::Status PeerService::GetManifest(grpc::ServerContext* ctx, const v1::GetManifestRequest* req,
+                                      grpc::ServerWriter<v1::ManifestChunk>* writer) {
+  PublicKey caller;
+  PeerRole role;
+  if (auto s = Admit(ctx, "/parley.v1.Peer/GetManifest", req->ledger_id(), &caller, &role); !s.ok()) return s;
+  const PartyIndex self = *ledger_.self();
+  const std::optional<PartyIndex> party = CallerKeys(ledger_)(caller);
+  if (role != PeerRole::kParty || !party || *party == self) {
+    Log(LogLevel::kWarn, "manifest request refused: the caller is not the other party",
+        {{"caller", ToHex(caller).substr(0, 16)}});
+    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                        "manifests are shared with the other party's node only, not with observers");
+  }
+  std::optional<PeerAuthenticator::StreamSlot> slot;
+  if (auto s = auth_.AcquireStream(caller, &slot); !s.ok()) return s;
+  auto root = Digest::FromBytes(req->root());
+  if (!root) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "root must be 32 bytes");
+  const auto not_here = grpc::Status(grpc::StatusCode::NOT_FOUND,
+                                     "this node holds no manifest of its own with root " + ToHex(*root));
+  if (!manifests_) return not_here;
+  auto info = manifests_->Find(*root);
+  if (!info) return ToGrpc(info.error());
+  if (!*info || (*info)->author() != self) return not_here;
+  auto data = manifests_->Export(*root, ledger_.charter().ledger_id());
+  if (!data) return ToGrpc(data.error());
+  std::string plain = data->SerializeAsString();
+  data->Clear();
+  auto sealed = SealTo(caller, plain);
+  std::fill(plain.begin(), plain.end(), '\0');
+  if (!sealed) return ToGrpc(sealed.error());
+
+  {
+    std::lock_guard lock(disclosures_mu_);
+    auto& times = disclosures_[*root];
+    const auto now = std::chrono::steady_clock::now();
+    while (!times.empty() && now - times.front() > std::chrono::hours(1)) times.pop_front();
+    if (times.size() >= kMaxDisclosuresPerHour) {
+      return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                          "this manifest was disclosed " + std::to_string(times.size()) +
+                              " times in the last hour, the most allowed; your node keeps what it fetched");
+    }
+    times.push_back(now);
+  }
+  // Recorded before a byte leaves: no disclosure without its signed statement.
+  const Charter& c = ledger_.charter();
+  v1::Entry body;
+  body.mutable_statement()->set_text(std::string(kDisclosurePrefix) + "manifest=" + ToHex(*root) +
+                                     " count=" + std::to_string((*info)->count()) +
+                                     " to=" + c.party_code(*party));
+  auto e = ledger_.Append(body, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count());
+  if (!e) {
+    Log(LogLevel::kWarn, "manifest not shared: its disclosure could not be recorded",
+        {{"reason", e.error().ToString()}});
+    return ToGrpc(e.error());
+  }
+  Log(LogLevel::kInfo, "manifest disclosed to the other party",
+      {{"manifest", ToHex(*root).substr(0, 16)}, {"records", std::to_string((*info)->count())},
+       {"to", c.party_code(*party)}, {"statement_seq", std::to_string(e->seq())}});
+  v1::ManifestChunk chunk;
+  chunk.set_total_size(sealed->size());
+  for (size_t off = 0; off < sealed->size(); off += kManifestChunkBytes) {
+    chunk.set_sealed(sealed->substr(off, kManifestChunkBytes));
+    if (!writer->Write(chunk)) return grpc::Status(grpc::StatusCode::CANCELLED, "the caller went away");
+  }
   return grpc::Status::OK;
 }
 

@@ -10,9 +10,13 @@
 #include <chrono>
 
 #include <atomic>
+#include <deque>
+#include <map>
+#include <mutex>
 
 #include "node/daemon/peer_auth.h"
 #include "node/ledger.h"
+#include "node/manifest_store.h"
 #include "parley/v1/peer.grpc.pb.h"
 
 namespace parley {
@@ -21,6 +25,14 @@ inline constexpr uint32_t kMaxReadCount = 1000;
 // A peer's Subscribe ends after this long whatever deadline the client set,
 // so no caller holds a stream slot for good (the replicator resubscribes).
 inline constexpr auto kMaxPeerStreamDuration = std::chrono::minutes(5);
+// GetManifest sends the sealed manifest in chunks of this many bytes.
+inline constexpr size_t kManifestChunkBytes = 64 * 1024;
+// A manifest is disclosed at most this often per hour (each disclosure is an
+// entry in our feed, so the other party cannot bloat it by fetching in a loop;
+// its node keeps what it fetched).
+inline constexpr size_t kMaxDisclosuresPerHour = 10;
+// Statement text prefix of a manifest disclosure (docs/PROTOCOL.md §8.4).
+inline constexpr std::string_view kDisclosurePrefix = "parley/disclosure/v1 ";
 
 // The party keys a peer call may be signed with, per `ledger`'s key schedule:
 // each party's key in effect and the new key of its pending rotation (the
@@ -30,7 +42,10 @@ PeerAuthenticator::PartyKeys CallerKeys(const Ledger& ledger);
 
 class PeerService final : public v1::Peer::Service {
  public:
-  explicit PeerService(const Ledger& ledger) : ledger_(ledger), auth_(ledger.charter(), CallerKeys(ledger)) {}
+  // `manifests` may be null (no manifests served). Disclosures are signed
+  // into `ledger`'s own feed.
+  PeerService(Ledger& ledger, const ManifestStore* manifests)
+      : ledger_(ledger), manifests_(manifests), auth_(ledger.charter(), CallerKeys(ledger)) {}
 
   // Makes open Subscribe streams end promptly (before server shutdown).
   void Stop() { stopping_ = true; }
@@ -42,14 +57,19 @@ class PeerService final : public v1::Peer::Service {
                          grpc::ServerWriter<v1::FeedItem>*) override;
   grpc::Status GetForkProofs(grpc::ServerContext*, const v1::GetForkProofsRequest*,
                              v1::ForkProofs*) override;
+  grpc::Status GetManifest(grpc::ServerContext*, const v1::GetManifestRequest*,
+                           grpc::ServerWriter<v1::ManifestChunk>*) override;
 
  private:
   grpc::Status CheckLedger(const std::string& ledger_id) const;
   // The one place every call is authenticated and authorised.
   grpc::Status Admit(grpc::ServerContext* ctx, std::string_view method, const std::string& ledger_id,
-                     PublicKey* caller);
+                     PublicKey* caller, PeerRole* role = nullptr);
 
-  const Ledger& ledger_;
+  Ledger& ledger_;
+  const ManifestStore* manifests_;
+  std::mutex disclosures_mu_;
+  std::map<Digest, std::deque<std::chrono::steady_clock::time_point>> disclosures_;  // per root, last hour
   PeerAuthenticator auth_;
   std::atomic<bool> stopping_{false};
 };

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <future>
 
+#include "crypto/seal.h"
 #include "node/daemon/log.h"
 #include "node/daemon/peer_auth.h"
 #include "node/daemon/peer_service.h"
@@ -68,7 +69,13 @@ void Replicator::SleepFor(std::chrono::milliseconds d) {
   wake_.wait_for(lock, d, [&] { return stopping_; });
 }
 
-void Replicator::Run() {
+namespace {
+
+// The largest sealed manifest a node takes from its peer (about 1.5 million
+// records).
+constexpr uint64_t kMaxSealedManifestBytes = 256ull << 20;
+
+grpc::ChannelArguments PeerChannelArguments() {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(kMaxPeerMessageBytes);
   args.SetMaxSendMessageSize(kMaxPeerMessageBytes);
@@ -78,7 +85,53 @@ void Replicator::Run() {
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
-  auto channel = grpc::CreateCustomChannel(address_, credentials_, args);
+  return args;
+}
+
+}  // namespace
+
+Result<v1::ManifestData> Replicator::FetchManifest(const Digest& root) const {
+  auto channel = grpc::CreateCustomChannel(address_, credentials_, PeerChannelArguments());
+  auto stub = v1::Peer::NewStub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(Clock::now() + std::chrono::seconds(60));
+  auto key = keys_.TokenKey(*ledger_.key_schedule(), self_);
+  AddPeerAuth(ctx, *key, ledger_.charter().ledger_id(), "/parley.v1.Peer/GetManifest");
+  v1::GetManifestRequest req;
+  req.set_ledger_id(ledger_.charter().ledger_id().str());
+  req.set_root(root.str());
+  auto reader = stub->GetManifest(&ctx, req);
+  std::string sealed;
+  v1::ManifestChunk chunk;
+  while (reader->Read(&chunk)) {
+    if (chunk.total_size() > kMaxSealedManifestBytes ||
+        sealed.size() + chunk.sealed().size() > chunk.total_size()) {
+      ctx.TryCancel();
+      reader->Finish();
+      return Status(Code::kDataLoss, "the peer sent more manifest bytes than it announced (or over 256 MiB)");
+    }
+    if (sealed.empty()) sealed.reserve(chunk.total_size());
+    sealed.append(chunk.sealed());
+  }
+  grpc::Status s = reader->Finish();
+  switch (s.error_code()) {
+    case grpc::StatusCode::OK: break;
+    case grpc::StatusCode::NOT_FOUND: return Status(Code::kNotFound, "peer: " + s.error_message());
+    case grpc::StatusCode::PERMISSION_DENIED: return Status(Code::kPermissionDenied, "peer: " + s.error_message());
+    default: return Status(Code::kUnavailable, "fetching the manifest from " + address_ + ": " + s.error_message());
+  }
+  if (sealed.size() != chunk.total_size()) return Status(Code::kDataLoss, "the peer's manifest arrived truncated");
+  auto plain = OpenSealed(*key, sealed);
+  if (!plain) return plain.error();
+  v1::ManifestData data;
+  const bool parsed = data.ParseFromString(*plain);
+  std::fill(plain->begin(), plain->end(), '\0');
+  if (!parsed) return Status(Code::kDataLoss, "the peer's manifest does not parse");
+  return data;
+}
+
+void Replicator::Run() {
+  auto channel = grpc::CreateCustomChannel(address_, credentials_, PeerChannelArguments());
   auto stub = v1::Peer::NewStub(channel);
   auto backoff = std::chrono::milliseconds(100);
   while (true) {

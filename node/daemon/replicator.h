@@ -24,6 +24,7 @@
 
 #include "node/daemon/keyring.h"
 #include "node/ledger.h"
+#include "parley/v1/manifest.pb.h"
 #include "parley/v1/operator.pb.h"
 #include "parley/v1/peer.grpc.pb.h"
 
@@ -56,6 +57,12 @@ class Replicator {
   void Stop();
 
   v1::PeerStatus status() const;
+
+  // Fetches the other party's manifest with this root from its node (Peer
+  // GetManifest): the sealed box is opened with this node's token key and
+  // parsed, not yet checked (ManifestStore::Import checks it). Errors:
+  // kUnavailable (peer unreachable), kNotFound, kPermissionDenied, kDataLoss.
+  Result<v1::ManifestData> FetchManifest(const Digest& root) const;
 
  private:
   void Run();

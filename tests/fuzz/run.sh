@@ -13,7 +13,7 @@
 # Environment:
 #   PARLEY_FUZZ_BUILD_DIR  build directory (default: <repo>/build-fuzz)
 #   PARLEY_FUZZ_CXX        clang++ to use (default: clang++-14 or clang++)
-#   PARLEY_FUZZ_TARGETS    space-separated subset (default: all four)
+#   PARLEY_FUZZ_TARGETS    space-separated subset (default: all five)
 #   PARLEY_FUZZ_PARALLEL   targets fuzzed at once (default: 2 if nproc >= 2)
 set -euo pipefail
 
@@ -21,7 +21,7 @@ SECS=${1:-30}
 FUZZ_DIR=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$FUZZ_DIR/../.." && pwd)
 BUILD=${PARLEY_FUZZ_BUILD_DIR:-$ROOT/build-fuzz}
-TARGETS=(${PARLEY_FUZZ_TARGETS:-fuzz_envelope fuzz_ingest fuzz_bundle fuzz_key_file})
+TARGETS=(${PARLEY_FUZZ_TARGETS:-fuzz_envelope fuzz_ingest fuzz_bundle fuzz_key_file fuzz_manifest_csv})
 NPROC=$(nproc 2>/dev/null || echo 1)
 PARALLEL=${PARLEY_FUZZ_PARALLEL:-$([ "$NPROC" -ge 2 ] && echo 2 || echo 1)}
 
@@ -44,6 +44,7 @@ flags_for() {
     fuzz_ingest)   echo "-max_len=2048 -len_control=20 -timeout=30" ;;
     fuzz_bundle)   echo "-max_len=16384 -timeout=30" ;;
     fuzz_key_file) echo "-max_len=256 -timeout=30 -rss_limit_mb=3072" ;;
+    fuzz_manifest_csv) echo "-max_len=4096" ;;
   esac
 }
 
@@ -115,7 +116,7 @@ if [ "$SECS" -gt 0 ]; then
   done
   wait || true
 
-  printf '%-14s %10s %8s %9s %8s\n' target execs exec/s new_units crashes
+  printf '%-18s %10s %8s %9s %8s\n' target execs exec/s new_units crashes
   for t in "${TARGETS[@]}"; do
     log="$BUILD/logs/$t.fuzz.log"
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
@@ -123,7 +124,7 @@ if [ "$SECS" -gt 0 ]; then
     units=$(sed -n 's/^stat::new_units_added: *//p' "$log" | tail -1)
     crashes=$(find "$BUILD/artifacts/$t" -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' \
                 -o -name 'oom-*' \) | wc -l)
-    printf '%-14s %10s %8s %9s %8s\n' "$t" "${execs:-?}" "${rate:-?}" "${units:-?}" "$crashes"
+    printf '%-18s %10s %8s %9s %8s\n' "$t" "${execs:-?}" "${rate:-?}" "${units:-?}" "$crashes"
     total_execs=$((total_execs + ${execs:-0}))
     total_crashes=$((total_crashes + crashes))
     if [ "$crashes" -gt 0 ] || [ -z "$execs" ]; then

@@ -1,0 +1,446 @@
+#include "node/manifest_store.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <optional>
+#include <system_error>
+#include <thread>
+#include <unordered_set>
+
+#include "crypto/hash.h"
+
+namespace parley {
+namespace {
+
+constexpr std::string_view kWrapPurpose = "parley/manifest-store/v1";
+constexpr std::string_view kRecordPrefix = "parley/record/v1";
+constexpr size_t kWrappedKeySize = 24 + 16 + SymmetricKey::kSize;  // nonce || box(record key)
+constexpr size_t kRandomPerRecord = Salt::kSize + SymmetricKey::kSize + 24;  // salt, record key, wrap nonce
+constexpr size_t kBoxOverhead = 24 + 16;  // nonce || MAC of Encrypt
+const std::string kZeroNonce(24, '\0');  // record keys encrypt exactly one value
+
+// Calls fn(begin, end) over [0, n): for a large n in two halves, the second
+// on a helper thread: hashing the leaves and encrypting the rows are most of
+// a big Commit's CPU outside LevelDB.
+// The halves touch disjoint elements; fn must not throw.
+template <typename Fn>
+void ForHalves(size_t n, const Fn& fn) {
+  constexpr size_t kParallelFrom = 4096;
+  if (n < kParallelFrom) {
+    fn(size_t{0}, n);
+    return;
+  }
+  const size_t mid = n / 2;
+  std::optional<std::thread> helper;
+  try {
+    helper.emplace([&fn, mid, n] { fn(mid, n); });
+  } catch (const std::system_error&) {  // no thread to be had: do it here
+    fn(mid, n);
+  }
+  fn(size_t{0}, mid);
+  if (helper) helper->join();
+}
+
+std::string Be64(uint64_t v) {
+  std::string out(8, '\0');
+  for (int i = 7; i >= 0; --i, v >>= 8) out[i] = static_cast<char>(v & 0xff);
+  return out;
+}
+
+std::string WrapKey(const PublicKey& k) { return "w" + std::string(k.view()); }
+std::string InfoKey(const Digest& root) { return "m" + root.str(); }
+std::string LeavesKey(const Digest& root) { return "l" + root.str(); }
+std::string RecordKey(const Digest& root, uint64_t index) { return "d" + root.str() + Be64(index); }
+std::string ReconciliationKey(const Digest& root, const Digest& arrivals) {
+  return "a" + root.str() + arrivals.str();
+}
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+v1::ManifestKind ToProto(ManifestKind k) {
+  return k == ManifestKind::kRemains ? v1::MANIFEST_REMAINS : v1::MANIFEST_PRISONERS;
+}
+
+Status Corrupt(const std::string& what) {
+  return Status(Code::kDataLoss, "manifest store: " + what);
+}
+
+uint32_t Be32(std::string_view b) {
+  return (uint32_t{static_cast<uint8_t>(b[0])} << 24) | (uint32_t{static_cast<uint8_t>(b[1])} << 16) |
+         (uint32_t{static_cast<uint8_t>(b[2])} << 8) | uint32_t{static_cast<uint8_t>(b[3])};
+}
+
+}  // namespace
+
+Result<ManifestRecord> DecodeCanonicalRecord(std::string_view bytes) {
+  const auto bad = [](const std::string& why) { return Status(Code::kDataLoss, "record bytes: " + why); };
+  if (bytes.substr(0, kRecordPrefix.size()) != kRecordPrefix) return bad("missing the parley/record/v1 prefix");
+  bytes.remove_prefix(kRecordPrefix.size());
+  if (bytes.empty()) return bad("missing the kind byte");
+  ManifestRecord r;
+  const uint8_t kind = static_cast<uint8_t>(bytes[0]);
+  if (kind != static_cast<uint8_t>(ManifestKind::kRemains) && kind != static_cast<uint8_t>(ManifestKind::kPrisoners)) {
+    return bad("unknown kind " + std::to_string(kind));
+  }
+  r.kind = static_cast<ManifestKind>(kind);
+  bytes.remove_prefix(1);
+  const size_t columns = ManifestColumns(r.kind).size();
+  while (!bytes.empty()) {
+    if (bytes.size() < 4) return bad("truncated field length");
+    const uint32_t n = Be32(bytes);
+    bytes.remove_prefix(4);
+    if (n > bytes.size()) return bad("field longer than the bytes left");
+    if (r.fields.size() == columns) return bad("more fields than the kind has columns");
+    r.fields.emplace_back(bytes.substr(0, n));
+    bytes.remove_prefix(n);
+  }
+  if (r.fields.size() != columns) return bad("fewer fields than the kind has columns");
+  if (Status s = CheckManifestRecord(r); !s.ok()) return bad(s.message());
+  return r;
+}
+
+Result<std::unique_ptr<ManifestStore>> ManifestStore::Open(std::unique_ptr<parley::Store> store,
+                                                           const SecretKey& key) {
+  const SymmetricKey wrap = DeriveKey(key, kWrapPurpose);
+  auto wrapped = store->Get(WrapKey(key.public_key()));
+  if (!wrapped) return wrapped.error();
+  if (*wrapped) {
+    auto master = Decrypt(wrap, **wrapped);
+    if (!master) return Corrupt("the master key does not open under this node's key");
+    auto k = SymmetricKey::FromBytes(*master);
+    std::fill(master->begin(), master->end(), '\0');
+    if (!k) return Corrupt("the master key has the wrong size");
+    return std::unique_ptr<ManifestStore>(new ManifestStore(std::move(store), std::move(*k)));
+  }
+  bool any = false;
+  if (Status s = store->Scan("", std::string(1, '\xff'), [&](std::string_view, std::string_view) {
+        any = true;
+        return false;
+      });
+      !s.ok()) {
+    return s;
+  }
+  if (any) {
+    return Status(Code::kPermissionDenied,
+                  "the manifest store was created under another signing key and holds no master key for this "
+                  "one; start the node with the key it last ran with");
+  }
+  SymmetricKey master;
+  WriteBatch batch;
+  batch.Put(WrapKey(key.public_key()), Encrypt(wrap, master.view()));
+  if (Status s = store->Write(batch, true); !s.ok()) return s;
+  return std::unique_ptr<ManifestStore>(new ManifestStore(std::move(store), std::move(master)));
+}
+
+Status ManifestStore::AddKey(const SecretKey& key) {
+  WriteBatch batch;
+  batch.Put(WrapKey(key.public_key()), Encrypt(DeriveKey(key, kWrapPurpose), master_.view()));
+  return store_->Write(batch, true);
+}
+
+Result<v1::ManifestInfo> ManifestStore::Commit(std::vector<ManifestRecord> records, PartyIndex author) {
+  PARLEY_CHECK(!records.empty());
+  const ManifestKind kind = records[0].kind;
+  std::string random(records.size() * kRandomPerRecord, '\0');
+  std::vector<Slot> slots(records.size());
+  ForHalves(records.size(), [&](size_t begin, size_t end) {
+    RandomBytes({reinterpret_cast<uint8_t*>(random.data()) + begin * kRandomPerRecord,
+                 (end - begin) * kRandomPerRecord});
+    for (size_t i = begin; i < end; ++i) {
+      PARLEY_CHECK(records[i].kind == kind);
+      Slot& s = slots[i];
+      s.salt = *Salt::FromBytes(std::string_view(random).substr(i * kRandomPerRecord, Salt::kSize));
+      s.record = CanonicalRecord(records[i]);
+      s.leaf = MerkleLeaf(s.salt, s.record);
+    }
+  });
+  return Put(kind, author, slots, random);
+}
+
+Result<v1::ManifestInfo> ManifestStore::Put(ManifestKind kind, PartyIndex author, const std::vector<Slot>& slots,
+                                            std::string_view random) {
+  std::vector<Digest> leaves;
+  leaves.reserve(slots.size());
+  for (const Slot& s : slots) leaves.push_back(s.leaf);
+  const Digest root = MerkleRoot(leaves);
+
+  std::lock_guard lock(write_mu_);
+  if (auto held = Find(root); !held || *held) {
+    if (!held) return held.error();
+    return **held;
+  }
+  // Row i: box(master, record key i) || box(record key i, salt || record),
+  // the record key and the wrap nonce taken from `random`; none for an
+  // erased record.
+  std::vector<std::string> rows(slots.size());
+  ForHalves(slots.size(), [&](size_t begin, size_t end) {
+    std::string plain;
+    for (size_t i = begin; i < end; ++i) {
+      const Slot& s = slots[i];
+      if (s.record.empty()) continue;
+      const std::string_view r = random.substr(i * kRandomPerRecord, kRandomPerRecord);
+      auto record_key = SymmetricKey::FromBytes(r.substr(Salt::kSize, SymmetricKey::kSize));
+      plain.assign(s.salt.view());
+      plain.append(s.record);
+      std::string& row = rows[i];
+      row.reserve(kWrappedKeySize + kBoxOverhead + plain.size());
+      row.append(Encrypt(master_, record_key->view(), r.substr(Salt::kSize + SymmetricKey::kSize)));
+      row.append(Encrypt(*record_key, plain, kZeroNonce));
+      std::fill(plain.begin(), plain.end(), '\0');
+    }
+  });
+  WriteBatch batch;
+  std::string all;
+  all.reserve(leaves.size() * Digest::kSize);
+  uint64_t erased = 0;
+  for (size_t i = 0; i < slots.size(); ++i) {
+    all.append(leaves[i].view());
+    if (slots[i].record.empty()) {
+      ++erased;
+      continue;
+    }
+    batch.Put(RecordKey(root, i), std::move(rows[i]));
+  }
+  v1::ManifestInfo info;
+  info.set_root(root.str());
+  info.set_count(slots.size());
+  info.set_kind(ToProto(kind));
+  info.set_author(author);
+  info.set_stored_ms(NowMs());
+  info.set_erased(erased);
+  batch.Put(LeavesKey(root), std::move(all));
+  batch.Put(InfoKey(root), info.SerializeAsString());
+  if (Status s = store_->Write(batch, true); !s.ok()) return s;
+  return info;
+}
+
+Result<v1::ManifestInfo> ManifestStore::Import(const v1::ManifestData& data, const Digest& ledger_id) {
+  const auto bad = [](const std::string& why) { return Status(Code::kDataLoss, "shared manifest: " + why); };
+  if (data.ledger_id() != ledger_id.view()) return bad("it is for another ledger");
+  if (data.kind() != v1::MANIFEST_REMAINS && data.kind() != v1::MANIFEST_PRISONERS) return bad("unknown kind");
+  if (data.author() > 1) return bad("author is not a party index");
+  if (data.count() == 0 || data.count() != static_cast<uint64_t>(data.leaves_size())) {
+    return bad("count " + std::to_string(data.count()) + " but " + std::to_string(data.leaves_size()) + " leaves");
+  }
+  auto root = Digest::FromBytes(data.root());
+  if (!root) return bad("root must be 32 bytes");
+  const ManifestKind kind = data.kind() == v1::MANIFEST_REMAINS ? ManifestKind::kRemains : ManifestKind::kPrisoners;
+  std::vector<Slot> slots(data.leaves_size());
+  std::unordered_set<std::string> ids;
+  for (int i = 0; i < data.leaves_size(); ++i) {
+    const v1::ManifestLeaf& l = data.leaves(i);
+    Slot& s = slots[i];
+    const std::string where = "leaf " + std::to_string(i) + ": ";
+    if (l.record().empty()) {
+      auto leaf = Digest::FromBytes(l.leaf());
+      if (!leaf || !l.salt().empty()) return bad(where + "an erased record carries its 32-byte leaf and no salt");
+      s.leaf = *leaf;
+      continue;
+    }
+    auto salt = Salt::FromBytes(l.salt());
+    if (!salt || !l.leaf().empty()) return bad(where + "a record carries a 32-byte salt and no leaf");
+    auto record = DecodeCanonicalRecord(l.record());
+    if (!record) return bad(where + record.error().message());
+    if (record->kind != kind) return bad(where + "a record of another kind");
+    if (!ids.insert(record->id()).second) return bad(where + "a record id seen on an earlier leaf");
+    s.salt = *salt;
+    s.record = l.record();
+    s.leaf = MerkleLeaf(s.salt, s.record);
+  }
+  std::vector<Digest> leaves;
+  for (const Slot& s : slots) leaves.push_back(s.leaf);
+  if (MerkleRoot(leaves) != *root) return bad("its leaves do not give its root");
+  std::string random(slots.size() * kRandomPerRecord, '\0');
+  RandomBytes({reinterpret_cast<uint8_t*>(random.data()), random.size()});
+  return Put(kind, data.author(), slots, random);
+}
+
+Result<std::optional<v1::ManifestInfo>> ManifestStore::Find(const Digest& root) const {
+  auto v = store_->Get(InfoKey(root));
+  if (!v) return v.error();
+  if (!*v) return std::optional<v1::ManifestInfo>();
+  v1::ManifestInfo info;
+  if (!info.ParseFromString(**v)) return Corrupt("unreadable manifest header");
+  return std::optional<v1::ManifestInfo>(std::move(info));
+}
+
+Result<std::vector<v1::ManifestInfo>> ManifestStore::List() const {
+  std::vector<v1::ManifestInfo> out;
+  bool ok = true;
+  Status s = store_->Scan("m", "n", [&](std::string_view, std::string_view v) {
+    v1::ManifestInfo info;
+    ok = info.ParseFromString(std::string(v));
+    if (ok) out.push_back(std::move(info));
+    return ok;
+  });
+  if (!s.ok()) return s;
+  if (!ok) return Corrupt("unreadable manifest header");
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.stored_ms() < b.stored_ms(); });
+  return out;
+}
+
+Result<std::vector<Digest>> ManifestStore::Leaves(const Digest& root, uint64_t count) const {
+  auto v = store_->Get(LeavesKey(root));
+  if (!v) return v.error();
+  if (!*v || (*v)->size() != count * Digest::kSize) return Corrupt("the leaves row is missing or has the wrong size");
+  std::vector<Digest> leaves(count);
+  for (uint64_t i = 0; i < count; ++i) {
+    leaves[i] = *Digest::FromBytes(std::string_view(**v).substr(i * Digest::kSize, Digest::kSize));
+  }
+  return leaves;
+}
+
+Result<std::optional<std::pair<Salt, std::string>>> ManifestStore::ReadRecord(const Digest& root,
+                                                                              uint64_t index) const {
+  using Out = std::optional<std::pair<Salt, std::string>>;
+  auto v = store_->Get(RecordKey(root, index));
+  if (!v) return v.error();
+  if (!*v) return Out();
+  const std::string_view row = **v;
+  if (row.size() < kWrappedKeySize) return Corrupt("a record row is too short");
+  auto key_bytes = Decrypt(master_, row.substr(0, kWrappedKeySize));
+  if (!key_bytes) return Corrupt("a record key does not open under the master key");
+  auto record_key = SymmetricKey::FromBytes(*key_bytes);
+  std::fill(key_bytes->begin(), key_bytes->end(), '\0');
+  if (!record_key) return Corrupt("a record key has the wrong size");
+  auto plain = Decrypt(*record_key, row.substr(kWrappedKeySize));
+  if (!plain || plain->size() < Salt::kSize) return Corrupt("a record does not open under its key");
+  Salt salt = *Salt::FromBytes(std::string_view(*plain).substr(0, Salt::kSize));
+  return Out(std::pair(salt, plain->substr(Salt::kSize)));
+}
+
+Result<v1::ManifestData> ManifestStore::Export(const Digest& root, const Digest& ledger_id) const {
+  auto info = Find(root);
+  if (!info) return info.error();
+  if (!*info) return Status(Code::kNotFound, "no manifest with root " + ToHex(root) + " is held here");
+  auto leaves = Leaves(root, (*info)->count());
+  if (!leaves) return leaves.error();
+  v1::ManifestData data;
+  data.set_ledger_id(ledger_id.str());
+  data.set_author((*info)->author());
+  data.set_kind((*info)->kind());
+  data.set_root(root.str());
+  data.set_count((*info)->count());
+  for (uint64_t i = 0; i < (*info)->count(); ++i) {
+    auto rec = ReadRecord(root, i);
+    if (!rec) return rec.error();
+    v1::ManifestLeaf* l = data.add_leaves();
+    if (*rec) {
+      l->set_salt((*rec)->first.str());
+      l->set_record((*rec)->second);
+    } else {
+      l->set_leaf((*leaves)[i].str());
+    }
+  }
+  return data;
+}
+
+Result<std::vector<ManifestStore::RecordProof>> ManifestStore::ProveAll(const Digest& root) const {
+  auto info = Find(root);
+  if (!info) return info.error();
+  if (!*info) return Status(Code::kNotFound, "no manifest with root " + ToHex(root) + " is held here");
+  auto leaves = Leaves(root, (*info)->count());
+  if (!leaves) return leaves.error();
+  const MerkleTree tree(std::move(*leaves));
+  if (tree.root() != root) return Corrupt("the stored leaves do not give the manifest's root");
+  std::vector<RecordProof> out;
+  out.reserve(tree.size());
+  for (uint64_t i = 0; i < tree.size(); ++i) {
+    auto rec = ReadRecord(root, i);
+    if (!rec) return rec.error();
+    if (!*rec) continue;
+    out.push_back({**info, std::move((*rec)->second), (*rec)->first, tree.Prove(i)});
+  }
+  return out;
+}
+
+Result<v1::ManifestInfo> ManifestStore::Held(const Digest& root) const {
+  auto info = Find(root);
+  if (!info) return info.error();
+  if (!*info) return Status(Code::kNotFound, "no manifest with root " + ToHex(root) + " is held here");
+  return std::move(**info);
+}
+
+Status ManifestStore::ForEachRecord(const Digest& root, uint64_t count, const RecordFn& fn) const {
+  for (uint64_t i = 0; i < count; ++i) {
+    auto rec = ReadRecord(root, i);
+    if (!rec) return rec.error();
+    if (!*rec) continue;  // erased
+    auto decoded = DecodeCanonicalRecord((*rec)->second);
+    if (!decoded) return Corrupt("a stored record does not decode");
+    if (!fn(i, (*rec)->first, (*rec)->second, *decoded)) break;
+  }
+  return Status::Ok();
+}
+
+Result<ManifestStore::RecordProof> ManifestStore::Prove(const Digest& root, std::string_view record_id) const {
+  auto info = Held(root);
+  if (!info) return info.error();
+  std::optional<RecordProof> found;
+  Status s = ForEachRecord(root, info->count(), [&](uint64_t i, const Salt& salt, std::string& bytes,
+                                                    const ManifestRecord& r) {
+    if (r.id() != record_id) return true;
+    found = RecordProof{*info, std::move(bytes), salt, MerkleProof{i, 0, {}}};
+    return false;
+  });
+  if (!s.ok()) return s;
+  if (!found) return Status(Code::kNotFound, "the manifest holds no record with that id (never on it, or erased)");
+  auto leaves = Leaves(root, info->count());
+  if (!leaves) return leaves.error();
+  found->proof = MerkleTree(std::move(*leaves)).Prove(found->proof.index);
+  return std::move(*found);
+}
+
+Result<std::vector<std::string>> ManifestStore::RecordIds(const Digest& root) const {
+  auto info = Held(root);
+  if (!info) return info.error();
+  std::vector<std::string> ids;
+  Status s = ForEachRecord(root, info->count(), [&](uint64_t, const Salt&, std::string&, const ManifestRecord& r) {
+    ids.push_back(r.id());
+    return true;
+  });
+  if (!s.ok()) return s;
+  return ids;
+}
+
+Status ManifestStore::SaveReconciliation(const Digest& root, std::string_view arrivals_csv,
+                                         const ReconciliationResult& result) {
+  static constexpr const char* kOutcome[] = {"matched", "missing", "not_on_manifest", "unidentified", "other_side"};
+  std::string detail;
+  for (const ReconciliationLine& l : result.detail) {
+    detail += kOutcome[static_cast<int>(l.outcome)];
+    detail += '\t' + l.arrival_id + '\t' + l.record_id + '\n';
+  }
+  WriteBatch batch;
+  batch.Put(ReconciliationKey(root, Hash("parley/arrivals/v1", arrivals_csv)), Encrypt(master_, detail));
+  std::fill(detail.begin(), detail.end(), '\0');
+  return store_->Write(batch, true);
+}
+
+Status ManifestStore::Erase(const Digest& root, std::string_view record_id) {
+  std::lock_guard lock(write_mu_);
+  auto info = Held(root);
+  if (!info) return info.error();
+  std::optional<uint64_t> index;
+  Status s = ForEachRecord(root, info->count(), [&](uint64_t i, const Salt&, std::string&, const ManifestRecord& r) {
+    if (r.id() == record_id) index = i;
+    return !index;
+  });
+  if (!s.ok()) return s;
+  if (!index) {
+    return Status(Code::kNotFound, "the manifest holds no record with that id (never on it, or already erased)");
+  }
+  info->set_erased(info->erased() + 1);
+  WriteBatch batch;
+  batch.Delete(RecordKey(root, *index));
+  batch.Put(InfoKey(root), info->SerializeAsString());
+  if (Status w = store_->Write(batch, true); !w.ok()) return w;
+  return store_->Compact();
+}
+
+}  // namespace parley
