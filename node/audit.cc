@@ -485,9 +485,7 @@ std::string DescribeRotation(const Charter& c, const AuditKeyRotation& k) {
 }
 
 
-// The manifest disclosure statements (docs/PROTOCOL.md §8.4), as
-// {party, seq, time, manifest, count, to}.
-std::vector<nlohmann::json> Disclosures(const Charter& c, const LedgerState& state) {
+std::vector<nlohmann::json> ManifestDisclosures(const Charter& c, const LedgerState& state) {
   constexpr std::string_view kPrefix = "parley/disclosure/v1 manifest=";
   std::vector<nlohmann::json> out;
   for (const Claim& cl : state.claims) {
@@ -538,7 +536,7 @@ std::string RenderAudit(const AuditReport& report) {
   for (const AuditKeyRotation& k : report.key_rotations) out << "  " << DescribeRotation(c, k) << "\n";
   if (report.key_rotations.empty()) out << "  none (every entry is signed with its party's charter key)\n";
   out << "\nManifest disclosures (each recorded by the disclosing node before it sent the list):\n";
-  const std::vector<nlohmann::json> disclosures = Disclosures(c, report.state);
+  const std::vector<nlohmann::json> disclosures = ManifestDisclosures(c, report.state);
   for (const nlohmann::json& d : disclosures) {
     out << "  " << d["party"].get<std::string>() << "#" << d["seq"].get<uint64_t>() << "  "
         << d["time"].get<std::string>() << "  manifest " << d["manifest"].get<std::string>().substr(0, 16) << "… ("
@@ -583,7 +581,7 @@ nlohmann::json AuditJson(const AuditReport& report) {
     if (r.compromised_from != 0) row["compromised_from"] = r.compromised_from;
     j["key_rotations"].push_back(std::move(row));
   }
-  j["manifest_disclosures"] = Disclosures(c, report.state);
+  j["manifest_disclosures"] = ManifestDisclosures(c, report.state);
   j["state"] = StateJson(c, report.state);
   return j;
 }

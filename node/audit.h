@@ -11,7 +11,8 @@
 //   discrepancies handover vs receipt counts, counts vs agreed, reconciliation;
 //   compromised   entries signed with a key their author declared compromised
 //                 (without effect);
-// and every key rotation: who rotated where, and whether it is in effect.
+// and every key rotation: who rotated where, and whether it is in effect;
+// and every manifest disclosure on record.
 //
 // Thread safety: pure functions over their inputs.
 #pragma once
@@ -78,6 +79,10 @@ Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& opt
 std::string DescribeEntry(const Charter& charter, const v1::Entry& entry);
 // One line on a key rotation: pending or in effect, and what it declares compromised.
 std::string DescribeRotation(const Charter& charter, const AuditKeyRotation& rotation);
+
+// The manifest disclosure statements of the two feeds (docs/PROTOCOL.md
+// §8.4), in canonical order, each {party, seq, time, manifest, count, to}.
+std::vector<nlohmann::json> ManifestDisclosures(const Charter& charter, const LedgerState& state);
 
 // The human report and the machine one (schema in docs/PROTOCOL.md §13).
 std::string RenderAudit(const AuditReport& report);

@@ -761,6 +761,18 @@ std::string RenderAuditHtml(const AuditReport& report) {
     out << "<li>" << E(charter ? DescribeRotation(*charter, k) : "rotation at seq " + std::to_string(k.rotation.seq)) << "</li>\n";
   }
   out << "</ul>\n";
+  out << "<h3>Manifest disclosures</h3>\n<ul id=\"manifest-disclosures\">\n";
+  const std::vector<nlohmann::json> disclosures =
+      charter ? ManifestDisclosures(*charter, report.state) : std::vector<nlohmann::json>();
+  if (disclosures.empty()) out << "<li class=\"muted\">None: no list of people was shared.</li>\n";
+  for (const nlohmann::json& d : disclosures) {
+    out << "<li>" << E(d["party"].get<std::string>() + "#" + std::to_string(d["seq"].get<uint64_t>()) + " " +
+                       d["time"].get<std::string>() + ": " + d["party"].get<std::string>() + " shared manifest " +
+                       d["manifest"].get<std::string>().substr(0, 16) + "… (" +
+                       std::to_string(d["count"].get<uint64_t>()) + " records) with " + d["to"].get<std::string>())
+        << "</li>\n";
+  }
+  out << "</ul>\n";
   out << "<dl class=\"glossary\">"
          "<dt>violation</dt><dd>an entry that breaks the ledger's rules (bad signature, broken chain, ...)</dd>"
          "<dt>fork</dt><dd>a side signed two different entries at the same place in its record</dd>"

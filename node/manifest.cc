@@ -516,6 +516,34 @@ std::string CanonicalRecord(const ManifestRecord& record) {
   return out;
 }
 
+Result<ManifestRecord> DecodeCanonicalRecord(std::string_view bytes) {
+  const auto bad = [](const std::string& why) { return Status(Code::kDataLoss, "record bytes: " + why); };
+  if (bytes.substr(0, kRecordDomain.size()) != kRecordDomain) return bad("missing the parley/record/v1 prefix");
+  bytes.remove_prefix(kRecordDomain.size());
+  if (bytes.empty()) return bad("missing the kind byte");
+  ManifestRecord r;
+  const uint8_t kind = static_cast<uint8_t>(bytes[0]);
+  if (kind != static_cast<uint8_t>(ManifestKind::kRemains) && kind != static_cast<uint8_t>(ManifestKind::kPrisoners)) {
+    return bad("unknown kind " + std::to_string(kind));
+  }
+  r.kind = static_cast<ManifestKind>(kind);
+  bytes.remove_prefix(1);
+  const size_t columns = ManifestColumns(r.kind).size();
+  while (!bytes.empty()) {
+    if (bytes.size() < 4) return bad("truncated field length");
+    uint32_t n = 0;
+    for (int i = 0; i < 4; ++i) n = (n << 8) | static_cast<uint8_t>(bytes[i]);
+    bytes.remove_prefix(4);
+    if (n > bytes.size()) return bad("field longer than the bytes left");
+    if (r.fields.size() == columns) return bad("more fields than the kind has columns");
+    r.fields.emplace_back(bytes.substr(0, n));
+    bytes.remove_prefix(n);
+  }
+  if (r.fields.size() != columns) return bad("fewer fields than the kind has columns");
+  if (Status s = CheckManifestRecord(r); !s.ok()) return bad(s.message());
+  return r;
+}
+
 Status CheckManifestRecord(const ManifestRecord& record) {
   const Schema* schema = SchemaOf(record.kind);
   if (schema == nullptr) return Invalid("not a manifest kind");

@@ -80,6 +80,10 @@ struct ManifestRecord {
 // optional fields are length 0. Injective for records of the same field count.
 std::string CanonicalRecord(const ManifestRecord& record);
 
+// The inverse of CanonicalRecord: kDataLoss for bytes that are not one, and
+// the record's rules are checked (CheckManifestRecord).
+Result<ManifestRecord> DecodeCanonicalRecord(std::string_view bytes);
+
 // Checks one record against its kind's rules (the same rules as the CSV
 // import, without line numbers and without the uniqueness of ids): kind,
 // field count, required fields, vocabularies, dates, lengths, UTF-8, the

@@ -6,7 +6,6 @@
 #include "crypto/sign.h"
 #include "node/charter.h"
 #include "node/entry.h"
-#include "node/manifest_store.h"
 #include "parley/v1/ledger.pb.h"
 
 namespace parley {

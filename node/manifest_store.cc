@@ -14,7 +14,6 @@ namespace parley {
 namespace {
 
 constexpr std::string_view kWrapPurpose = "parley/manifest-store/v1";
-constexpr std::string_view kRecordPrefix = "parley/record/v1";
 constexpr size_t kWrappedKeySize = 24 + 16 + SymmetricKey::kSize;  // nonce || box(record key)
 constexpr size_t kRandomPerRecord = Salt::kSize + SymmetricKey::kSize + 24;  // salt, record key, wrap nonce
 constexpr size_t kBoxOverhead = 24 + 16;  // nonce || MAC of Encrypt
@@ -70,39 +69,9 @@ Status Corrupt(const std::string& what) {
   return Status(Code::kDataLoss, "manifest store: " + what);
 }
 
-uint32_t Be32(std::string_view b) {
-  return (uint32_t{static_cast<uint8_t>(b[0])} << 24) | (uint32_t{static_cast<uint8_t>(b[1])} << 16) |
-         (uint32_t{static_cast<uint8_t>(b[2])} << 8) | uint32_t{static_cast<uint8_t>(b[3])};
-}
 
 }  // namespace
 
-Result<ManifestRecord> DecodeCanonicalRecord(std::string_view bytes) {
-  const auto bad = [](const std::string& why) { return Status(Code::kDataLoss, "record bytes: " + why); };
-  if (bytes.substr(0, kRecordPrefix.size()) != kRecordPrefix) return bad("missing the parley/record/v1 prefix");
-  bytes.remove_prefix(kRecordPrefix.size());
-  if (bytes.empty()) return bad("missing the kind byte");
-  ManifestRecord r;
-  const uint8_t kind = static_cast<uint8_t>(bytes[0]);
-  if (kind != static_cast<uint8_t>(ManifestKind::kRemains) && kind != static_cast<uint8_t>(ManifestKind::kPrisoners)) {
-    return bad("unknown kind " + std::to_string(kind));
-  }
-  r.kind = static_cast<ManifestKind>(kind);
-  bytes.remove_prefix(1);
-  const size_t columns = ManifestColumns(r.kind).size();
-  while (!bytes.empty()) {
-    if (bytes.size() < 4) return bad("truncated field length");
-    const uint32_t n = Be32(bytes);
-    bytes.remove_prefix(4);
-    if (n > bytes.size()) return bad("field longer than the bytes left");
-    if (r.fields.size() == columns) return bad("more fields than the kind has columns");
-    r.fields.emplace_back(bytes.substr(0, n));
-    bytes.remove_prefix(n);
-  }
-  if (r.fields.size() != columns) return bad("fewer fields than the kind has columns");
-  if (Status s = CheckManifestRecord(r); !s.ok()) return bad(s.message());
-  return r;
-}
 
 Result<std::unique_ptr<ManifestStore>> ManifestStore::Open(std::unique_ptr<parley::Store> store,
                                                            const SecretKey& key) {

@@ -33,10 +33,6 @@
 
 namespace parley {
 
-// The inverse of CanonicalRecord: kDataLoss for bytes that are not one, and
-// the record's rules are checked (CheckManifestRecord).
-Result<ManifestRecord> DecodeCanonicalRecord(std::string_view bytes);
-
 class ManifestStore {
  public:
   // Opens the store over `store`, unwrapping the master key with `key`; an

@@ -339,6 +339,12 @@ TEST_CASE("manifests: commit, share with the other party only, disclosure on rec
     CHECK(j["manifest_disclosures"][0]["manifest"] == root_hex);
     CHECK(j["manifest_disclosures"][0]["to"] == "UA");
     CHECK(j["manifest_disclosures"][0]["party"] == "RU");
+    const fs::path html = n.root.path() / "audit.html";
+    auto page = RunParley({"audit", bundle.string(), "--html", html.string()});
+    CHECK(page.code == 0);
+    const std::string text = ReadAllBytes(html);
+    CHECK(text.find("id=\"manifest-disclosures\"") != std::string::npos);
+    CHECK(text.find("RU shared manifest " + root_hex.substr(0, 16)) != std::string::npos);
   }
 
   n.ua.Stop();
