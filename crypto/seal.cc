@@ -69,6 +69,10 @@ SymmetricKey DeriveKey(const SecretKey& key, std::string_view purpose) {
   return *SymmetricKey::FromBytes(d.view());
 }
 
+void Wipe(std::string& bytes) {
+  if (!bytes.empty()) sodium_memzero(bytes.data(), bytes.size());
+}
+
 Result<std::string> SealTo(const PublicKey& recipient, std::string_view plaintext) {
   InitCrypto();
   unsigned char x25519[crypto_box_PUBLICKEYBYTES];

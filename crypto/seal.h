@@ -49,6 +49,10 @@ Result<std::string> Decrypt(const SymmetricKey& key, std::string_view box);
 
 SymmetricKey DeriveKey(const SecretKey& key, std::string_view purpose);
 
+// Overwrites the bytes with zeros in a way the compiler keeps
+// (sodium_memzero): for buffers that held keys or personal data.
+void Wipe(std::string& bytes);
+
 // Sealed box to `recipient`'s Ed25519 key: plaintext.size() + 48 bytes.
 // kInvalidArgument if the key has no X25519 form (a small-order point).
 Result<std::string> SealTo(const PublicKey& recipient, std::string_view plaintext);

@@ -289,11 +289,23 @@ class Replayer {
       const auto& r = e.entry.receipt();
       tp.received += r.count();
       tp.receipts.push_back(RefOf(e));
-      if (r.has_manifest()) tp.receipt_manifest = Digest::FromBytes(r.manifest().root());
+      if (r.has_manifest()) {
+        tp.receipt_manifest = Digest::FromBytes(r.manifest().root());
+        tp.receipt_manifest_count = r.manifest().count();
+      }
       auto& sum = tp.reconciliation;
       const auto& rec = r.reconciliation();
       sum.set_matched(sum.matched() + rec.matched());
-      sum.set_missing(sum.missing() + rec.missing());
+      // Against a manifest, "missing" is what no receipt of the transfer
+      // matched: each arrival list is reconciled with the whole manifest, so
+      // a second batch's list would count the first batch's people missing
+      // again (docs/PROTOCOL.md §7, §8.6).
+      if (tp.receipt_manifest_count) {
+        const uint64_t n = *tp.receipt_manifest_count;
+        sum.set_missing(n > sum.matched() ? n - sum.matched() : 0);
+      } else {
+        sum.set_missing(sum.missing() + rec.missing());
+      }
       sum.set_not_on_manifest(sum.not_on_manifest() + rec.not_on_manifest());
       sum.set_unidentified(sum.unidentified() + rec.unidentified());
       sum.set_other_side(sum.other_side() + rec.other_side());

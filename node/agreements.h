@@ -58,7 +58,10 @@ struct TransferProgress {
   std::vector<StatementRef> receipts;
   std::optional<Digest> handover_manifest;  // latest handover's manifest root
   std::optional<Digest> receipt_manifest;   // latest receipt's manifest root
-  v1::Reconciliation reconciliation;        // summed over receipts
+  std::optional<uint64_t> receipt_manifest_count;  // its count
+  // Summed over receipts, except `missing` once a receipt named a manifest:
+  // then the manifest's count minus the records matched (never below 0).
+  v1::Reconciliation reconciliation;
 };
 
 struct Agreement {

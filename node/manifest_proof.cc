@@ -161,6 +161,7 @@ Result<ProofVerdict> VerifyProofFile(std::string_view text, std::string_view tru
   const PartyIndex signer = carrier.author();
   std::vector<PublicKey> keys{charter->party_key(signer)};
   std::vector<uint64_t> rotated_at;
+  std::vector<uint64_t> compromised_from;  // per rotation; 0: none declared
   for (size_t i = 0; i < chain.size(); ++i) {
     auto e = SignedBy(chain[i], keys.back());
     const std::string which = "key chain entry " + std::to_string(i + 1);
@@ -182,15 +183,25 @@ Result<ProofVerdict> VerifyProofFile(std::string_view text, std::string_view tru
     }
     keys.push_back(*next);
     rotated_at.push_back(e->seq());
+    compromised_from.push_back(c);
   }
+  // Key k (0: the charter key, k: rotation k's new key) may have signed the
+  // entry if it existed by then, and no rotation from k on declared entries
+  // from before the entry compromised: a compromised key is not trusted for
+  // anything from its compromise on (with a thief's key, "before the
+  // rotation" proves nothing).
   size_t key_index = keys.size();
   for (size_t k = 0; k < keys.size(); ++k) {
     if (k > 0 && rotated_at[k - 1] >= carrier.seq()) break;  // rotated only after the entry
-    if (SignedBy(*entry, keys[k])) key_index = k;
+    bool distrusted = false;
+    for (size_t j = k; j < compromised_from.size(); ++j) {
+      if (compromised_from[j] != 0 && compromised_from[j] <= carrier.seq()) distrusted = true;
+    }
+    if (!distrusted && SignedBy(*entry, keys[k])) key_index = k;
   }
   if (key_index == keys.size()) {
-    return Invalid("the entry's signature does not verify under " + charter->party_code(signer) +
-                   "'s key in force for it");
+    return Invalid("the entry's signature does not verify under a key of " + charter->party_code(signer) +
+                   " that was in force for it and not declared compromised");
   }
   if (Status s = CheckEntryFields(carrier, *charter); !s.ok()) return Invalid("the entry is malformed: " + s.message());
 

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <optional>
 #include <system_error>
+#include <sstream>
 #include <thread>
 #include <unordered_set>
 
@@ -128,7 +129,9 @@ Result<v1::ManifestInfo> ManifestStore::Commit(std::vector<ManifestRecord> recor
       s.leaf = MerkleLeaf(s.salt, s.record);
     }
   });
-  return Put(kind, author, slots, random);
+  auto info = Put(kind, author, slots, random);
+  Wipe(random);  // the record keys
+  return info;
 }
 
 Result<v1::ManifestInfo> ManifestStore::Put(ManifestKind kind, PartyIndex author, const std::vector<Slot>& slots,
@@ -193,7 +196,8 @@ Result<v1::ManifestInfo> ManifestStore::Import(const v1::ManifestData& data, con
   if (data.ledger_id() != ledger_id.view()) return bad("it is for another ledger");
   if (data.kind() != v1::MANIFEST_REMAINS && data.kind() != v1::MANIFEST_PRISONERS) return bad("unknown kind");
   if (data.author() > 1) return bad("author is not a party index");
-  if (data.count() == 0 || data.count() != static_cast<uint64_t>(data.leaves_size())) {
+  if (data.count() == 0 || data.count() > kMaxManifestRows ||
+      data.count() != static_cast<uint64_t>(data.leaves_size())) {
     return bad("count " + std::to_string(data.count()) + " but " + std::to_string(data.leaves_size()) + " leaves");
   }
   auto root = Digest::FromBytes(data.root());
@@ -226,7 +230,9 @@ Result<v1::ManifestInfo> ManifestStore::Import(const v1::ManifestData& data, con
   if (MerkleRoot(leaves) != *root) return bad("its leaves do not give its root");
   std::string random(slots.size() * kRandomPerRecord, '\0');
   RandomBytes({reinterpret_cast<uint8_t*>(random.data()), random.size()});
-  return Put(kind, data.author(), slots, random);
+  auto info = Put(kind, data.author(), slots, random);
+  Wipe(random);  // the record keys
+  return info;
 }
 
 Result<std::optional<v1::ManifestInfo>> ManifestStore::Find(const Digest& root) const {
@@ -280,7 +286,9 @@ Result<std::optional<std::pair<Salt, std::string>>> ManifestStore::ReadRecord(co
   auto plain = Decrypt(*record_key, row.substr(kWrappedKeySize));
   if (!plain || plain->size() < Salt::kSize) return Corrupt("a record does not open under its key");
   Salt salt = *Salt::FromBytes(std::string_view(*plain).substr(0, Salt::kSize));
-  return Out(std::pair(salt, plain->substr(Salt::kSize)));
+  Out out(std::pair(salt, plain->substr(Salt::kSize)));
+  Wipe(*plain);
+  return out;
 }
 
 Result<v1::ManifestData> ManifestStore::Export(const Digest& root, const Digest& ledger_id) const {
@@ -377,6 +385,50 @@ Result<std::vector<std::string>> ManifestStore::RecordIds(const Digest& root) co
   return ids;
 }
 
+Result<std::vector<std::string>> ManifestStore::Records(const Digest& root) const {
+  auto info = Held(root);
+  if (!info) return info.error();
+  std::vector<std::string> out;
+  Status s = ForEachRecord(root, info->count(), [&](uint64_t, const Salt&, std::string& bytes, const ManifestRecord&) {
+    out.push_back(std::move(bytes));
+    return true;
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+Result<std::vector<v1::SavedReconciliation>> ManifestStore::Reconciliations(const Digest& root) const {
+  std::vector<v1::SavedReconciliation> out;
+  const std::string from = ReconciliationKey(root, Digest());
+  std::string to = "a" + root.str();
+  to.push_back('\xff');
+  Status bad = Status::Ok();
+  Status s = store_->Scan(from, to, [&](std::string_view key, std::string_view value) {
+    auto detail = Decrypt(master_, value);
+    if (!detail) {
+      bad = Corrupt("a saved reconciliation does not open under the master key");
+      return false;
+    }
+    v1::SavedReconciliation& r = out.emplace_back();
+    r.set_arrivals_digest(std::string(key.substr(1 + Digest::kSize)));
+    std::istringstream lines(*detail);
+    for (std::string line; std::getline(lines, line);) {
+      const size_t t1 = line.find('\t'), t2 = line.find('\t', t1 + 1);
+      if (t1 == std::string::npos || t2 == std::string::npos) continue;
+      v1::ReconciliationLine* l = r.add_lines();
+      l->set_outcome(line.substr(0, t1));
+      l->set_arrival_id(line.substr(t1 + 1, t2 - t1 - 1));
+      l->set_record_id(line.substr(t2 + 1));
+      std::fill(line.begin(), line.end(), '\0');
+    }
+    std::fill(detail->begin(), detail->end(), '\0');
+    return true;
+  });
+  if (!s.ok()) return s;
+  if (!bad.ok()) return bad;
+  return out;
+}
+
 Status ManifestStore::SaveReconciliation(const Digest& root, std::string_view arrivals_csv,
                                          const ReconciliationResult& result) {
   static constexpr const char* kOutcome[] = {"matched", "missing", "not_on_manifest", "unidentified", "other_side"};
@@ -386,8 +438,13 @@ Status ManifestStore::SaveReconciliation(const Digest& root, std::string_view ar
     detail += '\t' + l.arrival_id + '\t' + l.record_id + '\n';
   }
   WriteBatch batch;
-  batch.Put(ReconciliationKey(root, Hash("parley/arrivals/v1", arrivals_csv)), Encrypt(master_, detail));
-  std::fill(detail.begin(), detail.end(), '\0');
+  // Keyed with the master key, so the data folder cannot confirm a guessed list.
+  std::string keyed(master_.view());
+  keyed.append(arrivals_csv);
+  const Digest digest = Hash("parley/arrivals/v1", keyed);
+  Wipe(keyed);
+  batch.Put(ReconciliationKey(root, digest), Encrypt(master_, detail));
+  Wipe(detail);
   return store_->Write(batch, true);
 }
 

@@ -79,6 +79,12 @@ class ManifestStore {
   // The record ids of a manifest, in tree order; erased records are left out.
   Result<std::vector<std::string>> RecordIds(const Digest& root) const;
 
+  // The canonical bytes of every record not erased, in tree order.
+  Result<std::vector<std::string>> Records(const Digest& root) const;
+
+  // Every reconciliation saved against `root`, decrypted.
+  Result<std::vector<v1::SavedReconciliation>> Reconciliations(const Digest& root) const;
+
   // Keeps the per-person outcome of a reconciliation, encrypted.
   Status SaveReconciliation(const Digest& root, std::string_view arrivals_csv,
                             const ReconciliationResult& result);

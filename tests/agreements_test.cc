@@ -510,6 +510,45 @@ TEST_CASE("an agreement is in progress from the first handover and completed whe
   }
 }
 
+// A receipt that reconciled an arrival list of `received` records against the
+// 1,212-record manifest `root`.
+v1::Entry ReconciledReceipt(const DecodedEntry& p, uint64_t received, uint64_t matched, uint64_t missing,
+                            uint64_t unidentified, const std::string& root) {
+  v1::Entry e = test::Receipt(p, 0, received);
+  e.mutable_receipt()->mutable_manifest()->set_root(root);
+  e.mutable_receipt()->mutable_manifest()->set_count(1212);
+  auto* r = e.mutable_receipt()->mutable_reconciliation();
+  r->set_matched(matched);
+  r->set_missing(missing);
+  r->set_unidentified(unidentified);
+  return e;
+}
+
+TEST_CASE("against a manifest, a transfer's missing records are those no receipt matched, and any mismatch disputes it") {
+  const std::string line = "proposal RU#1 remains_transfer: agreed by UA#1 [bilateral]; agreement ";
+  const std::string root(32, '\x07');
+  Scenario s;
+  const DecodedEntry p = Agreed(s);
+  Add(s, kRU, test::Handover(p, 0, 1212));
+
+  SUBCASE("two batches, each reconciled with the whole manifest, add up to everyone: completed") {
+    Add(s, kUA, ReconciledReceipt(p, 600, 600, 612, 0, root));
+    CHECK(Render(s) == line + "disputed t0=1212/600\n");  // 612 not (yet) arrived
+    Add(s, kUA, ReconciledReceipt(p, 612, 612, 600, 0, root));
+    CHECK(Render(s) == line + "completed t0=1212/1212\n");
+    const TransferProgress& t = State(s).Find(p.id)->agreement->transfers[0];
+    CHECK(t.reconciliation.matched() == 1212);
+    CHECK(t.reconciliation.missing() == 0);
+  }
+  SUBCASE("unidentified remains among them: disputed, with the figures") {
+    Add(s, kUA, ReconciledReceipt(p, 1212, 1207, 5, 5, root));
+    CHECK(Render(s) == line + "disputed t0=1212/1212\n");
+    const TransferProgress& t = State(s).Find(p.id)->agreement->transfers[0];
+    CHECK(t.reconciliation.missing() == 5);
+    CHECK(t.reconciliation.unidentified() == 5);
+  }
+}
+
 TEST_CASE("a prisoner exchange is completed only when both transfers are handed over and received") {
   const std::string line = "proposal UA#1 prisoner_exchange: agreed by RU#1 [bilateral]; agreement ";
   Scenario s;

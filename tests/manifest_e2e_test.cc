@@ -10,7 +10,9 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "crypto/hash.h"
@@ -234,6 +236,37 @@ TEST_CASE("manifests: commit, share with the other party only, disclosure on rec
     CHECK(t["reconciliation"]["other_side"] == 0);
     CHECK(t["receipt_manifest"] == root_hex);
   }
+  // UA's operator reads RU's list (their own node, their own file, mode
+  // 0600) and the per-person outcome of the reconciliation. Not recorded for
+  // the canary scan: showing the lists to their own operator is the point.
+  {
+    const fs::path exported = files.path() / "ru-list.csv";
+    auto e = n.ua.Cli({"manifest", "export", root_hex, "--out", exported.string()});
+    REQUIRE_MESSAGE(e.code == 0, e.err);
+    CHECK((fs::status(exported).permissions() & fs::perms::all) == (fs::perms::owner_read | fs::perms::owner_write));
+    const std::string text = ReadAllBytes(exported);
+    CHECK(std::count(text.begin(), text.end(), '\n') == kRecords + 1);
+    CHECK(text.find(c.Name(4)) != std::string::npos);
+    CHECK(n.ua.Cli({"manifest", "export", root_hex, "--out", exported.string()}).code != 0);  // never overwritten
+    auto r = n.ua.Cli({"manifest", "reconciliation", root_hex, "--json"});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    const auto rj = nlohmann::json::parse(r.out);
+    REQUIRE(rj.size() == 1);
+    std::map<std::string, int> outcomes;
+    for (const auto& l : rj[0]["lines"]) ++outcomes[l["outcome"]];
+    CHECK(outcomes["matched"] == 17);
+    CHECK(outcomes["missing"] == 3);
+    CHECK(outcomes["not_on_manifest"] == 2);
+    CHECK(outcomes["unidentified"] == 5);
+  }
+  // Only the node itself signs disclosure statements.
+  {
+    const uint64_t head = n.ua.HeadOf(kUA).seq;
+    auto fake = run(n.ua, {"statement", "parley/disclosure/v1 manifest=" + root_hex + " count=20 to=RU"});
+    CHECK(fake.code == 2);
+    CHECK(n.ua.HeadOf(kUA).seq == head);
+  }
+
   auto shown = run(n.ua, {"show", proposal.substr(0, 12)});
   CHECK_MESSAGE(shown.out.find("DISPUTED") != std::string::npos, shown.out);
   CHECK_MESSAGE(shown.out.find("3 missing") != std::string::npos, shown.out);
@@ -303,6 +336,15 @@ TEST_CASE("manifests: commit, share with the other party only, disclosure on rec
                          (family.path() / "gone.json").string()});
   CHECK(gone.code != 0);
   CHECK(gone.err.find(c.Tag(4)) == std::string::npos);
+  {
+    // Reconciled after the erasure, the erased person counts missing (and an
+    // arrival naming them is not on the manifest any more).
+    auto figures = n.ru.Client()->ReconcileArrivals(root, ArrivalsCsv(c));
+    REQUIRE(figures.has_value());
+    CHECK(figures->figures().matched() == 16);
+    CHECK(figures->figures().missing() == 4);
+    CHECK(figures->figures().not_on_manifest() == 3);
+  }
   auto still = RunParley({"manifest", "verify", proof.string(), "--charter", charter.string()});
   CHECK(still.code == 0);
   auto other = run(n.ru, {"manifest", "prove", root_hex, "--record", c.Tag(9), "--out",

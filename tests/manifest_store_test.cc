@@ -667,6 +667,56 @@ TEST_CASE("a proof file is invalid when its entry is forged, of another ledger, 
   }
 }
 
+// An entry of RU after `prev`, with `body`, signed by `key`.
+DecodedEntry RuEntryAfter(const DecodedEntry& prev, uint64_t seq, v1::Entry body, const SecretKey& key) {
+  v1::Entry e = prev.entry;
+  e.clear_propose();
+  e.MergeFrom(body);
+  e.set_seq(seq);
+  e.set_prev(prev.id.str());
+  e.set_time_ms(prev.time_ms() + 1000 * static_cast<int64_t>(seq));
+  return SignEntry(key, e);
+}
+
+TEST_CASE("a proof file follows the signer's key chain and refuses an entry signed with a key declared compromised") {
+  const ProofSetup s;
+  const SecretKey k1 = SecretKey::FromSeed(test::SeedFrom(0x61));
+  const auto rotation = [&](uint64_t compromised_from) {
+    return RuEntryAfter(s.entry, 2, RotateKeyBody(test::TheCharter(), kRU, k1, compromised_from), test::PartyKey(kRU));
+  };
+  const auto with_chain = [&](const std::string& envelope, const std::vector<DecodedEntry>& chain) {
+    v1::ProveRecordResponse r = s.Response(envelope);
+    for (const DecodedEntry& c : chain) r.add_key_chain(c.envelope);
+    return MakeProofFile(r).value();
+  };
+  SUBCASE("a routine rotation after the entry: valid with the charter key") {
+    const ProofVerdict v = VerifyFile(with_chain(s.entry.envelope, {rotation(0)}));
+    CHECK_MESSAGE(v.valid, v.explanation);
+    CHECK(v.explanation.find("with its charter key") != std::string::npos);
+  }
+  SUBCASE("an entry after the rotation, signed with the new key: valid") {
+    const DecodedEntry later = RuEntryAfter(rotation(0), 3, test::Propose(s.terms), k1);
+    const ProofVerdict v = VerifyFile(with_chain(later.envelope, {rotation(0)}));
+    CHECK_MESSAGE(v.valid, v.explanation);
+    CHECK(v.explanation.find("after rotation 1") != std::string::npos);
+  }
+  SUBCASE("the rotation declares the entry's seq compromised: invalid") {
+    const ProofVerdict v = VerifyFile(with_chain(s.entry.envelope, {rotation(1)}));
+    CHECK_FALSE(v.valid);
+    CHECK(v.explanation.find("compromised") != std::string::npos);
+  }
+  SUBCASE("a thief's entry after the rotation, signed with the compromised old key: invalid") {
+    const DecodedEntry forged = RuEntryAfter(rotation(1), 5, test::Propose(s.terms), test::PartyKey(kRU));
+    const ProofVerdict v = VerifyFile(with_chain(forged.envelope, {rotation(1)}));
+    CHECK_FALSE(v.valid);
+    CHECK(v.explanation.find("not declared compromised") != std::string::npos);
+  }
+  SUBCASE("a chain entry not signed by the key before it: invalid") {
+    const DecodedEntry bad = RuEntryAfter(s.entry, 2, RotateKeyBody(test::TheCharter(), kRU, k1, 0), k1);
+    CHECK_FALSE(VerifyFile(with_chain(s.entry.envelope, {bad})).valid);
+  }
+}
+
 // ProveRecord (operator service) falls back to an entry of the other party
 // when the author signed none; the proof then rests on that party's signature
 // and the verdict names it.

@@ -22,7 +22,7 @@ Result<std::unique_ptr<OperatorClient>> OperatorClient::Connect(const std::files
   }
   std::unique_ptr<OperatorClient> c(new OperatorClient(socket));
   grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(4 * 1024 * 1024);
+  args.SetMaxReceiveMessageSize(256 * 1024 * 1024);  // a whole manifest (ReadManifest)
   // The node may be restarting: retry the socket quickly, not after gRPC's 1 s default.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50);
@@ -221,6 +221,18 @@ Status OperatorClient::EraseRecord(const Digest& root, const std::string& record
   req.set_record_id(record_id);
   auto r = LongCall<v1::EraseRecordRequest, v1::EraseRecordResponse>(&v1::Operator::Stub::EraseRecord, req);
   return r ? Status::Ok() : r.error();
+}
+
+Result<v1::ReadManifestResponse> OperatorClient::ReadManifest(const Digest& root) {
+  v1::ManifestRef req;
+  req.set_root(root.str());
+  return LongCall<v1::ManifestRef, v1::ReadManifestResponse>(&v1::Operator::Stub::ReadManifest, req);
+}
+
+Result<v1::GetReconciliationsResponse> OperatorClient::GetReconciliations(const Digest& root) {
+  v1::ManifestRef req;
+  req.set_root(root.str());
+  return LongCall<v1::ManifestRef, v1::GetReconciliationsResponse>(&v1::Operator::Stub::GetReconciliations, req);
 }
 
 Status OperatorClient::Follow(PartyIndex party, uint64_t from, const std::function<bool(const std::string&)>& fn) {

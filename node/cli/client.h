@@ -48,6 +48,8 @@ class OperatorClient {
   Result<v1::ProveRecordResponse> ProveRecord(const Digest& root, const std::string& record_id);
   Result<v1::ReconcileArrivalsResponse> ReconcileArrivals(const Digest& root, std::string arrivals_csv);
   Status EraseRecord(const Digest& root, const std::string& record_id);
+  Result<v1::ReadManifestResponse> ReadManifest(const Digest& root);
+  Result<v1::GetReconciliationsResponse> GetReconciliations(const Digest& root);
   // Streams one feed from `from` on, following new entries, calling fn for
   // each; stops when fn returns false or the node goes away.
   Status Follow(PartyIndex party, uint64_t from, const std::function<bool(const std::string&)>& fn);

@@ -1,10 +1,17 @@
 #include "node/cli/manifest_cli.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "crypto/seal.h"
 #include "node/cli/client.h"
 #include "node/manifest.h"
 #include "node/manifest_proof.h"
@@ -27,6 +34,20 @@ Result<std::string> ReadAll(const std::string& path, const char* what) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+// Creates `path` (refusing an existing file) with mode 0600 and writes
+// `bytes`: proof files and exports hold personal data.
+Status WriteNewPrivateFile(const std::string& path, const std::string& bytes) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd < 0) {
+    return Status(Code::kInvalidArgument, "cannot create " + path + ": " + std::strerror(errno) +
+                                              " (it must not exist yet)");
+  }
+  const bool written = ::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size());
+  const bool closed = ::close(fd) == 0;
+  if (!written || !closed) return Status(Code::kIoError, "cannot write " + path);
+  return Status::Ok();
 }
 
 Result<Digest> ParseRoot(const std::string& text) {
@@ -109,12 +130,75 @@ int Prove(OperatorClient& client, const ManifestFlags& f) {
   if (!proof) return Fail(proof.error());
   auto file = MakeProofFile(*proof);
   if (!file) return Fail(file.error());
-  std::ofstream out(f.out, std::ios::binary | std::ios::trunc);
-  out << *file;
-  out.close();
-  if (!out) return Fail(Status(Code::kIoError, "cannot write " + f.out));
+  if (Status s = WriteNewPrivateFile(f.out, *file); !s.ok()) return Fail(s);
   std::cout << "proof of record " << proof->index() + 1 << " of " << proof->count() << " written to " << f.out
             << "\ncheck it anywhere with: parley manifest verify " << f.out << " --charter CHARTER\n";
+  return kExitOk;
+}
+
+std::string CsvCell(const std::string& v) {
+  if (v.find_first_of(",\"\n\r") == std::string::npos && (v.empty() || (v.front() != ' ' && v.back() != ' '))) {
+    return v;
+  }
+  std::string out = "\"";
+  for (char c : v) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+// Writes the manifest as CSV (the kind's columns, canonical order) to a new
+// file readable by its owner only.
+int Export(OperatorClient& client, const ManifestFlags& f, const Digest& root) {
+  auto m = client.ReadManifest(root);
+  if (!m) return Fail(m.error());
+  std::string csv;
+  const ManifestKind kind =
+      m->info().kind() == v1::MANIFEST_REMAINS ? ManifestKind::kRemains : ManifestKind::kPrisoners;
+  const auto& columns = ManifestColumns(kind);
+  for (size_t i = 0; i < columns.size(); ++i) csv += (i ? "," : "") + columns[i];
+  csv += "\n";
+  for (const std::string& bytes : m->records()) {
+    auto r = DecodeCanonicalRecord(bytes);
+    if (!r) return Fail(r.error());
+    for (size_t i = 0; i < r->fields.size(); ++i) csv += (i ? "," : "") + CsvCell(r->fields[i]);
+    csv += "\n";
+  }
+  const Status written = WriteNewPrivateFile(f.out, csv);
+  Wipe(csv);
+  if (!written.ok()) return Fail(written);
+  std::cout << "wrote " << m->records_size() << " " << KindWord(m->info().kind()) << " records to " << f.out
+            << " (mode 0600)";
+  if (m->info().erased()) std::cout << "; " << m->info().erased() << " erased records are not in it";
+  std::cout << "\nit holds personal data: keep it as you keep the node's key, and delete it when done\n";
+  return kExitOk;
+}
+
+int ShowReconciliations(OperatorClient& client, const ManifestFlags& f, const Digest& root) {
+  auto r = client.GetReconciliations(root);
+  if (!r) return Fail(r.error());
+  if (f.json) {
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& saved : r->reconciliations()) {
+      nlohmann::json lines = nlohmann::json::array();
+      for (const auto& l : saved.lines()) {
+        lines.push_back({{"outcome", l.outcome()}, {"arrival_id", l.arrival_id()}, {"record_id", l.record_id()}});
+      }
+      j.push_back({{"arrivals_digest", ToHex(saved.arrivals_digest())}, {"lines", lines}});
+    }
+    std::cout << j.dump() << "\n";
+    return kExitOk;
+  }
+  if (r->reconciliations_size() == 0) std::cout << "no arrival list was reconciled against this manifest here\n";
+  for (const auto& saved : r->reconciliations()) {
+    std::cout << "arrival list " << ToHex(saved.arrivals_digest()).substr(0, 16) << "…:\n";
+    for (const auto& l : saved.lines()) {
+      std::cout << "  " << l.outcome() << std::string(l.outcome().size() < 16 ? 16 - l.outcome().size() : 1, ' ')
+                << (l.arrival_id().empty() ? "-" : l.arrival_id()) << "  " << (l.record_id().empty() ? "-" : l.record_id())
+                << "\n";
+    }
+  }
   return kExitOk;
 }
 
@@ -191,11 +275,18 @@ void AddManifestCommands(CLI::App& app, ManifestFlags& f, const std::string& def
   node_opts(f.prove);
   f.prove->add_option("root", f.root, "ROOT or ROOT:COUNT")->required();
   f.prove->add_option("--record", f.record_id, "the record's tag or service number")->required();
-  f.prove->add_option("--out", f.out, "proof file to write")->required();
+  f.prove->add_option("--out", f.out, "proof file to create (mode 0600; it holds the person's record)")->required();
   f.verify = m->add_subcommand("verify", "check a proof file offline (exit 0 valid, 1 invalid, 2 unusable)");
   f.verify->add_option("proof", f.file, "proof file")->required();
   f.verify->add_option("--charter", f.charter, "the charter you trust (default: the one inside the proof)");
   f.verify->add_flag("--json", f.json, "machine-readable output");
+  f.exp = m->add_subcommand("export", "write a manifest held here as CSV, in clear (a new file, mode 0600)");
+  node_opts(f.exp);
+  f.exp->add_option("root", f.root, "ROOT or ROOT:COUNT")->required();
+  f.exp->add_option("--out", f.out, "CSV file to create")->required();
+  f.reconciliation = m->add_subcommand("reconciliation", "the per-person outcome of each arrival list reconciled here");
+  node_opts(f.reconciliation);
+  f.reconciliation->add_option("root", f.root, "ROOT or ROOT:COUNT")->required();
   f.erase = m->add_subcommand("erase", "destroy one record's plaintext; commitments and proofs of others stay valid");
   node_opts(f.erase);
   f.erase->add_option("root", f.root, "ROOT or ROOT:COUNT")->required();
@@ -205,7 +296,8 @@ void AddManifestCommands(CLI::App& app, ManifestFlags& f, const std::string& def
 std::optional<int> RunManifestCommand(const ManifestFlags& f) {
   if (f.verify && *f.verify) return VerifyProof(f);
   const bool any = (f.commit && *f.commit) || (f.list && *f.list) || (f.fetch && *f.fetch) ||
-                   (f.prove && *f.prove) || (f.erase && *f.erase);
+                   (f.prove && *f.prove) || (f.erase && *f.erase) || (f.exp && *f.exp) ||
+                   (f.reconciliation && *f.reconciliation);
   if (!any) return std::nullopt;
   auto client = OperatorClient::Connect(f.socket);
   if (!client) return Fail(client.error());
@@ -214,6 +306,8 @@ std::optional<int> RunManifestCommand(const ManifestFlags& f) {
   if (*f.prove) return Prove(**client, f);
   auto root = ParseRoot(f.root);
   if (!root) return Fail(root.error());
+  if (*f.exp) return Export(**client, f, *root);
+  if (*f.reconciliation) return ShowReconciliations(**client, f, *root);
   if (*f.fetch) {
     auto info = (*client)->FetchManifest(*root);
     if (!info) return Fail(info.error());

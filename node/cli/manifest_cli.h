@@ -1,5 +1,6 @@
 // `parley manifest ...`: commit a CSV manifest, list, fetch the other
-// party's, prove one record, verify a proof offline, erase a record. Also
+// party's, export one in clear (CSV), show reconciliation detail, prove one
+// record, verify a proof offline, erase a record. Also
 // the commitment syntax ROOT:COUNT that propose, handover and receipt take.
 #pragma once
 
@@ -19,7 +20,7 @@ struct ManifestFlags {
   std::string file;       // commit: the CSV; verify: the proof
   std::string root;       // ROOT or ROOT:COUNT (hex)
   std::string record_id;  // prove, erase
-  std::string out;        // prove: proof file to write
+  std::string out;        // prove: proof file to write; export: CSV to write
   std::string charter;    // verify: the charter you trust
 
   CLI::App* commit = nullptr;
@@ -28,6 +29,8 @@ struct ManifestFlags {
   CLI::App* prove = nullptr;
   CLI::App* verify = nullptr;
   CLI::App* erase = nullptr;
+  CLI::App* exp = nullptr;
+  CLI::App* reconciliation = nullptr;
 };
 
 void AddManifestCommands(CLI::App& app, ManifestFlags& f, const std::string& default_socket);

@@ -71,6 +71,11 @@ grpc::Status OperatorService::Submit(grpc::ServerContext*, const v1::SubmitReque
   // Malformed bodies are refused with the structural reason before anything
   // else looks at them.
   if (Status s = CheckEntryBody(req->body(), ledger_.charter()); !s.ok()) return ToGrpc(s);
+  if (req->body().has_statement() && req->body().statement().text().rfind(kDisclosurePrefix, 0) == 0) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "statements beginning with parley/disclosure/v1 are made by the node itself, when it "
+                        "shares a manifest");
+  }
   const int64_t now = NowMs();
   if (CanBeVoid(req->body())) {
     auto reason = VoidReason(req->body(), now);
@@ -269,14 +274,22 @@ grpc::Status OperatorService::ProveRecord(grpc::ServerContext*, const v1::ProveR
   // The signed entry that carries the commitment. The committing party's own
   // signature first: its handover report (these people were handed over),
   // else its first entry naming the manifest; else the other party's.
+  // Never an entry its author declared signed with a compromised key.
   const PartyIndex author = proof->info.author();
+  const auto schedule = ledger_.key_schedule();
+  const auto compromised = [&](const DecodedEntry& e) {
+    for (const KeyRotation& r : schedule->rotations(e.author())) {
+      if (r.compromised_from != 0 && r.compromised_from <= e.seq() && e.seq() < r.seq) return true;
+    }
+    return false;
+  };
   std::optional<DecodedEntry> carrier;
   int carrier_rank = 4;
   for (PartyIndex p : {author, 1 - author}) {
     auto feed = ledger_.Read(p, 1, SIZE_MAX);
     if (!feed) return ToGrpc(feed.error());
     for (DecodedEntry& e : *feed) {
-      if (!CarriesCommitment(e.entry, *root, proof->info.count())) continue;
+      if (!CarriesCommitment(e.entry, *root, proof->info.count()) || compromised(e)) continue;
       const int rank = (p == author ? 0 : 2) + (e.kind() == v1::Entry::kHandover ? 0 : 1);
       if (rank < carrier_rank) {
         carrier_rank = rank;
@@ -289,10 +302,10 @@ grpc::Status OperatorService::ProveRecord(grpc::ServerContext*, const v1::ProveR
                         "no signed entry carries this manifest's commitment yet: propose, hand over or receive "
                         "with it first");
   }
+  // The signer's whole key chain, also rotations after the entry: a later
+  // one may declare it compromised, and the verifier must see that.
   const PartyIndex signer = carrier->author();
-  const auto schedule = ledger_.key_schedule();
   for (const KeyRotation& r : schedule->rotations(signer)) {
-    if (r.seq >= carrier->seq()) break;
     auto rot = ledger_.ReadEnvelopes(signer, r.seq, 1);
     if (!rot || rot->empty()) return ToGrpc(rot ? Status(Code::kInternal, "a RotateKey entry is missing") : rot.error());
     resp->add_key_chain(std::move(rot->front()));
@@ -319,6 +332,9 @@ grpc::Status OperatorService::ReconcileArrivals(grpc::ServerContext*, const v1::
   auto ids = manifests_.RecordIds(*root);
   if (!ids) return ToGrpc(ids.error());
   ReconciliationResult result = Reconcile(*ids, *arrivals);
+  // Erased records can no longer be matched: they count as missing, so an
+  // erasure before sharing cannot hide who did not arrive.
+  result.figures.set_missing(result.figures.missing() + info->erased());
   if (Status s = manifests_.SaveReconciliation(*root, req->arrivals_csv(), result); !s.ok()) return ToGrpc(s);
   *resp->mutable_figures() = result.figures;
   resp->set_received(result.received);
@@ -332,6 +348,30 @@ grpc::Status OperatorService::EraseRecord(grpc::ServerContext*, const v1::EraseR
   if (!root) return ToGrpc(root.error());
   if (Status s = manifests_.Erase(*root, req->record_id()); !s.ok()) return ToGrpc(s);
   Log(LogLevel::kInfo, "a manifest record's plaintext was erased", {{"manifest", ToHex(*root).substr(0, 16)}});
+  return grpc::Status::OK;
+}
+
+grpc::Status OperatorService::ReadManifest(grpc::ServerContext*, const v1::ManifestRef* req,
+                                           v1::ReadManifestResponse* resp) {
+  auto root = RootOf(req->root());
+  if (!root) return ToGrpc(root.error());
+  auto info = manifests_.Find(*root);
+  if (!info) return ToGrpc(info.error());
+  if (!*info) return grpc::Status(grpc::StatusCode::NOT_FOUND, "no manifest with root " + ToHex(*root) + " is held here");
+  auto records = manifests_.Records(*root);
+  if (!records) return ToGrpc(records.error());
+  *resp->mutable_info() = **info;
+  for (std::string& r : *records) resp->add_records(std::move(r));
+  return grpc::Status::OK;
+}
+
+grpc::Status OperatorService::GetReconciliations(grpc::ServerContext*, const v1::ManifestRef* req,
+                                                 v1::GetReconciliationsResponse* resp) {
+  auto root = RootOf(req->root());
+  if (!root) return ToGrpc(root.error());
+  auto saved = manifests_.Reconciliations(*root);
+  if (!saved) return ToGrpc(saved.error());
+  for (v1::SavedReconciliation& r : *saved) *resp->add_reconciliations() = std::move(r);
   return grpc::Status::OK;
 }
 

@@ -41,6 +41,9 @@ class OperatorService final : public v1::Operator::Service {
   grpc::Status ReconcileArrivals(grpc::ServerContext*, const v1::ReconcileArrivalsRequest*,
                                  v1::ReconcileArrivalsResponse*) override;
   grpc::Status EraseRecord(grpc::ServerContext*, const v1::EraseRecordRequest*, v1::EraseRecordResponse*) override;
+  grpc::Status ReadManifest(grpc::ServerContext*, const v1::ManifestRef*, v1::ReadManifestResponse*) override;
+  grpc::Status GetReconciliations(grpc::ServerContext*, const v1::ManifestRef*,
+                                  v1::GetReconciliationsResponse*) override;
 
  private:
   // The manifest with `root`, held here or fetched from the peer now.

@@ -174,8 +174,13 @@ grpc::Status PeerService::GetManifest(grpc::ServerContext* ctx, const v1::GetMan
                           "this manifest was disclosed " + std::to_string(times.size()) +
                               " times in the last hour, the most allowed; your node keeps what it fetched");
     }
-    times.push_back(now);
+    times.push_back(now);  // taken back below if the disclosure is not recorded
   }
+  const auto release = [&] {
+    std::lock_guard lock(disclosures_mu_);
+    auto& times = disclosures_[*root];
+    if (!times.empty()) times.pop_back();
+  };
   // Recorded before a byte leaves: no disclosure without its signed statement.
   const Charter& c = ledger_.charter();
   v1::Entry body;
@@ -186,6 +191,7 @@ grpc::Status PeerService::GetManifest(grpc::ServerContext* ctx, const v1::GetMan
                                     std::chrono::system_clock::now().time_since_epoch())
                                     .count());
   if (!e) {
+    release();
     Log(LogLevel::kWarn, "manifest not shared: its disclosure could not be recorded",
         {{"reason", e.error().ToString()}});
     return ToGrpc(e.error());

@@ -1,5 +1,7 @@
 #include "node/daemon/replicator.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/wire_format_lite.h>
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
@@ -7,6 +9,7 @@
 
 #include "crypto/seal.h"
 #include "node/daemon/log.h"
+#include "node/manifest.h"
 #include "node/daemon/peer_auth.h"
 #include "node/daemon/peer_service.h"
 
@@ -94,7 +97,7 @@ Result<v1::ManifestData> Replicator::FetchManifest(const Digest& root) const {
   auto channel = grpc::CreateCustomChannel(address_, credentials_, PeerChannelArguments());
   auto stub = v1::Peer::NewStub(channel);
   grpc::ClientContext ctx;
-  ctx.set_deadline(Clock::now() + std::chrono::seconds(60));
+  ctx.set_deadline(Clock::now() + std::chrono::minutes(5));
   auto key = keys_.TokenKey(*ledger_.key_schedule(), self_);
   AddPeerAuth(ctx, *key, ledger_.charter().ledger_id(), "/parley.v1.Peer/GetManifest");
   v1::GetManifestRequest req;
@@ -123,6 +126,23 @@ Result<v1::ManifestData> Replicator::FetchManifest(const Digest& root) const {
   if (sealed.size() != chunk.total_size()) return Status(Code::kDataLoss, "the peer's manifest arrived truncated");
   auto plain = OpenSealed(*key, sealed);
   if (!plain) return plain.error();
+  // Count the leaves before parsing: an empty leaf is 2 bytes on the wire,
+  // and a peer must not make this node allocate for 100 million of them.
+  uint64_t leaves = 0;
+  {
+    google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(plain->data()),
+                                              static_cast<int>(plain->size()));
+    while (const uint32_t tag = in.ReadTag()) {
+      if (google::protobuf::internal::WireFormatLite::GetTagFieldNumber(tag) == 6) ++leaves;
+      if (!google::protobuf::internal::WireFormatLite::SkipField(&in, tag)) {
+        return Status(Code::kDataLoss, "the peer's manifest does not parse");
+      }
+    }
+  }
+  if (leaves > kMaxManifestRows) {
+    return Status(Code::kDataLoss, "the peer's manifest has " + std::to_string(leaves) + " records, over the " +
+                                       std::to_string(kMaxManifestRows) + " a manifest may hold");
+  }
   v1::ManifestData data;
   const bool parsed = data.ParseFromString(*plain);
   std::fill(plain->begin(), plain->end(), '\0');
