@@ -536,14 +536,16 @@ TEST_CASE("against a manifest, a transfer's missing records are those no receipt
     CHECK(Render(s) == line + "disputed t0=1212/600\n");  // 612 not (yet) arrived
     Add(s, kUA, ReconciledReceipt(p, 612, 612, 600, 0, root));
     CHECK(Render(s) == line + "completed t0=1212/1212\n");
-    const TransferProgress& t = State(s).Find(p.id)->agreement->transfers[0];
+    const LedgerState state = State(s);
+    const TransferProgress& t = state.Find(p.id)->agreement->transfers[0];
     CHECK(t.reconciliation.matched() == 1212);
     CHECK(t.reconciliation.missing() == 0);
   }
   SUBCASE("unidentified remains among them: disputed, with the figures") {
     Add(s, kUA, ReconciledReceipt(p, 1212, 1207, 5, 5, root));
     CHECK(Render(s) == line + "disputed t0=1212/1212\n");
-    const TransferProgress& t = State(s).Find(p.id)->agreement->transfers[0];
+    const LedgerState state = State(s);
+    const TransferProgress& t = state.Find(p.id)->agreement->transfers[0];
     CHECK(t.reconciliation.missing() == 5);
     CHECK(t.reconciliation.unidentified() == 5);
   }
