@@ -83,7 +83,7 @@ Result<std::unique_ptr<ManifestStore>> ManifestStore::Open(std::unique_ptr<parle
     auto master = Decrypt(wrap, **wrapped);
     if (!master) return Corrupt("the master key does not open under this node's key");
     auto k = SymmetricKey::FromBytes(*master);
-    std::fill(master->begin(), master->end(), '\0');
+    Wipe(*master);
     if (!k) return Corrupt("the master key has the wrong size");
     return std::unique_ptr<ManifestStore>(new ManifestStore(std::move(store), std::move(*k)));
   }
@@ -163,7 +163,7 @@ Result<v1::ManifestInfo> ManifestStore::Put(ManifestKind kind, PartyIndex author
       row.reserve(kWrappedKeySize + kBoxOverhead + plain.size());
       row.append(Encrypt(master_, record_key->view(), r.substr(Salt::kSize + SymmetricKey::kSize)));
       row.append(Encrypt(*record_key, plain, kZeroNonce));
-      std::fill(plain.begin(), plain.end(), '\0');
+      Wipe(plain);
     }
   });
   WriteBatch batch;
@@ -281,7 +281,7 @@ Result<std::optional<std::pair<Salt, std::string>>> ManifestStore::ReadRecord(co
   auto key_bytes = Decrypt(master_, row.substr(0, kWrappedKeySize));
   if (!key_bytes) return Corrupt("a record key does not open under the master key");
   auto record_key = SymmetricKey::FromBytes(*key_bytes);
-  std::fill(key_bytes->begin(), key_bytes->end(), '\0');
+  Wipe(*key_bytes);
   if (!record_key) return Corrupt("a record key has the wrong size");
   auto plain = Decrypt(*record_key, row.substr(kWrappedKeySize));
   if (!plain || plain->size() < Salt::kSize) return Corrupt("a record does not open under its key");
@@ -419,9 +419,9 @@ Result<std::vector<v1::SavedReconciliation>> ManifestStore::Reconciliations(cons
       l->set_outcome(line.substr(0, t1));
       l->set_arrival_id(line.substr(t1 + 1, t2 - t1 - 1));
       l->set_record_id(line.substr(t2 + 1));
-      std::fill(line.begin(), line.end(), '\0');
+      Wipe(line);
     }
-    std::fill(detail->begin(), detail->end(), '\0');
+    Wipe(*detail);
     return true;
   });
   if (!s.ok()) return s;

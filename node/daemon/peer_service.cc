@@ -161,7 +161,7 @@ grpc::Status PeerService::GetManifest(grpc::ServerContext* ctx, const v1::GetMan
   std::string plain = data->SerializeAsString();
   data->Clear();
   auto sealed = SealTo(caller, plain);
-  std::fill(plain.begin(), plain.end(), '\0');
+  Wipe(plain);
   if (!sealed) return ToGrpc(sealed.error());
 
   {

@@ -145,7 +145,7 @@ Result<v1::ManifestData> Replicator::FetchManifest(const Digest& root) const {
   }
   v1::ManifestData data;
   const bool parsed = data.ParseFromString(*plain);
-  std::fill(plain->begin(), plain->end(), '\0');
+  Wipe(*plain);
   if (!parsed) return Status(Code::kDataLoss, "the peer's manifest does not parse");
   return data;
 }
