@@ -259,6 +259,13 @@ void AddManifestCommands(CLI::App& app, ManifestFlags& f, const std::string& def
         ->default_val(default_socket);
     cmd->add_flag("--json", f.json, "machine-readable output");
   };
+  // A command on one manifest held by the node.
+  const auto on_manifest = [&](const char* name, const char* what) {
+    CLI::App* cmd = m->add_subcommand(name, what);
+    node_opts(cmd);
+    cmd->add_option("root", f.root, "ROOT or ROOT:COUNT")->required();
+    return cmd;
+  };
   f.commit = m->add_subcommand("commit", "import a CSV manifest: salt, commit (prints ROOT:COUNT), store encrypted");
   node_opts(f.commit);
   f.commit->add_option("file", f.file, "the CSV file (header: the kind's columns)")->required();
@@ -268,28 +275,18 @@ void AddManifestCommands(CLI::App& app, ManifestFlags& f, const std::string& def
       ->default_val("remains");
   f.list = m->add_subcommand("list", "the manifests this node holds");
   node_opts(f.list);
-  f.fetch = m->add_subcommand("fetch", "fetch the other party's manifest from its node (sealed to our key)");
-  node_opts(f.fetch);
-  f.fetch->add_option("root", f.root, "ROOT or ROOT:COUNT")->required();
-  f.prove = m->add_subcommand("prove", "write a proof that one record is on a committed manifest");
-  node_opts(f.prove);
-  f.prove->add_option("root", f.root, "ROOT or ROOT:COUNT")->required();
+  f.fetch = on_manifest("fetch", "fetch the other party's manifest from its node (sealed to our key)");
+  f.prove = on_manifest("prove", "write a proof that one record is on a committed manifest");
   f.prove->add_option("--record", f.record_id, "the record's tag or service number")->required();
   f.prove->add_option("--out", f.out, "proof file to create (mode 0600; it holds the person's record)")->required();
   f.verify = m->add_subcommand("verify", "check a proof file offline (exit 0 valid, 1 invalid, 2 unusable)");
   f.verify->add_option("proof", f.file, "proof file")->required();
   f.verify->add_option("--charter", f.charter, "the charter you trust (default: the one inside the proof)");
   f.verify->add_flag("--json", f.json, "machine-readable output");
-  f.exp = m->add_subcommand("export", "write a manifest held here as CSV, in clear (a new file, mode 0600)");
-  node_opts(f.exp);
-  f.exp->add_option("root", f.root, "ROOT or ROOT:COUNT")->required();
+  f.exp = on_manifest("export", "write a manifest held here as CSV, in clear (a new file, mode 0600)");
   f.exp->add_option("--out", f.out, "CSV file to create")->required();
-  f.reconciliation = m->add_subcommand("reconciliation", "the per-person outcome of each arrival list reconciled here");
-  node_opts(f.reconciliation);
-  f.reconciliation->add_option("root", f.root, "ROOT or ROOT:COUNT")->required();
-  f.erase = m->add_subcommand("erase", "destroy one record's plaintext; commitments and proofs of others stay valid");
-  node_opts(f.erase);
-  f.erase->add_option("root", f.root, "ROOT or ROOT:COUNT")->required();
+  f.reconciliation = on_manifest("reconciliation", "the per-person outcome of each arrival list reconciled here");
+  f.erase = on_manifest("erase", "destroy one record's plaintext; commitments and proofs of others stay valid");
   f.erase->add_option("--record", f.record_id, "the record's tag or service number")->required();
 }
 
