@@ -478,13 +478,16 @@ TEST_CASE("fault: UA killed with SIGKILL 100 times under 2-4 concurrent writers:
     auto t1 = Clock::now();
     // A call cut off by the kill is retried by OperatorClient::Submit with the
     // same request id; restarting before joining lets it reach the new process.
-    const bool restarted = n.ua.Start();
+    // (30 s: under ASan on a busy 2-core machine a start has once taken
+    // longer than the default 10 s.)
+    const bool restarted = n.ua.Start(std::chrono::seconds(30));
     auto t2 = Clock::now();
     for (auto& t : threads) t.join();
     auto t3 = Clock::now();
     if (!restarted) {
       const std::string log = test::ReadText(n.ua.log());
-      FAIL_CHECK("UA did not restart; the end of its log:\n", log.substr(log.size() > 3000 ? log.size() - 3000 : 0));
+      FAIL_CHECK("UA did not restart in 30 s; the process: ", n.ua.Diagnose(), "\nthe end of its log:\n",
+                 log.substr(log.size() > 3000 ? log.size() - 3000 : 0));
     }
     REQUIRE(restarted);
     CHECK_MESSAGE(errors.empty(), errors.front());

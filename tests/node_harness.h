@@ -148,7 +148,7 @@ class NodeProcess {
 
   // Starts the process (log appended to node.log) and waits until its
   // operator socket answers. False if it exits or does not answer in 10 s.
-  bool Start() {
+  bool Start(std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
     ::setenv("PARLEY_TEST_PASSPHRASE", "test passphrase", 1);
     pid_ = ::fork();
     if (pid_ == 0) {
@@ -162,7 +162,25 @@ class NodeProcess {
       if (Exited()) return true;
       auto c = OperatorClient::Connect(socket());
       return c && (*c)->GetStatus().has_value();
-    }) && !Exited();
+    }, timeout) && !Exited();
+  }
+
+  // What the process is doing, for a failure message: its state and, per
+  // thread, its name and the kernel function it waits in (or how it exited).
+  std::string Diagnose() const {
+    if (pid_ <= 0) return "not running (exit status " + std::to_string(exit_status_) + ")";
+    const fs::path proc = "/proc/" + std::to_string(pid_);
+    std::string out;
+    std::ifstream status(proc / "status");
+    for (std::string line; std::getline(status, line);) {
+      if (line.rfind("State:", 0) == 0 || line.rfind("Threads:", 0) == 0) out += line + "\n";
+    }
+    std::error_code ec;
+    for (const auto& task : fs::directory_iterator(proc / "task", ec)) {
+      out += "  thread " + task.path().filename().string() + " " + ReadText(task.path() / "comm");
+      out += "    waits in " + ReadText(task.path() / "wchan") + "\n";
+    }
+    return out;
   }
 
   // True once the process has exited (reaps it).
