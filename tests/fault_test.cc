@@ -344,20 +344,22 @@ class PrivateNetwork {
     return r;
   }
   // Runs a command (found in /usr/sbin, /sbin or PATH) inside the namespace.
+  // Everything the child needs is built before the fork: the child of this
+  // multithreaded process must not touch the heap (see Spawn in
+  // node_harness.h); setns keeps it from using posix_spawn.
   int Run(std::vector<std::string> args) {
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::vector<std::string> paths;
+    for (const char* dir : {"/usr/sbin/", "/sbin/", "/usr/bin/", "/bin/"}) paths.push_back(dir + args[0]);
     pid_t pid = ::fork();
     if (pid == 0) {
       if (::setns(ns_, CLONE_NEWNET) != 0) ::_exit(126);
       int devnull = ::open("/dev/null", O_WRONLY);
       ::dup2(devnull, 1);
       ::dup2(devnull, 2);
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      for (std::string dir : {"/usr/sbin/", "/sbin/", "/usr/bin/", "/bin/"}) {
-        ::execv((dir + args[0]).c_str(), argv.data());
-      }
-      ::execvp(args[0].c_str(), argv.data());
+      for (const auto& path : paths) ::execv(path.c_str(), argv.data());
       ::_exit(127);
     }
     int st = 0;

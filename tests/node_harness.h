@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -71,26 +72,40 @@ struct CliResult {
   std::string err;  // stderr
 };
 
+// Starts `args` (args[0] a path) as a child process, its stdout and stderr
+// opened from the given files (nullptr: inherited); returns its pid.
+//
+// posix_spawn, not fork + exec: this test process has many threads, and a
+// forked child that touches the heap before exec can spin forever on an
+// allocator lock some other thread held at the fork (seen under ASan: the
+// child stuck running, one thread, never exec'd). posix_spawn's child does
+// no heap work.
+inline pid_t Spawn(const std::vector<std::string>& args, const char* out_path, int out_flags, const char* err_path,
+                   int err_flags) {
+  std::vector<char*> argv;
+  std::vector<std::string> copy = args;
+  for (auto& a : copy) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  PARLEY_CHECK(posix_spawn_file_actions_init(&fa) == 0);
+  if (out_path) PARLEY_CHECK(posix_spawn_file_actions_addopen(&fa, 1, out_path, out_flags, 0600) == 0);
+  if (err_path) PARLEY_CHECK(posix_spawn_file_actions_addopen(&fa, 2, err_path, err_flags, 0600) == 0);
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  PARLEY_CHECK(rc == 0 && "posix_spawn failed");
+  return pid;
+}
+
 // Runs `parley args...` and captures stdout and stderr.
 inline CliResult RunParley(const std::vector<std::string>& args) {
   fs::path dir = fs::temp_directory_path();
   std::string tag = std::to_string(::getpid()) + "-" + std::to_string(std::hash<std::thread::id>()(std::this_thread::get_id()));
   fs::path out = dir / ("parley-cli-out-" + tag), err = dir / ("parley-cli-err-" + tag);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    ::dup2(o, 1);
-    ::dup2(e, 2);
-    std::vector<char*> argv;
-    std::string bin = PARLEY_BINARY;
-    argv.push_back(bin.data());
-    std::vector<std::string> copy = args;
-    for (auto& a : copy) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(bin.c_str(), argv.data());
-    ::_exit(127);
-  }
+  std::vector<std::string> argv{PARLEY_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  const int flags = O_WRONLY | O_CREAT | O_TRUNC;
+  pid_t pid = Spawn(argv, out.c_str(), flags, err.c_str(), flags);
   int st = 0;
   ::waitpid(pid, &st, 0);
   CliResult r;
@@ -150,14 +165,8 @@ class NodeProcess {
   // operator socket answers. False if it exits or does not answer in 10 s.
   bool Start(std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
     ::setenv("PARLEY_TEST_PASSPHRASE", "test passphrase", 1);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      int fd = ::open(log().c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-      ::dup2(fd, 2);
-      std::string conf = (dir_ / "node.conf").string();
-      ::execl(PARLEY_BINARY, PARLEY_BINARY, "node", "--config", conf.c_str(), nullptr);
-      ::_exit(127);
-    }
+    pid_ = Spawn({PARLEY_BINARY, "node", "--config", (dir_ / "node.conf").string()}, nullptr, 0, log().c_str(),
+                 O_WRONLY | O_CREAT | O_APPEND);
     return Eventually([&] {
       if (Exited()) return true;
       auto c = OperatorClient::Connect(socket());
