@@ -397,54 +397,106 @@ Result<std::vector<std::string>> ManifestStore::Records(const Digest& root) cons
   return out;
 }
 
-Result<std::vector<v1::SavedReconciliation>> ManifestStore::Reconciliations(const Digest& root) const {
-  std::vector<v1::SavedReconciliation> out;
+namespace {
+
+constexpr const char* kOutcomeNames[] = {"matched", "missing", "not_on_manifest", "unidentified", "other_side"};
+
+// A saved reconciliation's plaintext: the receipt's 32-byte ID, then one
+// line per outcome, "outcome TAB arrival_id TAB record_id LF".
+Result<v1::SavedReconciliation> DecodeSavedReconciliation(std::string_view arrivals_digest, std::string_view plain) {
+  if (plain.size() < Digest::kSize) return Corrupt("a saved reconciliation is shorter than a receipt ID");
+  v1::SavedReconciliation r;
+  r.set_arrivals_digest(std::string(arrivals_digest));
+  r.set_receipt(std::string(plain.substr(0, Digest::kSize)));
+  plain.remove_prefix(Digest::kSize);
+  while (!plain.empty()) {
+    const size_t end = plain.find('\n');
+    if (end == std::string_view::npos) return Corrupt("a saved reconciliation ends inside a line");
+    const std::string_view line = plain.substr(0, end);
+    plain.remove_prefix(end + 1);
+    const size_t t1 = line.find('\t'), t2 = line.find('\t', t1 + 1);
+    if (t1 == std::string_view::npos || t2 == std::string_view::npos) {
+      return Corrupt("a saved reconciliation line has fewer than three fields");
+    }
+    v1::ReconciliationLine* l = r.add_lines();
+    l->set_outcome(std::string(line.substr(0, t1)));
+    l->set_arrival_id(std::string(line.substr(t1 + 1, t2 - t1 - 1)));
+    l->set_record_id(std::string(line.substr(t2 + 1)));
+  }
+  return r;
+}
+
+std::string EncodeSavedReconciliation(const v1::SavedReconciliation& r) {
+  std::string plain = r.receipt();
+  for (const v1::ReconciliationLine& l : r.lines()) {
+    plain += l.outcome() + '\t' + l.arrival_id() + '\t' + l.record_id() + '\n';
+  }
+  return plain;
+}
+
+void WipeLines(v1::SavedReconciliation& r) {
+  for (v1::ReconciliationLine& l : *r.mutable_lines()) {
+    Wipe(*l.mutable_arrival_id());
+    Wipe(*l.mutable_record_id());
+  }
+}
+
+}  // namespace
+
+Status ManifestStore::ScanReconciliations(
+    const Digest& root, const std::function<void(std::string_view key, v1::SavedReconciliation&)>& fn) const {
   const std::string from = ReconciliationKey(root, Digest());
   std::string to = "a" + root.str();
   to.push_back('\xff');
   Status bad = Status::Ok();
   Status s = store_->Scan(from, to, [&](std::string_view key, std::string_view value) {
-    auto detail = Decrypt(master_, value);
-    if (!detail) {
+    auto plain = Decrypt(master_, value);
+    if (!plain) {
       bad = Corrupt("a saved reconciliation does not open under the master key");
       return false;
     }
-    v1::SavedReconciliation& r = out.emplace_back();
-    r.set_arrivals_digest(std::string(key.substr(1 + Digest::kSize)));
-    std::istringstream lines(*detail);
-    for (std::string line; std::getline(lines, line);) {
-      const size_t t1 = line.find('\t'), t2 = line.find('\t', t1 + 1);
-      if (t1 == std::string::npos || t2 == std::string::npos) continue;
-      v1::ReconciliationLine* l = r.add_lines();
-      l->set_outcome(line.substr(0, t1));
-      l->set_arrival_id(line.substr(t1 + 1, t2 - t1 - 1));
-      l->set_record_id(line.substr(t2 + 1));
-      Wipe(line);
+    auto r = DecodeSavedReconciliation(key.substr(1 + Digest::kSize), *plain);
+    Wipe(*plain);
+    if (!r) {
+      bad = r.error();
+      return false;
     }
-    Wipe(*detail);
+    fn(key, *r);
+    WipeLines(*r);
     return true;
   });
   if (!s.ok()) return s;
-  if (!bad.ok()) return bad;
+  return bad;
+}
+
+Result<std::vector<v1::SavedReconciliation>> ManifestStore::Reconciliations(const Digest& root) const {
+  std::vector<v1::SavedReconciliation> out;
+  Status s = ScanReconciliations(root, [&](std::string_view, v1::SavedReconciliation& r) { out.push_back(r); });
+  if (!s.ok()) return s;
   return out;
 }
 
 Status ManifestStore::SaveReconciliation(const Digest& root, std::string_view arrivals_csv,
-                                         const ReconciliationResult& result) {
-  static constexpr const char* kOutcome[] = {"matched", "missing", "not_on_manifest", "unidentified", "other_side"};
-  std::string detail;
+                                         const ReconciliationResult& result, const Digest& receipt) {
+  std::lock_guard lock(write_mu_);  // not between an erasure's scan and its write
+  v1::SavedReconciliation saved;
+  saved.set_receipt(receipt.str());
   for (const ReconciliationLine& l : result.detail) {
-    detail += kOutcome[static_cast<int>(l.outcome)];
-    detail += '\t' + l.arrival_id + '\t' + l.record_id + '\n';
+    v1::ReconciliationLine* line = saved.add_lines();
+    line->set_outcome(kOutcomeNames[static_cast<int>(l.outcome)]);
+    line->set_arrival_id(l.arrival_id);
+    line->set_record_id(l.record_id);
   }
+  std::string plain = EncodeSavedReconciliation(saved);
+  WipeLines(saved);
   WriteBatch batch;
   // Keyed with the master key, so the data folder cannot confirm a guessed list.
   std::string keyed(master_.view());
   keyed.append(arrivals_csv);
   const Digest digest = Hash("parley/arrivals/v1", keyed);
   Wipe(keyed);
-  batch.Put(ReconciliationKey(root, digest), Encrypt(master_, detail));
-  Wipe(detail);
+  batch.Put(ReconciliationKey(root, digest), Encrypt(master_, plain));
+  Wipe(plain);
   return store_->Write(batch, true);
 }
 
@@ -465,6 +517,22 @@ Status ManifestStore::Erase(const Digest& root, std::string_view record_id) {
   WriteBatch batch;
   batch.Delete(RecordKey(root, *index));
   batch.Put(InfoKey(root), info->SerializeAsString());
+  // Saved reconciliations that name the record keep the line, without the id.
+  s = ScanReconciliations(root, [&](std::string_view key, v1::SavedReconciliation& r) {
+    bool named = false;
+    for (v1::ReconciliationLine& l : *r.mutable_lines()) {
+      if (l.record_id() == record_id) {
+        Wipe(*l.mutable_record_id());
+        l.clear_record_id();
+        named = true;
+      }
+    }
+    if (!named) return;
+    std::string plain = EncodeSavedReconciliation(r);
+    batch.Put(std::string(key), Encrypt(master_, plain));
+    Wipe(plain);
+  });
+  if (!s.ok()) return s;
   if (Status w = store_->Write(batch, true); !w.ok()) return w;
   return store_->Compact();
 }

@@ -85,12 +85,16 @@ class ManifestStore {
   // Every reconciliation saved against `root`, decrypted.
   Result<std::vector<v1::SavedReconciliation>> Reconciliations(const Digest& root) const;
 
-  // Keeps the per-person outcome of a reconciliation, encrypted.
-  Status SaveReconciliation(const Digest& root, std::string_view arrivals_csv,
-                            const ReconciliationResult& result);
+  // Keeps the per-person outcome of a reconciliation, encrypted, with the ID
+  // of the signed Receipt that carries its figures. The same list saved
+  // again replaces the earlier row.
+  Status SaveReconciliation(const Digest& root, std::string_view arrivals_csv, const ReconciliationResult& result,
+                            const Digest& receipt);
 
-  // Erases one record's plaintext (kNotFound if absent or already erased),
-  // then compacts the database so the deleted row leaves its files.
+  // Erases one record's plaintext (kNotFound if absent or already erased)
+  // and, in the same write, its id from every saved reconciliation line that
+  // names it (the line and its outcome stay, so the figures still add up);
+  // then compacts the database so the deleted rows leave its files.
   Status Erase(const Digest& root, std::string_view record_id);
 
  private:
@@ -112,6 +116,10 @@ class ManifestStore {
   using RecordFn = std::function<bool(uint64_t index, const Salt& salt, std::string& bytes,
                                       const ManifestRecord& record)>;
   Status ForEachRecord(const Digest& root, uint64_t count, const RecordFn& fn) const;
+  // Decrypts and decodes each saved reconciliation of `root` (fn gets its
+  // row key). kDataLoss for one that does not open or decode.
+  Status ScanReconciliations(const Digest& root,
+                             const std::function<void(std::string_view key, v1::SavedReconciliation&)>& fn) const;
   // Decrypts record `index`; nullopt if erased.
   Result<std::optional<std::pair<Salt, std::string>>> ReadRecord(const Digest& root, uint64_t index) const;
 

@@ -215,6 +215,47 @@ TEST_CASE("manifests: commit, share with the other party only, disclosure on rec
     CHECK(n.ua.HeadOf(kUA).seq == ua_head);
   }
   WriteText(arrivals, ArrivalsCsv(c));
+  // A receipt the node refuses keeps nothing, and signs nothing: one naming
+  // the wrong manifest count (the CLI refuses it after the node's figures),
+  // one whose figures are not what the list gives (sent straight over the
+  // operator socket), and an arrival list sent with a statement.
+  {
+    const uint64_t ua_head = n.ua.HeadOf(kUA).seq;
+    auto wrong_count = run(n.ua, {"receipt", proposal.substr(0, 12), "--arrivals", arrivals.string(), "--manifest",
+                                  root_hex + ":" + std::to_string(kRecords + 1)});
+    CHECK(wrong_count.code == 2);
+    CHECK_MESSAGE(wrong_count.err.find("the manifest holds 20 records, not 21") != std::string::npos, wrong_count.err);
+    v1::Entry body;
+    v1::Receipt* r = body.mutable_receipt();
+    r->set_agreement(*FromHex(proposal));
+    r->set_transfer_index(0);
+    r->set_count(kRecords + 4);
+    r->set_place("Kyiv morgue");
+    r->set_received_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count());
+    r->mutable_reconciliation()->set_matched(kRecords + 4);  // all matched: not what the list gives
+    r->mutable_manifest()->set_root(root.str());
+    r->mutable_manifest()->set_count(kRecords);
+    auto client = n.ua.Client();
+    auto forged = client->Submit(body, "forged-figures", ArrivalsCsv(c));
+    REQUIRE_FALSE(forged.has_value());
+    CHECK(forged.error().code() == Code::kInvalidArgument);
+    CHECK_MESSAGE(forged.error().message() ==
+                      "the receipt says 24 received, 24 matched, 0 missing, 0 not on the manifest, 0 unidentified, 0 "
+                      "the other side's; the arrival list gives 24 received, 17 matched, 3 missing, 2 not on the "
+                      "manifest, 5 unidentified, 0 the other side's",
+                  forged.error().message());
+    v1::Entry statement;
+    statement.mutable_statement()->set_text("an arrival list goes with a receipt only");
+    auto stray = client->Submit(statement, "stray-arrivals", ArrivalsCsv(c));
+    REQUIRE_FALSE(stray.has_value());
+    CHECK(stray.error().code() == Code::kInvalidArgument);
+    CHECK(n.ua.HeadOf(kUA).seq == ua_head);
+    auto saved = client->GetReconciliations(root);
+    REQUIRE(saved.has_value());
+    CHECK(saved->reconciliations_size() == 0);
+  }
   auto received = run(n.ua, {"receipt", proposal.substr(0, 12), "--arrivals", arrivals.string(), "--place",
                              "Kyiv morgue"});
   REQUIRE_MESSAGE(received.code == 0, received.err);
@@ -252,6 +293,10 @@ TEST_CASE("manifests: commit, share with the other party only, disclosure on rec
     REQUIRE_MESSAGE(r.code == 0, r.err);
     const auto rj = nlohmann::json::parse(r.out);
     REQUIRE(rj.size() == 1);
+    // It names the signed receipt that carries its figures.
+    const size_t id_at = received.out.rfind("id ");
+    REQUIRE(id_at != std::string::npos);
+    CHECK(rj[0]["receipt"] == received.out.substr(id_at + 3, 64));
     std::map<std::string, int> outcomes;
     for (const auto& l : rj[0]["lines"]) ++outcomes[l["outcome"]];
     CHECK(outcomes["matched"] == 17);

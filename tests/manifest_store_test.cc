@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <map>
 #include <cstdio>
 #include <functional>
 #include <memory>
@@ -13,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "crypto/hash.h"
 #include "crypto/merkle.h"
 #include "crypto/seal.h"
 #include "fixtures.h"
@@ -239,7 +241,7 @@ TEST_CASE("a committed manifest is stored encrypted: no stored key or value hold
   const ReconciliationResult result = Reconcile(store->RecordIds(root).value(), parsed);
   CHECK(result.figures.matched() == 10);
   CHECK(result.figures.missing() == 30);
-  REQUIRE(store->SaveReconciliation(root, arrivals, result).ok());
+  REQUIRE(store->SaveReconciliation(root, arrivals, result, Hash("test", "receipt")).ok());
 
   const auto rows = Rows(*raw);
   CHECK(rows.size() >= 40);
@@ -405,6 +407,72 @@ TEST_CASE("erasing a record removes its proof and id but keeps the root, the cou
   CHECK(imported.erased() == 1);
   CHECK(theirs->Prove(root, "BODY-000042").error().code() == Code::kNotFound);
   CHECK(ProofHolds(root, 300, theirs->Prove(root, "BODY-000043").value()));
+}
+
+TEST_CASE("erasing a record takes its id out of every saved reconciliation, keeping each line, outcome and receipt") {
+  auto store = OpenMemory(test::PartyKey(kUA));
+  const Digest root = RootOf(store->Commit(RemainsManifest(50), kRU).value());
+  // Two arrival lists: one names BODY-000007 (matched), the other does not
+  // (so BODY-000007 is missing there); a third manifest-free line each.
+  std::string with = "arrival_id,record_id,status\nA1,BODY-000007,identified\nA2,,unidentified\n";
+  std::string without = "arrival_id,record_id,status\nB1,BODY-000008,identified\n";
+  const Digest receipt_with = Hash("test", "receipt 1"), receipt_without = Hash("test", "receipt 2");
+  const auto ids = store->RecordIds(root).value();
+  REQUIRE(store->SaveReconciliation(root, with, Reconcile(ids, ParseArrivalsCsv(with).value()), receipt_with).ok());
+  REQUIRE(store->SaveReconciliation(root, without, Reconcile(ids, ParseArrivalsCsv(without).value()), receipt_without)
+              .ok());
+  const auto Outcomes = [&] {
+    std::map<std::string, std::vector<std::string>> by_receipt;  // receipt -> "outcome/arrival/record" lines
+    for (const auto& saved : store->Reconciliations(root).value()) {
+      auto& lines = by_receipt[ToHex(saved.receipt())];
+      for (const auto& l : saved.lines()) lines.push_back(l.outcome() + "/" + l.arrival_id() + "/" + l.record_id());
+    }
+    return by_receipt;
+  };
+  const auto before = Outcomes();
+  REQUIRE(before.size() == 2);
+  REQUIRE(before.at(ToHex(receipt_with)).size() == 2 + 49);
+  CHECK(before.at(ToHex(receipt_with))[0] == "matched/A1/BODY-000007");
+  const auto& missing_before = before.at(ToHex(receipt_without));
+  CHECK(std::count(missing_before.begin(), missing_before.end(), "missing//BODY-000007") == 1);
+
+  REQUIRE(store->Erase(root, "BODY-000007").ok());
+  const auto after = Outcomes();
+  REQUIRE(after.size() == 2);
+  for (const auto& [receipt, lines] : after) {
+    REQUIRE(lines.size() == before.at(receipt).size());
+    for (size_t i = 0; i < lines.size(); ++i) {
+      CHECK(lines[i].find("BODY-000007") == std::string::npos);
+      // Every other line is as it was; the erased one keeps outcome and arrival.
+      const std::string& was = before.at(receipt)[i];
+      CHECK(lines[i] == (was.find("BODY-000007") == std::string::npos ? was : was.substr(0, was.rfind('/') + 1)));
+    }
+  }
+  CHECK(after.at(ToHex(receipt_with))[0] == "matched/A1/");
+  // Nothing else named changes: BODY-000008 is still in its lines.
+  const auto& b = after.at(ToHex(receipt_without));
+  CHECK(std::count(b.begin(), b.end(), "matched/B1/BODY-000008") == 1);
+}
+
+TEST_CASE("a saved reconciliation that does not decode is kDataLoss, not a partial answer") {
+  auto raw = std::shared_ptr<Store>(NewMemoryStore());
+  auto store = ManifestStore::Open(std::make_unique<SharedStore>(raw), test::PartyKey(kUA)).value();
+  const Digest root = RootOf(store->Commit(RemainsManifest(5), kRU).value());
+  const std::string csv = "arrival_id,record_id,status\nA1,BODY-000001,identified\n";
+  REQUIRE(store->SaveReconciliation(root, csv, Reconcile(store->RecordIds(root).value(), ParseArrivalsCsv(csv).value()),
+                                    Hash("test", "receipt"))
+              .ok());
+  for (const auto& [k, v] : Rows(*raw)) {
+    if (k[0] != 'a') continue;
+    WriteBatch b;
+    std::string flipped = v;
+    flipped.back() ^= 1;
+    b.Put(k, flipped);
+    REQUIRE(raw->Write(b, true).ok());
+  }
+  CHECK(store->Reconciliations(root).error().code() == Code::kDataLoss);
+  CHECK(store->Erase(root, "BODY-000001").code() == Code::kDataLoss);
+  CHECK(store->RecordIds(root).value().size() == 5);  // the failed erasure changed nothing
 }
 
 // --- secretbox and sealed boxes ---------------------------------------------------

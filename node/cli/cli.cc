@@ -186,9 +186,9 @@ Result<DecodedEntry> ResolveProposal(const Snapshot& s, const std::string& prefi
   return e;
 }
 
-int Submit(Snapshot& s, const Common& c, const v1::Entry& body) {
+int Submit(Snapshot& s, const Common& c, const v1::Entry& body, const std::string& arrivals_csv = {}) {
   const std::string rid = c.request_id.empty() ? NewRequestId() : c.request_id;
-  auto r = s.client->Submit(body, rid);
+  auto r = s.client->Submit(body, rid, arrivals_csv);
   if (!r) return Fail(r.error());
   auto st = s.client->GetStatus();
   const PartyIndex self = st ? st->self() : 0;
@@ -1076,6 +1076,7 @@ int RunCli(int argc, char** argv) {
   auto s = Connect(c, needs_feeds || !ref.empty());
   if (!s) return Fail(s.error());
   v1::Entry body;
+  std::string arrivals_csv;  // receipt --arrivals: sent with the receipt, kept by the node once signed
   if (*propose) {
     auto b = BuildPropose(*s->charter, terms, nullptr);
     if (!b) return Fail(b.error());
@@ -1156,7 +1157,8 @@ int RunCli(int argc, char** argv) {
         }
         auto csv = ReadFileBytes(arrivals, "arrival list");
         if (!csv) return Fail(csv.error());
-        auto result = s->client->ReconcileArrivals(*Digest::FromBytes(commitment->root()), std::move(*csv));
+        arrivals_csv = std::move(*csv);
+        auto result = s->client->ReconcileArrivals(*Digest::FromBytes(commitment->root()), arrivals_csv);
         if (!result) {
           std::cerr << "parley: " << arrivals << ": " << result.error().message() << "\nnothing was signed\n";
           return result.error().code() == Code::kInvalidArgument ? kExitUsage : kExitFailed;
@@ -1198,7 +1200,7 @@ int RunCli(int argc, char** argv) {
       body.mutable_statement()->set_reference(ref_id);
     }
   }
-  return Submit(*s, c, body);
+  return Submit(*s, c, body, arrivals_csv);
 }
 
 }  // namespace parley

@@ -51,10 +51,12 @@ Status OperatorClient::Convert(const grpc::Status& s) const {
   }
 }
 
-Result<v1::SubmitResponse> OperatorClient::Submit(const v1::Entry& body, const std::string& request_id) {
+Result<v1::SubmitResponse> OperatorClient::Submit(const v1::Entry& body, const std::string& request_id,
+                                                  const std::string& arrivals_csv) {
   v1::SubmitRequest req;
   req.set_request_id(request_id);
   *req.mutable_body() = body;
+  req.set_arrivals_csv(arrivals_csv);
   grpc::Status s;
   for (int attempt = 0; attempt < 5; ++attempt) {
     grpc::ClientContext ctx;

@@ -25,7 +25,10 @@ class OperatorClient {
 
   // Submits a statement. Retries UNAVAILABLE a few times with the same
   // request id, so a retry never creates a second entry.
-  Result<v1::SubmitResponse> Submit(const v1::Entry& body, const std::string& request_id);
+  // `arrivals_csv`: only with a Receipt naming a manifest, the arrival list
+  // its figures come from (SubmitRequest.arrivals_csv).
+  Result<v1::SubmitResponse> Submit(const v1::Entry& body, const std::string& request_id,
+                                    const std::string& arrivals_csv = {});
   Result<v1::StatusResponse> GetStatus();
   Result<Charter> GetCharter();
   // One feed from `from` on, decoded and verified against the charter and

@@ -185,14 +185,16 @@ int ShowReconciliations(OperatorClient& client, const ManifestFlags& f, const Di
       for (const auto& l : saved.lines()) {
         lines.push_back({{"outcome", l.outcome()}, {"arrival_id", l.arrival_id()}, {"record_id", l.record_id()}});
       }
-      j.push_back({{"arrivals_digest", ToHex(saved.arrivals_digest())}, {"lines", lines}});
+      j.push_back({{"arrivals_digest", ToHex(saved.arrivals_digest())}, {"receipt", ToHex(saved.receipt())},
+                   {"lines", lines}});
     }
     std::cout << j.dump() << "\n";
     return kExitOk;
   }
   if (r->reconciliations_size() == 0) std::cout << "no arrival list was reconciled against this manifest here\n";
   for (const auto& saved : r->reconciliations()) {
-    std::cout << "arrival list " << ToHex(saved.arrivals_digest()).substr(0, 16) << "…:\n";
+    std::cout << "arrival list " << ToHex(saved.arrivals_digest()).substr(0, 16) << "…, receipt "
+              << ToHex(saved.receipt()) << ":\n";
     for (const auto& l : saved.lines()) {
       std::cout << "  " << l.outcome() << std::string(l.outcome().size() < 16 ? 16 - l.outcome().size() : 1, ' ')
                 << (l.arrival_id().empty() ? "-" : l.arrival_id()) << "  " << (l.record_id().empty() ? "-" : l.record_id())

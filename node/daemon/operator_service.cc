@@ -86,6 +86,12 @@ grpc::Status OperatorService::Submit(grpc::ServerContext*, const v1::SubmitReque
                               " that would have no effect: " + **reason);
     }
   }
+  std::optional<Reconciled> reconciled;
+  if (!req->arrivals_csv().empty()) {
+    auto r = CheckReceiptArrivals(req->body(), req->arrivals_csv());
+    if (!r) return ToGrpc(r.error());
+    reconciled = std::move(*r);
+  }
   auto e = ledger_.Append(req->body(), now, req->request_id());
   if (!e) {
     Log(LogLevel::kWarn, "submit refused", {{"reason", e.error().ToString()}});
@@ -93,6 +99,17 @@ grpc::Status OperatorService::Submit(grpc::ServerContext*, const v1::SubmitReque
   }
   Log(LogLevel::kInfo, "entry signed", {{"seq", std::to_string(e->seq())}, {"kind", KindName(e->kind())},
                                         {"id", ToHex(e->id).substr(0, 16)}});
+  // The per-person outcome is kept only now that the receipt is signed.
+  if (reconciled) {
+    const Digest root = *Digest::FromBytes(req->body().receipt().manifest().root());
+    if (Status s = manifests_.SaveReconciliation(root, req->arrivals_csv(), reconciled->result, e->id); !s.ok()) {
+      Log(LogLevel::kError, "a signed receipt's reconciliation could not be kept", {{"reason", s.ToString()}});
+      return grpc::Status(grpc::StatusCode::INTERNAL,
+                          "the receipt was signed (seq " + std::to_string(e->seq()) +
+                              "), but its per-person outcome could not be kept: " + s.ToString() +
+                              "; submit it again with the same request id and arrival list to keep it");
+    }
+  }
   resp->set_id(e->id.str());
   resp->set_seq(e->seq());
   resp->set_envelope(e->envelope);
@@ -321,24 +338,62 @@ grpc::Status OperatorService::ProveRecord(grpc::ServerContext*, const v1::ProveR
   return grpc::Status::OK;
 }
 
+Result<OperatorService::Reconciled> OperatorService::ReconcileWith(const Digest& root,
+                                                                   std::string_view arrivals_csv) {
+  auto arrivals = ParseArrivalsCsv(arrivals_csv);
+  if (!arrivals) return arrivals.error();
+  auto info = HeldOrFetched(root);
+  if (!info) return info.error();
+  auto ids = manifests_.RecordIds(root);
+  if (!ids) return ids.error();
+  Reconciled r{*info, Reconcile(*ids, *arrivals)};
+  // Erased records can no longer be matched: they count as missing, so an
+  // erasure before sharing cannot hide who did not arrive.
+  r.result.figures.set_missing(r.result.figures.missing() + info->erased());
+  return r;
+}
+
+Result<OperatorService::Reconciled> OperatorService::CheckReceiptArrivals(const v1::Entry& body,
+                                                                          std::string_view arrivals_csv) {
+  if (!body.has_receipt() || !body.receipt().has_manifest()) {
+    return Status(Code::kInvalidArgument, "an arrival list goes only with a receipt that names a manifest");
+  }
+  const v1::Receipt& receipt = body.receipt();
+  auto root = RootOf(receipt.manifest().root());
+  if (!root) return root.error();
+  auto r = ReconcileWith(*root, arrivals_csv);
+  if (!r) return r;
+  if (r->manifest.count() != receipt.manifest().count()) {
+    return Status(Code::kInvalidArgument, "the manifest holds " + std::to_string(r->manifest.count()) +
+                                              " records, not the " + std::to_string(receipt.manifest().count()) +
+                                              " the receipt names");
+  }
+  const v1::Reconciliation& want = r->result.figures;
+  const v1::Reconciliation& got = receipt.reconciliation();
+  if (receipt.count() != r->result.received || got.matched() != want.matched() || got.missing() != want.missing() ||
+      got.not_on_manifest() != want.not_on_manifest() || got.unidentified() != want.unidentified() ||
+      got.other_side() != want.other_side()) {
+    const auto figures = [](uint64_t count, const v1::Reconciliation& f) {
+      return std::to_string(count) + " received, " + std::to_string(f.matched()) + " matched, " +
+             std::to_string(f.missing()) + " missing, " + std::to_string(f.not_on_manifest()) +
+             " not on the manifest, " + std::to_string(f.unidentified()) + " unidentified, " +
+             std::to_string(f.other_side()) + " the other side's";
+    };
+    return Status(Code::kInvalidArgument, "the receipt says " + figures(receipt.count(), got) +
+                                              "; the arrival list gives " + figures(r->result.received, want));
+  }
+  return r;
+}
+
 grpc::Status OperatorService::ReconcileArrivals(grpc::ServerContext*, const v1::ReconcileArrivalsRequest* req,
                                                 v1::ReconcileArrivalsResponse* resp) {
   auto root = RootOf(req->root());
   if (!root) return ToGrpc(root.error());
-  auto arrivals = ParseArrivalsCsv(req->arrivals_csv());
-  if (!arrivals) return ToGrpc(arrivals.error());
-  auto info = HeldOrFetched(*root);
-  if (!info) return ToGrpc(info.error());
-  auto ids = manifests_.RecordIds(*root);
-  if (!ids) return ToGrpc(ids.error());
-  ReconciliationResult result = Reconcile(*ids, *arrivals);
-  // Erased records can no longer be matched: they count as missing, so an
-  // erasure before sharing cannot hide who did not arrive.
-  result.figures.set_missing(result.figures.missing() + info->erased());
-  if (Status s = manifests_.SaveReconciliation(*root, req->arrivals_csv(), result); !s.ok()) return ToGrpc(s);
-  *resp->mutable_figures() = result.figures;
-  resp->set_received(result.received);
-  *resp->mutable_manifest() = *info;
+  auto r = ReconcileWith(*root, req->arrivals_csv());
+  if (!r) return ToGrpc(r.error());
+  *resp->mutable_figures() = r->result.figures;
+  resp->set_received(r->result.received);
+  *resp->mutable_manifest() = r->manifest;
   return grpc::Status::OK;
 }
 

@@ -48,6 +48,17 @@ class OperatorService final : public v1::Operator::Service {
  private:
   // The manifest with `root`, held here or fetched from the peer now.
   Result<v1::ManifestInfo> HeldOrFetched(const Digest& root);
+  // An arrival list compared with the manifest `root` (held or fetched);
+  // erased records count missing.
+  struct Reconciled {
+    v1::ManifestInfo manifest;
+    ReconciliationResult result;
+  };
+  Result<Reconciled> ReconcileWith(const Digest& root, std::string_view arrivals_csv);
+  // For a Submit that carries an arrival list: the reconciliation, once the
+  // body is checked to be a Receipt naming a manifest whose figures and count
+  // are exactly what the list gives.
+  Result<Reconciled> CheckReceiptArrivals(const v1::Entry& body, std::string_view arrivals_csv);
   // Why `body`, signed now, would have no effect; nullopt if it would.
   Result<std::optional<std::string>> VoidReason(const v1::Entry& body, int64_t now_ms) const;
 
