@@ -52,8 +52,8 @@ std::string WrapKey(const PublicKey& k) { return "w" + std::string(k.view()); }
 std::string InfoKey(const Digest& root) { return "m" + root.str(); }
 std::string LeavesKey(const Digest& root) { return "l" + root.str(); }
 std::string RecordKey(const Digest& root, uint64_t index) { return "d" + root.str() + Be64(index); }
-std::string ReconciliationKey(const Digest& root, const Digest& arrivals) {
-  return "a" + root.str() + arrivals.str();
+std::string ReconciliationKey(const Digest& root, const Digest& receipt) {
+  return "a" + root.str() + receipt.str();
 }
 
 int64_t NowMs() {
@@ -64,6 +64,15 @@ int64_t NowMs() {
 
 v1::ManifestKind ToProto(ManifestKind k) {
   return k == ManifestKind::kRemains ? v1::MANIFEST_REMAINS : v1::MANIFEST_PRISONERS;
+}
+
+// The least key above every key that starts with `prefix` (none is all 0xff
+// here: every prefix begins with a row letter).
+std::string PrefixEnd(std::string prefix) {
+  while (!prefix.empty() && static_cast<unsigned char>(prefix.back()) == 0xff) prefix.pop_back();
+  PARLEY_CHECK(!prefix.empty());
+  prefix.back() = static_cast<char>(static_cast<unsigned char>(prefix.back()) + 1);
+  return prefix;
 }
 
 Status Corrupt(const std::string& what) {
@@ -85,7 +94,9 @@ Result<std::unique_ptr<ManifestStore>> ManifestStore::Open(std::unique_ptr<parle
     auto k = SymmetricKey::FromBytes(*master);
     Wipe(*master);
     if (!k) return Corrupt("the master key has the wrong size");
-    return std::unique_ptr<ManifestStore>(new ManifestStore(std::move(store), std::move(*k)));
+    std::unique_ptr<ManifestStore> opened(new ManifestStore(std::move(store), std::move(*k)));
+    if (Status s = opened->IndexOldManifests(); !s.ok()) return s;
+    return opened;
   }
   bool any = false;
   if (Status s = store->Scan("", std::string(1, '\xff'), [&](std::string_view, std::string_view) {
@@ -126,6 +137,7 @@ Result<v1::ManifestInfo> ManifestStore::Commit(std::vector<ManifestRecord> recor
       Slot& s = slots[i];
       s.salt = *Salt::FromBytes(std::string_view(random).substr(i * kRandomPerRecord, Salt::kSize));
       s.record = CanonicalRecord(records[i]);
+      s.id = records[i].id();
       s.leaf = MerkleLeaf(s.salt, s.record);
     }
   });
@@ -149,12 +161,13 @@ Result<v1::ManifestInfo> ManifestStore::Put(ManifestKind kind, PartyIndex author
   // Row i: box(master, record key i) || box(record key i, salt || record),
   // the record key and the wrap nonce taken from `random`; none for an
   // erased record.
-  std::vector<std::string> rows(slots.size());
+  std::vector<std::string> rows(slots.size()), index_keys(slots.size());
   ForHalves(slots.size(), [&](size_t begin, size_t end) {
     std::string plain;
     for (size_t i = begin; i < end; ++i) {
       const Slot& s = slots[i];
       if (s.record.empty()) continue;
+      index_keys[i] = IndexKey(root, s.id);
       const std::string_view r = random.substr(i * kRandomPerRecord, kRandomPerRecord);
       auto record_key = SymmetricKey::FromBytes(r.substr(Salt::kSize, SymmetricKey::kSize));
       plain.assign(s.salt.view());
@@ -177,6 +190,7 @@ Result<v1::ManifestInfo> ManifestStore::Put(ManifestKind kind, PartyIndex author
       continue;
     }
     batch.Put(RecordKey(root, i), std::move(rows[i]));
+    batch.Put(std::move(index_keys[i]), Be64(i));
   }
   v1::ManifestInfo info;
   info.set_root(root.str());
@@ -223,6 +237,7 @@ Result<v1::ManifestInfo> ManifestStore::Import(const v1::ManifestData& data, con
     if (!ids.insert(record->id()).second) return bad(where + "a record id seen on an earlier leaf");
     s.salt = *salt;
     s.record = l.record();
+    s.id = record->id();
     s.leaf = MerkleLeaf(s.salt, s.record);
   }
   std::vector<Digest> leaves;
@@ -289,6 +304,57 @@ Result<std::optional<std::pair<Salt, std::string>>> ManifestStore::ReadRecord(co
   Out out(std::pair(salt, plain->substr(Salt::kSize)));
   Wipe(*plain);
   return out;
+}
+
+std::string ManifestStore::IndexKey(const Digest& root, std::string_view record_id) const {
+  std::string keyed(master_.view());
+  keyed.append(root.view());
+  keyed.append(record_id);
+  const Digest d = Hash("parley/record-index/v1", keyed);
+  Wipe(keyed);
+  return "i" + root.str() + d.str();
+}
+
+Result<std::optional<uint64_t>> ManifestStore::IndexOf(const Digest& root, std::string_view record_id) const {
+  auto v = store_->Get(IndexKey(root, record_id));
+  if (!v) return v.error();
+  if (!*v) return std::optional<uint64_t>();
+  if ((*v)->size() != 8) return Corrupt("a record index row has the wrong size");
+  uint64_t index = 0;
+  for (unsigned char c : **v) index = (index << 8) | c;
+  return std::optional<uint64_t>(index);
+}
+
+Status ManifestStore::IndexOldManifests() {
+  auto all = List();
+  if (!all) return all.error();
+  for (const v1::ManifestInfo& info : *all) {
+    if (info.erased() == info.count()) continue;
+    const auto parsed = Digest::FromBytes(info.root());
+    if (!parsed) return Corrupt("a manifest header's root is not 32 bytes");
+    const Digest& root = *parsed;
+    bool indexed = false;
+    const std::string prefix = "i" + root.str();
+    Status s = store_->Scan(prefix, PrefixEnd(prefix), [&](std::string_view, std::string_view) {
+      indexed = true;
+      return false;
+    });
+    if (!s.ok()) return s;
+    if (!indexed) {
+      if (Status b = BuildIndex(root, info.count()); !b.ok()) return b;
+    }
+  }
+  return Status::Ok();
+}
+
+Status ManifestStore::BuildIndex(const Digest& root, uint64_t count) {
+  WriteBatch batch;
+  Status s = ForEachRecord(root, count, [&](uint64_t i, const Salt&, std::string&, const ManifestRecord& r) {
+    batch.Put(IndexKey(root, r.id()), Be64(i));
+    return true;
+  });
+  if (!s.ok()) return s;
+  return store_->Write(batch, true);
 }
 
 Result<v1::ManifestData> ManifestStore::Export(const Digest& root, const Digest& ledger_id) const {
@@ -358,19 +424,21 @@ Status ManifestStore::ForEachRecord(const Digest& root, uint64_t count, const Re
 Result<ManifestStore::RecordProof> ManifestStore::Prove(const Digest& root, std::string_view record_id) const {
   auto info = Held(root);
   if (!info) return info.error();
-  std::optional<RecordProof> found;
-  Status s = ForEachRecord(root, info->count(), [&](uint64_t i, const Salt& salt, std::string& bytes,
-                                                    const ManifestRecord& r) {
-    if (r.id() != record_id) return true;
-    found = RecordProof{*info, std::move(bytes), salt, MerkleProof{i, 0, {}}};
-    return false;
-  });
-  if (!s.ok()) return s;
-  if (!found) return Status(Code::kNotFound, "the manifest holds no record with that id (never on it, or erased)");
+  auto index = IndexOf(root, record_id);
+  if (!index) return index.error();
+  const auto not_found = [] {
+    return Status(Code::kNotFound, "the manifest holds no record with that id (never on it, or erased)");
+  };
+  if (!*index) return not_found();
+  if (**index >= info->count()) return Corrupt("a record index row points past the manifest");
+  auto rec = ReadRecord(root, **index);
+  if (!rec) return rec.error();
+  if (!*rec) return not_found();
+  auto decoded = DecodeCanonicalRecord((*rec)->second);
+  if (!decoded || decoded->id() != record_id) return Corrupt("a record index row points at another record");
   auto leaves = Leaves(root, info->count());
   if (!leaves) return leaves.error();
-  found->proof = MerkleTree(std::move(*leaves)).Prove(found->proof.index);
-  return std::move(*found);
+  return RecordProof{*info, std::move((*rec)->second), (*rec)->first, MerkleTree(std::move(*leaves)).Prove(**index)};
 }
 
 Result<std::vector<std::string>> ManifestStore::RecordIds(const Digest& root) const {
@@ -400,24 +468,30 @@ Result<std::vector<std::string>> ManifestStore::Records(const Digest& root) cons
 namespace {
 
 constexpr const char* kOutcomeNames[] = {"matched", "missing", "not_on_manifest", "unidentified", "other_side"};
+constexpr char kSavedFormat = 1;  // first byte of a saved reconciliation's plaintext
 
-// A saved reconciliation's plaintext: the receipt's 32-byte ID, then one
-// line per outcome, "outcome TAB arrival_id TAB record_id LF".
-Result<v1::SavedReconciliation> DecodeSavedReconciliation(std::string_view arrivals_digest, std::string_view plain) {
-  if (plain.size() < Digest::kSize) return Corrupt("a saved reconciliation is shorter than a receipt ID");
+// A saved reconciliation's plaintext: the format byte (1), the arrival
+// list's keyed digest (32), then one line per outcome, "outcome TAB
+// arrival_id TAB record_id LF". (Rows written before the format byte hold
+// only the lines, keyed by the list's digest: read as such.)
+Result<v1::SavedReconciliation> DecodeSavedReconciliation(std::string_view key_tail, std::string_view plain) {
   v1::SavedReconciliation r;
-  r.set_arrivals_digest(std::string(arrivals_digest));
-  r.set_receipt(std::string(plain.substr(0, Digest::kSize)));
-  plain.remove_prefix(Digest::kSize);
+  if (!plain.empty() && plain[0] == kSavedFormat) {
+    if (plain.size() < 1 + Digest::kSize) return Corrupt("a saved reconciliation is shorter than its header");
+    r.set_receipt(std::string(key_tail));
+    r.set_arrivals_digest(std::string(plain.substr(1, Digest::kSize)));
+    plain.remove_prefix(1 + Digest::kSize);
+  } else {
+    r.set_arrivals_digest(std::string(key_tail));
+  }
   while (!plain.empty()) {
     const size_t end = plain.find('\n');
     if (end == std::string_view::npos) return Corrupt("a saved reconciliation ends inside a line");
     const std::string_view line = plain.substr(0, end);
     plain.remove_prefix(end + 1);
-    const size_t t1 = line.find('\t'), t2 = line.find('\t', t1 + 1);
-    if (t1 == std::string_view::npos || t2 == std::string_view::npos) {
-      return Corrupt("a saved reconciliation line has fewer than three fields");
-    }
+    const size_t t1 = line.find('\t');
+    const size_t t2 = t1 == std::string_view::npos ? t1 : line.find('\t', t1 + 1);
+    if (t2 == std::string_view::npos) return Corrupt("a saved reconciliation line has fewer than three fields");
     v1::ReconciliationLine* l = r.add_lines();
     l->set_outcome(std::string(line.substr(0, t1)));
     l->set_arrival_id(std::string(line.substr(t1 + 1, t2 - t1 - 1)));
@@ -427,7 +501,8 @@ Result<v1::SavedReconciliation> DecodeSavedReconciliation(std::string_view arriv
 }
 
 std::string EncodeSavedReconciliation(const v1::SavedReconciliation& r) {
-  std::string plain = r.receipt();
+  std::string plain(1, kSavedFormat);
+  plain += r.arrivals_digest();
   for (const v1::ReconciliationLine& l : r.lines()) {
     plain += l.outcome() + '\t' + l.arrival_id() + '\t' + l.record_id() + '\n';
   }
@@ -441,21 +516,20 @@ void WipeLines(v1::SavedReconciliation& r) {
   }
 }
 
+
 }  // namespace
 
 Status ManifestStore::ScanReconciliations(
     const Digest& root, const std::function<void(std::string_view key, v1::SavedReconciliation&)>& fn) const {
-  const std::string from = ReconciliationKey(root, Digest());
-  std::string to = "a" + root.str();
-  to.push_back('\xff');
+  const std::string from = "a" + root.str();
   Status bad = Status::Ok();
-  Status s = store_->Scan(from, to, [&](std::string_view key, std::string_view value) {
+  Status s = store_->Scan(from, PrefixEnd(from), [&](std::string_view key, std::string_view value) {
     auto plain = Decrypt(master_, value);
     if (!plain) {
       bad = Corrupt("a saved reconciliation does not open under the master key");
       return false;
     }
-    auto r = DecodeSavedReconciliation(key.substr(1 + Digest::kSize), *plain);
+    auto r = DecodeSavedReconciliation(key.substr(from.size()), *plain);
     Wipe(*plain);
     if (!r) {
       bad = r.error();
@@ -480,22 +554,29 @@ Status ManifestStore::SaveReconciliation(const Digest& root, std::string_view ar
                                          const ReconciliationResult& result, const Digest& receipt) {
   std::lock_guard lock(write_mu_);  // not between an erasure's scan and its write
   v1::SavedReconciliation saved;
-  saved.set_receipt(receipt.str());
+  // Keyed with the master key, so the data folder cannot confirm a guessed list.
+  std::string keyed(master_.view());
+  keyed.append(arrivals_csv);
+  saved.set_arrivals_digest(Hash("parley/arrivals/v1", keyed).str());
+  Wipe(keyed);
   for (const ReconciliationLine& l : result.detail) {
     v1::ReconciliationLine* line = saved.add_lines();
     line->set_outcome(kOutcomeNames[static_cast<int>(l.outcome)]);
     line->set_arrival_id(l.arrival_id);
+    // A manifest record erased since the list was reconciled is not named.
+    const bool on_manifest = l.outcome == ReconciliationLine::Outcome::kMatched ||
+                             l.outcome == ReconciliationLine::Outcome::kMissing;
+    if (on_manifest && !l.record_id.empty()) {
+      auto held = IndexOf(root, l.record_id);
+      if (!held) return held.error();
+      if (!*held) continue;  // record_id stays empty
+    }
     line->set_record_id(l.record_id);
   }
   std::string plain = EncodeSavedReconciliation(saved);
   WipeLines(saved);
   WriteBatch batch;
-  // Keyed with the master key, so the data folder cannot confirm a guessed list.
-  std::string keyed(master_.view());
-  keyed.append(arrivals_csv);
-  const Digest digest = Hash("parley/arrivals/v1", keyed);
-  Wipe(keyed);
-  batch.Put(ReconciliationKey(root, digest), Encrypt(master_, plain));
+  batch.Put(ReconciliationKey(root, receipt), Encrypt(master_, plain));
   Wipe(plain);
   return store_->Write(batch, true);
 }
@@ -504,21 +585,18 @@ Status ManifestStore::Erase(const Digest& root, std::string_view record_id) {
   std::lock_guard lock(write_mu_);
   auto info = Held(root);
   if (!info) return info.error();
-  std::optional<uint64_t> index;
-  Status s = ForEachRecord(root, info->count(), [&](uint64_t i, const Salt&, std::string&, const ManifestRecord& r) {
-    if (r.id() == record_id) index = i;
-    return !index;
-  });
-  if (!s.ok()) return s;
-  if (!index) {
+  auto index = IndexOf(root, record_id);
+  if (!index) return index.error();
+  if (!*index) {
     return Status(Code::kNotFound, "the manifest holds no record with that id (never on it, or already erased)");
   }
   info->set_erased(info->erased() + 1);
   WriteBatch batch;
-  batch.Delete(RecordKey(root, *index));
+  batch.Delete(RecordKey(root, **index));
+  batch.Delete(IndexKey(root, record_id));
   batch.Put(InfoKey(root), info->SerializeAsString());
   // Saved reconciliations that name the record keep the line, without the id.
-  s = ScanReconciliations(root, [&](std::string_view key, v1::SavedReconciliation& r) {
+  Status s = ScanReconciliations(root, [&](std::string_view key, v1::SavedReconciliation& r) {
     bool named = false;
     for (v1::ReconciliationLine& l : *r.mutable_lines()) {
       if (l.record_id() == record_id) {

@@ -105,7 +105,18 @@ class ManifestStore {
     Digest leaf;
     Salt salt;
     std::string record;  // canonical bytes; empty if erased
+    std::string id;      // the record's id; empty if erased
   };
+  // The key of the `i` row that maps a record id to its index:
+  // keyed with the master key, so the data folder cannot confirm a guessed id.
+  std::string IndexKey(const Digest& root, std::string_view record_id) const;
+  // The index of the record with `record_id`; nullopt if none (never on the
+  // manifest, or erased).
+  Result<std::optional<uint64_t>> IndexOf(const Digest& root, std::string_view record_id) const;
+  // Writes the `i` rows of a manifest stored before they existed (Open
+  // calls IndexOldManifests for every manifest that has none).
+  Status BuildIndex(const Digest& root, uint64_t count);
+  Status IndexOldManifests();
   Result<v1::ManifestInfo> Put(ManifestKind kind, PartyIndex author, const std::vector<Slot>& slots,
                                std::string_view random);
   Result<std::vector<Digest>> Leaves(const Digest& root, uint64_t count) const;

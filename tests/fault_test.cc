@@ -343,10 +343,10 @@ class PrivateNetwork {
     if (::setns(orig_, CLONE_NEWNET) != 0) std::abort();
     return r;
   }
-  // Runs a command (found in /usr/sbin, /sbin or PATH) inside the namespace.
+  // Runs a command (found in /usr/sbin, /sbin, /usr/bin or /bin) inside the namespace.
   // Everything the child needs is built before the fork: the child of this
   // multithreaded process must not touch the heap (see Spawn in
-  // node_harness.h); setns keeps it from using posix_spawn.
+  // node_harness.h); it joins the namespace (setns) before it execs.
   int Run(std::vector<std::string> args) {
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());

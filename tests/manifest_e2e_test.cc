@@ -238,6 +238,22 @@ TEST_CASE("manifests: commit, share with the other party only, disclosure on rec
     r->mutable_manifest()->set_root(root.str());
     r->mutable_manifest()->set_count(kRecords);
     auto client = n.ua.Client();
+    // The figures the list gives, against a manifest count it does not have:
+    // the node refuses it itself.
+    {
+      v1::Entry miscounted = body;
+      v1::Receipt* m = miscounted.mutable_receipt();
+      m->mutable_reconciliation()->set_matched(17);
+      m->mutable_reconciliation()->set_missing(3);
+      m->mutable_reconciliation()->set_not_on_manifest(2);
+      m->mutable_reconciliation()->set_unidentified(5);
+      m->mutable_manifest()->set_count(kRecords + 1);
+      auto refused = client->Submit(miscounted, "miscounted", ArrivalsCsv(c));
+      REQUIRE_FALSE(refused.has_value());
+      CHECK(refused.error().code() == Code::kInvalidArgument);
+      CHECK_MESSAGE(refused.error().message() == "the manifest holds 20 records, not the 21 the receipt names",
+                    refused.error().message());
+    }
     auto forged = client->Submit(body, "forged-figures", ArrivalsCsv(c));
     REQUIRE_FALSE(forged.has_value());
     CHECK(forged.error().code() == Code::kInvalidArgument);
@@ -251,6 +267,8 @@ TEST_CASE("manifests: commit, share with the other party only, disclosure on rec
     auto stray = client->Submit(statement, "stray-arrivals", ArrivalsCsv(c));
     REQUIRE_FALSE(stray.has_value());
     CHECK(stray.error().code() == Code::kInvalidArgument);
+    CHECK_MESSAGE(stray.error().message() == "an arrival list goes only with a receipt that names a manifest",
+                  stray.error().message());
     CHECK(n.ua.HeadOf(kUA).seq == ua_head);
     auto saved = client->GetReconciliations(root);
     REQUIRE(saved.has_value());

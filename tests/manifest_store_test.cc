@@ -416,7 +416,10 @@ TEST_CASE("erasing a record takes its id out of every saved reconciliation, keep
   // (so BODY-000007 is missing there); a third manifest-free line each.
   std::string with = "arrival_id,record_id,status\nA1,BODY-000007,identified\nA2,,unidentified\n";
   std::string without = "arrival_id,record_id,status\nB1,BODY-000008,identified\n";
-  const Digest receipt_with = Hash("test", "receipt 1"), receipt_without = Hash("test", "receipt 2");
+  // One receipt ID all 0xff bytes: its row is the last key under the
+  // manifest's prefix, which a scan bounded by prefix || 0xff would miss.
+  const Digest receipt_with = *Digest::FromBytes(std::string(32, '\xff'));
+  const Digest receipt_without = Hash("test", "receipt 2");
   const auto ids = store->RecordIds(root).value();
   REQUIRE(store->SaveReconciliation(root, with, Reconcile(ids, ParseArrivalsCsv(with).value()), receipt_with).ok());
   REQUIRE(store->SaveReconciliation(root, without, Reconcile(ids, ParseArrivalsCsv(without).value()), receipt_without)
@@ -452,6 +455,57 @@ TEST_CASE("erasing a record takes its id out of every saved reconciliation, keep
   // Nothing else named changes: BODY-000008 is still in its lines.
   const auto& b = after.at(ToHex(receipt_without));
   CHECK(std::count(b.begin(), b.end(), "matched/B1/BODY-000008") == 1);
+
+  // A list reconciled before the erasure and saved after it (its receipt
+  // signed meanwhile) does not bring the id back; an id not on the manifest
+  // is the receiver's own and stays.
+  const std::string late = "arrival_id,record_id,status\nC1,BODY-000007,identified\nC2,ELSEWHERE-1,identified\n";
+  const Digest receipt_late = Hash("test", "receipt 3");
+  REQUIRE(store->SaveReconciliation(root, late, Reconcile(ids, ParseArrivalsCsv(late).value()), receipt_late).ok());
+  const auto with_late = Outcomes();  // kept alive: l refers into it
+  const auto& l = with_late.at(ToHex(receipt_late));
+  CHECK(l[0] == "matched/C1/");
+  CHECK(l[1] == "not_on_manifest/C2/ELSEWHERE-1");
+  CHECK(std::count(l.begin(), l.end(), "missing//BODY-000009") == 1);
+
+  // Saved again for the same receipt (a retry), the row is replaced, not added.
+  REQUIRE(store->SaveReconciliation(root, late, Reconcile(ids, ParseArrivalsCsv(late).value()), receipt_late).ok());
+  CHECK(store->Reconciliations(root).value().size() == 3);
+}
+
+TEST_CASE("a record id is found through the keyed index: Prove and Erase read one row, and the index holds no id") {
+  auto raw = std::shared_ptr<Store>(NewMemoryStore());
+  auto store = ManifestStore::Open(std::make_unique<SharedStore>(raw), test::PartyKey(kRU)).value();
+  const Digest root = RootOf(store->Commit(RemainsManifest(200), kRU).value());
+  size_t index_rows = 0;
+  for (const auto& [k, v] : Rows(*raw)) {
+    if (k[0] != 'i') continue;
+    ++index_rows;
+    CHECK(k.size() == 1 + 32 + 32);
+    CHECK(k.find("BODY-") == std::string::npos);
+  }
+  CHECK(index_rows == 200);
+  for (size_t i : {0, 1, 77, 199}) CHECK(store->Prove(root, "BODY-" + Num(i)).value().proof.index == i);
+  CHECK(store->Prove(root, "BODY-" + Num(200)).error().code() == Code::kNotFound);
+  CHECK(store->Prove(root, "").error().code() == Code::kNotFound);
+  REQUIRE(store->Erase(root, "BODY-" + Num(77)).ok());
+  size_t after = 0;
+  for (const auto& [k, v] : Rows(*raw)) after += k[0] == 'i';
+  CHECK(after == 199);
+
+  // A store written before the index existed gets it when it is opened.
+  WriteBatch drop;
+  for (const auto& [k, v] : Rows(*raw)) {
+    if (k[0] == 'i') drop.Delete(k);
+  }
+  REQUIRE(raw->Write(drop, true).ok());
+  CHECK(store->Prove(root, "BODY-" + Num(5)).error().code() == Code::kNotFound);
+  auto reopened = ManifestStore::Open(std::make_unique<SharedStore>(raw), test::PartyKey(kRU)).value();
+  CHECK(reopened->Prove(root, "BODY-" + Num(5)).value().proof.index == 5);
+  CHECK(reopened->Prove(root, "BODY-" + Num(77)).error().code() == Code::kNotFound);
+  size_t rebuilt = 0;
+  for (const auto& [k, v] : Rows(*raw)) rebuilt += k[0] == 'i';
+  CHECK(rebuilt == 199);
 }
 
 TEST_CASE("a saved reconciliation that does not decode is kDataLoss, not a partial answer") {

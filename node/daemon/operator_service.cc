@@ -107,7 +107,11 @@ grpc::Status OperatorService::Submit(grpc::ServerContext*, const v1::SubmitReque
       return grpc::Status(grpc::StatusCode::INTERNAL,
                           "the receipt was signed (seq " + std::to_string(e->seq()) +
                               "), but its per-person outcome could not be kept: " + s.ToString() +
-                              "; submit it again with the same request id and arrival list to keep it");
+                              "; to keep it, submit it again with the same arrival list and request id " +
+                              (req->request_id().empty() ? std::string("(none was given: a new submit signs a "
+                                                                       "second receipt)")
+                                                         : req->request_id()) +
+                              " (parley receipt --request-id)");
     }
   }
   resp->set_id(e->id.str());
@@ -348,8 +352,12 @@ Result<OperatorService::Reconciled> OperatorService::ReconcileWith(const Digest&
   if (!ids) return ids.error();
   Reconciled r{*info, Reconcile(*ids, *arrivals)};
   // Erased records can no longer be matched: they count as missing, so an
-  // erasure before sharing cannot hide who did not arrive.
+  // erasure before sharing cannot hide who did not arrive (in the detail, a
+  // missing line naming no one).
   r.result.figures.set_missing(r.result.figures.missing() + info->erased());
+  for (uint64_t i = 0; i < info->erased(); ++i) {
+    r.result.detail.push_back({ReconciliationLine::Outcome::kMissing, "", ""});
+  }
   return r;
 }
 
