@@ -21,6 +21,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")"
+ROOT=$(pwd)
 BUILD_DIR=${PARLEY_BUILD_DIR:-build}
 ASAN_BUILD_DIR=${PARLEY_ASAN_BUILD_DIR:-build-asan}
 FUZZ_SECONDS=${PARLEY_FUZZ_SECONDS:-20}
@@ -140,7 +141,8 @@ stage_asan() {
     (
       cd "$ASAN_BUILD_DIR"
       export ASAN_OPTIONS="halt_on_error=1:abort_on_error=0:exitcode=86:detect_leaks=1:detect_stack_use_after_return=0:log_path=$reports/asan"
-      export LSAN_OPTIONS="exitcode=86"
+      # tests/lsan.supp: one leak inside OpenSSL at a TLS node's exit (see there).
+      export LSAN_OPTIONS="exitcode=86:suppressions=$ROOT/tests/lsan.supp:print_suppressions=0"
       export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:exitcode=86:log_path=$reports/ubsan"
       ctest --output-on-failure --timeout 1800
     ) 2>&1 | tee "$log" || status=1
