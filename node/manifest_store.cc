@@ -79,6 +79,45 @@ Status Corrupt(const std::string& what) {
   return Status(Code::kDataLoss, "manifest store: " + what);
 }
 
+std::string IndexRowKey(const Digest& root) { return "i" + root.str(); }
+
+// The record-id index row: entries of digest(16) || index(8), sorted.
+constexpr size_t kIdDigestSize = 16;
+constexpr size_t kIndexEntrySize = kIdDigestSize + 8;
+
+std::string PackIndex(std::vector<std::pair<std::string, uint64_t>> entries) {
+  std::sort(entries.begin(), entries.end());
+  std::string packed;
+  packed.reserve(entries.size() * kIndexEntrySize);
+  for (const auto& [digest, index] : entries) {
+    packed += digest;
+    packed += Be64(index);
+  }
+  return packed;
+}
+
+// Offsets (in entries) of the entries with `digest`: almost always none or
+// one; two ids of one manifest sharing a 128-bit keyed digest stay correct.
+std::pair<size_t, size_t> IndexRange(std::string_view packed, std::string_view digest) {
+  const size_t n = packed.size() / kIndexEntrySize;
+  const auto at = [&](size_t i) { return packed.substr(i * kIndexEntrySize, kIdDigestSize); };
+  size_t lo = 0, hi = n;
+  while (lo < hi) {
+    const size_t mid = lo + (hi - lo) / 2;
+    if (at(mid) < digest) lo = mid + 1;
+    else hi = mid;
+  }
+  size_t end = lo;
+  while (end < n && at(end) == digest) ++end;
+  return {lo, end};
+}
+
+uint64_t IndexAt(std::string_view packed, size_t entry) {
+  uint64_t v = 0;
+  for (unsigned char c : packed.substr(entry * kIndexEntrySize + kIdDigestSize, 8)) v = (v << 8) | c;
+  return v;
+}
+
 
 }  // namespace
 
@@ -161,13 +200,14 @@ Result<v1::ManifestInfo> ManifestStore::Put(ManifestKind kind, PartyIndex author
   // Row i: box(master, record key i) || box(record key i, salt || record),
   // the record key and the wrap nonce taken from `random`; none for an
   // erased record.
-  std::vector<std::string> rows(slots.size()), index_keys(slots.size());
+  std::vector<std::string> rows(slots.size());
+  std::vector<std::pair<std::string, uint64_t>> index(slots.size());
   ForHalves(slots.size(), [&](size_t begin, size_t end) {
     std::string plain;
     for (size_t i = begin; i < end; ++i) {
       const Slot& s = slots[i];
       if (s.record.empty()) continue;
-      index_keys[i] = IndexKey(root, s.id);
+      index[i] = {IdDigest(root, s.id), i};
       const std::string_view r = random.substr(i * kRandomPerRecord, kRandomPerRecord);
       auto record_key = SymmetricKey::FromBytes(r.substr(Salt::kSize, SymmetricKey::kSize));
       plain.assign(s.salt.view());
@@ -190,8 +230,10 @@ Result<v1::ManifestInfo> ManifestStore::Put(ManifestKind kind, PartyIndex author
       continue;
     }
     batch.Put(RecordKey(root, i), std::move(rows[i]));
-    batch.Put(std::move(index_keys[i]), Be64(i));
   }
+  // Erased slots (an import) have no entry.
+  index.erase(std::remove_if(index.begin(), index.end(), [](const auto& e) { return e.first.empty(); }), index.end());
+  batch.Put(IndexRowKey(root), PackIndex(std::move(index)));
   v1::ManifestInfo info;
   info.set_root(root.str());
   info.set_count(slots.size());
@@ -306,54 +348,65 @@ Result<std::optional<std::pair<Salt, std::string>>> ManifestStore::ReadRecord(co
   return out;
 }
 
-std::string ManifestStore::IndexKey(const Digest& root, std::string_view record_id) const {
+std::string ManifestStore::IdDigest(const Digest& root, std::string_view record_id) const {
   std::string keyed(master_.view());
   keyed.append(root.view());
   keyed.append(record_id);
   const Digest d = Hash("parley/record-index/v1", keyed);
   Wipe(keyed);
-  return "i" + root.str() + d.str();
+  return std::string(d.view().substr(0, kIdDigestSize));
 }
 
-Result<std::optional<uint64_t>> ManifestStore::IndexOf(const Digest& root, std::string_view record_id) const {
-  auto v = store_->Get(IndexKey(root, record_id));
+Result<std::string> ManifestStore::LoadIndex(const Digest& root) const {
+  auto v = store_->Get(IndexRowKey(root));
   if (!v) return v.error();
-  if (!*v) return std::optional<uint64_t>();
-  if ((*v)->size() != 8) return Corrupt("a record index row has the wrong size");
-  uint64_t index = 0;
-  for (unsigned char c : **v) index = (index << 8) | c;
-  return std::optional<uint64_t>(index);
+  if (!*v) return std::string();
+  if ((*v)->size() % kIndexEntrySize != 0) return Corrupt("the record index row has the wrong size");
+  return std::move(**v);
+}
+
+Result<std::optional<ManifestStore::Found>> ManifestStore::FindRecord(const Digest& root, uint64_t count,
+                                                                      std::string_view record_id) const {
+  auto packed = LoadIndex(root);
+  if (!packed) return packed.error();
+  const auto [begin, end] = IndexRange(*packed, IdDigest(root, record_id));
+  for (size_t e = begin; e < end; ++e) {
+    const uint64_t index = IndexAt(*packed, e);
+    if (index >= count) return Corrupt("the record index points past the manifest");
+    auto rec = ReadRecord(root, index);
+    if (!rec) return rec.error();
+    if (!*rec) return Corrupt("the record index names an erased record");
+    auto decoded = DecodeCanonicalRecord((*rec)->second);
+    if (!decoded) return Corrupt("a stored record does not decode");
+    if (decoded->id() == record_id) return std::optional<Found>(Found{index, (*rec)->first, std::move((*rec)->second)});
+    Wipe((*rec)->second);
+  }
+  return std::optional<Found>();
 }
 
 Status ManifestStore::IndexOldManifests() {
   auto all = List();
   if (!all) return all.error();
   for (const v1::ManifestInfo& info : *all) {
-    if (info.erased() == info.count()) continue;
-    const auto parsed = Digest::FromBytes(info.root());
-    if (!parsed) return Corrupt("a manifest header's root is not 32 bytes");
-    const Digest& root = *parsed;
-    bool indexed = false;
-    const std::string prefix = "i" + root.str();
-    Status s = store_->Scan(prefix, PrefixEnd(prefix), [&](std::string_view, std::string_view) {
-      indexed = true;
-      return false;
-    });
-    if (!s.ok()) return s;
-    if (!indexed) {
-      if (Status b = BuildIndex(root, info.count()); !b.ok()) return b;
-    }
+    const auto root = Digest::FromBytes(info.root());
+    if (!root) return Corrupt("a manifest header's root is not 32 bytes");
+    auto row = store_->Get(IndexRowKey(*root));
+    if (!row) return row.error();
+    if (*row) continue;
+    if (Status b = BuildIndex(*root, info.count()); !b.ok()) return b;
   }
   return Status::Ok();
 }
 
 Status ManifestStore::BuildIndex(const Digest& root, uint64_t count) {
-  WriteBatch batch;
+  std::vector<std::pair<std::string, uint64_t>> entries;
   Status s = ForEachRecord(root, count, [&](uint64_t i, const Salt&, std::string&, const ManifestRecord& r) {
-    batch.Put(IndexKey(root, r.id()), Be64(i));
+    entries.emplace_back(IdDigest(root, r.id()), i);
     return true;
   });
   if (!s.ok()) return s;
+  WriteBatch batch;
+  batch.Put(IndexRowKey(root), PackIndex(std::move(entries)));
   return store_->Write(batch, true);
 }
 
@@ -424,21 +477,13 @@ Status ManifestStore::ForEachRecord(const Digest& root, uint64_t count, const Re
 Result<ManifestStore::RecordProof> ManifestStore::Prove(const Digest& root, std::string_view record_id) const {
   auto info = Held(root);
   if (!info) return info.error();
-  auto index = IndexOf(root, record_id);
-  if (!index) return index.error();
-  const auto not_found = [] {
-    return Status(Code::kNotFound, "the manifest holds no record with that id (never on it, or erased)");
-  };
-  if (!*index) return not_found();
-  if (**index >= info->count()) return Corrupt("a record index row points past the manifest");
-  auto rec = ReadRecord(root, **index);
-  if (!rec) return rec.error();
-  if (!*rec) return not_found();
-  auto decoded = DecodeCanonicalRecord((*rec)->second);
-  if (!decoded || decoded->id() != record_id) return Corrupt("a record index row points at another record");
+  auto found = FindRecord(root, info->count(), record_id);
+  if (!found) return found.error();
+  if (!*found) return Status(Code::kNotFound, "the manifest holds no record with that id (never on it, or erased)");
   auto leaves = Leaves(root, info->count());
   if (!leaves) return leaves.error();
-  return RecordProof{*info, std::move((*rec)->second), (*rec)->first, MerkleTree(std::move(*leaves)).Prove(**index)};
+  const uint64_t index = (*found)->index;
+  return RecordProof{*info, std::move((*found)->record), (*found)->salt, MerkleTree(std::move(*leaves)).Prove(index)};
 }
 
 Result<std::vector<std::string>> ManifestStore::RecordIds(const Digest& root) const {
@@ -559,6 +604,8 @@ Status ManifestStore::SaveReconciliation(const Digest& root, std::string_view ar
   keyed.append(arrivals_csv);
   saved.set_arrivals_digest(Hash("parley/arrivals/v1", keyed).str());
   Wipe(keyed);
+  auto index = LoadIndex(root);
+  if (!index) return index.error();
   for (const ReconciliationLine& l : result.detail) {
     v1::ReconciliationLine* line = saved.add_lines();
     line->set_outcome(kOutcomeNames[static_cast<int>(l.outcome)]);
@@ -567,9 +614,8 @@ Status ManifestStore::SaveReconciliation(const Digest& root, std::string_view ar
     const bool on_manifest = l.outcome == ReconciliationLine::Outcome::kMatched ||
                              l.outcome == ReconciliationLine::Outcome::kMissing;
     if (on_manifest && !l.record_id.empty()) {
-      auto held = IndexOf(root, l.record_id);
-      if (!held) return held.error();
-      if (!*held) continue;  // record_id stays empty
+      const auto [begin, end] = IndexRange(*index, IdDigest(root, l.record_id));
+      if (begin == end) continue;  // record_id stays empty
     }
     line->set_record_id(l.record_id);
   }
@@ -585,15 +631,24 @@ Status ManifestStore::Erase(const Digest& root, std::string_view record_id) {
   std::lock_guard lock(write_mu_);
   auto info = Held(root);
   if (!info) return info.error();
-  auto index = IndexOf(root, record_id);
-  if (!index) return index.error();
-  if (!*index) {
+  auto found = FindRecord(root, info->count(), record_id);
+  if (!found) return found.error();
+  if (!*found) {
     return Status(Code::kNotFound, "the manifest holds no record with that id (never on it, or already erased)");
+  }
+  const uint64_t index = (*found)->index;
+  Wipe((*found)->record);
+  auto packed = LoadIndex(root);
+  if (!packed) return packed.error();
+  std::string rest;  // the index without the erased record's entry
+  rest.reserve(packed->size());
+  for (size_t e = 0; e < packed->size() / kIndexEntrySize; ++e) {
+    if (IndexAt(*packed, e) != index) rest.append(std::string_view(*packed).substr(e * kIndexEntrySize, kIndexEntrySize));
   }
   info->set_erased(info->erased() + 1);
   WriteBatch batch;
-  batch.Delete(RecordKey(root, **index));
-  batch.Delete(IndexKey(root, record_id));
+  batch.Delete(RecordKey(root, index));
+  batch.Put(IndexRowKey(root), std::move(rest));
   batch.Put(InfoKey(root), info->SerializeAsString());
   // Saved reconciliations that name the record keep the line, without the id.
   Status s = ScanReconciliations(root, [&](std::string_view key, v1::SavedReconciliation& r) {

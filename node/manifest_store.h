@@ -107,14 +107,22 @@ class ManifestStore {
     std::string record;  // canonical bytes; empty if erased
     std::string id;      // the record's id; empty if erased
   };
-  // The key of the `i` row that maps a record id to its index:
-  // keyed with the master key, so the data folder cannot confirm a guessed id.
-  std::string IndexKey(const Digest& root, std::string_view record_id) const;
-  // The index of the record with `record_id`; nullopt if none (never on the
-  // manifest, or erased).
-  Result<std::optional<uint64_t>> IndexOf(const Digest& root, std::string_view record_id) const;
-  // Writes the `i` rows of a manifest stored before they existed (Open
-  // calls IndexOldManifests for every manifest that has none).
+  // The record-id index: one `i` row per manifest, entries of
+  // IdDigest(id)(16) || index(8) sorted by digest (§8.7). IdDigest is keyed
+  // with the master key, so the data folder cannot confirm a guessed id.
+  std::string IdDigest(const Digest& root, std::string_view record_id) const;
+  // The index row of `root` ("" if it has none).
+  Result<std::string> LoadIndex(const Digest& root) const;
+  // The record with `record_id`: its index and (salt, bytes); nullopt if the
+  // manifest holds none (never on it, or erased). Reads one record.
+  struct Found {
+    uint64_t index;
+    Salt salt;
+    std::string record;
+  };
+  Result<std::optional<Found>> FindRecord(const Digest& root, uint64_t count, std::string_view record_id) const;
+  // Writes the index row of a manifest stored before it existed (Open calls
+  // IndexOldManifests for every manifest without one).
   Status BuildIndex(const Digest& root, uint64_t count);
   Status IndexOldManifests();
   Result<v1::ManifestInfo> Put(ManifestKind kind, PartyIndex author, const std::vector<Slot>& slots,

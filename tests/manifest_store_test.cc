@@ -473,25 +473,26 @@ TEST_CASE("erasing a record takes its id out of every saved reconciliation, keep
   CHECK(store->Reconciliations(root).value().size() == 3);
 }
 
-TEST_CASE("a record id is found through the keyed index: Prove and Erase read one row, and the index holds no id") {
+TEST_CASE("a record id is found through the keyed index row: Prove and Erase read one record, and the row holds no id") {
   auto raw = std::shared_ptr<Store>(NewMemoryStore());
   auto store = ManifestStore::Open(std::make_unique<SharedStore>(raw), test::PartyKey(kRU)).value();
   const Digest root = RootOf(store->Commit(RemainsManifest(200), kRU).value());
-  size_t index_rows = 0;
-  for (const auto& [k, v] : Rows(*raw)) {
-    if (k[0] != 'i') continue;
-    ++index_rows;
-    CHECK(k.size() == 1 + 32 + 32);
-    CHECK(k.find("BODY-") == std::string::npos);
-  }
-  CHECK(index_rows == 200);
+  const auto IndexRow = [&]() -> std::optional<std::string> {
+    for (const auto& [k, v] : Rows(*raw)) {
+      if (k[0] == 'i') return v;
+    }
+    return std::nullopt;
+  };
+  const auto row = IndexRow();
+  REQUIRE(row.has_value());
+  CHECK(row->size() == 200 * 24);
+  CHECK(row->find("BODY-") == std::string::npos);
   for (size_t i : {0, 1, 77, 199}) CHECK(store->Prove(root, "BODY-" + Num(i)).value().proof.index == i);
   CHECK(store->Prove(root, "BODY-" + Num(200)).error().code() == Code::kNotFound);
   CHECK(store->Prove(root, "").error().code() == Code::kNotFound);
   REQUIRE(store->Erase(root, "BODY-" + Num(77)).ok());
-  size_t after = 0;
-  for (const auto& [k, v] : Rows(*raw)) after += k[0] == 'i';
-  CHECK(after == 199);
+  CHECK(IndexRow()->size() == 199 * 24);
+  CHECK(store->Prove(root, "BODY-" + Num(78)).value().proof.index == 78);
 
   // A store written before the index existed gets it when it is opened.
   WriteBatch drop;
@@ -503,9 +504,15 @@ TEST_CASE("a record id is found through the keyed index: Prove and Erase read on
   auto reopened = ManifestStore::Open(std::make_unique<SharedStore>(raw), test::PartyKey(kRU)).value();
   CHECK(reopened->Prove(root, "BODY-" + Num(5)).value().proof.index == 5);
   CHECK(reopened->Prove(root, "BODY-" + Num(77)).error().code() == Code::kNotFound);
-  size_t rebuilt = 0;
-  for (const auto& [k, v] : Rows(*raw)) rebuilt += k[0] == 'i';
-  CHECK(rebuilt == 199);
+  CHECK(IndexRow()->size() == 199 * 24);
+
+  // An index row of the wrong size is kDataLoss, and erasure changes nothing.
+  WriteBatch bad;
+  bad.Put("i" + root.str(), "short");
+  REQUIRE(raw->Write(bad, true).ok());
+  CHECK(reopened->Prove(root, "BODY-" + Num(5)).error().code() == Code::kDataLoss);
+  CHECK(reopened->Erase(root, "BODY-" + Num(5)).code() == Code::kDataLoss);
+  CHECK(reopened->Find(root).value()->erased() == 1);
 }
 
 TEST_CASE("a saved reconciliation that does not decode is kDataLoss, not a partial answer") {
