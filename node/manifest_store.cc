@@ -133,9 +133,7 @@ Result<std::unique_ptr<ManifestStore>> ManifestStore::Open(std::unique_ptr<parle
     auto k = SymmetricKey::FromBytes(*master);
     Wipe(*master);
     if (!k) return Corrupt("the master key has the wrong size");
-    std::unique_ptr<ManifestStore> opened(new ManifestStore(std::move(store), std::move(*k)));
-    if (Status s = opened->IndexOldManifests(); !s.ok()) return s;
-    return opened;
+    return std::unique_ptr<ManifestStore>(new ManifestStore(std::move(store), std::move(*k)));
   }
   bool any = false;
   if (Status s = store->Scan("", std::string(1, '\xff'), [&](std::string_view, std::string_view) {
@@ -360,7 +358,7 @@ std::string ManifestStore::IdDigest(const Digest& root, std::string_view record_
 Result<std::string> ManifestStore::LoadIndex(const Digest& root) const {
   auto v = store_->Get(IndexRowKey(root));
   if (!v) return v.error();
-  if (!*v) return std::string();
+  if (!*v) return Corrupt("a manifest held here has no record index row");
   if ((*v)->size() % kIndexEntrySize != 0) return Corrupt("the record index row has the wrong size");
   return std::move(**v);
 }
@@ -375,39 +373,13 @@ Result<std::optional<ManifestStore::Found>> ManifestStore::FindRecord(const Dige
     if (index >= count) return Corrupt("the record index points past the manifest");
     auto rec = ReadRecord(root, index);
     if (!rec) return rec.error();
-    if (!*rec) return Corrupt("the record index names an erased record");
+    if (!*rec) continue;  // erased since the index row was read
     auto decoded = DecodeCanonicalRecord((*rec)->second);
     if (!decoded) return Corrupt("a stored record does not decode");
     if (decoded->id() == record_id) return std::optional<Found>(Found{index, (*rec)->first, std::move((*rec)->second)});
     Wipe((*rec)->second);
   }
   return std::optional<Found>();
-}
-
-Status ManifestStore::IndexOldManifests() {
-  auto all = List();
-  if (!all) return all.error();
-  for (const v1::ManifestInfo& info : *all) {
-    const auto root = Digest::FromBytes(info.root());
-    if (!root) return Corrupt("a manifest header's root is not 32 bytes");
-    auto row = store_->Get(IndexRowKey(*root));
-    if (!row) return row.error();
-    if (*row) continue;
-    if (Status b = BuildIndex(*root, info.count()); !b.ok()) return b;
-  }
-  return Status::Ok();
-}
-
-Status ManifestStore::BuildIndex(const Digest& root, uint64_t count) {
-  std::vector<std::pair<std::string, uint64_t>> entries;
-  Status s = ForEachRecord(root, count, [&](uint64_t i, const Salt&, std::string&, const ManifestRecord& r) {
-    entries.emplace_back(IdDigest(root, r.id()), i);
-    return true;
-  });
-  if (!s.ok()) return s;
-  WriteBatch batch;
-  batch.Put(IndexRowKey(root), PackIndex(std::move(entries)));
-  return store_->Write(batch, true);
 }
 
 Result<v1::ManifestData> ManifestStore::Export(const Digest& root, const Digest& ledger_id) const {
@@ -517,18 +489,15 @@ constexpr char kSavedFormat = 1;  // first byte of a saved reconciliation's plai
 
 // A saved reconciliation's plaintext: the format byte (1), the arrival
 // list's keyed digest (32), then one line per outcome, "outcome TAB
-// arrival_id TAB record_id LF". (Rows written before the format byte hold
-// only the lines, keyed by the list's digest: read as such.)
-Result<v1::SavedReconciliation> DecodeSavedReconciliation(std::string_view key_tail, std::string_view plain) {
-  v1::SavedReconciliation r;
-  if (!plain.empty() && plain[0] == kSavedFormat) {
-    if (plain.size() < 1 + Digest::kSize) return Corrupt("a saved reconciliation is shorter than its header");
-    r.set_receipt(std::string(key_tail));
-    r.set_arrivals_digest(std::string(plain.substr(1, Digest::kSize)));
-    plain.remove_prefix(1 + Digest::kSize);
-  } else {
-    r.set_arrivals_digest(std::string(key_tail));
+// arrival_id TAB record_id LF". `receipt` is the row key's tail.
+Result<v1::SavedReconciliation> DecodeSavedReconciliation(std::string_view receipt, std::string_view plain) {
+  if (plain.size() < 1 + Digest::kSize || plain[0] != kSavedFormat) {
+    return Corrupt("a saved reconciliation has an unknown format");
   }
+  v1::SavedReconciliation r;
+  r.set_receipt(std::string(receipt));
+  r.set_arrivals_digest(std::string(plain.substr(1, Digest::kSize)));
+  plain.remove_prefix(1 + Digest::kSize);
   while (!plain.empty()) {
     const size_t end = plain.find('\n');
     if (end == std::string_view::npos) return Corrupt("a saved reconciliation ends inside a line");
@@ -654,7 +623,7 @@ Status ManifestStore::Erase(const Digest& root, std::string_view record_id) {
   Status s = ScanReconciliations(root, [&](std::string_view key, v1::SavedReconciliation& r) {
     bool named = false;
     for (v1::ReconciliationLine& l : *r.mutable_lines()) {
-      if (l.record_id() == record_id) {
+      if (l.record_id() == record_id && (l.outcome() == "matched" || l.outcome() == "missing")) {
         Wipe(*l.mutable_record_id());
         l.clear_record_id();
         named = true;

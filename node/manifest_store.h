@@ -85,16 +85,17 @@ class ManifestStore {
   // Every reconciliation saved against `root`, decrypted.
   Result<std::vector<v1::SavedReconciliation>> Reconciliations(const Digest& root) const;
 
-  // Keeps the per-person outcome of a reconciliation, encrypted, with the ID
-  // of the signed Receipt that carries its figures. The same list saved
-  // again replaces the earlier row.
+  // Keeps the per-person outcome of a reconciliation, encrypted, under the
+  // ID of the signed Receipt that carries its figures (saved again for the
+  // same receipt, it replaces the row). A matched or missing line whose
+  // record is no longer held (erased meanwhile) names no one.
   Status SaveReconciliation(const Digest& root, std::string_view arrivals_csv, const ReconciliationResult& result,
                             const Digest& receipt);
 
   // Erases one record's plaintext (kNotFound if absent or already erased)
-  // and, in the same write, its id from every saved reconciliation line that
-  // names it (the line and its outcome stay, so the figures still add up);
-  // then compacts the database so the deleted rows leave its files.
+  // and, in the same write, its id from every saved matched or missing line
+  // that names it (the line and its outcome stay, so the figures still add
+  // up); then compacts the database so the deleted rows leave its files.
   Status Erase(const Digest& root, std::string_view record_id);
 
  private:
@@ -111,7 +112,8 @@ class ManifestStore {
   // IdDigest(id)(16) || index(8) sorted by digest (§8.7). IdDigest is keyed
   // with the master key, so the data folder cannot confirm a guessed id.
   std::string IdDigest(const Digest& root, std::string_view record_id) const;
-  // The index row of `root` ("" if it has none).
+  // The index row of `root` (every manifest stored has one; kDataLoss if
+  // it is missing or not whole entries).
   Result<std::string> LoadIndex(const Digest& root) const;
   // The record with `record_id`: its index and (salt, bytes); nullopt if the
   // manifest holds none (never on it, or erased). Reads one record.
@@ -121,10 +123,7 @@ class ManifestStore {
     std::string record;
   };
   Result<std::optional<Found>> FindRecord(const Digest& root, uint64_t count, std::string_view record_id) const;
-  // Writes the index row of a manifest stored before it existed (Open calls
-  // IndexOldManifests for every manifest without one).
-  Status BuildIndex(const Digest& root, uint64_t count);
-  Status IndexOldManifests();
+
   Result<v1::ManifestInfo> Put(ManifestKind kind, PartyIndex author, const std::vector<Slot>& slots,
                                std::string_view random);
   Result<std::vector<Digest>> Leaves(const Digest& root, uint64_t count) const;

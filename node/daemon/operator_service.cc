@@ -353,9 +353,11 @@ Result<OperatorService::Reconciled> OperatorService::ReconcileWith(const Digest&
   Reconciled r{*info, Reconcile(*ids, *arrivals)};
   // Erased records can no longer be matched: they count as missing, so an
   // erasure before sharing cannot hide who did not arrive (in the detail, a
-  // missing line naming no one).
-  r.result.figures.set_missing(r.result.figures.missing() + info->erased());
-  for (uint64_t i = 0; i < info->erased(); ++i) {
+  // missing line naming no one). Counted from the ids read, not the header,
+  // so an erasure in between is counted once.
+  const uint64_t erased = info->count() - ids->size();
+  r.result.figures.set_missing(r.result.figures.missing() + erased);
+  for (uint64_t i = 0; i < erased; ++i) {
     r.result.detail.push_back({ReconciliationLine::Outcome::kMissing, "", ""});
   }
   return r;
