@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <memory>
 #include <grpcpp/security/tls_certificate_provider.h>
 #include <grpcpp/security/tls_certificate_verifier.h>
 #include <grpcpp/security/tls_credentials_options.h>
@@ -20,6 +21,18 @@
 
 namespace parley {
 namespace {
+
+// OpenSSL objects owned for a scope: freed on every path out of it.
+template <typename T, void (*Free)(T*)>
+struct Freer {
+  void operator()(T* p) const { Free(p); }
+};
+using BioPtr = std::unique_ptr<BIO, Freer<BIO, BIO_free_all>>;
+using X509Ptr = std::unique_ptr<X509, Freer<X509, X509_free>>;
+using PkeyPtr = std::unique_ptr<EVP_PKEY, Freer<EVP_PKEY, EVP_PKEY_free>>;
+using ExtPtr = std::unique_ptr<X509_EXTENSION, Freer<X509_EXTENSION, X509_EXTENSION_free>>;
+void FreeBytes(unsigned char* p) { OPENSSL_free(p); }
+using BytesPtr = std::unique_ptr<unsigned char, Freer<unsigned char, FreeBytes>>;
 
 using grpc::experimental::ExternalCertificateVerifier;
 using grpc::experimental::TlsCustomVerificationCheckRequest;
@@ -58,17 +71,18 @@ std::string Slurp(const std::filesystem::path& p) {
 }  // namespace
 
 Result<std::string> CertificateFingerprint(const std::string& cert_pem) {
-  BIO* bio = BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size()));
-  X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
-  BIO_free(bio);
+  X509Ptr cert;
+  {
+    BioPtr bio(BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size())));
+    if (bio) cert.reset(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+  }
   if (!cert) return Status(Code::kInvalidArgument, "not a PEM certificate");
-  unsigned char* der = nullptr;
-  int len = i2d_X509(cert, &der);
-  X509_free(cert);
+  unsigned char* der_raw = nullptr;
+  const int len = i2d_X509(cert.get(), &der_raw);
+  const BytesPtr der(der_raw);
   if (len <= 0) return Status(Code::kInvalidArgument, "certificate cannot be encoded");
   unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(der, static_cast<size_t>(len), digest);
-  OPENSSL_free(der);
+  SHA256(der.get(), static_cast<size_t>(len), digest);
   return ToHex(std::string_view(reinterpret_cast<char*>(digest), sizeof digest));
 }
 
@@ -79,39 +93,36 @@ Result<std::string> CreateSelfSignedCertificate(const std::filesystem::path& dir
   if (std::filesystem::exists(key_path) || std::filesystem::exists(cert_path)) {
     return Status(Code::kAlreadyExists, dir.string() + " already holds tls.key or tls.crt; not overwriting");
   }
-  EVP_PKEY* pkey = EVP_EC_gen("P-256");
+  const PkeyPtr pkey(EVP_EC_gen("P-256"));
   if (!pkey) return Status(Code::kInternal, "cannot generate an EC key");
-  X509* x = X509_new();
-  ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-  X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-  X509_gmtime_adj(X509_getm_notAfter(x), 10L * 365 * 24 * 3600);
-  X509_set_pubkey(x, pkey);
-  X509_NAME* name = X509_get_subject_name(x);
+  const X509Ptr x(X509_new());
+  if (!x) return Status(Code::kInternal, "cannot allocate a certificate");
+  ASN1_INTEGER_set(X509_get_serialNumber(x.get()), 1);
+  X509_gmtime_adj(X509_getm_notBefore(x.get()), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(x.get()), 10L * 365 * 24 * 3600);
+  X509_set_pubkey(x.get(), pkey.get());
+  X509_NAME* name = X509_get_subject_name(x.get());
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(common_name.c_str()), -1,
                              -1, 0);
-  X509_set_issuer_name(x, name);
+  X509_set_issuer_name(x.get(), name);
   X509V3_CTX ctx;
   X509V3_set_ctx_nodb(&ctx);
-  X509V3_set_ctx(&ctx, x, x, nullptr, nullptr, 0);
-  if (X509_EXTENSION* san = X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1")) {
-    X509_add_ext(x, san, -1);
-    X509_EXTENSION_free(san);
+  X509V3_set_ctx(&ctx, x.get(), x.get(), nullptr, nullptr, 0);
+  if (const ExtPtr san{X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1")}) {
+    X509_add_ext(x.get(), san.get(), -1);
   }
-  X509_sign(x, pkey, EVP_sha256());
-  BIO* kb = BIO_new(BIO_s_mem());
-  BIO* cb = BIO_new(BIO_s_mem());
-  PEM_write_bio_PrivateKey(kb, pkey, nullptr, nullptr, 0, nullptr, nullptr);
-  PEM_write_bio_X509(cb, x);
+  if (X509_sign(x.get(), pkey.get(), EVP_sha256()) <= 0) return Status(Code::kInternal, "cannot sign the certificate");
+  const BioPtr kb(BIO_new(BIO_s_mem())), cb(BIO_new(BIO_s_mem()));
+  if (!kb || !cb || PEM_write_bio_PrivateKey(kb.get(), pkey.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1 ||
+      PEM_write_bio_X509(cb.get(), x.get()) != 1) {
+    return Status(Code::kInternal, "cannot encode the key or certificate as PEM");
+  }
   char* kdata = nullptr;
   char* cdata = nullptr;
-  const long klen = BIO_get_mem_data(kb, &kdata);
-  const long clen = BIO_get_mem_data(cb, &cdata);
+  const long klen = BIO_get_mem_data(kb.get(), &kdata);
+  const long clen = BIO_get_mem_data(cb.get(), &cdata);
   std::string key_pem(kdata, static_cast<size_t>(klen));
   std::string cert_pem(cdata, static_cast<size_t>(clen));
-  BIO_free(kb);
-  BIO_free(cb);
-  X509_free(x);
-  EVP_PKEY_free(pkey);
 
   int fd = ::open(key_path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
   if (fd < 0) return Status(Code::kIoError, "cannot create " + key_path.string());
