@@ -383,18 +383,17 @@ Result<std::optional<ManifestStore::Found>> ManifestStore::FindRecord(const Dige
 }
 
 Result<v1::ManifestData> ManifestStore::Export(const Digest& root, const Digest& ledger_id) const {
-  auto info = Find(root);
+  auto info = Held(root);
   if (!info) return info.error();
-  if (!*info) return Status(Code::kNotFound, "no manifest with root " + ToHex(root) + " is held here");
-  auto leaves = Leaves(root, (*info)->count());
+  auto leaves = Leaves(root, info->count());
   if (!leaves) return leaves.error();
   v1::ManifestData data;
   data.set_ledger_id(ledger_id.str());
-  data.set_author((*info)->author());
-  data.set_kind((*info)->kind());
+  data.set_author(info->author());
+  data.set_kind(info->kind());
   data.set_root(root.str());
-  data.set_count((*info)->count());
-  for (uint64_t i = 0; i < (*info)->count(); ++i) {
+  data.set_count(info->count());
+  for (uint64_t i = 0; i < info->count(); ++i) {
     auto rec = ReadRecord(root, i);
     if (!rec) return rec.error();
     v1::ManifestLeaf* l = data.add_leaves();
@@ -409,10 +408,9 @@ Result<v1::ManifestData> ManifestStore::Export(const Digest& root, const Digest&
 }
 
 Result<std::vector<ManifestStore::RecordProof>> ManifestStore::ProveAll(const Digest& root) const {
-  auto info = Find(root);
+  auto info = Held(root);
   if (!info) return info.error();
-  if (!*info) return Status(Code::kNotFound, "no manifest with root " + ToHex(root) + " is held here");
-  auto leaves = Leaves(root, (*info)->count());
+  auto leaves = Leaves(root, info->count());
   if (!leaves) return leaves.error();
   const MerkleTree tree(std::move(*leaves));
   if (tree.root() != root) return Corrupt("the stored leaves do not give the manifest's root");
@@ -422,7 +420,7 @@ Result<std::vector<ManifestStore::RecordProof>> ManifestStore::ProveAll(const Di
     auto rec = ReadRecord(root, i);
     if (!rec) return rec.error();
     if (!*rec) continue;
-    out.push_back({**info, std::move((*rec)->second), (*rec)->first, tree.Prove(i)});
+    out.push_back({*info, std::move((*rec)->second), (*rec)->first, tree.Prove(i)});
   }
   return out;
 }
