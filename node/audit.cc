@@ -13,6 +13,7 @@
 
 #include "node/bundle.h"
 #include "node/ledger.h"
+#include "node/text.h"
 #include "node/views.h"
 
 namespace parley {
@@ -109,8 +110,8 @@ std::string DescribeEntry(const Charter& c, const v1::Entry& en) {
     case v1::Entry::kReceipt:
       return "reports receiving " + std::to_string(en.receipt().count()) + " (transfer " +
              std::to_string(en.receipt().transfer_index()) + ")";
-    case v1::Entry::kAttestation: return "attests: " + en.attestation().what();
-    case v1::Entry::kStatement: return "states: " + en.statement().text();
+    case v1::Entry::kAttestation: return "attests: " + Printable(en.attestation().what());
+    case v1::Entry::kStatement: return "states: " + Printable(en.statement().text());
     case v1::Entry::kRotateKey: {
       std::string s = "rotates its key to " + short_id(en.rotate_key().new_public_key());
       if (en.rotate_key().compromised_from_seq() != 0) {

@@ -1,6 +1,7 @@
 #include "node/charter.h"
 
 #include "crypto/hash.h"
+#include "node/text.h"
 
 namespace parley {
 namespace {
@@ -29,7 +30,7 @@ Status CheckCharter(const v1::Charter& c) {
     const auto& p = c.parties(i);
     if (!ValidCode(p.code())) {
       return Status(Code::kInvalidArgument,
-                    "charter: party " + std::to_string(i) + " code '" + p.code() +
+                    "charter: party " + std::to_string(i) + " code '" + Printable(p.code()) +
                         "' must be 1-16 characters of A-Z 0-9 _ -");
     }
     if (p.public_key().size() != PublicKey::kSize) {

@@ -1,8 +1,10 @@
 #include "node/entry.h"
 
 #include <algorithm>
+#include <tuple>
 
 #include "crypto/hash.h"
+#include "node/text.h"
 
 namespace parley {
 namespace {
@@ -18,6 +20,12 @@ constexpr int kViolationCount = sizeof(kViolationNames) / sizeof(kViolationNames
 Status BadBody(const std::string& detail) { return Rejection(Violation::kBadBody, detail); }
 
 bool IsId(const std::string& b) { return b.size() == Digest::kSize; }
+
+// The text rule and the field's size limit (§5.2).
+Status CheckText(std::string_view field, const std::string& value, size_t max_bytes) {
+  if (auto why = CheckTextField(field, value, max_bytes)) return BadBody(*why);
+  return Status::Ok();
+}
 bool IsOptionalId(const std::string& b) { return b.empty() || IsId(b); }
 
 Status CheckManifest(const v1::ManifestCommitment& m, const std::string& where) {
@@ -52,6 +60,11 @@ Status CheckTerms(const v1::Propose& p) {
     return BadBody("propose.terms.transport is not set");
   }
   if (!terms.has_window()) return BadBody("propose.terms.window is not set");
+  for (const auto& [field, value, max] : {std::tuple{"propose.terms.crossing_point", &terms.crossing_point(), kMaxNameBytes},
+                                          std::tuple{"propose.terms.intermediary", &terms.intermediary(), kMaxNameBytes},
+                                          std::tuple{"propose.terms.notes", &terms.notes(), kMaxTextBytes}}) {
+    if (Status s = CheckText(field, *value, max); !s.ok()) return s;
+  }
   if (terms.window().end_ms() < terms.window().start_ms()) {
     return BadBody("propose.terms.window ends before it starts");
   }
@@ -81,34 +94,39 @@ Status CheckBody(const v1::Entry& e, const Charter& charter) {
       return Status::Ok();
     case v1::Entry::kReject:
       if (!IsId(e.reject().proposal())) return BadBody("reject.proposal must be 32 bytes");
-      return Status::Ok();
+      return CheckText("reject.reason", e.reject().reason(), kMaxTextBytes);
     case v1::Entry::kWithdraw:
       if (!IsId(e.withdraw().proposal())) return BadBody("withdraw.proposal must be 32 bytes");
-      return Status::Ok();
+      return CheckText("withdraw.reason", e.withdraw().reason(), kMaxTextBytes);
     case v1::Entry::kCancel:
       if (!IsId(e.cancel().agreement())) return BadBody("cancel.agreement must be 32 bytes");
-      return Status::Ok();
+      return CheckText("cancel.reason", e.cancel().reason(), kMaxTextBytes);
     case v1::Entry::kHandover: {
       const auto& h = e.handover();
       if (!IsId(h.agreement())) return BadBody("handover.agreement must be 32 bytes");
       if (h.count() == 0) return BadBody("handover.count must be at least 1");
+      if (Status s = CheckText("handover.place", h.place(), kMaxNameBytes); !s.ok()) return s;
       if (h.has_manifest()) return CheckManifest(h.manifest(), "handover");
       return Status::Ok();
     }
     case v1::Entry::kReceipt: {
       const auto& r = e.receipt();
       if (!IsId(r.agreement())) return BadBody("receipt.agreement must be 32 bytes");
+      if (Status s = CheckText("receipt.place", r.place(), kMaxNameBytes); !s.ok()) return s;
       if (r.has_manifest()) return CheckManifest(r.manifest(), "receipt");
       return Status::Ok();
     }
     case v1::Entry::kAttestation:
       if (e.attestation().what().empty()) return BadBody("attestation.what is empty");
+      if (Status s = CheckText("attestation.what", e.attestation().what(), kMaxTextBytes); !s.ok()) return s;
+      if (Status s = CheckText("attestation.where", e.attestation().where(), kMaxNameBytes); !s.ok()) return s;
       if (!IsOptionalId(e.attestation().reference())) {
         return BadBody("attestation.reference must be empty or 32 bytes");
       }
       return Status::Ok();
     case v1::Entry::kStatement:
       if (e.statement().text().empty()) return BadBody("statement.text is empty");
+      if (Status s = CheckText("statement.text", e.statement().text(), kMaxTextBytes); !s.ok()) return s;
       if (!IsOptionalId(e.statement().reference())) {
         return BadBody("statement.reference must be empty or 32 bytes");
       }
@@ -166,6 +184,12 @@ const char* KindName(v1::Entry::BodyCase kind) {
     case v1::Entry::BODY_NOT_SET: return "none";
   }
   return "unknown";
+}
+
+std::string KindWithArticle(v1::Entry::BodyCase kind) {
+  const std::string name = KindName(kind);
+  const bool vowel = std::string_view("aeiou").find(name[0]) != std::string_view::npos;
+  return (vowel ? "an " : "a ") + name;
 }
 
 Digest TermsDigest(std::string_view terms_bytes) { return Hash(kTermsDomain, terms_bytes); }
@@ -256,6 +280,21 @@ Status CheckEntryFields(const v1::Entry& e, const Charter& charter) {
     return Rejection(Violation::kMalformed, "seen needs seq >= 1 and a 32-byte id");
   }
   return CheckBody(e, charter);
+}
+
+Status CheckSignable(const v1::Entry& entry, const Charter& charter) {
+  if (Status s = CheckEntryFields(entry, charter); !s.ok()) return s;
+  // The envelope's size does not depend on the signature's value: measure it
+  // with a placeholder of the signature's fixed length.
+  v1::SignedEntry envelope;
+  envelope.set_entry(entry.SerializeAsString());
+  envelope.set_signature(std::string(Signature::kSize, '\0'));
+  const size_t size = envelope.ByteSizeLong();
+  if (size > kMaxEnvelopeBytes) {
+    return Rejection(Violation::kOversized, "the signed entry would be " + std::to_string(size) +
+                                                " bytes; the limit is " + std::to_string(kMaxEnvelopeBytes));
+  }
+  return Status::Ok();
 }
 
 DecodedEntry SignEntry(const SecretKey& key, const v1::Entry& entry) {
@@ -506,7 +545,7 @@ Status CheckSuccessor(const v1::Entry& e, const Digest& ledger_id, const FeedInd
     }
     if (ref.must_be_proposal && r.kind != v1::Entry::kPropose) {
       return Rejection(Violation::kBadReference,
-                       what + " is a " + KindName(r.kind) + ", not a proposal");
+                       what + " is " + KindWithArticle(r.kind) + ", not a proposal");
     }
   }
   return Status::Ok();

@@ -39,6 +39,12 @@ inline constexpr std::string_view kTermsDomain = "parley/terms/v1";
 inline constexpr std::string_view kRotateDomain = "parley/rotate/v1";
 // Largest SignedEntry accepted, in bytes.
 inline constexpr size_t kMaxEnvelopeBytes = 64 * 1024;
+// Largest free-text fields, in bytes (docs/PROTOCOL.md §5.2): names and
+// places (crossing_point, intermediary, place, where), and longer text
+// (notes, reason, what, statement text). Every such field must also keep the
+// text rule (node/text.h).
+inline constexpr size_t kMaxNameBytes = 512;
+inline constexpr size_t kMaxTextBytes = 16 * 1024;
 
 enum class Violation {
   kOversized,      // envelope larger than kMaxEnvelopeBytes
@@ -91,6 +97,12 @@ Result<DecodedEntry> DecodeEntry(std::string_view envelope, const Charter& chart
 Status CheckEntryFields(const v1::Entry& entry, const Charter& charter);
 // The body alone (§5), for a body not yet placed in an entry.
 Status CheckEntryBody(const v1::Entry& entry, const Charter& charter);
+
+// Stage 1 for an entry about to be signed: every check DecodeEntry makes of
+// a signed envelope but the signature — CheckEntryFields, and that the
+// envelope will not be oversized. A node runs it before it signs, so that it
+// never signs what a receiving node refuses.
+Status CheckSignable(const v1::Entry& entry, const Charter& charter);
 
 // Serializes `entry` (all header fields set by the caller), signs it and
 // returns it decoded. Does not validate.
@@ -226,5 +238,7 @@ std::vector<BodyReference> ReferencesOf(const v1::Entry& entry);
 
 // Short lower-case name of a body kind: "propose", "accept", ...
 const char* KindName(v1::Entry::BodyCase kind);
+// The name with its article, for messages: "a propose", "an accept".
+std::string KindWithArticle(v1::Entry::BodyCase kind);
 
 }  // namespace parley

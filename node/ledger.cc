@@ -690,6 +690,63 @@ Result<DecodedEntry> Ledger::Append(const v1::Entry& body, int64_t now_ms, const
   return std::move(*w.result);
 }
 
+Result<std::pair<v1::Entry, const SecretKey*>> Ledger::NextEntry(const v1::Entry& body, int64_t now_ms,
+                                                                 const FeedHead heads[2],
+                                                                 const KeySchedule& schedule,
+                                                                 const FeedIndex& index,
+                                                                 const std::optional<std::string>& blocked) const {
+  if (blocked) return Status(Code::kFailedPrecondition, "refusing to sign: " + *blocked);
+  const PartyIndex self = options_.self.value_or(0);
+  const FeedHead& head = heads[self];
+  const FeedHead& other = heads[1 - self];
+  v1::Entry entry;
+  entry.CopyFrom(body);
+  entry.set_ledger_id(charter_.ledger_id().str());
+  entry.set_author(self);
+  entry.set_seq(head.seq + 1);
+  entry.set_prev(head.seq == 0 ? charter_.ledger_id().str() : head.id.str());
+  if (other.seq > 0) {
+    entry.mutable_seen()->set_seq(other.seq);
+    entry.mutable_seen()->set_id(other.id.str());
+  } else {
+    entry.clear_seen();
+  }
+  entry.set_time_ms(std::max(now_ms, head.time_ms));
+  // Everything a receiving node checks but the signature: never sign what
+  // the peer would refuse.
+  if (Status s = CheckSignable(entry, charter_); !s.ok()) return s;
+  if (Status s = CheckSuccessor(entry, charter_.ledger_id(), index); !s.ok()) return s;
+  if (Status s = schedule.CheckRotation(entry); !s.ok()) return s;
+  if (entry.body_case() == v1::Entry::kRotateKey &&
+      (!options_.next_key || options_.next_key->public_key().view() != entry.rotate_key().new_public_key())) {
+    return Status(Code::kFailedPrecondition,
+                  "refusing to rotate to a key this node does not hold: give the node the new secret key as "
+                  "its next key first, so that it can sign once the rotation takes effect");
+  }
+  const SecretKey* signer = SignerFor(schedule, entry.seq(), other.seq);
+  if (!signer) return Status(Code::kFailedPrecondition, "refusing to sign: this node does not hold the key in effect");
+  return std::make_pair(std::move(entry), signer);
+}
+
+Result<v1::Entry> Ledger::Preview(const v1::Entry& body, int64_t now_ms) {
+  std::lock_guard write_lock(write_mu_);
+  if (Status s = RecoverStore(); !s.ok()) return s;
+  FeedHead heads[2];
+  std::optional<std::string> blocked;
+  std::shared_ptr<const KeySchedule> schedule;
+  {
+    std::lock_guard lock(mu_);
+    heads[0] = heads_[0];
+    heads[1] = heads_[1];
+    blocked = blocked_;
+    schedule = schedule_;
+  }
+  HeldIndex index(heads, *this);
+  auto next = NextEntry(body, now_ms, heads, *schedule, index, blocked);
+  if (!next) return next.error();
+  return std::move(next->first);
+}
+
 void Ledger::CommitGroup(const std::vector<Writer*>& group) {
   // After a failed write, first reopen and re-read the store. While that
   // fails (no space yet) nothing is signed, and nothing is read from a store
@@ -749,37 +806,9 @@ void Ledger::CommitGroup(const std::vector<Writer*>& group) {
         continue;
       }
     }
-    if (blocked) { w->result = Status(Code::kFailedPrecondition, "refusing to sign: " + *blocked); continue; }
-    const FeedHead& head = heads[self];
-    const FeedHead& other = heads[1 - self];
-    v1::Entry entry;
-    entry.CopyFrom(*w->body);
-    entry.set_ledger_id(charter_.ledger_id().str());
-    entry.set_author(self);
-    entry.set_seq(head.seq + 1);
-    entry.set_prev(head.seq == 0 ? charter_.ledger_id().str() : head.id.str());
-    if (other.seq > 0) {
-      entry.mutable_seen()->set_seq(other.seq);
-      entry.mutable_seen()->set_id(other.id.str());
-    } else {
-      entry.clear_seen();
-    }
-    entry.set_time_ms(std::max(w->now_ms, head.time_ms));
-    if (Status s = CheckEntryFields(entry, charter_); !s.ok()) { w->result = s; continue; }
-    if (Status s = CheckSuccessor(entry, charter_.ledger_id(), index); !s.ok()) { w->result = s; continue; }
-    if (Status s = schedule->CheckRotation(entry); !s.ok()) { w->result = s; continue; }
-    if (entry.body_case() == v1::Entry::kRotateKey &&
-        (!options_.next_key || options_.next_key->public_key().view() != entry.rotate_key().new_public_key())) {
-      w->result = Status(Code::kFailedPrecondition,
-                         "refusing to rotate to a key this node does not hold: give the node the new secret key as "
-                         "its next key first, so that it can sign once the rotation takes effect");
-      continue;
-    }
-    const SecretKey* signer = SignerFor(*schedule, entry.seq(), other.seq);
-    if (!signer) {
-      w->result = Status(Code::kFailedPrecondition, "refusing to sign: this node does not hold the key in effect");
-      continue;
-    }
+    auto next = NextEntry(*w->body, w->now_ms, heads, *schedule, index, blocked);
+    if (!next) { w->result = next.error(); continue; }
+    const auto& [entry, signer] = *next;
 
     DecodedEntry e = SignEntry(*signer, entry);
     if (auto changed = ObserveInto(*schedule, e.entry, batch)) schedule = std::move(changed);

@@ -137,6 +137,12 @@ class Ledger : public FeedIndex {
   Result<DecodedEntry> Append(const v1::Entry& body, int64_t now_ms,
                               const std::string& request_id = "");
 
+  // The entry Append(body, now_ms) would sign now, unsigned, after every
+  // check Append makes before signing (the same code); nothing is signed or
+  // stored. For a dry run and for showing an operator what is about to be
+  // signed. Errors: as Append's.
+  Result<v1::Entry> Preview(const v1::Entry& body, int64_t now_ms);
+
   // Verifies and stores an envelope received from elsewhere (normally the
   // other party's feed; the own feed during recovery). A rejected entry
   // changes nothing.
@@ -209,6 +215,15 @@ class Ledger : public FeedIndex {
   // The key to sign the own entry at `seq` with, if held. REQUIRES: write_mu_
   // or mu_ held.
   const SecretKey* SignerFor(const KeySchedule& schedule, uint64_t seq, uint64_t seen_seq) const;
+  // The local party's next entry with `body`, given `heads`, and the key to
+  // sign it with: header fields set, then every check a receiving node makes
+  // but the signature (CheckSignable, CheckSuccessor, CheckRotation), and
+  // the node's own conditions (not blocked, the keys held). REQUIRES:
+  // write_mu_ held.
+  Result<std::pair<v1::Entry, const SecretKey*>> NextEntry(const v1::Entry& body, int64_t now_ms,
+                                                           const FeedHead heads[2], const KeySchedule& schedule,
+                                                           const FeedIndex& index,
+                                                           const std::optional<std::string>& blocked) const;
   // Commits `group` (signing each in order, one batch write). REQUIRES:
   // write_mu_ held, mu_ not held.
   void CommitGroup(const std::vector<Writer*>& group);

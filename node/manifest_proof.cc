@@ -6,6 +6,7 @@
 #include "crypto/sign.h"
 #include "node/charter.h"
 #include "node/entry.h"
+#include "node/views.h"
 #include "parley/v1/ledger.pb.h"
 
 namespace parley {
@@ -90,7 +91,7 @@ Result<std::string> MakeProofFile(const v1::ProveRecordResponse& p) {
   for (const std::string& e : p.key_chain()) chain.push_back(ToHex(e));
   j["key_chain"] = chain;
   j["charter"] = ToHex(p.signed_charter());
-  return j.dump(2) + "\n";
+  return DumpJson(j, 2) + "\n";
 }
 
 Result<ProofVerdict> VerifyProofFile(std::string_view text, std::string_view trusted_charter) {

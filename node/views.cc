@@ -9,6 +9,8 @@
 #include <sstream>
 #include <utility>
 
+#include "node/text.h"
+
 namespace parley {
 namespace {
 
@@ -221,7 +223,7 @@ std::string EntryWords(const Charter& c, const LedgerState& s, const Digest& id)
 
 std::string ClaimWords(const Charter& c, const LedgerState& s, const Claim& cl) {
   std::string out = KindName(cl.kind) + std::string(": ");
-  out += cl.kind == v1::Entry::kStatement ? "\"" + cl.text + "\"" : cl.text;
+  out += cl.kind == v1::Entry::kStatement ? "\"" + Printable(cl.text) + "\"" : Printable(cl.text);
   if (cl.when_ms != 0) out += "; when " + HumanTime(cl.when_ms) + " UTC";
   if (cl.reference) out += "; re " + EntryWords(c, s, *cl.reference);
   return out;
@@ -338,7 +340,7 @@ std::string Describe(const Charter& c, const std::map<Digest, std::string>& labe
     auto it = labels.find(*id);
     return it != labels.end() ? it->second : ShortId(*id);
   };
-  auto because = [](const std::string& reason) { return reason.empty() ? std::string() : ": " + reason; };
+  auto because = [](const std::string& reason) { return reason.empty() ? std::string() : ": " + Printable(reason); };
   const v1::Entry& en = e.entry;
   switch (en.body_case()) {
     case v1::Entry::kPropose: {
@@ -360,7 +362,7 @@ std::string Describe(const Charter& c, const std::map<Digest, std::string>& labe
       const v1::Handover& h = en.handover();
       std::string out = "reports handing over " + std::to_string(h.count()) + " under " + name(h.agreement()) +
                         " (transfer " + std::to_string(h.transfer_index()) + ")";
-      if (!h.place().empty()) out += " at " + h.place();
+      if (!h.place().empty()) out += " at " + Printable(h.place());
       if (h.handed_over_ms() != 0) out += ", handed over " + IsoTime(h.handed_over_ms());
       if (h.has_manifest()) {
         out += "; manifest " + ToHex(h.manifest().root()).substr(0, kShortIdDigits) + " (" +
@@ -373,7 +375,7 @@ std::string Describe(const Charter& c, const std::map<Digest, std::string>& labe
       const v1::Reconciliation& rec = r.reconciliation();
       std::string out = "reports receiving " + std::to_string(r.count()) + " under " + name(r.agreement()) +
                         " (transfer " + std::to_string(r.transfer_index()) + ")";
-      if (!r.place().empty()) out += " at " + r.place();
+      if (!r.place().empty()) out += " at " + Printable(r.place());
       if (r.received_ms() != 0) out += ", received " + IsoTime(r.received_ms());
       if (r.has_manifest()) {
         out += "; manifest " + ToHex(r.manifest().root()).substr(0, kShortIdDigits) + " (" +
@@ -386,15 +388,15 @@ std::string Describe(const Charter& c, const std::map<Digest, std::string>& labe
     }
     case v1::Entry::kAttestation: {
       const v1::Attestation& a = en.attestation();
-      std::string out = "attests (one-sided): " + a.what();
-      if (!a.where().empty()) out += " @ " + a.where();
+      std::string out = "attests (one-sided): " + Printable(a.what());
+      if (!a.where().empty()) out += " @ " + Printable(a.where());
       if (a.when_ms() != 0) out += "; when " + IsoTime(a.when_ms());
       if (!a.reference().empty()) out += "; re " + name(a.reference());
       return out;
     }
     case v1::Entry::kStatement: {
       const v1::Statement& st = en.statement();
-      std::string out = "states (one-sided): \"" + st.text() + "\"";
+      std::string out = "states (one-sided): \"" + Printable(st.text()) + "\"";
       if (!st.reference().empty()) out += "; re " + name(st.reference());
       return out;
     }
@@ -483,11 +485,11 @@ std::string ShowText(const Charter& c, const LedgerState& s, const ShowData& d) 
     }
     out << "\n";
   }
-  out << "  crossing point: " << (t.crossing_point().empty() ? "(none)" : t.crossing_point()) << "\n";
+  out << "  crossing point: " << (t.crossing_point().empty() ? "(none)" : Printable(t.crossing_point())) << "\n";
   out << "  transport: " << TransportName(t.transport()) << "\n";
   out << "  window: " << IsoTime(t.window().start_ms()) << " – " << IsoTime(t.window().end_ms()) << "\n";
-  out << "  intermediary: " << (t.intermediary().empty() ? "(none)" : t.intermediary()) << "\n";
-  out << "  notes: " << (t.notes().empty() ? "(none)" : t.notes()) << "\n";
+  out << "  intermediary: " << (t.intermediary().empty() ? "(none)" : Printable(t.intermediary())) << "\n";
+  out << "  notes: " << (t.notes().empty() ? "(none)" : Printable(t.notes())) << "\n";
   out << "  expires: " << (p.expires_ms != 0 ? IsoTime(p.expires_ms) : "never") << "\n";
 
   out << "\nHistory (canonical order; CODE#seq, author's clock, what):\n";
@@ -728,7 +730,9 @@ Result<json> ShowJson(const Charter& charter, const LedgerState& state, const st
 Result<Digest> ResolveIdPrefix(std::string_view hex_prefix, const std::vector<Digest>& candidates) {
   const std::string typed(hex_prefix);
   const bool is_hex = std::all_of(typed.begin(), typed.end(), [](unsigned char ch) { return std::isxdigit(ch); });
-  if (!is_hex) return Status(Code::kInvalidArgument, "'" + typed + "' is not an ID prefix: IDs are hex (0-9, a-f)");
+  if (!is_hex) {
+    return Status(Code::kInvalidArgument, "'" + Printable(typed) + "' is not an ID prefix: IDs are hex (0-9, a-f)");
+  }
   if (typed.size() < kMinPrefixDigits) {
     return Status(Code::kInvalidArgument, "ID prefix '" + typed + "' is too short: give at least " +
                                               std::to_string(kMinPrefixDigits) + " hex digits");
@@ -754,6 +758,29 @@ Result<Digest> ResolveIdPrefix(std::string_view hex_prefix, const std::vector<Di
   if (matches.size() > kShown) shown += ", …";
   return Status(Code::kInvalidArgument, "prefix " + typed + " is ambiguous: matches " +
                                             std::to_string(matches.size()) + " entries (" + shown + ")");
+}
+
+std::string DescribePreview(const Charter& c, const v1::Entry& entry) {
+  if (entry.body_case() != v1::Entry::kPropose) {
+    DecodedEntry e;
+    e.entry = entry;  // no ID before it is signed; Describe names only other entries
+    return Describe(c, {}, e);
+  }
+  const v1::Propose& pr = entry.propose();
+  v1::Terms t;
+  t.ParseFromString(pr.terms());
+  std::string out = "proposes " + std::string(ExchangeKindName(pr.kind())) + ": " + TermsSummary(c, t);
+  out += "; crossing " + (t.crossing_point().empty() ? std::string("(none)") : Printable(t.crossing_point()));
+  if (!t.intermediary().empty()) out += "; intermediary " + Printable(t.intermediary());
+  if (!t.notes().empty()) out += "; notes \"" + Printable(t.notes()) + "\"";
+  if (!pr.counters().empty()) out += "; counters " + ToHex(pr.counters()).substr(0, kShortIdDigits);
+  if (!pr.amends().empty()) out += "; amends " + ToHex(pr.amends()).substr(0, kShortIdDigits);
+  out += pr.expires_ms() != 0 ? "; expires " + IsoTime(pr.expires_ms()) : "; never expires";
+  return out;
+}
+
+std::string DumpJson(const nlohmann::json& j, int indent) {
+  return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace parley

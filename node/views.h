@@ -88,6 +88,12 @@ namespace parley {
 //            "text": "...",                   // attestation: what (" @ where")
 //            "when": ISO | null,              // attestation's claimed time
 //            "reference": HEX | null}
+// `j` as JSON text (indented by `indent` spaces; -1: one line) that is always
+// valid JSON: any string that is not valid UTF-8 (a path, a message) has its
+// bad bytes replaced by U+FFFD instead of making the output invalid or
+// throwing. Every --json output of parley is written with it.
+std::string DumpJson(const nlohmann::json& j, int indent = -1);
+
 // "2025-06-08T12:00:00Z", or "2025-06-08T12:00:00.250Z" when the milliseconds
 // are not zero.
 std::string IsoTime(int64_t ms);
@@ -152,6 +158,12 @@ Result<std::string> RenderShow(const Charter& charter, const LedgerState& state,
 Result<nlohmann::json> ShowJson(const Charter& charter, const LedgerState& state,
                                 const std::vector<DecodedEntry>& feed0,
                                 const std::vector<DecodedEntry>& feed1, const Digest& id);
+
+// One statement not yet signed (the entry a node would sign), in the words of
+// the history lines of RenderShow, with a proposal's terms in full: what an
+// operator is shown before signing. Untrusted text is shown through
+// Printable (node/text.h).
+std::string DescribePreview(const Charter& charter, const v1::Entry& entry);
 
 // The one ID in `candidates` that starts with `hex_prefix` (at least 4 hex
 // digits, either case), as typed by an operator after `parley show`.

@@ -208,7 +208,7 @@ struct DiskFullRig {
   fs::path filler = ua.dir() / "data" / "filler";
   std::vector<Ack> acked;
   grpc::Status failure;  // the first failed Submit
-  const std::string text = std::string(32 * 1024, 'x');  // 32 KiB statements fill the disk fast
+  const std::string text = std::string(kMaxTextBytes - 64, 'x');  // near-largest statements fill the disk fast
 
   ~DiskFullRig() { ua.Kill(); }  // before the tmpfs goes
 
@@ -227,7 +227,7 @@ struct DiskFullRig {
     return out.good() || fs::exists(filler);
   }
 
-  // Submits 32 KiB statements until one fails (at most `max`).
+  // Submits ~16 KiB statements until one fails (at most `max`).
   void AppendUntilFailure(RawOperator& op, int max) {
     for (int i = 0; i < max; ++i) {
       const std::string rid = "fill-" + std::to_string(i);
@@ -605,7 +605,7 @@ TEST_CASE("fault: disk full: RESOURCE_EXHAUSTED, and appends resume without a re
   REQUIRE(rig.ua.Start());
   RawOperator op(rig.ua.socket());
   rig.AppendUntilFailure(op, 1000);
-  REQUIRE_MESSAGE(!rig.failure.ok(), "1000 statements of 32 KiB fitted in 1.5 MiB");
+  REQUIRE_MESSAGE(!rig.failure.ok(), "1000 statements of ~16 KiB fitted in 1.5 MiB");
   CHECK(rig.acked.size() > 0);
   const std::string msg = rig.failure.error_message();
   MESSAGE("disk full after ", rig.acked.size(), " entries (", rig.tmpfs.FreeBytes() / 1024, " KiB free): ",

@@ -158,7 +158,7 @@ TEST_CASE("manifests: commit, share with the other party only, disclosure on rec
   auto proposed = run(n.ru, {"propose", "--kind", "remains_transfer", "--transfer",
                              "RU>UA:remains:" + std::to_string(kRecords) + ":" + root_hex, "--crossing",
                              "Belarus-Ukraine border", "--transport", "road", "--from", "2025-06-11T08:00Z",
-                             "--until", "2025-06-16T18:00Z", "--intermediary", "ICRC", "--json"});
+                             "--until", "2025-06-16T18:00Z", "--intermediary", "ICRC", "--allow-past", "--json"});
   REQUIRE_MESSAGE(proposed.code == 0, proposed.err);
   const std::string proposal = nlohmann::json::parse(proposed.out)["id"];
   REQUIRE(test::Eventually([&] { return n.Converged(); }));

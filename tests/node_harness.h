@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdio>
@@ -25,6 +26,8 @@
 #include <set>
 #include <thread>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "crypto/key_file.h"
 #include "fixtures.h"
@@ -118,6 +121,19 @@ inline CliResult RunParley(const std::vector<std::string>& args) {
   r.err = se.str();
   fs::remove(out);
   fs::remove(err);
+  // Every --json output of the suite must parse: one document, or one per
+  // line (watch). An output that does not is made a failure of the command.
+  if (std::find(args.begin(), args.end(), "--json") != args.end() && !r.out.empty() &&
+      !nlohmann::json::accept(r.out)) {
+    std::istringstream lines(r.out);
+    for (std::string line; std::getline(lines, line);) {
+      if (!nlohmann::json::accept(line)) {
+        r.err += "\n[test harness] --json output is not valid JSON: " + line;
+        r.code = 99;
+        break;
+      }
+    }
+  }
   return r;
 }
 

@@ -29,7 +29,7 @@ TEST_CASE("a proposal on one node and its acceptance on the other give the same 
   REQUIRE(n.ua.Start());
   REQUIRE(n.ru.Start());
   auto p = n.ru.Cli({"propose", "--kind", "remains_transfer", "--transfer", "RU>UA:remains:1212", "--crossing",
-                     "border", "--transport", "road", "--from", "2025-06-09", "--until", "2025-06-10", "--json"});
+                     "border", "--transport", "road", "--from", "2025-06-09", "--until", "2025-06-10", "--allow-past", "--json"});
   REQUIRE_MESSAGE(p.code == 0, p.err);
   const std::string id = IdOf(p);
   REQUIRE(id.size() == 64);
@@ -120,7 +120,7 @@ TEST_CASE("the node refuses to sign void statements and says why") {
   test::NodePair n;
   REQUIRE(n.ua.Start());
   auto p = n.ua.Cli({"propose", "--kind", "remains", "--transfer", "UA>RU:remains:5", "--crossing", "x",
-                     "--transport", "rail", "--from", "2025-06-09", "--until", "2025-06-10", "--json"});
+                     "--transport", "rail", "--from", "2025-06-09", "--until", "2025-06-10", "--allow-past", "--json"});
   REQUIRE(p.code == 0);
   auto own = n.ua.Cli({"accept", IdOf(p).substr(0, 12)});
   CHECK(own.code != 0);

@@ -29,6 +29,8 @@
 #include "node/daemon/tls.h"
 #include "node/daemon/peer_service.h"
 #include "node/daemon/replicator.h"
+#include "node/parse.h"
+#include "node/text.h"
 #include "node/views.h"
 
 namespace parley {
@@ -57,7 +59,7 @@ int64_t NowMs() {
 }
 
 int Fail(const Status& s) {
-  std::cerr << "parley: " << s.message() << "\n";
+  std::cerr << "parley: " << PrintableLines(s.message()) << "\n";
   return (s.code() == Code::kInvalidArgument) ? kExitUsage : kExitFailed;
 }
 
@@ -82,30 +84,19 @@ Status WriteFileAtomically(const std::string& path, const std::string& bytes) {
   return Status::Ok();
 }
 
-// "2025-06-11", "2025-06-11T10:00Z", "2025-06-11T10:00:00Z" (UTC) -> ms.
-Result<int64_t> ParseTime(const std::string& text) {
-  std::tm tm{};
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
-  char tail[8] = {0};
-  int n = std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%7s", &y, &mo, &d, &h, &mi, &s, tail);
-  bool ok = (n == 3 && text.size() == 10) || (n >= 5);
-  if (n == 5) {
-    // "…T10:00Z": minutes then Z.
-    ok = text.size() == 17 && text.back() == 'Z';
-  } else if (n >= 6) {
-    ok = std::string(tail) == "Z";
-  }
-  if (!ok || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) {
-    return Status(Code::kInvalidArgument,
-                  "bad time '" + text + "': use UTC like 2025-06-11 or 2025-06-11T10:00Z or 2025-06-11T10:00:00Z");
-  }
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = s;
-  return static_cast<int64_t>(timegm(&tm)) * 1000;
+// Counts of persons or remains an operator may type: more is a typo.
+constexpr uint64_t kMaxCount = 1'000'000;
+// The largest transfer index (terms hold few transfers).
+constexpr uint64_t kMaxTransferIndex = 1'000;
+// How far ahead an exchange window may start before it reads as a typo.
+constexpr int64_t kFarFutureMs = int64_t{5} * 366 * 24 * 3600 * 1000;
+
+// The text rule (node/text.h, docs/PROTOCOL.md §5.2) for a flag's value,
+// checked before the value goes into a request (protobuf would log invalid
+// UTF-8 raw and send nothing the node can read).
+Status CheckFlagText(std::string_view flag, const std::string& value) {
+  if (auto why = TextRuleViolation(value)) return Status(Code::kInvalidArgument, std::string(flag) + ": " + *why);
+  return Status::Ok();
 }
 
 std::string NewRequestId() {
@@ -122,6 +113,8 @@ struct Common {
   std::string socket;
   bool json = false;
   std::string request_id;
+  bool yes = false;      // sign without asking, even on a terminal
+  bool dry_run = false;  // show what would be signed; sign nothing
 };
 
 std::string DefaultSocket() {
@@ -136,6 +129,9 @@ void AddNodeOptions(CLI::App* cmd, Common& c, bool mutating) {
   if (mutating) {
     cmd->add_option("--request-id", c.request_id,
                     "id of this request; repeating a call with the same id never makes a second entry");
+    cmd->add_flag("--yes,-y", c.yes, "sign without showing the statement and asking first (for scripts)");
+    cmd->add_flag("--dry-run", c.dry_run,
+                  "show the statement as it would be signed, after every check the node makes; sign nothing");
   }
 }
 
@@ -174,20 +170,66 @@ Result<DecodedEntry> ResolveEntry(const Snapshot& s, const std::string& prefix) 
       if (e.id == *id) return e;
     }
   }
-  return Status(Code::kNotFound, "no entry " + prefix);
+  return Status(Code::kNotFound, "no entry " + Printable(prefix));
 }
 
 Result<DecodedEntry> ResolveProposal(const Snapshot& s, const std::string& prefix) {
   auto e = ResolveEntry(s, prefix);
   if (!e) return e;
   if (e->kind() != v1::Entry::kPropose) {
-    return Status(Code::kInvalidArgument, "entry " + prefix + " is a " + KindName(e->kind()) + ", not a proposal");
+    return Status(Code::kInvalidArgument,
+                  "entry " + Printable(prefix) + " is " + KindWithArticle(e->kind()) + ", not a proposal");
   }
   return e;
 }
 
+// Asks on the terminal; true for "y" or "yes".
+bool Confirm(const std::string& question) {
+  std::cout << question << " [y/N] " << std::flush;
+  std::string answer;
+  if (!std::getline(std::cin, answer)) return false;
+  return answer == "y" || answer == "Y" || answer == "yes";
+}
+
+// Shows what a signing command is about to sign — with --dry-run, or on a
+// terminal before asking. The node previews it through the same checks it
+// makes before signing (SubmitRequest.dry_run), so what is shown is what it
+// would sign, and a statement it would refuse (void, malformed, too large)
+// is refused here. Returns the exit code to stop with, or nullopt to sign.
+std::optional<int> PreviewAndConfirm(Snapshot& s, const Common& c, const v1::Entry& body, const std::string& rid,
+                                     const std::string& arrivals_csv) {
+  const bool ask = !c.yes && !c.dry_run && ::isatty(STDIN_FILENO);
+  if (!c.dry_run && !ask) return std::nullopt;
+  auto r = s.client->Submit(body, rid, arrivals_csv, /*dry_run=*/true);
+  if (!r) return Fail(r.error());
+  v1::Entry entry;
+  if (!entry.ParseFromString(r->preview())) {
+    return Fail(Status(Code::kInternal, "the node's preview of the statement is not an Entry"));
+  }
+  const std::string label = s.charter->party_code(entry.author()) + "#" + std::to_string(entry.seq());
+  if (c.json) {
+    std::cout << DumpJson(nlohmann::json{{"dry_run", true},           {"seq", entry.seq()},
+                                {"kind", KindName(entry.body_case())}, {"party", s.charter->party_code(entry.author())},
+                                {"text", DescribePreview(*s.charter, entry)}, {"void", nullptr}})
+              << "\n";
+  } else {
+    std::cout << (c.dry_run ? "would sign " : "about to sign ") << label << "  " << DescribePreview(*s.charter, entry)
+              << "\n  the node checked it: it is well formed and would take effect (not void)\n";
+  }
+  if (c.dry_run) {
+    if (!c.json) std::cout << "dry run: nothing was signed\n";
+    return kExitOk;
+  }
+  if (!Confirm("Sign it? A signature cannot be taken back.")) {
+    std::cout << "not signed\n";
+    return kExitFailed;
+  }
+  return std::nullopt;
+}
+
 int Submit(Snapshot& s, const Common& c, const v1::Entry& body, const std::string& arrivals_csv = {}) {
   const std::string rid = c.request_id.empty() ? NewRequestId() : c.request_id;
+  if (auto stop = PreviewAndConfirm(s, c, body, rid, arrivals_csv)) return *stop;
   auto r = s.client->Submit(body, rid, arrivals_csv);
   if (!r) return Fail(r.error());
   auto st = s.client->GetStatus();
@@ -195,7 +237,7 @@ int Submit(Snapshot& s, const Common& c, const v1::Entry& body, const std::strin
   if (c.json) {
     nlohmann::json j = {{"id", ToHex(r->id())}, {"seq", r->seq()}, {"kind", KindName(body.body_case())},
                         {"party", s.charter->party_code(self)}, {"request_id", rid}};
-    std::cout << j.dump() << "\n";
+    std::cout << DumpJson(j) << "\n";
   } else {
     std::cout << "signed " << KindName(body.body_case()) << " " << s.charter->party_code(self) << "#" << r->seq()
               << "  id " << ToHex(r->id()) << "\n";
@@ -211,6 +253,8 @@ struct TermsFlags {
   std::vector<std::string> transfers;  // FROM>TO:CATEGORY:COUNT[:MANIFEST_ROOT]
   std::string crossing, transport, intermediary, notes;
   std::string window_start, window_end, expires;
+  bool allow_past = false;        // a window or expiry already past
+  bool allow_far_future = false;  // a window starting more than 5 years out
 };
 
 void AddTermsOptions(CLI::App* cmd, TermsFlags& t, bool required) {
@@ -225,6 +269,11 @@ void AddTermsOptions(CLI::App* cmd, TermsFlags& t, bool required) {
   cmd->add_option("--intermediary", t.intermediary, "e.g. ICRC");
   cmd->add_option("--notes", t.notes, "free text");
   cmd->add_option("--expires", t.expires, "the proposal lapses unless accepted by then, UTC");
+  cmd->add_flag("--allow-past", t.allow_past,
+                "sign a window that has already ended (or an expiry already past), e.g. to record an earlier "
+                "exchange; refused otherwise as a likely typo");
+  cmd->add_flag("--allow-far-future", t.allow_far_future,
+                "sign a window that starts more than 5 years from now; refused otherwise as a likely typo");
   if (required) {
     kind->required();
     tr->required();
@@ -239,12 +288,12 @@ Result<v1::Category> ParseCategory(const std::string& c) {
   if (c == "remains") return v1::REMAINS;
   if (c == "pow" || c == "prisoners_of_war") return v1::PRISONERS_OF_WAR;
   if (c == "civilians" || c == "civilian_detainees") return v1::CIVILIAN_DETAINEES;
-  return Status(Code::kInvalidArgument, "unknown category '" + c + "' (remains | pow | civilians)");
+  return Status(Code::kInvalidArgument, "unknown category '" + Printable(c) + "' (remains | pow | civilians)");
 }
 
 // Builds a Propose body: `base` (when countering or amending) supplies every
 // term not given as a flag.
-Result<v1::Entry> BuildPropose(const Charter& charter, const TermsFlags& f, const v1::Propose* base) {
+Result<v1::Entry> BuildPropose(const Charter& charter, const TermsFlags& f, const v1::Propose* base, int64_t now_ms) {
   v1::Terms terms;
   v1::ExchangeKind kind = v1::EXCHANGE_KIND_UNSPECIFIED;
   if (base) {
@@ -254,7 +303,7 @@ Result<v1::Entry> BuildPropose(const Charter& charter, const TermsFlags& f, cons
   if (!f.kind.empty()) {
     if (f.kind == "remains_transfer" || f.kind == "remains") kind = v1::REMAINS_TRANSFER;
     else if (f.kind == "prisoner_exchange" || f.kind == "exchange") kind = v1::PRISONER_EXCHANGE;
-    else return Status(Code::kInvalidArgument, "unknown --kind '" + f.kind + "' (remains_transfer | prisoner_exchange)");
+    else return Status(Code::kInvalidArgument, "unknown --kind '" + Printable(f.kind) + "' (remains_transfer | prisoner_exchange)");
   }
   if (!f.transfers.empty()) terms.clear_transfers();
   for (const std::string& t : f.transfers) {
@@ -262,24 +311,24 @@ Result<v1::Entry> BuildPropose(const Charter& charter, const TermsFlags& f, cons
     auto c1 = t.find(':');
     auto c2 = c1 == std::string::npos ? std::string::npos : t.find(':', c1 + 1);
     if (gt == std::string::npos || c1 == std::string::npos || c2 == std::string::npos || gt > c1) {
-      return Status(Code::kInvalidArgument, "bad --transfer '" + t + "': use FROM>TO:CATEGORY:COUNT, e.g. RU>UA:remains:1212");
+      return Status(Code::kInvalidArgument,
+                    "bad --transfer '" + Printable(t) + "': use FROM>TO:CATEGORY:COUNT, e.g. RU>UA:remains:1212");
     }
     auto from = charter.PartyByCode(t.substr(0, gt));
     auto to = charter.PartyByCode(t.substr(gt + 1, c1 - gt - 1));
     if (!from || !to) {
-      return Status(Code::kInvalidArgument, "bad --transfer '" + t + "': parties are " + charter.party_code(0) +
+      return Status(Code::kInvalidArgument, "bad --transfer '" + Printable(t) + "': parties are " + charter.party_code(0) +
                                                 " and " + charter.party_code(1));
     }
     auto cat = ParseCategory(t.substr(c1 + 1, c2 - c1 - 1));
     if (!cat) return cat.error();
     // COUNT, optionally followed by :ROOT of a committed manifest of COUNT records.
     const size_t c3 = t.find(':', c2 + 1);
-    uint64_t count = 0;
-    try {
-      count = std::stoull(t.substr(c2 + 1, c3 == std::string::npos ? std::string::npos : c3 - c2 - 1));
-    } catch (...) {
-      return Status(Code::kInvalidArgument, "bad --transfer '" + t + "': COUNT must be a number");
-    }
+    auto parsed = ParseCount(t.substr(c2 + 1, c3 == std::string::npos ? std::string::npos : c3 - c2 - 1),
+                             "--transfer COUNT", kMaxCount);
+    if (!parsed) return parsed.error();
+    if (*parsed == 0) return Status(Code::kInvalidArgument, "--transfer COUNT must be at least 1");
+    const uint64_t count = *parsed;
     auto* tr = terms.add_transfers();
     tr->set_from_party(*from);
     tr->set_to_party(*to);
@@ -287,9 +336,13 @@ Result<v1::Entry> BuildPropose(const Charter& charter, const TermsFlags& f, cons
     tr->set_count(count);
     if (c3 != std::string::npos) {
       auto m = ParseCommitment(t.substr(c3 + 1) + ":" + std::to_string(count));
-      if (!m) return Status(Code::kInvalidArgument, "bad --transfer '" + t + "': " + m.error().message());
+      if (!m) return Status(Code::kInvalidArgument, "bad --transfer '" + Printable(t) + "': " + m.error().message());
       *tr->mutable_manifest() = *m;
     }
+  }
+  for (const auto& [flag, value] : {std::pair{"--crossing", &f.crossing}, std::pair{"--intermediary", &f.intermediary},
+                                     std::pair{"--notes", &f.notes}}) {
+    if (Status st = CheckFlagText(flag, *value); !st.ok()) return st;
   }
   if (!f.crossing.empty()) terms.set_crossing_point(f.crossing);
   if (!f.transport.empty()) {
@@ -302,15 +355,18 @@ Result<v1::Entry> BuildPropose(const Charter& charter, const TermsFlags& f, cons
         found = true;
       }
     }
-    if (!found) return Status(Code::kInvalidArgument, "unknown --transport '" + f.transport + "' (road | rail | air | sea | other)");
+    if (!found) {
+      return Status(Code::kInvalidArgument,
+                    "unknown --transport '" + Printable(f.transport) + "' (road | rail | air | sea | other)");
+    }
   }
   if (!f.window_start.empty()) {
-    auto t = ParseTime(f.window_start);
+    auto t = ParseTime(f.window_start, "--from");
     if (!t) return t.error();
     terms.mutable_window()->set_start_ms(*t);
   }
   if (!f.window_end.empty()) {
-    auto t = ParseTime(f.window_end);
+    auto t = ParseTime(f.window_end, "--until");
     if (!t) return t.error();
     terms.mutable_window()->set_end_ms(*t);
   }
@@ -320,7 +376,7 @@ Result<v1::Entry> BuildPropose(const Charter& charter, const TermsFlags& f, cons
   body.mutable_propose()->set_kind(kind);
   body.mutable_propose()->set_terms(terms.SerializeAsString());
   if (!f.expires.empty()) {
-    auto t = ParseTime(f.expires);
+    auto t = ParseTime(f.expires, "--expires");
     if (!t) return t.error();
     body.mutable_propose()->set_expires_ms(*t);
   }
@@ -331,6 +387,21 @@ Result<v1::Entry> BuildPropose(const Charter& charter, const TermsFlags& f, cons
   if (!terms.has_window()) return Status(Code::kInvalidArgument, "--from and --until are required");
   if (terms.window().end_ms() < terms.window().start_ms()) {
     return Status(Code::kInvalidArgument, "--until is before --from");
+  }
+  // Signatures cannot be taken back: a window no one can meet is a typo
+  // unless the operator says otherwise.
+  if (!f.allow_past && terms.window().end_ms() < now_ms) {
+    return Status(Code::kInvalidArgument, "the window ends in the past (" + IsoTime(terms.window().end_ms()) +
+                                              "); give --allow-past to sign it anyway");
+  }
+  if (!f.allow_past && body.propose().expires_ms() != 0 && body.propose().expires_ms() <= now_ms) {
+    return Status(Code::kInvalidArgument, "--expires " + IsoTime(body.propose().expires_ms()) +
+                                              " is already past; give --allow-past to sign it anyway");
+  }
+  if (!f.allow_far_future && terms.window().start_ms() > now_ms + kFarFutureMs) {
+    return Status(Code::kInvalidArgument, "the window starts " + IsoTime(terms.window().start_ms()) +
+                                              ", more than 5 years from now; check the year, or give "
+                                              "--allow-far-future");
   }
   return body;
 }
@@ -352,7 +423,7 @@ int CmdList(const Common& c, const std::string& state) {
       }
       j["proposals"] = kept;
     }
-    std::cout << j.dump(2) << "\n";
+    std::cout << DumpJson(j, 2) << "\n";
     return kExitOk;
   }
   auto text = RenderList(*s->charter, ls, state.empty() ? std::nullopt : std::optional<std::string>(state));
@@ -370,7 +441,7 @@ int CmdShow(const Common& c, const std::string& id) {
   if (c.json) {
     auto j = ShowJson(*s->charter, ls, s->feeds[0], s->feeds[1], e->id);
     if (!j) return Fail(j.error());
-    std::cout << j->dump(2) << "\n";
+    std::cout << DumpJson(*j, 2) << "\n";
     return kExitOk;
   }
   auto text = RenderShow(*s->charter, ls, s->feeds[0], s->feeds[1], e->id);
@@ -410,7 +481,7 @@ int CmdStatus(const Common& c) {
                                     {"acknowledged_by", r.acknowledged_by()},
                                     {"state", r.acknowledged_by() ? "in effect" : "pending"}});
     }
-    std::cout << j.dump(2) << "\n";
+    std::cout << DumpJson(j, 2) << "\n";
     return kExitOk;
   }
   std::cout << "node " << charter->party_code(st->self()) << " of ledger " << ToHex(st->ledger_id()).substr(0, 16)
@@ -419,8 +490,9 @@ int CmdStatus(const Common& c) {
     std::cout << "  feed " << charter->party_code(f.party()) << ": " << f.seq() << " entries"
               << (f.seq() ? "  head " + ToHex(f.id()).substr(0, 16) + "…" : "") << "\n";
   }
-  std::cout << "  peer " << p.address() << ": " << (p.connected() ? "connected" : "NOT connected") << ", lag "
-            << p.lag() << (p.last_error().empty() ? "" : "  last error: " + p.last_error()) << "\n";
+  std::cout << "  peer " << Printable(p.address()) << ": " << (p.connected() ? "connected" : "NOT connected")
+            << ", lag " << p.lag() << (p.last_error().empty() ? "" : "  last error: " + Printable(p.last_error()))
+            << "\n";
   std::cout << "  fork proofs: " << st->fork_proofs() << "\n";
   for (const auto& r : st->rotations()) {
     const std::string& code = charter->party_code(r.party());
@@ -434,7 +506,7 @@ int CmdStatus(const Common& c) {
     }
     std::cout << "\n";
   }
-  for (const auto& a : st->alarms()) std::cout << "  ALARM: " << a << "\n";
+  for (const auto& a : st->alarms()) std::cout << "  ALARM: " << Printable(a) << "\n";
   return kExitOk;
 }
 
@@ -464,12 +536,11 @@ int CmdWatch(const Common& c) {
       auto d = DecodeEntry(env, *s->charter, &schedule);
       if (!d && refresh().ok()) d = DecodeEntry(env, *s->charter, &schedule);
       if (!d) {
-        std::cout << "unverifiable entry: " << d.error().message() << "\n";
+        std::cout << "unverifiable entry: " << Printable(d.error().message()) << "\n";
       } else if (c.json) {
-        std::cout << nlohmann::json{{"party", s->charter->party_code(p)}, {"seq", d->seq()}, {"id", ToHex(d->id)},
+        std::cout << DumpJson(nlohmann::json{{"party", s->charter->party_code(p)}, {"seq", d->seq()}, {"id", ToHex(d->id)},
                                     {"kind", KindName(d->kind())}, {"time_ms", d->time_ms()},
-                                    {"text", DescribeEntry(*s->charter, d->entry)}}
-                         .dump()
+                                    {"text", DescribeEntry(*s->charter, d->entry)}})
                   << std::endl;
       } else {
         std::cout << s->charter->party_code(p) << "#" << d->seq() << "  " << ToHex(d->id).substr(0, 12) << "  "
@@ -479,7 +550,7 @@ int CmdWatch(const Common& c) {
     });
     if (!st.ok()) {
       std::lock_guard lock(mu);
-      std::cerr << "parley: watch ended: " << st.message() << "\n";
+      std::cerr << "parley: watch ended: " << Printable(st.message()) << "\n";
     }
   };
   std::thread a(follow, 0), b(follow, 1);
@@ -504,7 +575,7 @@ int CmdExport(const Common& c, const std::string& out) {
   }
   if (Status fs = (*w)->Finish(); !fs.ok()) return Fail(fs);
   if (c.json) {
-    std::cout << nlohmann::json{{"bundle", out}}.dump() << "\n";
+    std::cout << DumpJson(nlohmann::json{{"bundle", out}}) << "\n";
   } else {
     std::cout << "exported to " << out << "\n";
   }
@@ -613,7 +684,7 @@ int CmdAudit(std::string bundle, bool json, const std::string& now, const std::s
              const PeerTlsFlags& tls, const std::string& html) {
   int64_t now_ms = NowMs();
   if (!now.empty()) {
-    auto t = ParseTime(now);
+    auto t = ParseTime(now, "--now");
     if (!t) return Fail(t.error());
     now_ms = *t;
   }
@@ -633,7 +704,8 @@ int CmdAudit(std::string bundle, bool json, const std::string& now, const std::s
     if (!key) return Fail(key.error());
     fetched.emplace();
     if (Status s = FetchBundleFromPeer(peer, *charter, *key, tls, fetched->path); !s.ok()) {
-      std::cerr << "parley audit: cannot read the ledger from " << peer << ": " << s.message() << "\n";
+      std::cerr << "parley audit: cannot read the ledger from " << Printable(peer) << ": " << Printable(s.message())
+                << "\n";
       return kExitUsage;
     }
     bundle = fetched->path;
@@ -644,7 +716,7 @@ int CmdAudit(std::string bundle, bool json, const std::string& now, const std::s
   options.now_ms = now_ms;
   auto report = AuditBundle(bundle, options);
   if (!report) {
-    std::cerr << "parley audit: unusable input: " << report.error().message() << "\n";
+    std::cerr << "parley audit: unusable input: " << Printable(report.error().message()) << "\n";
     return kExitUsage;
   }
   if (!html.empty()) {
@@ -653,7 +725,7 @@ int CmdAudit(std::string bundle, bool json, const std::string& now, const std::s
       return kExitUsage;  // 1 would read as "violations found"
     }
   }
-  if (json) std::cout << AuditJson(*report).dump(2) << "\n";
+  if (json) std::cout << DumpJson(AuditJson(*report), 2) << "\n";
   else std::cout << RenderAudit(*report);
   return report->exit_code();
 }
@@ -696,6 +768,22 @@ int CmdRotateKey(const Common& c, const std::string& new_key_file, const PassFla
   if (!key) return Fail(key.error());
   auto s = Connect(c, false);
   if (!s) return Fail(s.error());
+  if (c.dry_run || (!c.yes && ::isatty(STDIN_FILENO))) {
+    std::cout << (c.dry_run ? "would sign" : "about to sign") << " rotate_key: this party's key becomes "
+              << ToHex(key->public_key()) << " once the other party acknowledges it";
+    if (compromised_from != 0) {
+      std::cout << "; declares this party's entries from #" << compromised_from << " on signed with a compromised key";
+    }
+    std::cout << "\n";
+    if (c.dry_run) {
+      std::cout << "dry run: nothing was signed (the node checks a rotation when it signs it)\n";
+      return kExitOk;
+    }
+    if (!Confirm("Sign it? A signature cannot be taken back.")) {
+      std::cout << "not signed\n";
+      return kExitFailed;
+    }
+  }
   const std::string rid = c.request_id.empty() ? NewRequestId() : c.request_id;
   auto r = s->client->RotateKey(key->seed(), compromised_from, rid);
   if (!r) return Fail(r.error());
@@ -703,10 +791,9 @@ int CmdRotateKey(const Common& c, const std::string& new_key_file, const PassFla
   const std::string code = st ? s->charter->party_code(st->self()) : "?";
   const std::string other = st ? s->charter->party_code(1 - st->self()) : "the other party";
   if (c.json) {
-    std::cout << nlohmann::json{{"id", ToHex(r->id())}, {"seq", r->seq()}, {"kind", "rotate_key"}, {"party", code},
+    std::cout << DumpJson(nlohmann::json{{"id", ToHex(r->id())}, {"seq", r->seq()}, {"kind", "rotate_key"}, {"party", code},
                                 {"new_key", ToHex(key->public_key())}, {"compromised_from_seq", compromised_from},
-                                {"request_id", rid}}
-                     .dump()
+                                {"request_id", rid}})
               << "\n";
     return kExitOk;
   }
@@ -796,15 +883,15 @@ int CmdCharterShow(const std::string& path, bool json) {
     }
     j["observers"] = nlohmann::json::array();
     for (const auto& o : c->observers()) j["observers"].push_back({{"name", o.name}, {"public_key", ToHex(o.key)}});
-    std::cout << j.dump(2) << "\n";
+    std::cout << DumpJson(j, 2) << "\n";
     return kExitOk;
   }
-  std::cout << "title:     " << c->proto().title() << "\nledger id: " << ToHex(c->ledger_id()) << "\n";
+  std::cout << "title:     " << Printable(c->proto().title()) << "\nledger id: " << ToHex(c->ledger_id()) << "\n";
   for (PartyIndex p = 0; p < 2; ++p) {
-    std::cout << "party " << c->party_code(p) << ": " << c->party_name(p) << "\n  key " << ToHex(c->party_key(p))
+    std::cout << "party " << c->party_code(p) << ": " << Printable(c->party_name(p)) << "\n  key " << ToHex(c->party_key(p))
               << "  " << (c->signed_by(p) ? "signed" : "NOT signed") << "\n";
   }
-  for (const auto& o : c->observers()) std::cout << "observer " << o.name << ": " << ToHex(o.key) << "\n";
+  for (const auto& o : c->observers()) std::cout << "observer " << Printable(o.name) << ": " << ToHex(o.key) << "\n";
   return kExitOk;
 }
 
@@ -877,8 +964,10 @@ int RunCli(int argc, char** argv) {
   Common c;
   TermsFlags terms;
   std::string id, reason, state, out, what, where, when, text, ref, place, at;
-  uint32_t transfer = 0;
-  uint64_t count = 0, matched = 0, missing = 0, not_on_manifest = 0, unidentified = 0, other_side = 0;
+  // Numbers are taken as text and parsed strictly (ParseCount): "-1", "12abc"
+  // and "1e3" are refused, not read as 18446744073709551615, 12 and 1.
+  std::string transfer = "0", count, matched = "0", missing = "0", not_on_manifest = "0", unidentified = "0",
+              other_side = "0";
   bool json = false;
 
   auto* propose = app.add_subcommand("propose", "propose an exchange (signed by this party alone until accepted)");
@@ -958,7 +1047,7 @@ int RunCli(int argc, char** argv) {
   statement->add_option("--ref", ref, "ID (prefix) of an entry it refers to");
 
   std::string new_key_file;
-  uint64_t compromised_from = 0;
+  std::string compromised_from = "0";
   PassFlags rotate_pass;
   auto* rotate = app.add_subcommand("rotate-key", "replace this party's signing key (in effect once the other side acknowledges)");
   AddNodeOptions(rotate, c, true);
@@ -1065,26 +1154,56 @@ int RunCli(int argc, char** argv) {
   if (*status) return CmdStatus(c);
   if (*watch) return CmdWatch(c);
   if (*exp) return CmdExport(c, out);
-  if (*rotate) return CmdRotateKey(c, new_key_file, rotate_pass, compromised_from);
+  if (*rotate) {
+    auto from = ParseCount(compromised_from, "--compromised-from");
+    if (!from) return Fail(from.error());
+    return CmdRotateKey(c, new_key_file, rotate_pass, *from);
+  }
   if (auto code = RunManifestCommand(manifest_flags)) return *code;
   if (*receipt && arrivals.empty() && receipt_count->count() == 0) {
     return Fail(Status(Code::kInvalidArgument, "receipt needs --count or --arrivals"));
   }
 
-  // Statements.
+  // Statements. Free text and numbers are checked before anything is asked of
+  // the node.
+  for (const auto& [flag, value] : {std::pair{"--reason", &reason}, std::pair{"--what", &what},
+                                     std::pair{"--where", &where}, std::pair{"text", &text},
+                                     std::pair{"--place", &place}}) {
+    if (Status st = CheckFlagText(flag, *value); !st.ok()) return Fail(st);
+  }
+  struct Number {
+    const char* flag;
+    const std::string* text;
+    uint64_t max;
+    uint64_t value = 0;
+  };
+  Number numbers[] = {{"--transfer", &transfer, kMaxTransferIndex}, {"--count", &count, kMaxCount},
+                      {"--matched", &matched, kMaxCount},           {"--missing", &missing, kMaxCount},
+                      {"--not-on-manifest", &not_on_manifest, kMaxCount},
+                      {"--unidentified", &unidentified, kMaxCount}, {"--other-side", &other_side, kMaxCount}};
+  for (Number& n : numbers) {
+    if (n.text->empty() && n.text == &count) continue;  // receipt --arrivals: the count comes from the list
+    auto v = ParseCount(*n.text, n.flag, n.max);
+    if (!v) return Fail(v.error());
+    n.value = *v;
+  }
+  const uint32_t transfer_index = static_cast<uint32_t>(numbers[0].value);
+  const uint64_t count_value = numbers[1].value;
+  if (*handover && count_value == 0) return Fail(Status(Code::kInvalidArgument, "--count must be at least 1"));
+
   const bool needs_feeds = !(*propose);
   auto s = Connect(c, needs_feeds || !ref.empty());
   if (!s) return Fail(s.error());
   v1::Entry body;
   std::string arrivals_csv;  // receipt --arrivals: sent with the receipt, kept by the node once signed
   if (*propose) {
-    auto b = BuildPropose(*s->charter, terms, nullptr);
+    auto b = BuildPropose(*s->charter, terms, nullptr, NowMs());
     if (!b) return Fail(b.error());
     body = *b;
   } else if (*counter || *amend) {
     auto target = ResolveProposal(*s, id);
     if (!target) return Fail(target.error());
-    auto b = BuildPropose(*s->charter, terms, &target->entry.propose());
+    auto b = BuildPropose(*s->charter, terms, &target->entry.propose(), NowMs());
     if (!b) return Fail(b.error());
     body = *b;
     if (*counter) body.mutable_propose()->set_counters(target->id.str());
@@ -1112,7 +1231,7 @@ int RunCli(int argc, char** argv) {
     if (!p) return Fail(p.error());
     int64_t at_ms = 0;
     if (!at.empty()) {
-      auto t = ParseTime(at);
+      auto t = ParseTime(at, "--at");
       if (!t) return Fail(t.error());
       at_ms = *t;
     }
@@ -1125,31 +1244,32 @@ int RunCli(int argc, char** argv) {
     if (*handover) {
       auto* h = body.mutable_handover();
       h->set_agreement(p->id.str());
-      h->set_transfer_index(transfer);
-      h->set_count(count);
+      h->set_transfer_index(transfer_index);
+      h->set_count(count_value);
       h->set_place(place);
       h->set_handed_over_ms(at_ms);
       if (commitment) *h->mutable_manifest() = *commitment;
     } else {
       auto* r = body.mutable_receipt();
       r->set_agreement(p->id.str());
-      r->set_transfer_index(transfer);
-      r->set_count(count);
+      r->set_transfer_index(transfer_index);
+      r->set_count(count_value);
       r->set_place(place);
       r->set_received_ms(at_ms);
       auto* rec = r->mutable_reconciliation();
-      rec->set_matched(matched);
-      rec->set_missing(missing);
-      rec->set_not_on_manifest(not_on_manifest);
-      rec->set_unidentified(unidentified);
-      rec->set_other_side(other_side);
+      rec->set_matched(numbers[2].value);
+      rec->set_missing(numbers[3].value);
+      rec->set_not_on_manifest(numbers[4].value);
+      rec->set_unidentified(numbers[5].value);
+      rec->set_other_side(numbers[6].value);
       if (!arrivals.empty()) {
         // The manifest: given, or the one the agreed transfer names.
         if (!commitment) {
           v1::Terms terms;
           terms.ParseFromString(p->entry.propose().terms());
-          if (static_cast<int>(transfer) < terms.transfers_size() && terms.transfers(transfer).has_manifest()) {
-            commitment = terms.transfers(transfer).manifest();
+          if (static_cast<int>(transfer_index) < terms.transfers_size() &&
+              terms.transfers(static_cast<int>(transfer_index)).has_manifest()) {
+            commitment = terms.transfers(static_cast<int>(transfer_index)).manifest();
           } else {
             return Fail(Status(Code::kInvalidArgument,
                                "the agreed transfer names no manifest: give --manifest ROOT:COUNT"));
@@ -1190,7 +1310,7 @@ int RunCli(int argc, char** argv) {
       a->set_what(what);
       a->set_where(where);
       if (!when.empty()) {
-        auto t = ParseTime(when);
+        auto t = ParseTime(when, "--when");
         if (!t) return Fail(t.error());
         a->set_when_ms(*t);
       }

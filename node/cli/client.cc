@@ -33,7 +33,14 @@ Result<std::unique_ptr<OperatorClient>> OperatorClient::Connect(const std::files
   return c;
 }
 
-Status OperatorClient::Convert(const grpc::Status& s) const {
+Status OperatorClient::Convert(const grpc::Status& status) const {
+  // A status without a message (e.g. a request the server could not parse)
+  // still says what happened.
+  grpc::Status s = status;
+  if (s.error_message().empty() && !s.ok()) {
+    s = grpc::Status(s.error_code(), "the node refused the request without saying why (gRPC status " +
+                                         std::to_string(static_cast<int>(s.error_code())) + ")");
+  }
   switch (s.error_code()) {
     case grpc::StatusCode::OK: return Status::Ok();
     case grpc::StatusCode::UNAVAILABLE:
@@ -52,9 +59,10 @@ Status OperatorClient::Convert(const grpc::Status& s) const {
 }
 
 Result<v1::SubmitResponse> OperatorClient::Submit(const v1::Entry& body, const std::string& request_id,
-                                                  const std::string& arrivals_csv) {
+                                                  const std::string& arrivals_csv, bool dry_run) {
   v1::SubmitRequest req;
   req.set_request_id(request_id);
+  req.set_dry_run(dry_run);
   *req.mutable_body() = body;
   req.set_arrivals_csv(arrivals_csv);
   grpc::Status s;

@@ -26,9 +26,10 @@ class OperatorClient {
   // Submits a statement. Retries UNAVAILABLE a few times with the same
   // request id, so a retry never creates a second entry.
   // `arrivals_csv`: only with a Receipt naming a manifest, the arrival list
-  // its figures come from (SubmitRequest.arrivals_csv).
+  // its figures come from (SubmitRequest.arrivals_csv). `dry_run`: every
+  // check, nothing signed (SubmitRequest.dry_run).
   Result<v1::SubmitResponse> Submit(const v1::Entry& body, const std::string& request_id,
-                                    const std::string& arrivals_csv = {});
+                                    const std::string& arrivals_csv = {}, bool dry_run = false);
   Result<v1::StatusResponse> GetStatus();
   Result<Charter> GetCharter();
   // One feed from `from` on, decoded and verified against the charter and

@@ -15,6 +15,8 @@
 #include "node/cli/client.h"
 #include "node/manifest.h"
 #include "node/manifest_proof.h"
+#include "node/parse.h"
+#include "node/views.h"
 
 namespace parley {
 namespace {
@@ -85,9 +87,8 @@ int Commit(OperatorClient& client, const ManifestFlags& f) {
   }
   const std::string commitment = ToHex(info->root()) + ":" + std::to_string(info->count());
   if (f.json) {
-    std::cout << nlohmann::json{{"root", ToHex(info->root())}, {"count", info->count()},
-                                {"commitment", commitment}, {"kind", KindWord(info->kind())}}
-                     .dump()
+    std::cout << DumpJson(nlohmann::json{{"root", ToHex(info->root())}, {"count", info->count()},
+                                {"commitment", commitment}, {"kind", KindWord(info->kind())}})
               << "\n";
   } else {
     std::cout << "committed " << info->count() << " " << KindWord(info->kind())
@@ -110,7 +111,7 @@ int List(OperatorClient& client, const ManifestFlags& f) {
   if (f.json) {
     nlohmann::json j = nlohmann::json::array();
     for (const auto& m : list->manifests()) j.push_back(InfoJson(m, me, other, self));
-    std::cout << j.dump() << "\n";
+    std::cout << DumpJson(j) << "\n";
     return kExitOk;
   }
   if (list->manifests_size() == 0) std::cout << "no manifests held\n";
@@ -188,7 +189,7 @@ int ShowReconciliations(OperatorClient& client, const ManifestFlags& f, const Di
       j.push_back({{"arrivals_digest", ToHex(saved.arrivals_digest())}, {"receipt", ToHex(saved.receipt())},
                    {"lines", lines}});
     }
-    std::cout << j.dump() << "\n";
+    std::cout << DumpJson(j) << "\n";
     return kExitOk;
   }
   if (r->reconciliations_size() == 0) std::cout << "no arrival list was reconciled against this manifest here\n";
@@ -216,7 +217,7 @@ int VerifyProof(const ManifestFlags& f) {
   auto verdict = VerifyProofFile(*text, charter);
   if (!verdict) return Fail(verdict.error());
   if (f.json) {
-    std::cout << nlohmann::json{{"valid", verdict->valid}, {"explanation", verdict->explanation}}.dump() << "\n";
+    std::cout << DumpJson(nlohmann::json{{"valid", verdict->valid}, {"explanation", verdict->explanation}}) << "\n";
   } else {
     if (verdict->valid && verdict->record) {
       const auto& cols = ManifestColumns(verdict->record->kind);
@@ -234,13 +235,7 @@ Result<v1::ManifestCommitment> ParseCommitment(const std::string& text) {
   auto root = ParseRoot(text);
   uint64_t count = 0;
   if (colon != std::string::npos) {
-    try {
-      size_t used = 0;
-      count = std::stoull(text.substr(colon + 1), &used);
-      if (used != text.size() - colon - 1) count = 0;
-    } catch (...) {
-      count = 0;
-    }
+    if (auto n = ParseCount(std::string_view(text).substr(colon + 1), "COUNT")) count = *n;
   }
   if (!root || count == 0) {
     return Status(Code::kInvalidArgument,

@@ -6,6 +6,8 @@
 #include <ctime>
 #include <mutex>
 
+#include "node/text.h"
+
 namespace parley {
 namespace {
 
@@ -22,19 +24,20 @@ const char* LevelName(LogLevel l) {
   return "info";
 }
 
+// A value as logfmt: bare if it is plain, else quoted, with every control
+// character, bidi control and invalid byte shown as an escape (Printable), so
+// a value from the other side cannot forge a log line or drive a terminal
+// that tails the log.
 void AppendValue(std::string& out, std::string_view v) {
-  bool quote = v.empty() || v.find_first_of(" \"=\t\n") != std::string_view::npos;
+  const std::string printable = Printable(v);
+  const bool quote = printable.empty() || printable != v || v.find_first_of(" \"=") != std::string_view::npos;
   if (!quote) {
     out += v;
     return;
   }
   out += '"';
-  for (char c : v) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
+  for (char c : printable) {
+    if (c == '"') out += '\\';
     out += c;
   }
   out += '"';

@@ -82,7 +82,7 @@ grpc::Status OperatorService::Submit(grpc::ServerContext*, const v1::SubmitReque
     if (!reason) return ToGrpc(reason.error());
     if (reason->has_value()) {
       return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                          std::string("refusing to sign a ") + KindName(req->body().body_case()) +
+                          "refusing to sign " + KindWithArticle(req->body().body_case()) +
                               " that would have no effect: " + **reason);
     }
   }
@@ -91,6 +91,13 @@ grpc::Status OperatorService::Submit(grpc::ServerContext*, const v1::SubmitReque
     auto r = CheckReceiptArrivals(req->body(), req->arrivals_csv());
     if (!r) return ToGrpc(r.error());
     reconciled = std::move(*r);
+  }
+  if (req->dry_run()) {
+    auto preview = ledger_.Preview(req->body(), now);
+    if (!preview) return ToGrpc(preview.error());
+    resp->set_seq(preview->seq());
+    resp->set_preview(preview->SerializeAsString());
+    return grpc::Status::OK;
   }
   auto e = ledger_.Append(req->body(), now, req->request_id());
   if (!e) {

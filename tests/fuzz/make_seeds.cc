@@ -1,5 +1,6 @@
 // fuzz_make_seeds CORPUS_DIR: writes the committed seed corpora of
-// fuzz_envelope, fuzz_bundle and fuzz_key_file under CORPUS_DIR/<target>/.
+// fuzz_envelope, fuzz_bundle, fuzz_key_file and fuzz_submit under
+// CORPUS_DIR/<target>/.
 // Everything is derived from the fixed test seeds with fixed times, salts and
 // nonces, so the output is the same on every run. (fuzz_ingest's seeds are
 // FuzzedDataProvider byte strings; they come from the fuzzer itself, see
@@ -21,6 +22,7 @@
 #include "crypto/key_file.h"
 #include "node/bundle.h"
 #include "node/entry.h"
+#include "parley/v1/operator.pb.h"
 #include "tests/fixtures.h"
 
 namespace parley {
@@ -226,6 +228,60 @@ void KeyFileSeeds(const fs::path& dir) {
   Put(dir, "opslimit-too-high", big_ops);
 }
 
+// fuzz_submit records: flags (bit 0: RU submits; bit 1: grow the text or
+// proposal by bits 2-7, see fuzz_submit.cc), a 2-byte big-endian length, a
+// SubmitRequest.
+std::string SubmitRecord(PartyIndex side, const v1::Entry& body, uint8_t grow_kib = 0, const std::string& rid = "") {
+  v1::SubmitRequest req;
+  *req.mutable_body() = body;
+  req.set_request_id(rid);
+  const std::string bytes = req.SerializeAsString();
+  PARLEY_CHECK(bytes.size() < 65536);
+  std::string out;
+  out += static_cast<char>((grow_kib << 2) | (grow_kib ? 2 : 0) | side);
+  out += static_cast<char>(bytes.size() >> 8);
+  out += static_cast<char>(bytes.size() & 0xff);
+  return out + bytes;
+}
+
+void SubmitSeeds(const fs::path& dir) {
+  const std::string first(1, '\0');  // a one-byte ID: the first entry signed
+  v1::Entry propose = test::Propose(test::RemainsTerms(kRU, 12, test::kT0 + 86400000));
+  v1::Entry accept;
+  accept.mutable_accept()->set_proposal(first);
+  accept.mutable_accept()->set_terms_digest(first);
+  v1::Entry handover;
+  handover.mutable_handover()->set_agreement(first);
+  handover.mutable_handover()->set_count(12);
+  handover.mutable_handover()->set_place("border");
+  v1::Entry receipt;
+  receipt.mutable_receipt()->set_agreement(first);
+  receipt.mutable_receipt()->set_count(12);
+  receipt.mutable_receipt()->mutable_reconciliation()->set_matched(12);
+  v1::Entry said = test::Say("The timing was set unilaterally.");
+  said.mutable_statement()->set_reference(first);
+  v1::Entry attest = test::Attest("trucks staged");
+  attest.mutable_attestation()->set_where("near the crossing");
+  attest.mutable_attestation()->set_reference(first);
+  Put(dir, "story", SubmitRecord(kRU, propose, 0, "p1") + SubmitRecord(kUA, accept) + SubmitRecord(kRU, handover) +
+                        SubmitRecord(kUA, receipt) + SubmitRecord(kUA, said) + SubmitRecord(kRU, attest) +
+                        SubmitRecord(kRU, propose, 0, "p1"));
+  v1::Entry reject;
+  reject.mutable_reject()->set_proposal(first);
+  reject.mutable_reject()->set_reason("no");
+  v1::Entry withdraw;
+  withdraw.mutable_withdraw()->set_proposal(first);
+  v1::Entry cancel;
+  cancel.mutable_cancel()->set_agreement(first);
+  Put(dir, "answers", SubmitRecord(kRU, propose) + SubmitRecord(kUA, reject) + SubmitRecord(kRU, withdraw) +
+                          SubmitRecord(kUA, accept) + SubmitRecord(kRU, cancel));
+  Put(dir, "hostile-text", SubmitRecord(kUA, test::Say("a\x1b[2J\x1b[HVerdict: CLEAN")) +
+                               SubmitRecord(kUA, test::Say("\xe2\x80\xae" "reversed")) +
+                               SubmitRecord(kUA, test::Say("two\nlines\tok")));
+  Put(dir, "large", SubmitRecord(kUA, test::Say("sixteen KiB and a bit "), 17) +
+                        SubmitRecord(kRU, propose, 63) + SubmitRecord(kUA, test::Say("just under"), 15));
+}
+
 }  // namespace
 }  // namespace parley
 
@@ -240,6 +296,7 @@ int main(int argc, char** argv) {
   parley::EnvelopeSeeds(root / "fuzz_envelope", st);
   parley::BundleSeeds(root / "fuzz_bundle", st);
   parley::KeyFileSeeds(root / "fuzz_key_file");
+  parley::SubmitSeeds(root / "fuzz_submit");
   std::printf("seeds written under %s\n", root.c_str());
   return 0;
 }

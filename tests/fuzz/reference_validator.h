@@ -239,6 +239,39 @@ class ReferenceValidator {
   static bool Id(const std::string& b) { return b.size() == 32; }
   static bool OptionalId(const std::string& b) { return b.empty() || b.size() == 32; }
 
+  // §5.2: "" when `s` is at most `max` bytes of UTF-8 (RFC 3629) holding no
+  // C0 control but TAB and LF, no DEL or C1 control, no bidi control (U+061C,
+  // U+200E, U+200F, U+202A-U+202E, U+2066-U+2069) and no U+2028 / U+2029.
+  static std::string TextProblem(const std::string& s, size_t max) {
+    if (s.size() > max) return "text over its limit";
+    size_t i = 0;
+    while (i < s.size()) {
+      const unsigned char b = static_cast<unsigned char>(s[i]);
+      uint32_t cp;
+      size_t n;
+      if (b <= 0x7F) { cp = b; n = 1; }
+      else if (b >= 0xC2 && b <= 0xDF) { cp = b & 0x1F; n = 2; }
+      else if (b >= 0xE0 && b <= 0xEF) { cp = b & 0x0F; n = 3; }
+      else if (b >= 0xF0 && b <= 0xF4) { cp = b & 0x07; n = 4; }
+      else return "not UTF-8";
+      if (i + n > s.size()) return "truncated UTF-8";
+      for (size_t k = 1; k < n; ++k) {
+        const unsigned char c = static_cast<unsigned char>(s[i + k]);
+        if (c < 0x80 || c > 0xBF) return "not UTF-8";
+        cp = (cp << 6) | (c & 0x3F);
+      }
+      if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF))) return "overlong UTF-8";
+      if (cp >= 0xD800 && cp <= 0xDFFF) return "surrogate";
+      const bool control = (cp < 0x20 && cp != 0x09 && cp != 0x0A) || (cp >= 0x7F && cp <= 0x9F);
+      const bool bidi = cp == 0x061C || cp == 0x200E || cp == 0x200F || (cp >= 0x202A && cp <= 0x202E) ||
+                        (cp >= 0x2066 && cp <= 0x2069);
+      if (control || bidi || cp == 0x2028 || cp == 0x2029) return "refused character";
+      i += n;
+    }
+    return "";
+  }
+  static constexpr size_t kShortText = 512, kLongText = 16384;  // §5.2's table
+
   // "" when the manifest is well formed (§5 "as above").
   static std::string ManifestProblem(const v1::ManifestCommitment& m) {
     if (!Id(m.root())) return "manifest root not 32 bytes";
@@ -269,6 +302,10 @@ class ReferenceValidator {
         }
         if (t.transport() < v1::ROAD || t.transport() > v1::OTHER) return "transport";
         if (!t.has_window() || t.window().end_ms() < t.window().start_ms()) return "window";
+        for (const auto& [text, max] : {std::pair{&t.crossing_point(), kShortText},
+                                        std::pair{&t.intermediary(), kShortText}, std::pair{&t.notes(), kLongText}}) {
+          if (std::string why = TextProblem(*text, max); !why.empty()) return "terms: " + why;
+        }
         if (!OptionalId(p.counters()) || !OptionalId(p.amends())) return "counters/amends length";
         if (!p.counters().empty() && !p.amends().empty()) return "counters and amends";
         if (p.expires_ms() < 0) return "expires_ms < 0";
@@ -277,21 +314,27 @@ class ReferenceValidator {
       case v1::Entry::kAccept:
         if (!Id(e.accept().proposal()) || !Id(e.accept().terms_digest())) return "accept ids";
         return "";
-      case v1::Entry::kReject: return Id(e.reject().proposal()) ? "" : "reject id";
-      case v1::Entry::kWithdraw: return Id(e.withdraw().proposal()) ? "" : "withdraw id";
-      case v1::Entry::kCancel: return Id(e.cancel().agreement()) ? "" : "cancel id";
+      case v1::Entry::kReject: return Id(e.reject().proposal()) ? TextProblem(e.reject().reason(), kLongText) : "reject id";
+      case v1::Entry::kWithdraw:
+        return Id(e.withdraw().proposal()) ? TextProblem(e.withdraw().reason(), kLongText) : "withdraw id";
+      case v1::Entry::kCancel: return Id(e.cancel().agreement()) ? TextProblem(e.cancel().reason(), kLongText) : "cancel id";
       case v1::Entry::kHandover:
         if (!Id(e.handover().agreement())) return "handover id";
         if (e.handover().count() < 1) return "handover count";
+        if (std::string why = TextProblem(e.handover().place(), kShortText); !why.empty()) return why;
         return e.handover().has_manifest() ? ManifestProblem(e.handover().manifest()) : "";
       case v1::Entry::kReceipt:
         if (!Id(e.receipt().agreement())) return "receipt id";
+        if (std::string why = TextProblem(e.receipt().place(), kShortText); !why.empty()) return why;
         return e.receipt().has_manifest() ? ManifestProblem(e.receipt().manifest()) : "";
       case v1::Entry::kAttestation:
         if (e.attestation().what().empty()) return "attestation what";
+        if (std::string why = TextProblem(e.attestation().what(), kLongText); !why.empty()) return why;
+        if (std::string why = TextProblem(e.attestation().where(), kShortText); !why.empty()) return why;
         return OptionalId(e.attestation().reference()) ? "" : "attestation reference";
       case v1::Entry::kStatement:
         if (e.statement().text().empty()) return "statement text";
+        if (std::string why = TextProblem(e.statement().text(), kLongText); !why.empty()) return why;
         return OptionalId(e.statement().reference()) ? "" : "statement reference";
       case v1::Entry::kRotateKey: {
         const v1::RotateKey& r = e.rotate_key();
