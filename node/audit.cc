@@ -25,12 +25,12 @@ std::string Label(const Charter& c, const StatementRef& r) {
 void AddStateFindings(const Charter& c, AuditReport& report) {
   const LedgerState& s = report.state;
   for (const VoidStatement& v : s.void_statements) {
-    report.findings.push_back({v.compromised ? "compromised" : "void", Label(c, v.at) + " " + KindName(v.kind), v.reason});
+    report.AddFinding({v.compromised ? "compromised" : "void", Label(c, v.at) + " " + KindName(v.kind), v.reason});
   }
   for (const Proposal& p : s.proposals) {
     const std::string where = "proposal " + Label(c, p.proposed);
     if (p.contested) {
-      report.findings.push_back({"contested", where, "an acceptance and a withdrawal crossed; the acceptance stands"});
+      report.AddFinding({"contested", where, "an acceptance and a withdrawal crossed; the acceptance stands"});
     }
     if (p.state == ProposalState::kOpen) {
       report.unilateral.push_back({"unilateral", where, "proposed by " + c.party_code(p.proposer()) + " alone; not accepted"});
@@ -47,19 +47,19 @@ void AddStateFindings(const Charter& c, AuditReport& report) {
       const auto& agreed = p.terms.transfers(static_cast<int>(i));
       const std::string tw = where + " transfer " + std::to_string(i);
       if (!t.handovers.empty() && !t.receipts.empty() && t.handed_over != t.received) {
-        report.findings.push_back({"discrepancy", tw, "handed over " + std::to_string(t.handed_over) + ", received " +
+        report.AddFinding({"discrepancy", tw, "handed over " + std::to_string(t.handed_over) + ", received " +
                                                           std::to_string(t.received)});
       }
       if (!t.handovers.empty() && t.handed_over != agreed.count()) {
-        report.findings.push_back({"discrepancy", tw, "handed over " + std::to_string(t.handed_over) + " of " +
+        report.AddFinding({"discrepancy", tw, "handed over " + std::to_string(t.handed_over) + " of " +
                                                           std::to_string(agreed.count()) + " agreed"});
       }
       if (t.handover_manifest && t.receipt_manifest && *t.handover_manifest != *t.receipt_manifest) {
-        report.findings.push_back({"discrepancy", tw, "the manifests of handover and receipt differ"});
+        report.AddFinding({"discrepancy", tw, "the manifests of handover and receipt differ"});
       }
       const auto& r = t.reconciliation;
       if (r.missing() || r.not_on_manifest() || r.unidentified() || r.other_side()) {
-        report.findings.push_back(
+        report.AddFinding(
             {"discrepancy", tw,
              "reconciliation: " + std::to_string(r.matched()) + " matched, " + std::to_string(r.missing()) +
                  " missing, " + std::to_string(r.not_on_manifest()) + " not on manifest, " +
@@ -76,12 +76,29 @@ void AddStateFindings(const Charter& c, AuditReport& report) {
 
 }  // namespace
 
-bool AuditReport::clean() const {
-  for (const AuditFinding& f : findings) {
-    if (f.kind == "violation" || f.kind == "fork") return false;
+void AuditReport::AddFinding(AuditFinding f) {
+  if (auto it = omitted.find(f.kind); it != omitted.end()) {
+    ++it->second;  // this kind is full already
+    return;
   }
-  return true;
+  size_t kept = 0;
+  for (const AuditFinding& g : findings) kept += g.kind == f.kind;
+  if (kept < kMaxFindingsPerKind) findings.push_back(std::move(f));
+  else omitted.emplace(f.kind, 1);
 }
+
+uint64_t AuditReport::Omitted(std::string_view kind) const {
+  auto it = omitted.find(kind);
+  return it == omitted.end() ? 0 : it->second;
+}
+
+uint64_t AuditReport::Count(std::string_view kind) const {
+  uint64_t n = Omitted(kind);
+  for (const AuditFinding& f : findings) n += f.kind == kind;
+  return n;
+}
+
+bool AuditReport::clean() const { return Count("violation") == 0 && Count("fork") == 0; }
 
 std::string DescribeEntry(const Charter& c, const v1::Entry& en) {
   auto short_id = [](const std::string& b) { return ToHex(b).substr(0, 12); };
@@ -288,10 +305,10 @@ Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& opt
   AuditReport report;
   report.charter_bytes = reader.charter_bytes();
   if (reader.header().ledger_id() != charter.ledger_id().view()) {
-    report.findings.push_back({"violation", "header", "the header names another ledger than the charter"});
+    report.AddFinding({"violation", "header", "the header names another ledger than the charter"});
   }
   if (!charter.fully_signed()) {
-    report.findings.push_back({"violation", "charter", "the charter is not signed by both parties"});
+    report.AddFinding({"violation", "charter", "the charter is not signed by both parties"});
   }
 
   // Pass 1: verify every entry in file order; fork proofs as they come.
@@ -318,11 +335,11 @@ Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& opt
           return;
         }
         f.broken = true;
-        report.findings.push_back({"violation", where + " (" + EntryLabel(charter, en.author(), en.seq()) + ")",
+        report.AddFinding({"violation", where + " (" + EntryLabel(charter, en.author(), en.seq()) + ")",
                                    decoded.error().message()});
         return;
       }
-      report.findings.push_back({"violation", where, decoded.error().message()});
+      report.AddFinding({"violation", where, decoded.error().message()});
       return;
     }
     const DecodedEntry& e = *decoded;
@@ -330,10 +347,10 @@ Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& opt
     AuditIndex::Feed& f = index.feeds[e.author()];
     if (e.seq() <= f.head.seq) {
       if (f.ids[e.seq() - 1] == e.id) {
-        report.findings.push_back({"violation", label, "the same entry appears twice"});
+        report.AddFinding({"violation", label, "the same entry appears twice"});
       } else {
         f.frozen = true;
-        report.findings.push_back({"fork", label, charter.party_code(e.author()) +
+        report.AddFinding({"fork", label, charter.party_code(e.author()) +
                                                       " signed two different entries at seq " + std::to_string(e.seq())});
       }
       return;
@@ -346,7 +363,7 @@ Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& opt
     if (s.ok()) s = schedule.CheckRotation(e.entry);
     if (!s.ok()) {
       f.broken = true;
-      report.findings.push_back({"violation", label, s.message()});
+      report.AddFinding({"violation", label, s.message()});
       return;
     }
     index.Add(e, r.offset);
@@ -395,19 +412,19 @@ Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& opt
         auto a = DecodeEntry(r.fork->first().SerializeAsString(), charter, &schedule);
         auto b = DecodeEntry(r.fork->second().SerializeAsString(), charter, &schedule);
         if (!a || !b) {
-          report.findings.push_back({"violation", where, "fork proof does not verify: " +
+          report.AddFinding({"violation", where, "fork proof does not verify: " +
                                                              (!a ? a.error().message() : b.error().message())});
         } else if (a->author() != b->author() || a->seq() != b->seq() || a->id == b->id) {
-          report.findings.push_back({"violation", where, "fork proof is not two different entries at one seq of one feed"});
+          report.AddFinding({"violation", where, "fork proof is not two different entries at one seq of one feed"});
         } else {
-          report.findings.push_back({"fork", where, charter.party_code(a->author()) + " signed two different entries at seq " +
+          report.AddFinding({"fork", where, charter.party_code(a->author()) + " signed two different entries at seq " +
                                                         std::to_string(a->seq()) + " (fork proof)"});
         }
       }
     }
   }
   if (report.unchecked > 0) {
-    report.findings.push_back({"violation", "feeds", std::to_string(report.unchecked) +
+    report.AddFinding({"violation", "feeds", std::to_string(report.unchecked) +
                                                          " entries after a feed's first violation or fork were not checked"});
   }
 
@@ -522,14 +539,13 @@ std::string RenderAudit(const AuditReport& report) {
       << report.entries[1] << " (every signature, chain and seen link checked)\n\n";
   auto list = RenderList(c, report.state);
   out << (list ? *list : list.error().message()) << "\n";
-  size_t counts[6] = {0, 0, 0, 0, 0, 0};
-  const char* kinds[6] = {"violation", "fork", "void", "contested", "discrepancy", "compromised"};
   out << "Findings:\n";
-  for (const AuditFinding& f : report.findings) {
-    for (int i = 0; i < 6; ++i) {
-      if (f.kind == kinds[i]) ++counts[i];
+  for (const AuditFinding& f : report.findings) out << "  " << f.kind << "  " << f.where << ": " << f.what << "\n";
+  for (std::string_view kind : kFindingKinds) {
+    if (const uint64_t n = report.Omitted(kind)) {
+      out << "  " << kind << "  … and " << n << " more, not listed (the report lists the first "
+          << kMaxFindingsPerKind << " of each kind)\n";
     }
-    out << "  " << f.kind << "  " << f.where << ": " << f.what << "\n";
   }
   if (report.findings.empty()) out << "  none\n";
   out << "\nKey rotations:\n";
@@ -546,10 +562,10 @@ std::string RenderAudit(const AuditReport& report) {
   out << "\nOne side's word alone (not agreements):\n";
   for (const AuditFinding& f : report.unilateral) out << "  " << f.where << ": " << f.what << "\n";
   if (report.unilateral.empty()) out << "  none\n";
-  out << "\nVerdict: " << (report.clean() ? "CLEAN" : "VIOLATIONS FOUND") << " — " << counts[0] << " violations, "
-      << counts[1] << " forks, " << counts[2] << " void, " << counts[3] << " contested, " << counts[4]
-      << " discrepancies";
-  if (counts[5] > 0) out << ", " << counts[5] << " signed with a compromised key";
+  out << "\nVerdict: " << (report.clean() ? "CLEAN" : "VIOLATIONS FOUND") << " — " << report.Count("violation")
+      << " violations, " << report.Count("fork") << " forks, " << report.Count("void") << " void, "
+      << report.Count("contested") << " contested, " << report.Count("discrepancy") << " discrepancies";
+  if (const uint64_t n = report.Count("compromised")) out << ", " << n << " signed with a compromised key";
   out << "; " << report.unilateral.size() << " one-sided claims\n";
   return out.str();
 }
@@ -564,6 +580,8 @@ nlohmann::json AuditJson(const AuditReport& report) {
   for (const AuditFinding& f : report.findings) {
     j["findings"].push_back({{"kind", f.kind}, {"where", f.where}, {"what", f.what}});
   }
+  j["findings_omitted"] = nlohmann::json::object();
+  for (std::string_view kind : kFindingKinds) j["findings_omitted"][std::string(kind)] = report.Omitted(kind);
   j["unilateral"] = nlohmann::json::array();
   for (const AuditFinding& f : report.unilateral) {
     j["unilateral"].push_back({{"kind", f.kind}, {"where", f.where}, {"what", f.what}});
