@@ -68,7 +68,7 @@ void AddStateFindings(const Charter& c, AuditReport& report) {
       }
     }
   }
-  for (const Claim& cl : s.claims) {
+  for (const Claim& cl : s.claims) {  // last: see AuditReport::unilateral
     report.unilateral.push_back({"unilateral", Label(c, cl.at) + " " + KindName(cl.kind),
                                "claimed by " + c.party_code(cl.at.party) + " alone: " + cl.text});
   }
@@ -559,9 +559,14 @@ std::string RenderAudit(const AuditReport& report) {
         << d["count"].get<uint64_t>() << " records) to " << d["to"].get<std::string>() << "\n";
   }
   if (disclosures.empty()) out << "  none\n";
-  out << "\nOne side's word alone (not agreements):\n";
-  for (const AuditFinding& f : report.unilateral) out << "  " << f.where << ": " << f.what << "\n";
-  if (report.unilateral.empty()) out << "  none\n";
+  // The claims, the tail of `unilateral`, are listed once: by RenderList
+  // above, under "One-sided claims". Here the rest of one side's word.
+  const size_t others = report.unilateral.size() - std::min(report.unilateral.size(), report.state.claims.size());
+  out << "\nOne side's word alone (not agreements) — open proposals and cancel requests; claims above:\n";
+  for (size_t i = 0; i < others; ++i) {
+    out << "  " << report.unilateral[i].where << ": " << report.unilateral[i].what << "\n";
+  }
+  if (others == 0) out << "  none\n";
   out << "\nVerdict: " << (report.clean() ? "CLEAN" : "VIOLATIONS FOUND") << " — " << report.Count("violation")
       << " violations, " << report.Count("fork") << " forks, " << report.Count("void") << " void, "
       << report.Count("contested") << " contested, " << report.Count("discrepancy") << " discrepancies";

@@ -74,7 +74,10 @@ struct AuditReport {
   // kMaxFindingsPerKind of each kind, in the order found. Add with AddFinding.
   std::vector<AuditFinding> findings;
   std::map<std::string, uint64_t, std::less<>> omitted;  // per kind: found but not kept in `findings`
-  std::vector<AuditFinding> unilateral;  // one side's claims: not problems, but never agreement
+  // One side's word: not problems, but never agreement. Open proposals and
+  // one-sided cancel requests first, then one item per claim of
+  // `state.claims` (attestations, statements), in that order.
+  std::vector<AuditFinding> unilateral;
   std::vector<AuditKeyRotation> key_rotations;  // in feed order per party
   LedgerState state;
   std::vector<TimelineItem> timeline;  // canonical order; see max_timeline

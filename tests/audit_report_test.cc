@@ -90,6 +90,33 @@ TEST_CASE("a clean audit omits nothing and says so in its JSON") {
   CHECK(RenderAudit(*r).find("more, not listed") == std::string::npos);
 }
 
+TEST_CASE("the text audit lists each one-sided claim once") {
+  test::Scenario s;
+  const DecodedEntry p = s.Add(kRU, test::Propose(test::RemainsTerms(kRU, 1212, test::kT0)));
+  s.Add(kUA, test::Say("The timing was set unilaterally."));
+  s.Add(kRU, test::Attest("refrigerated trucks staged"));
+  test::TempDir dir;
+  const fs::path bundle = dir.path() / "claims.parley";
+  {
+    auto w = BundleWriter::Create(bundle, test::TheCharter(), "test", test::kT0).value();
+    // Each entry has seen all of the other feed before it: this order is causal.
+    for (const DecodedEntry* e : {&s.feed(kRU)[0], &s.feed(kUA)[0], &s.feed(kRU)[1]}) {
+      REQUIRE(w->AddEntry(e->envelope).ok());
+    }
+    REQUIRE(w->Finish().ok());
+  }
+  AuditOptions o;
+  o.now_ms = test::kT0;
+  auto r = AuditBundle(bundle.string(), o);
+  REQUIRE(r.has_value());
+  const std::string text = RenderAudit(*r);
+  INFO(text);
+  CHECK(Occurrences(text, "The timing was set unilaterally.") == 1);
+  CHECK(Occurrences(text, "refrigerated trucks staged") == 1);
+  // The open proposal is one side's word too, and still said to be.
+  CHECK(Occurrences(text, "proposed by RU alone; not accepted") == 1);
+}
+
 TEST_SUITE("e2e") {
 
 // Runs `parley args...` and returns its exit code, output and peak RSS (kB).
