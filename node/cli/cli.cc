@@ -1036,7 +1036,7 @@ int RunCli(int argc, char** argv) {
 
   std::string demo_dir = "demo-data";
   auto* demo = app.add_subcommand("demo", "two nodes on 127.0.0.1 play the June 2025 exchange, then the audit");
-  demo->add_option("--dir", demo_dir, "folder for the demo's keys, data and logs (emptied first)");
+  demo->add_option("--dir", demo_dir, "folder for the demo's keys, data and logs: new, empty, or made by an earlier demo (then emptied)");
 
   ManifestFlags manifest_flags;
   AddManifestCommands(app, manifest_flags, DefaultSocket());
