@@ -9,6 +9,7 @@
 
 #include "bundle_fixtures.h"
 #include "node/audit.h"
+#include "node/audit_html.h"
 #include "node_harness.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -67,6 +68,12 @@ TEST_CASE("an audit keeps the first findings of a kind and counts the rest") {
   CHECK(text.find("  violation  … and " + std::to_string(kJunkRecords - kMaxFindingsPerKind) + " more, not listed") !=
         std::string::npos);
   CHECK(text.find("VIOLATIONS FOUND — " + std::to_string(kJunkRecords) + " violations") != std::string::npos);
+
+  const std::string html = RenderAuditHtml(*r);
+  CHECK(html.size() < 256 * 1024);
+  CHECK(html.find("<li data-kind=\"violation\"><b>" + std::to_string(kJunkRecords) + "</b>") != std::string::npos);
+  CHECK(html.find("… and " + std::to_string(kJunkRecords - kMaxFindingsPerKind) + " more violation findings") !=
+        std::string::npos);
 
   const nlohmann::json j = AuditJson(*r);
   CHECK(j["findings"].size() == kMaxFindingsPerKind);
