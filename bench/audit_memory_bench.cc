@@ -1,6 +1,7 @@
 // Peak RSS of `parley audit` on a bundle of N malformed entry records
-// (default 1,000,000; about 7 MB), next to the peak RSS of `parley audit` on
-// a small valid bundle measured in the same run. Each audit is a child
+// (default 1,000,000; about 7 MB) and on one of 200 malformed records of 1 MB
+// each, next to the peak RSS of `parley audit` on a small valid bundle
+// measured in the same run. Each audit is a child
 // process of its own, so its peak RSS (wait4's ru_maxrss) is the audit's.
 // Usage: parley_audit_memory_bench [N] [dir]
 #include <fcntl.h>
@@ -55,14 +56,21 @@ int main(int argc, char** argv) {
   const uint64_t n = argc > 1 ? std::stoull(argv[1]) : 1000000;
   const fs::path dir = fs::path(argc > 2 ? argv[2] : fs::temp_directory_path().string()) / "parley-audit-memory-bench";
   fs::create_directories(dir);
-  const fs::path junk = dir / "junk.parley", valid = dir / "valid.parley", report = dir / "report";
+  const fs::path junk = dir / "junk.parley", big = dir / "big.parley", valid = dir / "valid.parley",
+                 report = dir / "report";
   constexpr uint64_t kValidEntries = 1000;
+  constexpr uint64_t kBigRecords = 200;
+  constexpr size_t kBigRecordBytes = 1000000;
 
-  std::printf("writing a bundle of %llu malformed records and one of %llu valid statements ...\n",
-              static_cast<unsigned long long>(n), static_cast<unsigned long long>(kValidEntries));
+  std::printf("writing a bundle of %llu malformed records, one of %llu malformed 1 MB records and one of %llu valid "
+              "statements ...\n",
+              static_cast<unsigned long long>(n), static_cast<unsigned long long>(kBigRecords),
+              static_cast<unsigned long long>(kValidEntries));
   test::WriteJunkBundle(junk, n);
+  test::WriteJunkBundle(big, kBigRecords, kBigRecordBytes);
   test::WriteStatementBundle(valid, kValidEntries);
-  std::printf("  %.1f MB and %.1f MB\n", fs::file_size(junk) / 1e6, fs::file_size(valid) / 1e6);
+  std::printf("  %.1f MB, %.1f MB and %.1f MB\n", fs::file_size(junk) / 1e6, fs::file_size(big) / 1e6,
+              fs::file_size(valid) / 1e6);
 
   struct Row {
     const char* what;
@@ -76,6 +84,13 @@ int main(int argc, char** argv) {
     Row r{format, {}, {}, 1};
     r.baseline = Measure(a, report);
     r.value = Measure(b, report);
+    rows.push_back(r);
+  }
+  {
+    // Few but large records: the records in flight are bounded by bytes too.
+    Row r{"text, 1 MB records,", {}, {}, 1};
+    r.baseline = rows.front().baseline;
+    r.value = Measure({"audit", big.string()}, report);
     rows.push_back(r);
   }
   const Run startup = Measure({"--help"}, report);

@@ -316,7 +316,11 @@ Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& opt
   KeySchedule schedule(charter);  // as of the entries checked so far
   auto published = std::make_shared<const KeySchedule>(schedule);  // what the workers use
   ParallelDecoder decoder(charter, options.threads);
+  // A chunk is 1024 records, or fewer once they hold 1 MiB: records in
+  // flight hold at most kInFlight × (1 MiB + one record of up to 1 MiB),
+  // however large the records of a bundle (real entries are at most 64 KiB).
   constexpr size_t kChunk = 1024;
+  constexpr size_t kChunkBytes = 1 << 20;
   constexpr size_t kInFlight = 4;
   std::deque<std::unique_ptr<ParallelDecoder::Chunk>> in_flight;
   bool at_end = false;
@@ -374,13 +378,15 @@ Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& opt
   while (!at_end || !in_flight.empty()) {
     while (!at_end && in_flight.size() < kInFlight) {
       auto chunk = std::make_unique<ParallelDecoder::Chunk>();
-      while (chunk->records.size() < kChunk) {
+      size_t chunk_bytes = 0;
+      while (chunk->records.size() < kChunk && chunk_bytes < kChunkBytes) {
         auto rec = reader.Next();
         if (!rec) return rec.error();
         if (!rec->has_value()) {
           at_end = true;
           break;
         }
+        chunk_bytes += (*rec)->entry ? (*rec)->entry->size() : (*rec)->fork->ByteSizeLong();
         chunk->records.push_back(std::move(**rec));
       }
       if (published->version() != schedule.version()) published = std::make_shared<const KeySchedule>(schedule);

@@ -12,13 +12,15 @@
 namespace parley::test {
 
 // A well-formed bundle (header, charter, trailer all correct) whose `n` entry
-// records each hold the 4 bytes "junk": no SignedEntry, so the audit rejects
-// every one of them as a violation it cannot attribute to a feed. About 7
-// bytes a record: 1,000,000 records make a 7 MB file.
-inline void WriteJunkBundle(const std::filesystem::path& path, uint64_t n) {
+// records each hold `bytes` bytes 0xff: no SignedEntry, so the audit rejects
+// every one of them as a violation it cannot attribute to a feed. With the
+// default 4 bytes, about 7 bytes a record: 1,000,000 records make a 7 MB file.
+// REQUIRES: bytes < kMaxBundleRecordBytes - 8.
+inline void WriteJunkBundle(const std::filesystem::path& path, uint64_t n, size_t bytes = 4) {
   auto w = BundleWriter::Create(path, TheCharter(), "junk", kT0);
   PARLEY_CHECK(w.has_value());
-  for (uint64_t i = 0; i < n; ++i) PARLEY_CHECK((*w)->AddEntry("junk").ok());
+  const std::string junk(bytes, '\xff');
+  for (uint64_t i = 0; i < n; ++i) PARLEY_CHECK((*w)->AddEntry(junk).ok());
   PARLEY_CHECK((*w)->Finish().ok());
 }
 
