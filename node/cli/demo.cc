@@ -257,7 +257,7 @@ Status PrepareDemoDir(const fs::path& dir) {
   if (fs::exists(st)) {
     if (!fs::is_directory(st)) {
       return Status(Code::kFailedPrecondition,
-                    dir.string() + " exists and is not a folder (nor is a symbolic link taken for one); nothing was deleted");
+                    dir.string() + " is not a folder (symbolic links are not followed); nothing was deleted");
     }
     std::vector<fs::path> contents;
     for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) contents.push_back(it->path());
