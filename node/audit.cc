@@ -26,12 +26,12 @@ std::string Label(const Charter& c, const StatementRef& r) {
 void AddStateFindings(const Charter& c, AuditReport& report) {
   const LedgerState& s = report.state;
   for (const VoidStatement& v : s.void_statements) {
-    report.findings.push_back({v.compromised ? "compromised" : "void", Label(c, v.at) + " " + KindName(v.kind), v.reason});
+    report.AddFinding({v.compromised ? "compromised" : "void", Label(c, v.at) + " " + KindName(v.kind), v.reason});
   }
   for (const Proposal& p : s.proposals) {
     const std::string where = "proposal " + Label(c, p.proposed);
     if (p.contested) {
-      report.findings.push_back({"contested", where, "an acceptance and a withdrawal crossed; the acceptance stands"});
+      report.AddFinding({"contested", where, "an acceptance and a withdrawal crossed; the acceptance stands"});
     }
     if (p.state == ProposalState::kOpen) {
       report.unilateral.push_back({"unilateral", where, "proposed by " + c.party_code(p.proposer()) + " alone; not accepted"});
@@ -48,19 +48,19 @@ void AddStateFindings(const Charter& c, AuditReport& report) {
       const auto& agreed = p.terms.transfers(static_cast<int>(i));
       const std::string tw = where + " transfer " + std::to_string(i);
       if (!t.handovers.empty() && !t.receipts.empty() && t.handed_over != t.received) {
-        report.findings.push_back({"discrepancy", tw, "handed over " + std::to_string(t.handed_over) + ", received " +
+        report.AddFinding({"discrepancy", tw, "handed over " + std::to_string(t.handed_over) + ", received " +
                                                           std::to_string(t.received)});
       }
       if (!t.handovers.empty() && t.handed_over != agreed.count()) {
-        report.findings.push_back({"discrepancy", tw, "handed over " + std::to_string(t.handed_over) + " of " +
+        report.AddFinding({"discrepancy", tw, "handed over " + std::to_string(t.handed_over) + " of " +
                                                           std::to_string(agreed.count()) + " agreed"});
       }
       if (t.handover_manifest && t.receipt_manifest && *t.handover_manifest != *t.receipt_manifest) {
-        report.findings.push_back({"discrepancy", tw, "the manifests of handover and receipt differ"});
+        report.AddFinding({"discrepancy", tw, "the manifests of handover and receipt differ"});
       }
       const auto& r = t.reconciliation;
       if (r.missing() || r.not_on_manifest() || r.unidentified() || r.other_side()) {
-        report.findings.push_back(
+        report.AddFinding(
             {"discrepancy", tw,
              "reconciliation: " + std::to_string(r.matched()) + " matched, " + std::to_string(r.missing()) +
                  " missing, " + std::to_string(r.not_on_manifest()) + " not on manifest, " +
@@ -69,7 +69,7 @@ void AddStateFindings(const Charter& c, AuditReport& report) {
       }
     }
   }
-  for (const Claim& cl : s.claims) {
+  for (const Claim& cl : s.claims) {  // last: see AuditReport::unilateral
     report.unilateral.push_back({"unilateral", Label(c, cl.at) + " " + KindName(cl.kind),
                                "claimed by " + c.party_code(cl.at.party) + " alone: " + cl.text});
   }
@@ -77,12 +77,29 @@ void AddStateFindings(const Charter& c, AuditReport& report) {
 
 }  // namespace
 
-bool AuditReport::clean() const {
-  for (const AuditFinding& f : findings) {
-    if (f.kind == "violation" || f.kind == "fork") return false;
+void AuditReport::AddFinding(AuditFinding f) {
+  if (auto it = omitted.find(f.kind); it != omitted.end()) {
+    ++it->second;  // this kind is full already
+    return;
   }
-  return true;
+  size_t kept = 0;
+  for (const AuditFinding& g : findings) kept += g.kind == f.kind;
+  if (kept < kMaxFindingsPerKind) findings.push_back(std::move(f));
+  else omitted.emplace(f.kind, 1);
 }
+
+uint64_t AuditReport::Omitted(std::string_view kind) const {
+  auto it = omitted.find(kind);
+  return it == omitted.end() ? 0 : it->second;
+}
+
+uint64_t AuditReport::Count(std::string_view kind) const {
+  uint64_t n = Omitted(kind);
+  for (const AuditFinding& f : findings) n += f.kind == kind;
+  return n;
+}
+
+bool AuditReport::clean() const { return Count("violation") == 0 && Count("fork") == 0; }
 
 std::string DescribeEntry(const Charter& c, const v1::Entry& en) {
   auto short_id = [](const std::string& b) { return ToHex(b).substr(0, 12); };
@@ -289,10 +306,10 @@ Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& opt
   AuditReport report;
   report.charter_bytes = reader.charter_bytes();
   if (reader.header().ledger_id() != charter.ledger_id().view()) {
-    report.findings.push_back({"violation", "header", "the header names another ledger than the charter"});
+    report.AddFinding({"violation", "header", "the header names another ledger than the charter"});
   }
   if (!charter.fully_signed()) {
-    report.findings.push_back({"violation", "charter", "the charter is not signed by both parties"});
+    report.AddFinding({"violation", "charter", "the charter is not signed by both parties"});
   }
 
   // Pass 1: verify every entry in file order; fork proofs as they come.
@@ -300,7 +317,11 @@ Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& opt
   KeySchedule schedule(charter);  // as of the entries checked so far
   auto published = std::make_shared<const KeySchedule>(schedule);  // what the workers use
   ParallelDecoder decoder(charter, options.threads);
+  // A chunk is 1024 records, or fewer once they hold 1 MiB: records in
+  // flight hold at most kInFlight × (1 MiB + one record of up to 1 MiB),
+  // however large the records of a bundle (real entries are at most 64 KiB).
   constexpr size_t kChunk = 1024;
+  constexpr size_t kChunkBytes = 1 << 20;
   constexpr size_t kInFlight = 4;
   std::deque<std::unique_ptr<ParallelDecoder::Chunk>> in_flight;
   bool at_end = false;
@@ -319,11 +340,11 @@ Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& opt
           return;
         }
         f.broken = true;
-        report.findings.push_back({"violation", where + " (" + EntryLabel(charter, en.author(), en.seq()) + ")",
+        report.AddFinding({"violation", where + " (" + EntryLabel(charter, en.author(), en.seq()) + ")",
                                    decoded.error().message()});
         return;
       }
-      report.findings.push_back({"violation", where, decoded.error().message()});
+      report.AddFinding({"violation", where, decoded.error().message()});
       return;
     }
     const DecodedEntry& e = *decoded;
@@ -331,10 +352,10 @@ Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& opt
     AuditIndex::Feed& f = index.feeds[e.author()];
     if (e.seq() <= f.head.seq) {
       if (f.ids[e.seq() - 1] == e.id) {
-        report.findings.push_back({"violation", label, "the same entry appears twice"});
+        report.AddFinding({"violation", label, "the same entry appears twice"});
       } else {
         f.frozen = true;
-        report.findings.push_back({"fork", label, charter.party_code(e.author()) +
+        report.AddFinding({"fork", label, charter.party_code(e.author()) +
                                                       " signed two different entries at seq " + std::to_string(e.seq())});
       }
       return;
@@ -347,7 +368,7 @@ Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& opt
     if (s.ok()) s = schedule.CheckRotation(e.entry);
     if (!s.ok()) {
       f.broken = true;
-      report.findings.push_back({"violation", label, s.message()});
+      report.AddFinding({"violation", label, s.message()});
       return;
     }
     index.Add(e, r.offset);
@@ -358,13 +379,15 @@ Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& opt
   while (!at_end || !in_flight.empty()) {
     while (!at_end && in_flight.size() < kInFlight) {
       auto chunk = std::make_unique<ParallelDecoder::Chunk>();
-      while (chunk->records.size() < kChunk) {
+      size_t chunk_bytes = 0;
+      while (chunk->records.size() < kChunk && chunk_bytes < kChunkBytes) {
         auto rec = reader.Next();
         if (!rec) return rec.error();
         if (!rec->has_value()) {
           at_end = true;
           break;
         }
+        chunk_bytes += (*rec)->entry ? (*rec)->entry->size() : (*rec)->fork->ByteSizeLong();
         chunk->records.push_back(std::move(**rec));
       }
       if (published->version() != schedule.version()) published = std::make_shared<const KeySchedule>(schedule);
@@ -396,19 +419,19 @@ Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& opt
         auto a = DecodeEntry(r.fork->first().SerializeAsString(), charter, &schedule);
         auto b = DecodeEntry(r.fork->second().SerializeAsString(), charter, &schedule);
         if (!a || !b) {
-          report.findings.push_back({"violation", where, "fork proof does not verify: " +
+          report.AddFinding({"violation", where, "fork proof does not verify: " +
                                                              (!a ? a.error().message() : b.error().message())});
         } else if (a->author() != b->author() || a->seq() != b->seq() || a->id == b->id) {
-          report.findings.push_back({"violation", where, "fork proof is not two different entries at one seq of one feed"});
+          report.AddFinding({"violation", where, "fork proof is not two different entries at one seq of one feed"});
         } else {
-          report.findings.push_back({"fork", where, charter.party_code(a->author()) + " signed two different entries at seq " +
+          report.AddFinding({"fork", where, charter.party_code(a->author()) + " signed two different entries at seq " +
                                                         std::to_string(a->seq()) + " (fork proof)"});
         }
       }
     }
   }
   if (report.unchecked > 0) {
-    report.findings.push_back({"violation", "feeds", std::to_string(report.unchecked) +
+    report.AddFinding({"violation", "feeds", std::to_string(report.unchecked) +
                                                          " entries after a feed's first violation or fork were not checked"});
   }
 
@@ -523,14 +546,13 @@ std::string RenderAudit(const AuditReport& report) {
       << report.entries[1] << " (every signature, chain and seen link checked)\n\n";
   auto list = RenderList(c, report.state);
   out << (list ? *list : list.error().message()) << "\n";
-  size_t counts[6] = {0, 0, 0, 0, 0, 0};
-  const char* kinds[6] = {"violation", "fork", "void", "contested", "discrepancy", "compromised"};
   out << "Findings:\n";
-  for (const AuditFinding& f : report.findings) {
-    for (int i = 0; i < 6; ++i) {
-      if (f.kind == kinds[i]) ++counts[i];
+  for (const AuditFinding& f : report.findings) out << "  " << f.kind << "  " << f.where << ": " << f.what << "\n";
+  for (std::string_view kind : kFindingKinds) {
+    if (const uint64_t n = report.Omitted(kind)) {
+      out << "  " << kind << "  … and " << n << " more, not listed (the report lists the first "
+          << kMaxFindingsPerKind << " of each kind)\n";
     }
-    out << "  " << f.kind << "  " << f.where << ": " << f.what << "\n";
   }
   if (report.findings.empty()) out << "  none\n";
   out << "\nKey rotations:\n";
@@ -544,13 +566,18 @@ std::string RenderAudit(const AuditReport& report) {
         << d["count"].get<uint64_t>() << " records) to " << d["to"].get<std::string>() << "\n";
   }
   if (disclosures.empty()) out << "  none\n";
-  out << "\nOne side's word alone (not agreements):\n";
-  for (const AuditFinding& f : report.unilateral) out << "  " << f.where << ": " << f.what << "\n";
-  if (report.unilateral.empty()) out << "  none\n";
-  out << "\nVerdict: " << (report.clean() ? "CLEAN" : "VIOLATIONS FOUND") << " — " << counts[0] << " violations, "
-      << counts[1] << " forks, " << counts[2] << " void, " << counts[3] << " contested, " << counts[4]
-      << " discrepancies";
-  if (counts[5] > 0) out << ", " << counts[5] << " signed with a compromised key";
+  // The claims, the tail of `unilateral`, are listed once: by RenderList
+  // above, under "One-sided claims". Here the rest of one side's word.
+  const size_t others = report.unilateral.size() - std::min(report.unilateral.size(), report.state.claims.size());
+  out << "\nOne side's word alone (not agreements) — open proposals and cancel requests; claims above:\n";
+  for (size_t i = 0; i < others; ++i) {
+    out << "  " << report.unilateral[i].where << ": " << report.unilateral[i].what << "\n";
+  }
+  if (others == 0) out << "  none\n";
+  out << "\nVerdict: " << (report.clean() ? "CLEAN" : "VIOLATIONS FOUND") << " — " << report.Count("violation")
+      << " violations, " << report.Count("fork") << " forks, " << report.Count("void") << " void, "
+      << report.Count("contested") << " contested, " << report.Count("discrepancy") << " discrepancies";
+  if (const uint64_t n = report.Count("compromised")) out << ", " << n << " signed with a compromised key";
   out << "; " << report.unilateral.size() << " one-sided claims\n";
   return out.str();
 }
@@ -565,6 +592,8 @@ nlohmann::json AuditJson(const AuditReport& report) {
   for (const AuditFinding& f : report.findings) {
     j["findings"].push_back({{"kind", f.kind}, {"where", f.where}, {"what", f.what}});
   }
+  j["findings_omitted"] = nlohmann::json::object();
+  for (std::string_view kind : kFindingKinds) j["findings_omitted"][std::string(kind)] = report.Omitted(kind);
   j["unilateral"] = nlohmann::json::array();
   for (const AuditFinding& f : report.unilateral) {
     j["unilateral"].push_back({{"kind", f.kind}, {"where", f.where}, {"what", f.what}});

@@ -17,9 +17,11 @@
 // Thread safety: pure functions over their inputs.
 #pragma once
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "crypto/status.h"
@@ -53,24 +55,48 @@ struct AuditKeyRotation {
   KeyRotation rotation;  // acknowledged_by 0: not yet in effect (pending)
 };
 
+// The kinds of AuditReport::findings, in the order reports count them.
+inline constexpr std::string_view kFindingKinds[] = {"violation", "fork",        "void",
+                                                     "contested", "discrepancy", "compromised"};
+
+// At most this many findings of one kind are kept in detail; the rest are
+// only counted (AuditReport::omitted). A bundle of a million garbage records
+// thus costs the audit no more memory, and its report no more lines, than a
+// hundred would (docs/PROTOCOL.md §13).
+inline constexpr size_t kMaxFindingsPerKind = 100;
+
 struct AuditReport {
   std::string charter_bytes;
   uint64_t entries[2] = {0, 0};    // entries verified per party
   uint64_t records = 0;            // entry and fork-proof records read
   uint64_t unchecked = 0;          // entries after a feed's first violation
-  std::vector<AuditFinding> findings;    // violation, fork, void, contested, discrepancy
-  std::vector<AuditFinding> unilateral;  // one side's claims: not problems, but never agreement
+  // violation, fork, void, contested, discrepancy, compromised: the first
+  // kMaxFindingsPerKind of each kind, in the order found. Add with AddFinding.
+  std::vector<AuditFinding> findings;
+  std::map<std::string, uint64_t, std::less<>> omitted;  // per kind: found but not kept in `findings`
+  // One side's word: not problems, but never agreement. Open proposals and
+  // one-sided cancel requests first, then one item per claim of
+  // `state.claims` (attestations, statements), in that order.
+  std::vector<AuditFinding> unilateral;
   std::vector<AuditKeyRotation> key_rotations;  // in feed order per party
   LedgerState state;
   std::vector<TimelineItem> timeline;  // canonical order; see max_timeline
   bool timeline_truncated = false;
+
+  // Keeps `f` in `findings`, or only counts it once its kind has
+  // kMaxFindingsPerKind there.
+  void AddFinding(AuditFinding f);
+  // Findings of `kind` found: those kept plus those omitted.
+  uint64_t Count(std::string_view kind) const;
+  uint64_t Omitted(std::string_view kind) const;
 
   bool clean() const;  // no violation and no fork (compromised entries are not violations)
   int exit_code() const { return clean() ? 0 : 1; }
 };
 
 // Audits the bundle at `path`, streaming it: memory grows with the number of
-// entries by about 100 bytes each, never with their size. Signatures are
+// valid entries by about 100 bytes each, never with their size, nor with the
+// number of records it rejects (see kMaxFindingsPerKind). Signatures are
 // verified on `threads` threads. An error Status means unusable input (not a
 // bundle, truncated, unknown version, charter unreadable): exit code 2.
 Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& options);

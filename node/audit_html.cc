@@ -670,6 +670,13 @@ std::string RenderAuditHtml(const AuditReport& report) {
       if (!known) ++other;
     }
   }
+  for (const auto& [kind, n] : report.omitted) {  // found, but not kept in detail
+    bool known = false;
+    for (size_t k = 0; k < kinds.size(); ++k) {
+      if (kind == kinds[k]) counts[k] += n, known = true;
+    }
+    if (!known) other += n;
+  }
   const bool clean = report.clean();
 
   std::ostringstream out;
@@ -749,6 +756,10 @@ std::string RenderAuditHtml(const AuditReport& report) {
   // --- findings ---
   out << "<section>\n<h2>Findings</h2>\n";
   RenderFindings(out, report.findings, "findings", "No findings.");
+  for (const auto& [kind, n] : report.omitted) {
+    out << "<p class=\"warn\">… and " << n << " more " << E(FindingKindWords(kind))
+        << " findings, not listed (the report lists the first " << kMaxFindingsPerKind << " of each kind).</p>\n";
+  }
   out << "<h3>One side&#39;s word alone</h3>\n"
       << "<p class=\"muted\">Not problems in themselves, but never agreed: open proposals, cancel requests, "
          "attestations and statements, each signed by one side only.</p>\n";

@@ -389,6 +389,9 @@ TEST_CASE("manifests: commit, share with the other party only, disclosure on rec
     auto bad = RunParley({"manifest", "verify", forged.string(), "--charter", charter.string()});
     CHECK_MESSAGE(bad.code == 1, (bad.out + bad.err));
     CHECK(bad.out.find("INVALID") != std::string::npos);
+    // The same proof against a charter that cannot be read: no verdict.
+    auto unusable = RunParley({"manifest", "verify", forged.string(), "--charter", (family.path() / "lost").string()});
+    CHECK_MESSAGE(unusable.code == 2, (unusable.out + unusable.err));
   }
 
   // Erasure on RU's node: that record can no longer be proved there; the

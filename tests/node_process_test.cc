@@ -207,6 +207,15 @@ TEST_CASE("the demo plays the story end to end and its audit is clean") {
   CHECK(r.out.find("Both nodes compute the same state") != std::string::npos);
   CHECK(r.out.find("Verdict: CLEAN") != std::string::npos);
   CHECK(r.out.find("AGREED (signed by both) — completed: 1212 of 1212") != std::string::npos);
+  CHECK(std::filesystem::is_regular_file(dir.path() / "demo" / ".parley-demo"));  // the next demo may empty it
+
+  // Again in the same folder: the demo empties what it made before.
+  std::ofstream(dir.path() / "demo" / "stale.txt") << "left over\n";
+  auto again = test::RunParley({"demo", "--dir", (dir.path() / "demo").string()});
+  INFO(again.err);
+  CHECK(again.code == 0);
+  CHECK_FALSE(std::filesystem::exists(dir.path() / "demo" / "stale.txt"));
+  CHECK(again.out.find("Verdict: CLEAN") != std::string::npos);
 }
 
 }  // TEST_SUITE

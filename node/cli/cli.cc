@@ -938,6 +938,64 @@ int CmdNode(const std::string& config_file, const std::vector<std::pair<std::str
   return kExitOk;
 }
 
+// `word` with every byte below 0x20, 0x7f and every non-ASCII byte as \xNN,
+// so that echoing it cannot drive the terminal. (Local until the project-wide
+// escaping of hostile text replaces it.)
+std::string EscapeWord(std::string_view word) {
+  std::string out;
+  for (unsigned char ch : word) {
+    if (ch < 0x20 || ch >= 0x7f) {
+      char hex[5];
+      std::snprintf(hex, sizeof hex, "\\x%02x", ch);
+      out += hex;
+    } else {
+      out += static_cast<char>(ch);
+    }
+  }
+  return out;
+}
+
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// `parley WORD ...` where WORD is no command: says so (escaped), suggests
+// the nearest command if it is close (WORD of 3 or more letters begins it, or
+// it is at most max(2, |WORD|/3) edits away), lists the commands; exit 2.
+// nullopt if `word` is a command or an option: CLI11's message is the better
+// one then.
+std::optional<int> UnknownCommand(const CLI::App& app, std::string_view word) {
+  if (word.empty() || word[0] == '-') return std::nullopt;
+  std::vector<std::string> names;
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+    names.push_back(sub->get_name());
+  }
+  if (std::find(names.begin(), names.end(), word) != names.end()) return std::nullopt;
+  std::string nearest;
+  size_t best = std::max<size_t>(2, word.size() / 3) + 1;
+  for (const std::string& name : names) {
+    const size_t d = word.size() >= 3 && name.rfind(word, 0) == 0 ? 0 : EditDistance(word, name);
+    if (d < best) best = d, nearest = name;
+  }
+  std::cerr << "parley: unknown command \"" << EscapeWord(word) << "\"";
+  if (!nearest.empty()) std::cerr << "; did you mean \"" << nearest << "\"?";
+  std::cerr << "\ncommands:";
+  for (const std::string& name : names) std::cerr << " " << name;
+  std::cerr << "\n(parley --help says what each does)\n";
+  return kExitUsage;
+}
+
 }  // namespace
 
 int RunCli(int argc, char** argv) {
@@ -1125,7 +1183,7 @@ int RunCli(int argc, char** argv) {
 
   std::string demo_dir = "demo-data";
   auto* demo = app.add_subcommand("demo", "two nodes on 127.0.0.1 play the June 2025 exchange, then the audit");
-  demo->add_option("--dir", demo_dir, "folder for the demo's keys, data and logs (emptied first)");
+  demo->add_option("--dir", demo_dir, "folder for the demo's keys, data and logs: new, empty, or made by an earlier demo (then emptied)");
 
   ManifestFlags manifest_flags;
   AddManifestCommands(app, manifest_flags, DefaultSocket());
@@ -1133,6 +1191,9 @@ int RunCli(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    if (argc > 1) {
+      if (auto code = UnknownCommand(app, argv[1])) return *code;
+    }
     return app.exit(e) == 0 ? kExitOk : kExitUsage;
   }
 

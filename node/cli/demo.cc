@@ -242,10 +242,52 @@ void Demo::StopNodes() {
   }
 }
 
-int Demo::Play() {
+// The file by which the demo knows a folder as its own. The demo deletes the
+// contents of no other folder: given a non-empty folder without it, it
+// refuses.
+constexpr char kDemoMarker[] = ".parley-demo";
+
+// Makes `dir` ready for a fresh demo: creates it; or, if it is empty, takes
+// it; or, if an earlier demo made it (it holds kDemoMarker), empties it.
+// Then writes the marker. kFailedPrecondition, with nothing deleted, for a
+// non-empty folder without the marker or a path that is not a folder.
+Status PrepareDemoDir(const fs::path& dir) {
   std::error_code ec;
-  fs::remove_all(dir_, ec);
-  fs::create_directories(dir_);
+  const fs::file_status st = fs::symlink_status(dir, ec);
+  if (fs::exists(st)) {
+    if (!fs::is_directory(st)) {
+      return Status(Code::kFailedPrecondition,
+                    dir.string() + " is not a folder (symbolic links are not followed); nothing was deleted");
+    }
+    std::vector<fs::path> contents;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) contents.push_back(it->path());
+    if (ec) return Status(Code::kIoError, "cannot read " + dir.string() + ": " + ec.message());
+    if (!contents.empty()) {
+      if (!fs::is_regular_file(fs::symlink_status(dir / kDemoMarker, ec))) {
+        return Status(Code::kFailedPrecondition,
+                      dir.string() + " is not empty and was not made by `parley demo` (it has no " + kDemoMarker +
+                          " file); nothing was deleted. Name a new or empty folder with --dir.");
+      }
+      for (const fs::path& p : contents) {
+        if (fs::remove_all(p, ec) == static_cast<std::uintmax_t>(-1) || ec) {  // does not follow symbolic links
+          return Status(Code::kIoError, "cannot empty " + dir.string() + ": " + ec.message());
+        }
+      }
+    }
+  } else if (!fs::create_directories(dir, ec) && ec) {
+    return Status(Code::kIoError, "cannot create " + dir.string() + ": " + ec.message());
+  }
+  std::ofstream marker(dir / kDemoMarker);
+  marker << "Made by `parley demo`. The next demo run with this folder deletes everything in it.\n";
+  if (!marker.flush()) return Status(Code::kIoError, "cannot write " + (dir / kDemoMarker).string());
+  return Status::Ok();
+}
+
+int Demo::Play() {
+  if (Status s = PrepareDemoDir(dir_); !s.ok()) {
+    std::cerr << "parley demo: " << s.message() << "\n";
+    return 2;  // unusable input, as for every command
+  }
   std::random_device rd;
   int i = 0;
   for (Side* s : {&ua_, &ru_}) {

@@ -205,17 +205,24 @@ int ShowReconciliations(OperatorClient& client, const ManifestFlags& f, const Di
   return kExitOk;
 }
 
+// `parley manifest verify`: 0 the proof is valid, 1 it is not (a verdict),
+// 2 no verdict could be reached — every error here (a file missing or
+// unreadable, a proof file that is not one) is unusable input.
 int VerifyProof(const ManifestFlags& f) {
+  const auto unusable = [](const Status& s) {
+    std::cerr << "parley: " << s.message() << "\n";
+    return kExitUsage;
+  };
   auto text = ReadAll(f.file, "proof file");
-  if (!text) return Fail(text.error());
+  if (!text) return unusable(text.error());
   std::string charter;
   if (!f.charter.empty()) {
     auto c = ReadAll(f.charter, "charter");
-    if (!c) return Fail(c.error());
+    if (!c) return unusable(c.error());
     charter = std::move(*c);
   }
   auto verdict = VerifyProofFile(*text, charter);
-  if (!verdict) return Fail(verdict.error());
+  if (!verdict) return unusable(verdict.error());
   if (f.json) {
     std::cout << DumpJson(nlohmann::json{{"valid", verdict->valid}, {"explanation", verdict->explanation}}) << "\n";
   } else {
