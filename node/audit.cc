@@ -538,16 +538,20 @@ std::string RenderAudit(const AuditReport& report) {
   const Charter c = Charter::Parse(report.charter_bytes).value();
   std::ostringstream out;
   out << "Audit of ledger " << ToHex(c.ledger_id()) << "\n";
-  out << "  \"" << c.proto().title() << "\"\n";
-  out << "  parties: " << c.party_code(0) << " (" << c.party_name(0) << "), " << c.party_code(1) << " ("
-      << c.party_name(1) << ")\n";
+  // Every string from the charter or the feeds is shown through Printable:
+  // the other side (or whoever made the bundle) wrote it.
+  out << "  \"" << Printable(c.proto().title()) << "\"\n";
+  out << "  parties: " << c.party_code(0) << " (" << Printable(c.party_name(0)) << "), " << c.party_code(1) << " ("
+      << Printable(c.party_name(1)) << ")\n";
   out << "  charter signed by both: " << (c.fully_signed() ? "yes" : "NO") << "\n";
   out << "  entries verified: " << c.party_code(0) << " " << report.entries[0] << ", " << c.party_code(1) << " "
       << report.entries[1] << " (every signature, chain and seen link checked)\n\n";
   auto list = RenderList(c, report.state);
-  out << (list ? *list : list.error().message()) << "\n";
+  out << (list ? *list : Printable(list.error().message())) << "\n";
   out << "Findings:\n";
-  for (const AuditFinding& f : report.findings) out << "  " << f.kind << "  " << f.where << ": " << f.what << "\n";
+  for (const AuditFinding& f : report.findings) {
+    out << "  " << f.kind << "  " << Printable(f.where) << ": " << Printable(f.what) << "\n";
+  }
   for (std::string_view kind : kFindingKinds) {
     if (const uint64_t n = report.Omitted(kind)) {
       out << "  " << kind << "  … and " << n << " more, not listed (the report lists the first "
@@ -571,7 +575,7 @@ std::string RenderAudit(const AuditReport& report) {
   const size_t others = report.unilateral.size() - std::min(report.unilateral.size(), report.state.claims.size());
   out << "\nOne side's word alone (not agreements) — open proposals and cancel requests; claims above:\n";
   for (size_t i = 0; i < others; ++i) {
-    out << "  " << report.unilateral[i].where << ": " << report.unilateral[i].what << "\n";
+    out << "  " << Printable(report.unilateral[i].where) << ": " << Printable(report.unilateral[i].what) << "\n";
   }
   if (others == 0) out << "  none\n";
   out << "\nVerdict: " << (report.clean() ? "CLEAN" : "VIOLATIONS FOUND") << " — " << report.Count("violation")

@@ -938,23 +938,6 @@ int CmdNode(const std::string& config_file, const std::vector<std::pair<std::str
   return kExitOk;
 }
 
-// `word` with every byte below 0x20, 0x7f and every non-ASCII byte as \xNN,
-// so that echoing it cannot drive the terminal. (Local until the project-wide
-// escaping of hostile text replaces it.)
-std::string EscapeWord(std::string_view word) {
-  std::string out;
-  for (unsigned char ch : word) {
-    if (ch < 0x20 || ch >= 0x7f) {
-      char hex[5];
-      std::snprintf(hex, sizeof hex, "\\x%02x", ch);
-      out += hex;
-    } else {
-      out += static_cast<char>(ch);
-    }
-  }
-  return out;
-}
-
 size_t EditDistance(std::string_view a, std::string_view b) {
   std::vector<size_t> row(b.size() + 1);
   for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
@@ -988,7 +971,7 @@ std::optional<int> UnknownCommand(const CLI::App& app, std::string_view word) {
     const size_t d = word.size() >= 3 && name.rfind(word, 0) == 0 ? 0 : EditDistance(word, name);
     if (d < best) best = d, nearest = name;
   }
-  std::cerr << "parley: unknown command \"" << EscapeWord(word) << "\"";
+  std::cerr << "parley: unknown command \"" << Printable(word) << "\"";
   if (!nearest.empty()) std::cerr << "; did you mean \"" << nearest << "\"?";
   std::cerr << "\ncommands:";
   for (const std::string& name : names) std::cerr << " " << name;
