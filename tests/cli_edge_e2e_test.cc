@@ -81,6 +81,20 @@ test::CliResult RunOnTerminal(std::vector<std::string> args, const std::string& 
   return r;
 }
 
+TEST_CASE("edge: charter create refuses control characters in the charter's text, and writes nothing") {
+  test::TempDir dir;
+  const std::string out = (dir.path() / "charter").string();
+  const std::string ua = "UA=" + ToHex(test::PartyKey(kUA).public_key()), ru = "RU=" + ToHex(test::PartyKey(kRU).public_key());
+  auto r = test::RunParley({"charter", "create", "--title", "Return\x1b[2J", "--party", ua, "--party", ru, "--out", out});
+  CHECK(r.code == 2);
+  CHECK_MESSAGE(r.err.find("--title: byte 6: U+001B (a control character) is not allowed") != std::string::npos, r.err);
+  r = test::RunParley({"charter", "create", "--title", "ok", "--party", ua, "--party", ru, "--name",
+                       "UA=\xe2\x80\xae" "reversed", "--out", out});
+  CHECK(r.code == 2);
+  CHECK(r.err.find("--name: ") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(out));
+}
+
 TEST_SUITE("e2e") {
 
 TEST_CASE("edge: the CLI and the operator API refuse what must not be signed; nothing is signed, the peer keeps up") {

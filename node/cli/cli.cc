@@ -810,6 +810,14 @@ int CmdCharterCreate(const std::string& title, const std::vector<std::string>& p
                      const std::vector<std::string>& names, const std::vector<std::string>& observers,
                      const std::string& out) {
   if (parties.size() != 2) return Fail(Status(Code::kInvalidArgument, "exactly two --party CODE=KEY are needed"));
+  // The charter's text is shown to every operator and auditor: the same rule
+  // as statements (§5.2).
+  if (Status st = CheckFlagText("--title", title); !st.ok()) return Fail(st);
+  for (const auto& list : {&names, &observers}) {
+    for (const std::string& v : *list) {
+      if (Status st = CheckFlagText(list == &names ? "--name" : "--observer", v); !st.ok()) return Fail(st);
+    }
+  }
   CharterDraft d;
   d.title = title;
   d.created_ms = NowMs();
