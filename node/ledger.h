@@ -19,6 +19,15 @@
 // RotateKey to a key it holds as its next key; from the other party's
 // acknowledgement on, Append signs with that key.
 //
+// Damaged storage (docs/PROTOCOL.md §9, "Checks at start"): Open checks the
+// stored data — every row read with block checksums verified, both feeds
+// checked as hash chains from seq 1 to their head rows, and the signatures
+// of the last kSignaturesCheckedAtOpen entries of each feed verified. What
+// fails is not repaired and does not fail Open: the ledger records the
+// damage, stops signing, and no longer serves a feed from its first damaged
+// seq on (kDataLoss). A read that meets damage later (the store says
+// kDataLoss) does the same. damaged() says what was found.
+//
 // A failed write (disk full, I/O error) does not stop the node for good: the
 // ledger writes nothing more into that store until it has reopened it (see
 // Store::Reopen) and re-read heads, key schedule and high-water mark from it,
@@ -177,6 +186,13 @@ class Ledger : public FeedIndex {
 
   Result<std::vector<StoredFork>> Forks() const;
   bool frozen(PartyIndex party) const;
+  // What damage was found in the store (at Open or by a read since), if
+  // any: then signing is stopped and the damaged range is not served.
+  std::optional<std::string> damaged() const;
+  // How many of the newest entries of each feed have their signatures
+  // verified at Open (older ones are covered by the hash chain up to them
+  // and by block checksums; see docs/PROTOCOL.md §9).
+  static constexpr uint64_t kSignaturesCheckedAtOpen = 256;
   // Why Append refuses to sign, if it does.
   std::optional<std::string> signing_blocked() const;
 
@@ -222,6 +238,16 @@ class Ledger : public FeedIndex {
   Result<IngestOutcome> RecordFork(const DecodedEntry& e, const std::string& stored_envelope);
   // REQUIRES: mu_ held.
   void RefreshSigningBlock();
+  // Why Append refuses to sign: damage first, then blocked_. REQUIRES: mu_ held.
+  std::optional<std::string> BlockedLocked() const;
+  // The check of the stored data at Open (see the class comment); records
+  // what it finds with NoteDamage. Errors only for storage failures other
+  // than damage.
+  Status CheckStoredData();
+  // Records damage found by `s` (if it is kDataLoss) in `party`'s feed from
+  // `seq` on (no party: somewhere else in the store) and returns `s`.
+  // REQUIRES: mu_ not held.
+  Status NoteDamage(Status s, std::optional<PartyIndex> party = std::nullopt, uint64_t seq = 1) const;
 
   std::unique_ptr<Store> store_;
   const Charter charter_;
@@ -243,6 +269,10 @@ class Ledger : public FeedIndex {
   std::optional<Status> write_failure_;      // a write failed; cleared by RecoverStore
   bool key_misused_ = false;                 // own feed forked or extended elsewhere
   std::deque<Writer*> writers_;              // waiting Appends; front is the leader
+  // Damage found in the store, and from which seq each feed is not served
+  // (UINT64_MAX: all of it is). Set by const reads too, hence mutable.
+  mutable std::optional<std::string> damaged_;
+  mutable uint64_t damaged_from_[2] = {UINT64_MAX, UINT64_MAX};
 };
 
 }  // namespace parley
