@@ -682,11 +682,13 @@ Result<std::optional<DecodedEntry>> Ledger::GetById(const Digest& id) const {
 
 Result<std::vector<DecodedEntry>> Ledger::Read(PartyIndex party, uint64_t from, size_t max) const {
   std::vector<DecodedEntry> out;
+  if (max == 0) return out;
   Status failure;
   const std::shared_ptr<const KeySchedule> schedule = key_schedule();
+  // Each scan stops as soon as it has `max` (not at the row after): a damaged
+  // block just past the range must not fail a read that does not need it.
   Status s = store_->Scan(EntryKey(party, std::max<uint64_t>(from, 1)), EntryKey(party + 1, 0),
                           [&](std::string_view, std::string_view value) {
-                            if (out.size() >= max) return false;
                             auto d = DecodeEntry(value, charter_, schedule.get());
                             if (!d) {
                               failure = Status(Code::kDataLoss, "stored entry " +
@@ -696,7 +698,7 @@ Result<std::vector<DecodedEntry>> Ledger::Read(PartyIndex party, uint64_t from, 
                               return false;
                             }
                             out.push_back(std::move(*d));
-                            return true;
+                            return out.size() < max;
                           });
   const uint64_t at = std::max<uint64_t>(from, 1) + out.size();
   if (!s.ok()) return NoteDamage(s, party, at);
@@ -706,6 +708,7 @@ Result<std::vector<DecodedEntry>> Ledger::Read(PartyIndex party, uint64_t from, 
 
 Result<std::vector<std::string>> Ledger::ReadEnvelopes(PartyIndex party, uint64_t from, size_t max) const {
   from = std::max<uint64_t>(from, 1);
+  if (max == 0) return std::vector<std::string>();
   uint64_t damaged_from = UINT64_MAX;
   {
     std::lock_guard lock(mu_);
@@ -720,9 +723,8 @@ Result<std::vector<std::string>> Ledger::ReadEnvelopes(PartyIndex party, uint64_
   std::vector<std::string> out;
   Status s = store_->Scan(EntryKey(party, from), EntryKey(party + 1, 0),
                           [&](std::string_view, std::string_view value) {
-                            if (out.size() >= max) return false;
                             out.emplace_back(value);
-                            return true;
+                            return out.size() < max;
                           });
   if (!s.ok()) return NoteDamage(s, party, from + out.size());
   return out;
