@@ -11,8 +11,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <fstream>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <grpcpp/security/tls_certificate_provider.h>
 #include <grpcpp/security/tls_certificate_verifier.h>
 #include <grpcpp/security/tls_credentials_options.h>
@@ -64,22 +67,50 @@ class PinnedVerifier final : public ExternalCertificateVerifier {
     const std::string why = !fp ? "its certificate is unreadable"
                                 : "its certificate " + fp->substr(0, 16) + "… is not a pinned one";
     *sync_status = grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "peer refused at the TLS handshake: " + why);
+    const std::string key = fp ? *fp : std::string("-");
+    uint64_t repeated = 0;
+    if (!ShouldLog(key, &repeated)) return true;
     const std::string cn(request->common_name().data(), request->common_name().size());
     const std::string target(request->target_name().data(), request->target_name().size());
     Log(LogLevel::kWarn, side_ == "server" ? "TLS handshake refused: a client's certificate is not pinned"
                                            : "TLS handshake refused: the peer server's certificate is not pinned",
         {{"side", side_},
          {"reason", why},
-         {"fingerprint", fp ? *fp : std::string("-")},
+         {"fingerprint", key},
          {"subject_cn", cn.empty() ? std::string("-") : cn},
-         {"target", target.empty() ? std::string("-") : target}});
+         {"target", target.empty() ? std::string("-") : target},
+         {"refused_since_last_line", std::to_string(repeated)}});
     return true;  // synchronous
   }
   void Cancel(TlsCustomVerificationCheckRequest*) override {}
 
  private:
+  // At most one line a minute per certificate, so that a client retrying
+  // (or flooding) does not flood the log; `repeated` counts the refusals not
+  // logged since the last line.
+  bool ShouldLog(const std::string& fingerprint, uint64_t* repeated) {
+    constexpr auto kEvery = std::chrono::minutes(1);
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(mu_);
+    if (last_.size() > 1024) last_.clear();  // bounded, whoever connects
+    auto [it, fresh] = last_.try_emplace(fingerprint, Seen{now, 0});
+    if (!fresh && now - it->second.logged < kEvery) {
+      ++it->second.suppressed;
+      return false;
+    }
+    *repeated = it->second.suppressed;
+    it->second = Seen{now, 0};
+    return true;
+  }
+
+  struct Seen {
+    std::chrono::steady_clock::time_point logged;
+    uint64_t suppressed = 0;
+  };
   const std::set<std::string> allowed_;
   const std::string side_;
+  std::mutex mu_;
+  std::map<std::string, Seen> last_;  // by fingerprint; guarded by mu_
 };
 
 std::string Slurp(const std::filesystem::path& p) {

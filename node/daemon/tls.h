@@ -41,7 +41,8 @@ Result<std::string> CertificateFingerprint(const std::string& cert_pem);
 // Server credentials presenting `own` and accepting client certificates whose
 // fingerprint is in `allowed`. A refused client is logged ("TLS handshake
 // refused", with its certificate's fingerprint and CN; gRPC does not give the
-// verifier the client's address).  The channel credentials log a refused
+// verifier the client's address), at most once a minute per certificate with
+// a count of the refusals in between. The channel credentials log a refused
 // server likewise.
 std::shared_ptr<grpc::ServerCredentials> PinnedServerCredentials(const TlsFiles& own,
                                                                  std::set<std::string> allowed);
