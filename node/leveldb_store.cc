@@ -108,8 +108,10 @@ Result<std::unique_ptr<leveldb::DB>> OpenDb(const std::filesystem::path& dir) {
                                        " holds a ledger but its LevelDB files are damaged: CURRENT missing in " +
                                        db_dir.string() +
                                        (found.files.empty() ? " (and no data files left)" : " (found " + found.files + ")") +
-                                       "; refusing to create a new database over it: restore the folder from a backup, "
-                                       "or move it aside to start afresh and recover the own feed from the peer");
+                                       "; refusing to create a new database over it: restore the folder from a backup; "
+                                       "or, to accept the loss and start an empty database (the node then recovers its "
+                                       "own feed from the peer), move " + db_dir.string() + " aside and delete " +
+                                       CreatedMarker(dir).string());
   }
   if (create && !found.files.empty()) {
     return Status(Code::kDataLoss, "data folder " + dir.string() + " holds LevelDB files (" + found.files +
