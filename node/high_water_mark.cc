@@ -59,6 +59,12 @@ Result<int> Lock(const std::filesystem::path& mark, const std::filesystem::path&
   return fd;
 }
 
+uint64_t DecodeSeq(std::string_view file) {
+  uint64_t seq = 0;
+  for (int i = 7; i >= 0; --i) seq = (seq << 8) | static_cast<uint8_t>(file[40 + i]);
+  return seq;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<HighWaterMark>> HighWaterMark::Open(const std::filesystem::path& path,
@@ -93,10 +99,31 @@ Result<std::unique_ptr<HighWaterMark>> HighWaterMark::Open(const std::filesystem
     return Status(Code::kFailedPrecondition,
                   "high-water mark " + path.string() + " belongs to another ledger");
   }
-  uint64_t seq = 0;
-  for (int i = 7; i >= 0; --i) seq = (seq << 8) | static_cast<uint8_t>(buf[40 + i]);
-  mark->seq_ = seq;
+  mark->seq_ = DecodeSeq(buf);
   return mark;
+}
+
+Status HighWaterMark::Reread() {
+  int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return Status(Code::kIoError, "cannot re-read high-water mark " + path_.string() + ": " + std::strerror(errno));
+  }
+  std::string buf(kFileSize + 1, '\0');
+  const ssize_t n = ::pread(fd, buf.data(), buf.size(), 0);
+  const int err = errno;
+  ::close(fd);
+  if (n < 0) return Status(Code::kIoError, "cannot re-read high-water mark " + path_.string() + ": " + std::strerror(err));
+  buf.resize(static_cast<size_t>(n));
+  if (buf.size() != kFileSize || buf != Encode(ledger_id_, DecodeSeq(buf))) {
+    return Status(Code::kDataLoss, "high-water mark " + path_.string() + " changed under this node: it is corrupt now");
+  }
+  const uint64_t seq = DecodeSeq(buf);
+  if (seq <= seq_) return Status::Ok();
+  const uint64_t mine = seq_;
+  seq_ = seq;
+  return Status(Code::kFailedPrecondition, "high-water mark " + path_.string() + " was advanced to seq " +
+                                               std::to_string(seq) + " by another signer (this node signed up to " +
+                                               std::to_string(mine) + ")");
 }
 
 HighWaterMark::~HighWaterMark() {

@@ -49,6 +49,15 @@ class HighWaterMark {
   // EDQUOT), kIoError otherwise.
   Status Advance(uint64_t seq);
 
+  // Re-reads the mark from its path before a signature (a second line of
+  // defence behind the lock: a lock file removed by hand, or a mark file
+  // replaced). If the file says a higher seq than seq(), another signer has
+  // used the key: seq() takes that value (so the Ledger's rollback check
+  // stops signing) and the result is kFailedPrecondition. kDataLoss if the
+  // file is corrupt or of another ledger, kIoError if it cannot be read;
+  // seq() is then unchanged.
+  Status Reread();
+
  private:
   HighWaterMark(int lock_fd, int fd, Digest ledger_id, uint64_t seq, std::filesystem::path path)
       : lock_fd_(lock_fd), fd_(fd), ledger_id_(ledger_id), seq_(seq), path_(std::move(path)) {}

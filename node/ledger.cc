@@ -811,6 +811,18 @@ void Ledger::CommitGroup(const std::vector<Writer*>& group) {
     for (Writer* w : group) w->result = s;
     return;
   }
+  // Behind the mark's lock, the mark itself: advanced by another signer, it
+  // is now above the own head and the rollback check below stops signing.
+  if (hwm_ && options_.self) {
+    if (Status s = hwm_->Reread(); !s.ok()) {
+      std::lock_guard lock(mu_);
+      RefreshSigningBlock();
+      if (s.code() != Code::kFailedPrecondition) {
+        for (Writer* w : group) w->result = Status(s.code(), "refusing to sign: " + s.message());
+        return;
+      }
+    }
+  }
   FeedHead heads[2];
   std::optional<std::string> blocked;
   std::shared_ptr<const KeySchedule> schedule;

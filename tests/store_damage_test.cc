@@ -317,5 +317,30 @@ TEST_CASE("the high-water mark admits one holder at a time and names the pid tha
   CHECK((*again)->seq() == 7);
 }
 
+TEST_CASE("a mark advanced behind the lock by another signer stops signing before the next entry") {
+  Folder f;
+  auto l = f.Open().value();
+  for (int i = 0; i < 3; ++i) REQUIRE(l->Append(test::Say("mine " + std::to_string(i)), test::kT0 + i).has_value());
+  // Another signer's mark at seq 5, written over the file in place, as a
+  // second node that got past the lock (its lock file removed by hand) would.
+  test::TempDir other;
+  {
+    auto m = HighWaterMark::Open(other.path() / "mark", test::TheCharter().ledger_id()).value();
+    REQUIRE(m->Advance(5).ok());
+  }
+  std::ifstream in(other.path() / "mark", std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  REQUIRE(bytes.size() == 80);
+  std::fstream(f.hwm(), std::ios::in | std::ios::out | std::ios::binary).write(bytes.data(), 80);
+
+  auto r = l->Append(test::Say("would be a second seq 4"), test::kT0 + 10);
+  REQUIRE_FALSE(r.has_value());
+  INFO(r.error().ToString());
+  CHECK(r.error().code() == Code::kFailedPrecondition);
+  CHECK(r.error().message().find("signed up to seq 5 (high-water mark)") != std::string::npos);
+  CHECK(l->Head(kUA).seq == 3);
+  REQUIRE(l->signing_blocked().has_value());
+}
+
 }  // namespace
 }  // namespace parley
