@@ -10,7 +10,10 @@
 //
 // Own-feed safety: with a HighWaterMark file, a data folder whose own head
 // is below the mark (lost, or rolled back to an older copy) refuses to sign
-// until Ingest has recovered the missing entries of the node's own feed.
+// until Ingest has recovered the missing entries of the node's own feed. The
+// mark is locked while the ledger is open (one signer per mark: a second
+// Open with the same mark fails, kAlreadyExists) and re-read before each
+// group of signatures.
 //
 // Key rotation (docs/PROTOCOL.md §5.1): the ledger keeps each party's key
 // schedule, derived from the stored RotateKey entries and their
