@@ -15,9 +15,10 @@
 // mark is read only after the lock is taken, so what the Ledger compares
 // with its stored head is the newest mark any signer wrote. The lock file
 // is never removed (removing a held lock file would let a second opener
-// lock a new one). A lock is local to one machine and one mark file: the
-// same key with another mark, or on another machine, is not stopped here
-// (docs/PROTOCOL.md, "One signer per key").
+// lock a new one). A file system without OFD locks makes Open fail
+// (kIoError), on the safe side. A lock is local to one machine and one mark
+// file: the same key with another mark, or on another machine, is not
+// stopped here (docs/PROTOCOL.md, "One signer per key").
 //
 // Thread safety: not thread-safe; the Ledger serializes calls.
 #pragma once
