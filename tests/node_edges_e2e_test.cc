@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <fstream>
+#include <set>
 
 #include "node/store.h"
 #include "node_harness.h"
@@ -132,6 +133,26 @@ TEST_CASE("a node on a damaged data folder says so in status and its log, signs 
   REQUIRE(n.ru.Start());
   REQUIRE(test::Eventually([&] { return test::ReadText(n.ua.log()).find("not served") != std::string::npos; }));
   CHECK(n.ru.HeadOf(kUA).seq < 300);
+}
+
+TEST_CASE("a node whose data folder lost CURRENT refuses to start, names it, and creates nothing over it") {
+  test::NodePair n;
+  REQUIRE(n.ua.Start());
+  REQUIRE(n.ua.Client()->Submit(test::Say("on the record"), "").has_value());
+  REQUIRE(n.ua.Stop() == 0);
+  const fs::path db = n.ua.dir() / "data" / "ledger";
+  REQUIRE(OpenLevelDbStore(n.ua.dir() / "data").value()->Compact().ok());  // the entry into a table file
+  fs::remove(db / "CURRENT");
+  std::set<std::string> before;
+  for (const auto& f : fs::directory_iterator(db)) before.insert(f.path().filename().string());
+
+  auto r = RunRefused({"node", "--config", (n.ua.dir() / "node.conf").string()});
+  INFO(r.err);
+  CHECK(r.code > 0);
+  CHECK(r.err.find("holds a ledger but its LevelDB files are damaged: CURRENT missing in " + db.string()) !=
+        std::string::npos);
+  CHECK_FALSE(fs::exists(db / "CURRENT"));
+  for (const std::string& name : before) CHECK_MESSAGE(fs::exists(db / name), name, " was deleted");
 }
 
 }  // TEST_SUITE
