@@ -308,6 +308,14 @@ Status WriteKeyFile(const std::filesystem::path& path, const SecretKey& key,
   return Status::Ok();
 }
 
+Status CheckPrivateFileMode(unsigned st_mode, const std::filesystem::path& path, std::string_view what) {
+  if ((st_mode & 077) == 0) return Status::Ok();
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", st_mode & 07777);
+  return Status(Code::kPermissionDenied, std::string(what) + " " + path.string() + " has mode " + mode +
+                                             "; it must not be accessible by group or others (chmod 600 it)");
+}
+
 Result<SecretKey> ReadKeyFile(const std::filesystem::path& path,
                               std::string_view passphrase) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -323,14 +331,7 @@ Result<SecretKey> ReadKeyFile(const std::filesystem::path& path,
     return Status(Code::kInvalidArgument,
                   "key file " + path.string() + " is not a regular file");
   }
-  if ((st.st_mode & 077) != 0) {
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    return Status(Code::kPermissionDenied,
-                  "key file " + path.string() + " has mode " + mode +
-                      "; it must not be accessible by group or others "
-                      "(chmod 600 it)");
-  }
+  if (Status s = CheckPrivateFileMode(st.st_mode, path, "key file"); !s.ok()) return s;
   // Read at most one byte past the expected size: enough for OpenKey to
   // report a wrong size, without slurping an arbitrary file.
   std::string bytes(kKeyFileSize + 1, '\0');

@@ -82,4 +82,10 @@ Status WriteKeyFile(const std::filesystem::path& path, const SecretKey& key,
 Result<SecretKey> ReadKeyFile(const std::filesystem::path& path,
                               std::string_view passphrase);
 
+// The one rule for files that hold private keys (the signing key file, the
+// TLS key): `st_mode` (from stat) must grant nothing to group or others.
+// kPermissionDenied otherwise: "<what> <path> has mode 0644; it must not be
+// accessible by group or others (chmod 600 it)".
+Status CheckPrivateFileMode(unsigned st_mode, const std::filesystem::path& path, std::string_view what);
+
 }  // namespace parley

@@ -10,7 +10,10 @@
 //
 // Own-feed safety: with a HighWaterMark file, a data folder whose own head
 // is below the mark (lost, or rolled back to an older copy) refuses to sign
-// until Ingest has recovered the missing entries of the node's own feed.
+// until Ingest has recovered the missing entries of the node's own feed. The
+// mark is locked while the ledger is open (one signer per mark: a second
+// Open with the same mark fails, kAlreadyExists) and re-read before each
+// group of signatures.
 //
 // Key rotation (docs/PROTOCOL.md §5.1): the ledger keeps each party's key
 // schedule, derived from the stored RotateKey entries and their
@@ -18,6 +21,15 @@
 // the key the schedule names for it. The local party rotates by appending a
 // RotateKey to a key it holds as its next key; from the other party's
 // acknowledgement on, Append signs with that key.
+//
+// Damaged storage (docs/PROTOCOL.md §9, "Checks at start"): Open checks the
+// stored data — every row read with block checksums verified, both feeds
+// checked as hash chains from seq 1 to their head rows, and the signatures
+// of the last kSignaturesCheckedAtOpen entries of each feed verified. What
+// fails is not repaired and does not fail Open: the ledger records the
+// damage, stops signing, and no longer serves a feed from its first damaged
+// seq on (kDataLoss). A read that meets damage later (the store says
+// kDataLoss) does the same. damaged() says what was found.
 //
 // A failed write (disk full, I/O error) does not stop the node for good: the
 // ledger writes nothing more into that store until it has reopened it (see
@@ -183,6 +195,13 @@ class Ledger : public FeedIndex {
 
   Result<std::vector<StoredFork>> Forks() const;
   bool frozen(PartyIndex party) const;
+  // What damage was found in the store (at Open or by a read since), if
+  // any: then signing is stopped and the damaged range is not served.
+  std::optional<std::string> damaged() const;
+  // How many of the newest entries of each feed have their signatures
+  // verified at Open (older ones are covered by the hash chain up to them
+  // and by block checksums; see docs/PROTOCOL.md §9).
+  static constexpr uint64_t kSignaturesCheckedAtOpen = 256;
   // Why Append refuses to sign, if it does.
   std::optional<std::string> signing_blocked() const;
 
@@ -237,6 +256,16 @@ class Ledger : public FeedIndex {
   Result<IngestOutcome> RecordFork(const DecodedEntry& e, const std::string& stored_envelope);
   // REQUIRES: mu_ held.
   void RefreshSigningBlock();
+  // Why Append refuses to sign: damage first, then blocked_. REQUIRES: mu_ held.
+  std::optional<std::string> BlockedLocked() const;
+  // The check of the stored data at Open (see the class comment); records
+  // what it finds with NoteDamage. Errors only for storage failures other
+  // than damage.
+  Status CheckStoredData();
+  // Records damage found by `s` (if it is kDataLoss) in `party`'s feed from
+  // `seq` on (no party: somewhere else in the store) and returns `s`.
+  // REQUIRES: mu_ not held.
+  Status NoteDamage(Status s, std::optional<PartyIndex> party = std::nullopt, uint64_t seq = 1) const;
 
   std::unique_ptr<Store> store_;
   const Charter charter_;
@@ -258,6 +287,10 @@ class Ledger : public FeedIndex {
   std::optional<Status> write_failure_;      // a write failed; cleared by RecoverStore
   bool key_misused_ = false;                 // own feed forked or extended elsewhere
   std::deque<Writer*> writers_;              // waiting Appends; front is the leader
+  // Damage found in the store, and from which seq each feed is not served
+  // (UINT64_MAX: all of it is). Set by const reads too, hence mutable.
+  mutable std::optional<std::string> damaged_;
+  mutable uint64_t damaged_from_[2] = {UINT64_MAX, UINT64_MAX};
 };
 
 }  // namespace parley

@@ -71,11 +71,26 @@ class Store {
 
 std::unique_ptr<Store> NewMemoryStore();
 
-// Opens (creating if missing) the LevelDB database in `dir`. LevelDB's own
-// file lock makes a second open of the same folder fail: kAlreadyExists with
-// a message that says another process holds it. A write or open that fails
-// for lack of space (ENOSPC, EDQUOT) is kResourceExhausted; other storage
-// failures are kIoError (kDataLoss if corrupt).
+// Opens the LevelDB database in `dir` (in `dir`/ledger), creating the folder
+// and the database if the folder never held one. LevelDB's own file lock
+// makes a second open of the same folder fail: kAlreadyExists with a message
+// that says another process holds it.
+//
+// Damage is named, never papered over (docs/PROTOCOL.md, "Storage"):
+// - creating a database is recorded in `dir`/ledger.created (synced, with
+//   its folder); with that marker, or with LevelDB data files, present but
+//   CURRENT missing, Open fails with kDataLoss ("... holds a ledger but its
+//   LevelDB files are damaged: CURRENT missing ...") and creates nothing;
+// - LevelDB runs with paranoid_checks: a damaged log or MANIFEST (or one
+//   CURRENT names that is missing) fails the open with kDataLoss;
+// - every read verifies block checksums: a damaged table block is kDataLoss
+//   from Get and Scan (Scan stops at it), never wrong bytes.
+// A log cut short at its end is indistinguishable from a crash mid-write and
+// is dropped silently by LevelDB; the ledger's high-water mark catches what
+// that loses of the own feed.
+// A folder this process cannot write to is kPermissionDenied naming it. A
+// write or open that fails for lack of space (ENOSPC, EDQUOT) is
+// kResourceExhausted; other storage failures are kIoError.
 Result<std::unique_ptr<Store>> OpenLevelDbStore(const std::filesystem::path& dir);
 
 }  // namespace parley

@@ -48,7 +48,30 @@ TEST_CASE("nodes replicate over mutual TLS with pinned certificates, and refuse 
     auto st = n.ru.Client()->GetStatus();
     REQUIRE(st.has_value());
     CHECK_FALSE(st->peer().connected());
+    // RU's server refused UA's client at the handshake, and says so: with
+    // UA's certificate fingerprint (gRPC gives no address there).
+    CHECK(test::Eventually([&] {
+      return test::ReadText(n.ru.log()).find("TLS handshake refused: a client's certificate is not pinned") !=
+             std::string::npos;
+    }));
+    const std::string ru_log = test::ReadText(n.ru.log());
+    CHECK(ru_log.find("fingerprint=" + ua_fp) != std::string::npos);
+    CHECK(ru_log.find("side=server") != std::string::npos);
   }
+}
+
+TEST_CASE("a TLS key file readable by group or others is refused, as the signing key file is") {
+  test::NodePair n;
+  UseTls(n.ua, TlsInit(n.ua));  // any pin: the key file is refused first
+  std::filesystem::permissions(n.ua.dir() / "tls" / "tls.key", std::filesystem::perms::owner_read |
+                                                                   std::filesystem::perms::owner_write |
+                                                                   std::filesystem::perms::group_read |
+                                                                   std::filesystem::perms::others_read);
+  CHECK_FALSE(n.ua.Start());  // exits at start (a node that started is killed with the pair)
+  const std::string log = test::ReadText(n.ua.log());
+  INFO(log);
+  CHECK(log.find("TLS key file " + (n.ua.dir() / "tls" / "tls.key").string() + " has mode 0644") != std::string::npos);
+  CHECK(log.find("chmod 600") != std::string::npos);
 }
 
 TEST_CASE("a node without TLS settings refuses to start unless plaintext is asked for") {

@@ -13,7 +13,7 @@
 //   listen          = 127.0.0.1:7401      # peer service address
 //   peer            = 127.0.0.1:7402      # the other party's node
 //   socket          = ua.sock             # operator socket (mode 0600)
-//   high_water_mark = ua.key.hwm          # default: key_file + ".hwm"
+//   high_water_mark = ua.key.hwm          # default: key_file + ".hwm"; locked (MARK.lock) while the node runs
 //   manifest_dir    = ua-manifests        # default: data_dir + "/manifests" (encrypted)
 //   tls_cert        = tls/tls.crt         # this node's certificate (parley tls init)
 //   tls_key         = tls/tls.key

@@ -75,6 +75,9 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config, SecretKey ke
   if (!ledger) return ledger.error();
   node->ledger_ = std::move(*ledger);
   self = node->ledger_->self();  // set: Open fails for a key of no party
+  if (auto damage = node->ledger_->damaged()) {
+    Log(LogLevel::kError, "the data folder is damaged", {{"data_dir", config.data_dir.string()}, {"damage", *damage}});
+  }
   if (auto blocked = node->ledger_->signing_blocked()) {
     Log(LogLevel::kWarn, "signing is blocked", {{"reason", *blocked}});
   }
@@ -115,9 +118,17 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config, SecretKey ke
     b.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
     b.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, kKeepaliveIdleMs / 2);
     b.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+    // gRPC sets SO_REUSEPORT by default, which lets a second node bind the
+    // same address and take a share of the connections. The port is ours
+    // alone: a second bind must fail.
+    b.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
     node->peer_server_ = b.BuildAndStart();
+    // A failed bind: BuildAndStart returns null, or a server whose selected
+    // port is 0 (gRPC logs the errno; we cannot read it here).
     if (!node->peer_server_ || node->peer_port_ == 0) {
-      return Status(Code::kUnavailable, "cannot listen on " + config.listen + " (address in use?)");
+      return Status(Code::kUnavailable, "cannot listen on the peer address " + config.listen +
+                                            ": address in use (another node or program is bound to it) or not "
+                                            "available on this machine");
     }
   }
   {

@@ -58,7 +58,14 @@ grpc::Status StreamFeed(const Ledger& ledger, PartyIndex party, uint64_t from_se
     const size_t chunk = static_cast<size_t>(std::min<uint64_t>(256, max_count - sent));
     // Served as stored: every entry was verified before it was stored.
     auto entries = ledger.ReadEnvelopes(party, next, chunk);
-    if (!entries) return ToGrpc(entries.error());
+    if (!entries) {
+      if (entries.error().code() == Code::kDataLoss) {
+        Log(LogLevel::kError, "a feed read met damaged storage; not served",
+            {{"party", ledger.charter().party_code(party)}, {"from", std::to_string(next)},
+             {"reason", entries.error().message()}});
+      }
+      return ToGrpc(entries.error());
+    }
     for (std::string& envelope : *entries) {
       item.set_envelope(std::move(envelope));
       if (!writer->Write(item)) return grpc::Status::OK;  // client went away

@@ -8,16 +8,22 @@
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <fstream>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <grpcpp/security/tls_certificate_provider.h>
 #include <grpcpp/security/tls_certificate_verifier.h>
 #include <grpcpp/security/tls_credentials_options.h>
 #include <sstream>
 
+#include "crypto/key_file.h"
 #include "crypto/types.h"
+#include "node/daemon/log.h"
 
 namespace parley {
 namespace {
@@ -37,28 +43,74 @@ using BytesPtr = std::unique_ptr<unsigned char, Freer<unsigned char, FreeBytes>>
 using grpc::experimental::ExternalCertificateVerifier;
 using grpc::experimental::TlsCustomVerificationCheckRequest;
 
-// Accepts a peer whose certificate's fingerprint is pinned.
+// Accepts a peer whose certificate's fingerprint is pinned, and logs every
+// refusal (gRPC itself says nothing to the application about a handshake it
+// refused). `side` names the end this verifier runs at ("server": refusing
+// a client; "client": refusing the server it dialled).
+//
+// gRPC's verifier request carries the certificate but not the peer's
+// address on the server side, so a refused client is named by its
+// certificate (fingerprint, subject CN), not by address. A client that
+// presents no certificate at all is refused by the TLS layer before any
+// verifier runs, and is not logged here.
 class PinnedVerifier final : public ExternalCertificateVerifier {
  public:
-  explicit PinnedVerifier(std::set<std::string> allowed) : allowed_(std::move(allowed)) {}
+  PinnedVerifier(std::set<std::string> allowed, std::string side) : allowed_(std::move(allowed)), side_(std::move(side)) {}
 
   bool Verify(TlsCustomVerificationCheckRequest* request, std::function<void(grpc::Status)>,
               grpc::Status* sync_status) override {
     auto fp = CertificateFingerprint(std::string(request->peer_cert().data(), request->peer_cert().size()));
-    if (!fp) {
-      *sync_status = grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "peer certificate unreadable");
-    } else if (!allowed_.count(*fp)) {
-      *sync_status = grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
-                                  "peer certificate " + fp->substr(0, 16) + "… is not the pinned one");
-    } else {
+    if (fp && allowed_.count(*fp)) {
       *sync_status = grpc::Status::OK;
+      return true;  // synchronous
     }
+    const std::string why = !fp ? "its certificate is unreadable"
+                                : "its certificate " + fp->substr(0, 16) + "… is not a pinned one";
+    *sync_status = grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "peer refused at the TLS handshake: " + why);
+    const std::string key = fp ? *fp : std::string("-");
+    uint64_t repeated = 0;
+    if (!ShouldLog(key, &repeated)) return true;
+    const std::string cn(request->common_name().data(), request->common_name().size());
+    const std::string target(request->target_name().data(), request->target_name().size());
+    Log(LogLevel::kWarn, side_ == "server" ? "TLS handshake refused: a client's certificate is not pinned"
+                                           : "TLS handshake refused: the peer server's certificate is not pinned",
+        {{"side", side_},
+         {"reason", why},
+         {"fingerprint", key},
+         {"subject_cn", cn.empty() ? std::string("-") : cn},
+         {"target", target.empty() ? std::string("-") : target},
+         {"refused_since_last_line", std::to_string(repeated)}});
     return true;  // synchronous
   }
   void Cancel(TlsCustomVerificationCheckRequest*) override {}
 
  private:
+  // At most one line a minute per certificate, so that a client retrying
+  // (or flooding) does not flood the log; `repeated` counts the refusals not
+  // logged since the last line.
+  bool ShouldLog(const std::string& fingerprint, uint64_t* repeated) {
+    constexpr auto kEvery = std::chrono::minutes(1);
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(mu_);
+    if (last_.size() > 1024) last_.clear();  // bounded, whoever connects
+    auto [it, fresh] = last_.try_emplace(fingerprint, Seen{now, 0});
+    if (!fresh && now - it->second.logged < kEvery) {
+      ++it->second.suppressed;
+      return false;
+    }
+    *repeated = it->second.suppressed;
+    it->second = Seen{now, 0};
+    return true;
+  }
+
+  struct Seen {
+    std::chrono::steady_clock::time_point logged;
+    uint64_t suppressed = 0;
+  };
   const std::set<std::string> allowed_;
+  const std::string side_;
+  std::mutex mu_;
+  std::map<std::string, Seen> last_;  // by fingerprint; guarded by mu_
 };
 
 std::string Slurp(const std::filesystem::path& p) {
@@ -134,6 +186,10 @@ Result<std::string> CreateSelfSignedCertificate(const std::filesystem::path& dir
 }
 
 Result<TlsFiles> ReadTlsFiles(const std::filesystem::path& cert, const std::filesystem::path& key) {
+  struct stat st {};
+  if (::stat(key.c_str(), &st) == 0) {
+    if (Status s = CheckPrivateFileMode(st.st_mode, key, "TLS key file"); !s.ok()) return s;
+  }
   TlsFiles f{Slurp(cert), Slurp(key)};
   if (f.cert_pem.empty()) return Status(Code::kNotFound, "cannot read TLS certificate " + cert.string());
   if (f.key_pem.empty()) return Status(Code::kNotFound, "cannot read TLS key " + key.string());
@@ -149,7 +205,7 @@ std::shared_ptr<grpc::ServerCredentials> PinnedServerCredentials(const TlsFiles&
   grpc::experimental::TlsServerCredentialsOptions options(provider);
   options.watch_identity_key_cert_pairs();
   options.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_BUT_DONT_VERIFY);
-  options.set_certificate_verifier(ExternalCertificateVerifier::Create<PinnedVerifier>(std::move(allowed)));
+  options.set_certificate_verifier(ExternalCertificateVerifier::Create<PinnedVerifier>(std::move(allowed), "server"));
   return grpc::experimental::TlsServerCredentials(options);
 }
 
@@ -162,7 +218,7 @@ std::shared_ptr<grpc::ChannelCredentials> PinnedChannelCredentials(const TlsFile
   options.set_verify_server_certs(false);
   options.set_check_call_host(false);
   options.set_certificate_verifier(
-      ExternalCertificateVerifier::Create<PinnedVerifier>(std::set<std::string>{pinned}));
+      ExternalCertificateVerifier::Create<PinnedVerifier>(std::set<std::string>{pinned}, "client"));
   return grpc::experimental::TlsCredentials(options);
 }
 

@@ -30,14 +30,20 @@ struct TlsFiles {
 // Writes `dir`/tls.key (0600) and `dir`/tls.crt; returns the fingerprint.
 Result<std::string> CreateSelfSignedCertificate(const std::filesystem::path& dir, const std::string& common_name);
 
-// Reads a certificate and key (PEM files).
+// Reads a certificate and key (PEM files). A key file readable or writable
+// by group or others is refused (kPermissionDenied, with its mode: the same
+// rule as for the signing key file, CheckPrivateFileMode in crypto/key_file.h).
 Result<TlsFiles> ReadTlsFiles(const std::filesystem::path& cert, const std::filesystem::path& key);
 
 // SHA-256 of the certificate's DER encoding, lower-case hex.
 Result<std::string> CertificateFingerprint(const std::string& cert_pem);
 
 // Server credentials presenting `own` and accepting client certificates whose
-// fingerprint is in `allowed`.
+// fingerprint is in `allowed`. A refused client is logged ("TLS handshake
+// refused", with its certificate's fingerprint and CN; gRPC does not give the
+// verifier the client's address), at most once a minute per certificate with
+// a count of the refusals in between. The channel credentials log a refused
+// server likewise.
 std::shared_ptr<grpc::ServerCredentials> PinnedServerCredentials(const TlsFiles& own,
                                                                  std::set<std::string> allowed);
 
