@@ -842,55 +842,54 @@ Result<std::pair<v1::Entry, const SecretKey*>> Ledger::NextEntry(const v1::Entry
   return std::make_pair(std::move(entry), signer);
 }
 
+Status Ledger::ReadyToSign() {
+  // After a failed write, first reopen and re-read the store. While that
+  // fails (no space yet) nothing is signed, and nothing is read from a store
+  // that may be closed.
+  if (Status s = RecoverStore(); !s.ok()) return s;
+  // Behind the mark's lock, the mark itself: advanced by another signer, it
+  // is now above the own head and the rollback check stops signing.
+  if (hwm_ && options_.self) {
+    if (Status s = hwm_->Reread(); !s.ok()) {
+      std::lock_guard lock(mu_);
+      RefreshSigningBlock();
+      if (s.code() != Code::kFailedPrecondition) return Status(s.code(), "refusing to sign: " + s.message());
+    }
+  }
+  return Status::Ok();
+}
+
+Ledger::SigningState Ledger::SigningSnapshot() const {
+  std::lock_guard lock(mu_);
+  SigningState st;
+  st.heads[0] = heads_[0];
+  st.heads[1] = heads_[1];
+  st.blocked = BlockedLocked();
+  st.schedule = schedule_;
+  return st;
+}
+
 Result<v1::Entry> Ledger::Preview(const v1::Entry& body, int64_t now_ms) {
   std::lock_guard write_lock(write_mu_);
-  if (Status s = RecoverStore(); !s.ok()) return s;
-  FeedHead heads[2];
-  std::optional<std::string> blocked;
-  std::shared_ptr<const KeySchedule> schedule;
-  {
-    std::lock_guard lock(mu_);
-    heads[0] = heads_[0];
-    heads[1] = heads_[1];
-    blocked = blocked_;
-    schedule = schedule_;
-  }
-  HeldIndex index(heads, *this);
-  auto next = NextEntry(body, now_ms, heads, *schedule, index, blocked);
+  if (Status s = ReadyToSign(); !s.ok()) return s;
+  const SigningState st = SigningSnapshot();
+  HeldIndex index(st.heads, *this);
+  auto next = NextEntry(body, now_ms, st.heads, *st.schedule, index, st.blocked);
   if (!next) return next.error();
   return std::move(next->first);
 }
 
 void Ledger::CommitGroup(const std::vector<Writer*>& group) {
-  // After a failed write, first reopen and re-read the store. While that
-  // fails (no space yet) nothing is signed, and nothing is read from a store
-  // that may be closed: every writer gets the reason.
-  if (Status s = RecoverStore(); !s.ok()) {
+  // Until a failed write is recovered, or while the mark cannot be read,
+  // every writer gets the reason.
+  if (Status s = ReadyToSign(); !s.ok()) {
     for (Writer* w : group) w->result = s;
     return;
   }
-  // Behind the mark's lock, the mark itself: advanced by another signer, it
-  // is now above the own head and the rollback check below stops signing.
-  if (hwm_ && options_.self) {
-    if (Status s = hwm_->Reread(); !s.ok()) {
-      std::lock_guard lock(mu_);
-      RefreshSigningBlock();
-      if (s.code() != Code::kFailedPrecondition) {
-        for (Writer* w : group) w->result = Status(s.code(), "refusing to sign: " + s.message());
-        return;
-      }
-    }
-  }
-  FeedHead heads[2];
-  std::optional<std::string> blocked;
-  std::shared_ptr<const KeySchedule> schedule;
-  {
-    std::lock_guard lock(mu_);
-    heads[0] = heads_[0];
-    heads[1] = heads_[1];
-    blocked = BlockedLocked();
-    schedule = schedule_;
-  }
+  SigningState st = SigningSnapshot();
+  FeedHead (&heads)[2] = st.heads;
+  const std::optional<std::string>& blocked = st.blocked;
+  std::shared_ptr<const KeySchedule>& schedule = st.schedule;
   const PartyIndex self = options_.self.value_or(0);
   HeldIndex index(heads, *this);
   WriteBatch batch;

@@ -234,6 +234,19 @@ class Ledger : public FeedIndex {
   // The key to sign the own entry at `seq` with, if held. REQUIRES: write_mu_
   // or mu_ held.
   const SecretKey* SignerFor(const KeySchedule& schedule, uint64_t seq, uint64_t seen_seq) const;
+  // What signing needs first, for Append's group and Preview alike: a
+  // failed write recovered (RecoverStore), the high-water mark re-read behind
+  // its lock. The error to refuse with, or OK. REQUIRES: write_mu_ held, mu_
+  // not held.
+  Status ReadyToSign();
+  // The heads, why signing is blocked (if it is) and the key schedule, as of
+  // now. REQUIRES: mu_ not held.
+  struct SigningState {
+    FeedHead heads[2];
+    std::optional<std::string> blocked;
+    std::shared_ptr<const KeySchedule> schedule;
+  };
+  SigningState SigningSnapshot() const;
   // The local party's next entry with `body`, given `heads`, and the key to
   // sign it with: header fields set, then every check a receiving node makes
   // but the signature (CheckSignable, CheckSuccessor, CheckRotation), and
