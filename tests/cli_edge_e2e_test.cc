@@ -20,12 +20,7 @@ namespace {
 
 using test::kRU;
 using test::kUA;
-
-std::string IdOf(const test::CliResult& r) {
-  auto j = nlohmann::json::parse(r.out, nullptr, false);
-  if (j.is_discarded() || !j.contains("id")) return "";
-  return j["id"].get<std::string>();
-}
+using test::IdOf;
 
 // True if no byte of `s` could drive a terminal (escape sequences, BEL, ...).
 bool NoControls(const std::string& s) {

@@ -137,6 +137,13 @@ inline CliResult RunParley(const std::vector<std::string>& args) {
   return r;
 }
 
+// The "id" of a CLI command's --json output ("" if none).
+inline std::string IdOf(const CliResult& r) {
+  auto j = nlohmann::json::parse(r.out, nullptr, false);
+  if (j.is_discarded() || !j.contains("id")) return "";
+  return j["id"].get<std::string>();
+}
+
 // Polls `cond` every 5 ms until it holds or `timeout` passes.
 inline bool Eventually(const std::function<bool()>& cond, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
   auto end = std::chrono::steady_clock::now() + timeout;

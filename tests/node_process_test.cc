@@ -15,12 +15,7 @@ namespace {
 
 using test::kRU;
 using test::kUA;
-
-std::string IdOf(const test::CliResult& r) {
-  auto j = nlohmann::json::parse(r.out, nullptr, false);
-  if (j.is_discarded() || !j.contains("id")) return "";
-  return j["id"].get<std::string>();
-}
+using test::IdOf;
 
 TEST_SUITE("e2e") {
 
