@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "node/agreements.h"
 #include "node/views.h"
 #include "tests/fixtures.h"
 
@@ -508,6 +509,74 @@ TEST_CASE("an ID prefix that is not hex or shorter than 4 digits is refused as s
   }
   CHECK(Contains(ResolveIdPrefix("abc", {a}).error().message(), "too short: give at least 4 hex digits"));
   CHECK(Contains(ResolveIdPrefix("xyz1", {a}).error().message(), "is not an ID prefix: IDs are hex"));
+}
+
+// RU#1 proposed, UA#1 accepted; RU#2 proposes an amendment; both cancel the
+// agreement (UA#2, RU#3); UA#3 accepts the amendment, which so becomes an
+// agreement of its own: the acceptance stands, the amendment's link is void.
+struct AmendAfterCancel {
+  Scenario s;
+  DecodedEntry original, amendment, acceptance;
+  LedgerState state;
+  AmendAfterCancel() {
+    original = s.Add(kRU, test::Propose(test::RemainsTerms(kRU, 1212, kT0 + kDay)));
+    s.Add(kUA, test::Accept(original));
+    v1::Entry amend = test::Propose(test::RemainsTerms(kRU, 1212, kT0 + 3 * kDay));
+    amend.mutable_propose()->set_amends(original.id.str());
+    amendment = s.Add(kRU, amend);
+    s.Add(kUA, test::Cancel(original));
+    s.Add(kRU, test::Cancel(original));
+    acceptance = s.Add(kUA, test::Accept(amendment));
+    state = ComputeState(s.feed(kUA), s.feed(kRU), kNow);
+  }
+};
+
+TEST_CASE("a statement that stands with a void link is shown apart from void statements, in every view") {
+  AmendAfterCancel a;
+  const std::string reason =
+      "the agreement named was already cancelled when the amendment was accepted; the amendment stands as an "
+      "agreement of its own";
+
+  const nlohmann::json json = StateJson(TheCharter(), a.state);
+  INFO(json.dump(2));
+  CHECK(json["void_statements"].empty());  // the acceptance made an agreement: not void
+  REQUIRE(json["void_links"].size() == 1);
+  CHECK(json["void_links"][0] == nlohmann::json{{"party", "RU"},
+                                                {"seq", 2},
+                                                {"id", ToHex(a.amendment.id)},
+                                                {"kind", "propose"},
+                                                {"field", "amends"},
+                                                {"target", ToHex(a.original.id)},
+                                                {"reason", reason}});
+  const nlohmann::json& amendment = json["proposals"][1];
+  CHECK(amendment["state"] == "agreed");
+  CHECK(amendment["agreement"]["accepted"]["id"] == ToHex(a.acceptance.id));
+  CHECK(amendment["amends"].is_null());
+  CHECK(amendment["void_links"] ==
+        nlohmann::json::array({{{"field", "amends"}, {"target", ToHex(a.original.id)}, {"reason", reason}}}));
+  CHECK(json["proposals"][0]["void_links"] == nlohmann::json::array());
+
+  Result<std::string> list = RenderList(TheCharter(), a.state);
+  REQUIRE(list.has_value());
+  CHECK_FALSE(Contains(*list, "Void statements"));
+  CHECK(Contains(*list, "Void links (the statement stands; the link named has no effect):\n"
+                        "  RU#2  2025-06-08T00:00:03Z  propose, link void: amends RU#1 (" +
+                            ToHex(a.original.id).substr(0, 12) + "): " + reason + "\n"));
+
+  Result<std::string> show = RenderShow(TheCharter(), a.state, a.s.feed(kUA), a.s.feed(kRU), a.amendment.id);
+  REQUIRE(show.has_value());
+  INFO(*show);
+  CHECK(Contains(*show, "  link void: amends RU#1 ("));
+  CHECK(Contains(*show, "(link void: amends RU#1 ("));
+  CHECK_FALSE(Contains(*show, "(void:"));
+
+  Result<nlohmann::json> show_json = ShowJson(TheCharter(), a.state, a.s.feed(kUA), a.s.feed(kRU), a.amendment.id);
+  REQUIRE(show_json.has_value());
+  for (const nlohmann::json& h : (*show_json)["history"]) {
+    CAPTURE(h.dump());
+    CHECK(h["void"].is_null());
+    CHECK(h["void_links"].size() == (h["id"] == ToHex(a.amendment.id) ? 1u : 0u));
+  }
 }
 
 TEST_SUITE_END();
