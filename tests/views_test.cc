@@ -1,9 +1,13 @@
 #include <doctest/doctest.h>
 
+#include <cstdlib>
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include "node/agreements.h"
+#include "node/audit.h"
+#include "node/bundle.h"
 #include "node/views.h"
 #include "tests/fixtures.h"
 
@@ -576,6 +580,71 @@ TEST_CASE("a statement that stands with a void link is shown apart from void sta
     CAPTURE(h.dump());
     CHECK(h["void"].is_null());
     CHECK(h["void_links"].size() == (h["id"] == ToHex(a.amendment.id) ? 1u : 0u));
+  }
+}
+
+// --- docs/audit.schema.json ------------------------------------------------------
+
+bool HaveJsonSchema() { return std::system("python3 -c 'import jsonschema' >/dev/null 2>&1") == 0; }
+
+// Writes `j` to a file in `dir` and validates it against $defs/`def` of the
+// schema with tests/validate_json.py; returns the script's exit status.
+int Validate(const test::TempDir& dir, const std::string& name, const nlohmann::json& j, const std::string& def,
+             bool quiet = false) {
+  const auto path = dir.path() / (name + ".json");
+  std::ofstream(path) << DumpJson(j, 2);
+  const std::string src = PARLEY_SOURCE_DIR;
+  const std::string cmd = "python3 '" + src + "/tests/validate_json.py' '" + src + "/docs/audit.schema.json' " +
+                          def + " '" + path.string() + "'" + (quiet ? " 2>/dev/null" : "");
+  return std::system(cmd.c_str());
+}
+
+TEST_CASE("list, show and audit JSON of several ledgers validate against docs/audit.schema.json") {
+  if (!HaveJsonSchema()) {
+    MESSAGE("python3 with the jsonschema module (Debian: python3-jsonschema) is missing: not validated");
+    return;
+  }
+  test::TempDir dir;
+  JuneStory june;
+  AmendAfterCancel amend;
+  CHECK(Validate(dir, "june-state", StateJson(TheCharter(), june.state), "state") == 0);
+  CHECK(Validate(dir, "june-state-any", StateJson(TheCharter(), june.state), "any") == 0);
+  CHECK(Validate(dir, "amend-state", StateJson(TheCharter(), amend.state), "state") == 0);
+  for (const DecodedEntry* p : {&june.announced, &june.counter, &june.exchange}) {
+    auto j = ShowJson(TheCharter(), june.state, june.s.feed(kUA), june.s.feed(kRU), p->id);
+    REQUIRE(j.has_value());
+    CHECK(Validate(dir, "june-show-" + ToHex(p->id).substr(0, 8), *j, "show") == 0);
+  }
+  auto j = ShowJson(TheCharter(), amend.state, amend.s.feed(kUA), amend.s.feed(kRU), amend.amendment.id);
+  REQUIRE(j.has_value());
+  CHECK(Validate(dir, "amend-show", *j, "show") == 0);
+
+  // The audit of each as a bundle.
+  int n = 0;
+  for (const Scenario* s : {&june.s, &amend.s}) {
+    const auto bundle = dir.path() / ("b" + std::to_string(++n) + ".parley");
+    auto w = BundleWriter::Create(bundle, TheCharter(), "UA", kT0).value();
+    for (const auto& [party, index] : CanonicalOrder(s->feed(kUA), s->feed(kRU))) {
+      REQUIRE(w->AddEntry(s->feed(party)[index].envelope).ok());
+    }
+    REQUIRE(w->Finish().ok());
+    AuditOptions o;
+    o.now_ms = kNow;
+    AuditReport r = AuditBundle(bundle.string(), o).value();
+    CHECK(r.clean());
+    if (s == &amend.s) {  // the void link is its own finding kind, not "void"
+      CHECK(r.Count("void-link") == 1);
+      CHECK(r.Count("void") == 0);
+    }
+    CHECK(Validate(dir, "audit" + std::to_string(n), AuditJson(r), "audit") == 0);
+    CHECK(Validate(dir, "audit-any" + std::to_string(n), AuditJson(r), "any") == 0);
+  }
+
+  SUBCASE("and the validator does fail on an output that breaks the schema") {
+    nlohmann::json bad = StateJson(TheCharter(), june.state);
+    bad["proposals"][0]["state"] = "maybe";
+    bad.erase("void_links");
+    CHECK(Validate(dir, "bad", bad, "state", /*quiet=*/true) != 0);
   }
 }
 
