@@ -7,6 +7,7 @@
 
 #include "node/agreements.h"
 #include "node/audit.h"
+#include "node/audit_html.h"
 #include "node/bundle.h"
 #include "node/views.h"
 #include "tests/fixtures.h"
@@ -635,6 +636,10 @@ TEST_CASE("list, show and audit JSON of several ledgers validate against docs/au
     if (s == &amend.s) {  // the void link is its own finding kind, not "void"
       CHECK(r.Count("void-link") == 1);
       CHECK(r.Count("void") == 0);
+      // The HTML timeline marks the amendment's propose as a void link, the acceptance not at all.
+      const std::string html = RenderAuditHtml(r);
+      CHECK(html.find("data-seq=\"2\" data-kind=\"propose\" data-void=\"link\"") != std::string::npos);
+      CHECK(html.find("data-kind=\"accept\" data-void") == std::string::npos);
     }
     CHECK(Validate(dir, "audit" + std::to_string(n), AuditJson(r), "audit") == 0);
     CHECK(Validate(dir, "audit-any" + std::to_string(n), AuditJson(r), "any") == 0);
