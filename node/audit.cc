@@ -585,6 +585,7 @@ std::string RenderAudit(const AuditReport& report) {
       << " violations, " << report.Count("fork") << " forks, " << report.Count("void") << " void, "
       << report.Count("contested") << " contested, " << report.Count("discrepancy") << " discrepancies";
   if (const uint64_t n = report.Count("compromised")) out << ", " << n << " signed with a compromised key";
+  if (const uint64_t n = report.Count("void-link")) out << ", " << n << (n == 1 ? " void link" : " void links");
   out << "; " << report.unilateral.size() << " one-sided claims\n";
   return out.str();
 }
