@@ -277,6 +277,24 @@ TEST_CASE("countering a proposal that is not open voids the link, and the counte
   });
 }
 
+TEST_CASE("a link to a proposal signed with a key declared compromised is void, and the proposal stands") {
+  Scenario s;
+  const DecodedEntry p = Add(s, kRU, ProposeRemains());  // RU#1, declared compromised below
+  Add(s, kUA, CounterOf(p));                              // UA#1
+  StateBuilder b;
+  b.DeclareCompromised(kRU, 1, 2);
+  for (const auto& [party, index] : CanonicalOrder(s.feed(kUA), s.feed(kRU))) b.Apply(s.feed(party)[index]);
+  const LedgerState state = std::move(b).Finish(kNow);
+  CHECK(state.Render(TheCharter()) ==
+        "proposal UA#1 remains_transfer: open [UA alone]\n"
+        "void RU#1 propose: signed with a key its author declared compromised from seq 1 (RotateKey at seq 2); "
+        "no effect\n"
+        "link void UA#1 propose counters: names a proposal signed with a key declared compromised; the proposal "
+        "stands on its own\n");
+  REQUIRE(state.void_links.size() == 1);
+  CHECK(state.void_links[0].target == p.id);
+}
+
 TEST_CASE("answers from the wrong party or to a settled proposal are void and change nothing") {
   const std::string open = "proposal RU#1 remains_transfer: open [RU alone]\n";
   const std::string agreed = "proposal RU#1 remains_transfer: agreed by UA#1 [bilateral]; agreement agreed\n";
