@@ -14,18 +14,25 @@ StatementRef RefOf(const DecodedEntry& e) {
 
 bool Expired(const Proposal& p, int64_t at_ms) { return p.expires_ms != 0 && at_ms > p.expires_ms; }
 
-bool Active(const Agreement& a) {
+// "In force" per statement kind (docs/PROTOCOL.md §7, the table): the state
+// of the agreement at the statement's place in the canonical order decides.
+
+// Handovers and receipts: every state but cancelled and amended. A report on a
+// completed agreement is applied (over-delivery, a late batch: an auditor must
+// see it), and the agreement becomes disputed with the totals.
+bool TakesReports(const Agreement& a) {
   return a.state != AgreementState::kCancelled && a.state != AgreementState::kAmended;
 }
 
-// An agreement whose terms an amendment can still replace: active and not yet
-// completed (an executed exchange stays completed).
-bool InForce(const Agreement& a) { return Active(a) && a.state != AgreementState::kCompleted; }
+// Cancel, and an amendment's `amends` link (when proposed and when accepted):
+// those states, and not completed either. An executed exchange cannot be
+// undone or re-negotiated; it stays completed.
+bool CancellableOrAmendable(const Agreement& a) { return TakesReports(a) && a.state != AgreementState::kCompleted; }
 
 // Recomputes an agreement's state from its execution reports and cancel
 // requests, unless it has been amended or cancelled.
 void UpdateAgreementState(Agreement& a) {
-  if (!Active(a)) return;
+  if (!TakesReports(a)) return;
   if (a.cancel_requests[0] && a.cancel_requests[1]) {
     a.state = AgreementState::kCancelled;
     return;
@@ -89,6 +96,12 @@ class Replayer {
     s_.void_statements.push_back(VoidStatement{RefOf(e), e.kind(), std::move(reason)});
   }
 
+  void VoidLinkOf(const StatementRef& at, const char* field, const std::string& target, std::string reason,
+                  const StatementRef& by) {
+    s_.void_links.push_back(
+        VoidLink{at, v1::Entry::kPropose, field, Digest::FromBytes(target), std::move(reason), by});
+  }
+
   Proposal* Lookup(const std::string& id_bytes) {
     auto id = Digest::FromBytes(id_bytes);
     if (!id) return nullptr;
@@ -122,13 +135,23 @@ class Replayer {
     p.terms.ParseFromString(pr.terms());  // well formed: checked by DecodeEntry
     p.terms_digest = TermsDigest(pr.terms());
     p.expires_ms = pr.expires_ms();
-    if (Proposal* c = Lookup(pr.counters())) {
-      if (c->proposer() == e.author()) {
-        Void(e, "counters: the proposal countered is its own author's; the proposal stands on its own");
+    // A void link leaves the proposal standing on its own: it is a void
+    // link, not a void statement.
+    const std::string stands = "; the proposal stands on its own";
+    if (!pr.counters().empty()) {
+      Proposal* c = Lookup(pr.counters());
+      if (!c) {
+        VoidLinkOf(p.proposed, "counters", pr.counters(), "names " + Unknown(pr.counters()) + stands, p.proposed);
+      } else if (c->proposer() == e.author()) {
+        VoidLinkOf(p.proposed, "counters", pr.counters(), "the proposal countered is its own author's" + stands,
+                   p.proposed);
       } else if (c->state != ProposalState::kOpen || Expired(*c, e.time_ms())) {
-        Void(e, "counters: the proposal countered was already " +
-                    std::string(Expired(*c, e.time_ms()) && c->state == ProposalState::kOpen ? "expired" : StateWord(*c)) +
-                    "; the proposal stands on its own");
+        VoidLinkOf(p.proposed, "counters", pr.counters(),
+                   "the proposal countered was already " +
+                       std::string(Expired(*c, e.time_ms()) && c->state == ProposalState::kOpen ? "expired"
+                                                                                               : StateWord(*c)) +
+                       stands,
+                   p.proposed);
       } else {
         c->state = ProposalState::kCountered;
         c->answered = RefOf(e);
@@ -136,9 +159,18 @@ class Replayer {
         p.counters = c->id;
       }
     }
-    if (Proposal* g = Lookup(pr.amends())) {
-      if (!g->agreement || !InForce(*g->agreement)) {
-        Void(e, "amends: the proposal named is not an agreement in force; the proposal stands on its own");
+    if (!pr.amends().empty()) {
+      Proposal* g = Lookup(pr.amends());
+      if (!g) {
+        VoidLinkOf(p.proposed, "amends", pr.amends(), "names " + Unknown(pr.amends(), "agreement") + stands,
+                   p.proposed);
+      } else if (!g->agreement) {
+        VoidLinkOf(p.proposed, "amends", pr.amends(),
+                   "the proposal named is not an agreement (it is " + StateWord(*g) + ")" + stands, p.proposed);
+      } else if (!CancellableOrAmendable(*g->agreement)) {
+        VoidLinkOf(p.proposed, "amends", pr.amends(),
+                   std::string("the agreement named was already ") + AgreementStateName(g->agreement->state) + stands,
+                   p.proposed);
       } else {
         p.amends = g->id;
       }
@@ -156,13 +188,18 @@ class Replayer {
     p.agreement = std::move(a);
     if (p.amends) {
       Proposal* old = Lookup(p.amends->str());
-      if (old && old->agreement && InForce(*old->agreement)) {
+      if (old && old->agreement && CancellableOrAmendable(*old->agreement)) {
         old->agreement->state = AgreementState::kAmended;
         old->agreement->amended_by = p.id;
       } else {
-        p.amends.reset();  // not effective: nothing was amended
-        Void(accept, "the agreement this amendment would replace is no longer in force; "
-                     "the amendment stands as an agreement of its own");
+        // The acceptance stands (it made this agreement); the amendment's link
+        // has no effect: nothing was amended.
+        VoidLinkOf(p.proposed, "amends", p.amends->str(),
+                   std::string("the agreement named was already ") +
+                       (old && old->agreement ? AgreementStateName(old->agreement->state) : "gone") +
+                       " when the amendment was accepted; the amendment stands as an agreement of its own",
+                   RefOf(accept));
+        p.amends.reset();
       }
     }
   }
@@ -211,6 +248,8 @@ class Replayer {
     if (!p) return Void(e, "withdraws " + Unknown(e.entry.withdraw().proposal()));
     if (p->proposer() != e.author()) return Void(e, "withdraws the other side's proposal");
     if (p->state == ProposalState::kOpen) {
+      // Nothing was open to withdraw: the proposal stays expired.
+      if (Expired(*p, e.time_ms())) return Void(e, "the proposal had already expired");
       p->state = ProposalState::kWithdrawn;
       p->answered = RefOf(e);
       return;
@@ -233,8 +272,9 @@ class Replayer {
     }
     if (!p || !p->agreement) return Void(e, "cancels something that is not an agreement");
     Agreement& a = *p->agreement;
-    if (!Active(a)) return Void(e, std::string("the agreement is already ") + AgreementStateName(a.state));
-    if (a.state == AgreementState::kCompleted) return Void(e, "the agreement is already completed");
+    if (!CancellableOrAmendable(a)) {
+      return Void(e, std::string("the agreement is already ") + AgreementStateName(a.state));
+    }
     if (a.cancel_requests[e.author()]) return Void(e, "this party had already asked to cancel");
     a.cancel_requests[e.author()] = RefOf(e);
     UpdateAgreementState(a);
@@ -250,7 +290,9 @@ class Replayer {
     }
     if (!p || !p->agreement) return Void(e, std::string(what) + " for something that is not an agreement");
     Agreement& a = *p->agreement;
-    if (!Active(a)) return Void(e, std::string(what) + " under an agreement already " + AgreementStateName(a.state));
+    if (!TakesReports(a)) {
+      return Void(e, std::string(what) + " under an agreement already " + AgreementStateName(a.state));
+    }
     if (index >= a.transfers.size()) {
       return Void(e, std::string(what) + " names transfer " + std::to_string(index) + "; the agreement has " +
                          std::to_string(a.transfers.size()));
@@ -470,6 +512,9 @@ std::string LedgerState::Render(const Charter& c) const {
   }
   for (const VoidStatement& v : void_statements) {
     out << "void " << Label(c, v.at) << " " << KindName(v.kind) << ": " << v.reason << "\n";
+  }
+  for (const VoidLink& v : void_links) {
+    out << "link void " << Label(c, v.at) << " " << KindName(v.kind) << " " << v.field << ": " << v.reason << "\n";
   }
   for (const Claim& cl : claims) {
     out << "claim " << Label(c, cl.at) << " " << KindName(cl.kind) << " [" << c.party_code(cl.at.party)

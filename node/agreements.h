@@ -9,7 +9,10 @@
 // The result says, for every proposal and agreement, who signed what and
 // when, and whether it is bilateral (signed by both) or one side's alone.
 // Statements that are kept in the feed but have no effect (a late accept, an
-// accept of one's own proposal, ...) are listed as void, with the reason.
+// accept of one's own proposal, ...) are listed as void, with the reason. A
+// statement that stands while one of its links has no effect (a proposal whose
+// `counters` or `amends` names something it cannot counter or amend) is not
+// void: it is listed apart, as a void link (docs/PROTOCOL.md §7).
 //
 // Thread safety: pure function; the result is a value.
 #pragma once
@@ -79,8 +82,10 @@ struct Proposal {
   v1::ExchangeKind kind = v1::EXCHANGE_KIND_UNSPECIFIED;
   v1::Terms terms;
   Digest terms_digest;
+  // The links as they took effect; a link that did not is null here and
+  // listed in LedgerState::void_links (with the ID it named).
   std::optional<Digest> counters;  // the proposal this one countered (if effective)
-  std::optional<Digest> amends;    // the agreement this one would amend (if effective)
+  std::optional<Digest> amends;    // the agreement this one amends or would amend (if effective)
   int64_t expires_ms = 0;
 
   ProposalState state = ProposalState::kOpen;
@@ -94,7 +99,7 @@ struct Proposal {
   bool bilateral() const { return state == ProposalState::kAgreed; }
 };
 
-// A statement kept in a feed that has no effect, or a link in it that has none.
+// A statement kept in a feed that has no effect at all.
 struct VoidStatement {
   StatementRef at;
   v1::Entry::BodyCase kind;
@@ -103,6 +108,20 @@ struct VoidStatement {
   // compromised_from_seq, docs/PROTOCOL.md §5.1): without effect for that
   // reason alone.
   bool compromised = false;
+};
+
+// A link of a statement that stands, without effect: the statement has its
+// effect (a proposal is made), the link does not (nothing is countered or
+// amended). Never also in void_statements.
+struct VoidLink {
+  StatementRef at;            // the statement that carries the link
+  v1::Entry::BodyCase kind;   // kPropose
+  std::string field;          // "counters" or "amends"
+  std::optional<Digest> target;  // the ID the link names
+  std::string reason;
+  // The statement that found the link void: `at` itself, or the Accept that
+  // made an amendment an agreement after the agreement it named left force.
+  StatementRef by;
 };
 
 // A one-sided claim: attestations and statements on record.
@@ -119,6 +138,7 @@ struct LedgerState {
   // Deques: a long ledger adds one claim per statement, and a deque grows
   // without the doubling copies of a vector.
   std::deque<VoidStatement> void_statements;
+  std::deque<VoidLink> void_links;  // in the order found (canonical order)
   std::deque<Claim> claims;
   std::map<Digest, size_t> by_id;  // proposal ID -> index in proposals
   // Entries signed with a key declared compromised (each also in
@@ -126,8 +146,11 @@ struct LedgerState {
   std::set<Digest> compromised;
 
   const Proposal* Find(const Digest& id) const;
-  // One line per proposal, void statement and claim, in a fixed format, for
-  // tests and logs: e.g. "P1 RU remains_transfer agreed [completed] by RU#1 UA#2".
+  // One line per proposal, void statement, void link and claim, in a fixed
+  // format, for tests and logs: e.g.
+  //   "proposal RU#1 remains_transfer: agreed by UA#1 [bilateral]; agreement completed t0=1212/1212"
+  //   "void RU#2 withdraw: the proposal was already rejected"
+  //   "link void UA#3 propose amends: the agreement named was already completed; ..."
   std::string Render(const Charter& charter) const;
 };
 

@@ -28,6 +28,9 @@ void AddStateFindings(const Charter& c, AuditReport& report) {
   for (const VoidStatement& v : s.void_statements) {
     report.AddFinding({v.compromised ? "compromised" : "void", Label(c, v.at) + " " + KindName(v.kind), v.reason});
   }
+  for (const VoidLink& v : s.void_links) {  // the statement stands; this link of it has no effect
+    report.AddFinding({"void-link", Label(c, v.at) + " " + KindName(v.kind) + " " + v.field, v.reason});
+  }
   for (const Proposal& p : s.proposals) {
     const std::string where = "proposal " + Label(c, p.proposed);
     if (p.contested) {
@@ -582,6 +585,7 @@ std::string RenderAudit(const AuditReport& report) {
       << " violations, " << report.Count("fork") << " forks, " << report.Count("void") << " void, "
       << report.Count("contested") << " contested, " << report.Count("discrepancy") << " discrepancies";
   if (const uint64_t n = report.Count("compromised")) out << ", " << n << " signed with a compromised key";
+  if (const uint64_t n = report.Count("void-link")) out << ", " << n << (n == 1 ? " void link" : " void links");
   out << "; " << report.unilateral.size() << " one-sided claims\n";
   return out.str();
 }

@@ -31,7 +31,7 @@
 namespace parley {
 
 struct AuditFinding {
-  std::string kind;   // "violation", "fork", "void", "compromised", "contested", "discrepancy"; or "unilateral"
+  std::string kind;   // "violation", "fork", "void", "void-link", "compromised", "contested", "discrepancy"; or "unilateral"
   std::string where;  // e.g. "record 7 (RU#5)" or "agreement RU#1"
   std::string what;   // the reason, in words
 };
@@ -56,8 +56,8 @@ struct AuditKeyRotation {
 };
 
 // The kinds of AuditReport::findings, in the order reports count them.
-inline constexpr std::string_view kFindingKinds[] = {"violation", "fork",        "void",
-                                                     "contested", "discrepancy", "compromised"};
+inline constexpr std::string_view kFindingKinds[] = {"violation",   "fork",        "void",     "contested",
+                                                     "discrepancy", "compromised", "void-link"};
 
 // At most this many findings of one kind are kept in detail; the rest are
 // only counted (AuditReport::omitted). A bundle of a million garbage records

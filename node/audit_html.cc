@@ -196,6 +196,10 @@ void RenderTimeline(std::ostringstream& out, const AuditReport& report, const Pa
     std::string& r = voids[{v.at.party, v.at.seq}];
     r += (r.empty() ? "" : "; ") + v.reason;
   }
+  for (const VoidLink& v : s.void_links) {  // the proposal stands; shown as a void link below
+    std::string& r = voids[{v.at.party, v.at.seq}];
+    r += (r.empty() ? "" : "; ") + v.field + ": " + v.reason;
+  }
   std::map<Digest, const Proposal*> made_agreement;  // acceptance ID -> its proposal
   for (const Proposal& p : s.proposals) {
     if (p.agreement) made_agreement.emplace(p.agreement->accepted.id, &p);

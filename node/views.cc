@@ -290,7 +290,26 @@ json AgreementJson(const Charter& c, const Agreement& a) {
           {"amended_by", IdOrNull(a.amended_by)}};
 }
 
-json ProposalJson(const Charter& c, const Proposal& p) {
+// The void links of the statement with ID `id` (a proposal's `counters` or
+// `amends` that had no effect).
+std::vector<const VoidLink*> VoidLinksOf(const LedgerState& s, const Digest& id) {
+  std::vector<const VoidLink*> out;
+  for (const VoidLink& v : s.void_links) {
+    if (v.at.id == id) out.push_back(&v);
+  }
+  return out;
+}
+
+json VoidLinkJson(const VoidLink& v) {
+  return {{"field", v.field}, {"target", IdOrNull(v.target)}, {"reason", v.reason}};
+}
+
+// "amends RU#1 (5e51736d108b): the agreement named was already completed; ..."
+std::string VoidLinkWords(const Charter& c, const LedgerState& s, const VoidLink& v) {
+  return v.field + " " + (v.target ? EntryWords(c, s, *v.target) : std::string("(not an ID)")) + ": " + v.reason;
+}
+
+json ProposalJson(const Charter& c, const Proposal& p, const std::vector<const VoidLink*>& void_links) {
   json j;
   j["id"] = ToHex(p.id);
   j["proposer"] = c.party_code(p.proposer());
@@ -304,6 +323,9 @@ json ProposalJson(const Charter& c, const Proposal& p) {
   j["expires"] = IsoOrNull(p.expires_ms);
   j["counters"] = IdOrNull(p.counters);
   j["amends"] = IdOrNull(p.amends);
+  json links = json::array();
+  for (const VoidLink* v : void_links) links.push_back(VoidLinkJson(*v));
+  j["void_links"] = std::move(links);
   j["countered_by"] = IdOrNull(p.countered_by);
   j["answered"] = p.answered ? RefJson(c, *p.answered) : json(nullptr);
   j["agreement"] = p.agreement ? AgreementJson(c, *p.agreement) : json(nullptr);
@@ -322,6 +344,7 @@ struct HistoryLine {
   const DecodedEntry* entry;
   std::string what;
   std::string void_reason;  // empty when the entry has its effect
+  std::vector<const VoidLink*> void_links;  // links of a statement that stands, without effect
 };
 
 // What RenderShow and ShowJson present, gathered once.
@@ -443,8 +466,10 @@ Result<ShowData> CollectShow(const Charter& c, const LedgerState& s, const std::
     if (!concerns) continue;
     if (e.kind() != v1::Entry::kPropose || thread.count(e.id) > 0) referable.insert(e.id);
     auto reason = void_reasons.find({party, e.seq()});
-    data.history.push_back(
-        HistoryLine{&e, Describe(c, labels, e), reason == void_reasons.end() ? "" : reason->second});
+    data.history.push_back(HistoryLine{&e, Describe(c, labels, e),
+                                       reason == void_reasons.end() ? "" : reason->second,
+                                       e.kind() == v1::Entry::kPropose ? VoidLinksOf(s, e.id)
+                                                                       : std::vector<const VoidLink*>{}});
   }
   for (const Proposal& p : s.proposals) {
     if (thread.count(p.id) > 0) data.proposals.push_back(&p);
@@ -472,6 +497,7 @@ std::string ShowText(const Charter& c, const LedgerState& s, const ShowData& d) 
       << Label(c, p.proposed) << ", " << IsoTime(p.proposed.time_ms) << ")\n";
   if (p.counters) out << "  counters " << EntryWords(c, s, *p.counters) << "\n";
   if (p.amends) out << "  amends " << EntryWords(c, s, *p.amends) << "\n";
+  for (const VoidLink* v : VoidLinksOf(s, p.id)) out << "  link void: " << VoidLinkWords(c, s, *v) << "\n";
   out << "  standing: " << Standing(c, p) << "\n";
 
   out << "\nTerms (as proposed by " << c.party_code(p.proposer()) << "; terms digest " << ShortId(p.terms_digest)
@@ -497,6 +523,7 @@ std::string ShowText(const Charter& c, const LedgerState& s, const ShowData& d) 
     out << "  " << c.party_code(h.entry->author()) << "#" << h.entry->seq() << "  " << IsoTime(h.entry->time_ms())
         << "  " << h.what;
     if (!h.void_reason.empty()) out << " (void: " << h.void_reason << ")";
+    for (const VoidLink* v : h.void_links) out << " (link void: " << VoidLinkWords(c, s, *v) << ")";
     out << "\n";
   }
 
@@ -546,18 +573,21 @@ std::string ShowText(const Charter& c, const LedgerState& s, const ShowData& d) 
   return out.str();
 }
 
-json ShowDataJson(const Charter& c, const ShowData& d) {
+json ShowDataJson(const Charter& c, const LedgerState& s, const ShowData& d) {
   json history = json::array(), executed = json::array();
   for (const HistoryLine& h : d.history) {
     const DecodedEntry& e = *h.entry;
     const json void_reason = h.void_reason.empty() ? json(nullptr) : json(h.void_reason);
+    json links = json::array();
+    for (const VoidLink* v : h.void_links) links.push_back(VoidLinkJson(*v));
     history.push_back({{"party", c.party_code(e.author())},
                        {"seq", e.seq()},
                        {"id", ToHex(e.id)},
                        {"time", IsoTime(e.time_ms())},
                        {"kind", KindName(e.kind())},
                        {"text", h.what},
-                       {"void", void_reason}});
+                       {"void", void_reason},
+                       {"void_links", std::move(links)}});
     if (e.entry.has_handover() || e.entry.has_receipt()) {
       const bool handover = e.entry.has_handover();
       const v1::Entry& en = e.entry;
@@ -590,7 +620,7 @@ json ShowDataJson(const Charter& c, const ShowData& d) {
   }
   json claims = json::array();
   for (const Claim* cl : d.claims) claims.push_back(ClaimJson(c, *cl));
-  return {{"proposal", ProposalJson(c, *d.proposal)},
+  return {{"proposal", ProposalJson(c, *d.proposal, VoidLinksOf(s, d.proposal->id))},
           {"history", std::move(history)},
           {"summary",
            {{"proposed", std::move(proposed)},
@@ -620,7 +650,22 @@ json StateJson(const Charter& charter, const LedgerState& state) {
     parties.push_back({{"index", p}, {"code", charter.party_code(p)}, {"name", charter.party_name(p)}});
   }
   json proposals = json::array();
-  for (const Proposal& p : state.proposals) proposals.push_back(ProposalJson(charter, p));
+  std::map<Digest, std::vector<const VoidLink*>> links_of;
+  json void_links = json::array();
+  for (const VoidLink& v : state.void_links) {
+    links_of[v.at.id].push_back(&v);
+    void_links.push_back({{"party", charter.party_code(v.at.party)},
+                          {"seq", v.at.seq},
+                          {"id", ToHex(v.at.id)},
+                          {"kind", KindName(v.kind)},
+                          {"field", v.field},
+                          {"target", IdOrNull(v.target)},
+                          {"reason", v.reason}});
+  }
+  for (const Proposal& p : state.proposals) {
+    auto it = links_of.find(p.id);
+    proposals.push_back(ProposalJson(charter, p, it == links_of.end() ? std::vector<const VoidLink*>{} : it->second));
+  }
   json voids = json::array();
   for (const VoidStatement& v : state.void_statements) {
     voids.push_back({{"party", charter.party_code(v.at.party)},
@@ -636,6 +681,7 @@ json StateJson(const Charter& charter, const LedgerState& state) {
           {"parties", std::move(parties)},
           {"proposals", std::move(proposals)},
           {"void_statements", std::move(voids)},
+          {"void_links", std::move(void_links)},
           {"claims", std::move(claims)}};
 }
 
@@ -709,6 +755,13 @@ Result<std::string> RenderList(const Charter& charter, const LedgerState& state,
           << v.reason << "\n";
     }
   }
+  if (!state.void_links.empty()) {
+    out << "\nVoid links (the statement stands; the link named has no effect):\n";
+    for (const VoidLink& v : state.void_links) {
+      out << "  " << Label(charter, v.at) << "  " << IsoTime(v.at.time_ms) << "  " << KindName(v.kind)
+          << ", link void: " << VoidLinkWords(charter, state, v) << "\n";
+    }
+  }
   return out.str();
 }
 
@@ -724,7 +777,7 @@ Result<json> ShowJson(const Charter& charter, const LedgerState& state, const st
                       const std::vector<DecodedEntry>& feed1, const Digest& id) {
   Result<ShowData> data = CollectShow(charter, state, feed0, feed1, id);
   if (!data) return data.error();
-  return ShowDataJson(charter, *data);
+  return ShowDataJson(charter, state, *data);
 }
 
 Result<Digest> ResolveIdPrefix(std::string_view hex_prefix, const std::vector<Digest>& candidates) {

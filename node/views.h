@@ -39,9 +39,14 @@ namespace parley {
 //     "title": "Return of remains ...",
 //     "parties": [{"index": 0, "code": "UA", "name": "..."}, {"index": 1, ...}],
 //     "proposals": [PROPOSAL, ...],           // canonical order
-//     "void_statements": [{"party": "UA", "seq": 3, "id": HEX,
+//     "void_statements": [{"party": "UA", "seq": 3, "id": HEX,   // no effect at all
 //                          "kind": "accept",  // entry kind, see KindName
 //                          "reason": "the proposal was already countered"}],
+//     "void_links": [{"party": "RU", "seq": 2, "id": HEX,        // the statement stands;
+//                     "kind": "propose",                        // this link of it has no effect
+//                     "field": "counters" | "amends",
+//                     "target": HEX | null,                     // the ID the link names
+//                     "reason": "the agreement named was already completed; ..."}],
 //     "claims": [CLAIM, ...]                  // one side's word alone
 //   }
 //   PROPOSAL = {
@@ -66,6 +71,9 @@ namespace parley {
 //     "expires": ISO | null,                  // null: never
 //     "counters": HEX | null,                 // the proposal this one countered (if effective)
 //     "amends": HEX | null,                   // the agreement this one would replace (if effective)
+//     "void_links": [{"field": "counters" | "amends", "target": HEX | null,
+//                     "reason": "..."}],     // its links without effect (also in the
+//                                             // state's "void_links"); [] when none
 //     "countered_by": HEX | null,
 //     "answered": REF | null,                 // the accept / reject / withdraw / counter
 //     "agreement": null | {                   // present iff state == "agreed"
@@ -103,7 +111,9 @@ nlohmann::json StateJson(const Charter& charter, const LedgerState& state);
 // The table `parley list` prints: one line per proposal (short ID = first 12
 // hex digits, proposer, kind, terms in brief, and where it stands in words,
 // e.g. "AGREED (signed by both) — completed" or "open — proposed by RU alone,
-// not accepted"), then "One-sided claims" and, if any, "Void statements".
+// not accepted"), then "One-sided claims" and, if any, "Void statements" and
+// "Void links" (a statement that stands, one of whose links has no effect:
+// "RU#3  ISO  propose, link void: amends RU#1 (…): reason").
 // An empty ledger reads "No proposals yet."
 //
 // `state_filter`, if given, keeps only the proposals whose proposal state or
@@ -117,7 +127,8 @@ Result<std::string> RenderList(const Charter& charter, const LedgerState& state,
 // The whole history of one proposal or agreement, as `parley show ID` prints
 // it: the terms in full; then, in canonical order, every entry that concerns
 // it, one per line as "CODE#seq  time  what", with void ones marked
-// "(void: reason)"; then a summary that keeps apart the windows proposed (and
+// "(void: reason)" and a void link of one that stands "(link void: amends
+// RU#1 (…): reason)"; then a summary that keeps apart the windows proposed (and
 // by whom), the windows agreed (signed by both), the executed times reported
 // in handovers and receipts, and the one-sided claims.
 //
@@ -140,7 +151,8 @@ Result<std::string> RenderShow(const Charter& charter, const LedgerState& state,
 //     "history": [{"party": "RU", "seq": 1, "id": HEX, "time": ISO,
 //                  "kind": "propose",         // entry kind, see KindName
 //                  "text": "proposes ...",    // as in the text view
-//                  "void": "reason" | null}],
+//                  "void": "reason" | null,  // the statement has no effect
+//                  "void_links": [{"field", "target", "reason"}]}],  // it stands; these links do not
 //     "summary": {
 //       "proposed": [{"proposal": HEX, "by": "RU", "seq": 1,
 //                     "window": {"start": ISO, "end": ISO},

@@ -219,6 +219,7 @@ TEST_CASE("an acceptance signed after the proposal expired is void; one signed a
 }
 
 TEST_CASE("countering a proposal that is not open voids the link, and the counter-proposal stands on its own") {
+  // A void link, not a void statement: the proposal is made.
   const std::string stands = "; the proposal stands on its own\n";
   RunCases({
       {"already agreed",
@@ -228,7 +229,7 @@ TEST_CASE("countering a proposal that is not open voids the link, and the counte
        },
        "proposal RU#1 remains_transfer: agreed by UA#1 [bilateral]; agreement agreed\n"
        "proposal UA#2 remains_transfer: open [UA alone]\n"
-       "void UA#2 propose: counters: the proposal countered was already agreed" + stands},
+       "link void UA#2 propose counters: the proposal countered was already agreed" + stands},
       {"already rejected",
        [](Scenario& s) {
          const DecodedEntry p = Add(s, kRU, ProposeRemains());
@@ -237,7 +238,7 @@ TEST_CASE("countering a proposal that is not open voids the link, and the counte
        },
        "proposal RU#1 remains_transfer: rejected by UA#1 [RU alone]\n"
        "proposal UA#2 remains_transfer: open [UA alone]\n"
-       "void UA#2 propose: counters: the proposal countered was already rejected" + stands},
+       "link void UA#2 propose counters: the proposal countered was already rejected" + stands},
       {"already withdrawn",
        [](Scenario& s) {
          const DecodedEntry p = Add(s, kRU, ProposeRemains());
@@ -246,7 +247,7 @@ TEST_CASE("countering a proposal that is not open voids the link, and the counte
        },
        "proposal RU#1 remains_transfer: withdrawn by RU#2 [RU alone]\n"
        "proposal UA#1 remains_transfer: open [UA alone]\n"
-       "void UA#1 propose: counters: the proposal countered was already withdrawn" + stands},
+       "link void UA#1 propose counters: the proposal countered was already withdrawn" + stands},
       {"already countered",
        [](Scenario& s) {
          const DecodedEntry p = Add(s, kRU, ProposeRemains());
@@ -256,7 +257,7 @@ TEST_CASE("countering a proposal that is not open voids the link, and the counte
        "proposal RU#1 remains_transfer: countered by UA#1 [RU alone]\n"
        "proposal UA#1 remains_transfer: open [UA alone] counters RU#1\n"
        "proposal UA#2 remains_transfer: open [UA alone]\n"
-       "void UA#2 propose: counters: the proposal countered was already countered" + stands},
+       "link void UA#2 propose counters: the proposal countered was already countered" + stands},
       {"expired when the counter-proposal was signed",
        [](Scenario& s) {
          const DecodedEntry p = Add(s, kRU, ProposeRemains(kExpiry));
@@ -264,7 +265,7 @@ TEST_CASE("countering a proposal that is not open voids the link, and the counte
        },
        "proposal RU#1 remains_transfer: expired [RU alone]\n"
        "proposal UA#1 remains_transfer: open [UA alone]\n"
-       "void UA#1 propose: counters: the proposal countered was already expired" + stands},
+       "link void UA#1 propose counters: the proposal countered was already expired" + stands},
       {"the countering party's own proposal",
        [](Scenario& s) {
          const DecodedEntry p = Add(s, kRU, ProposeRemains());
@@ -272,8 +273,26 @@ TEST_CASE("countering a proposal that is not open voids the link, and the counte
        },
        "proposal RU#1 remains_transfer: open [RU alone]\n"
        "proposal RU#2 remains_transfer: open [RU alone]\n"
-       "void RU#2 propose: counters: the proposal countered is its own author's" + stands},
+       "link void RU#2 propose counters: the proposal countered is its own author's" + stands},
   });
+}
+
+TEST_CASE("a link to a proposal signed with a key declared compromised is void, and the proposal stands") {
+  Scenario s;
+  const DecodedEntry p = Add(s, kRU, ProposeRemains());  // RU#1, declared compromised below
+  Add(s, kUA, CounterOf(p));                              // UA#1
+  StateBuilder b;
+  b.DeclareCompromised(kRU, 1, 2);
+  for (const auto& [party, index] : CanonicalOrder(s.feed(kUA), s.feed(kRU))) b.Apply(s.feed(party)[index]);
+  const LedgerState state = std::move(b).Finish(kNow);
+  CHECK(state.Render(TheCharter()) ==
+        "proposal UA#1 remains_transfer: open [UA alone]\n"
+        "void RU#1 propose: signed with a key its author declared compromised from seq 1 (RotateKey at seq 2); "
+        "no effect\n"
+        "link void UA#1 propose counters: names a proposal signed with a key declared compromised; the proposal "
+        "stands on its own\n");
+  REQUIRE(state.void_links.size() == 1);
+  CHECK(state.void_links[0].target == p.id);
 }
 
 TEST_CASE("answers from the wrong party or to a settled proposal are void and change nothing") {
@@ -344,6 +363,36 @@ TEST_CASE("answers from the wrong party or to a settled proposal are void and ch
        "void UA#1 accept: accepts an unknown proposal\n"
        "claim RU#1 statement [RU alone]: we propose nothing\n"},
   });
+}
+
+TEST_CASE("withdrawing a proposal that had already expired is void, and the proposal stays expired") {
+  // Nothing was open to withdraw (docs/PROTOCOL.md §7, Withdraw).
+  SUBCASE("signed after the expiry") {
+    Scenario s;
+    const DecodedEntry p = Add(s, kRU, ProposeRemains(kExpiry));
+    Add(s, kRU, test::Withdraw(p), Scenario::kAll, kExpiry + 1);
+    CHECK(Render(s) ==
+          "proposal RU#1 remains_transfer: expired [RU alone]\n"
+          "void RU#2 withdraw: the proposal had already expired\n");
+    const LedgerState state = State(s);
+    CHECK_FALSE(state.Find(p.id)->answered);
+  }
+  SUBCASE("signed at the expiry: still open, so withdrawn") {
+    Scenario s;
+    const DecodedEntry p = Add(s, kRU, ProposeRemains(kExpiry));
+    Add(s, kRU, test::Withdraw(p), Scenario::kAll, kExpiry);
+    CHECK(Render(s) == "proposal RU#1 remains_transfer: withdrawn by RU#2 [RU alone]\n");
+  }
+  SUBCASE("an acceptance crossing the late withdrawal is void for the expiry, not contested") {
+    Scenario s;
+    const DecodedEntry p = Add(s, kRU, ProposeRemains(kExpiry));
+    Add(s, kRU, test::Withdraw(p), 0, kExpiry + 1);
+    Add(s, kUA, test::Accept(p), 1, kExpiry + 2);
+    CHECK(Render(s) ==
+          "proposal RU#1 remains_transfer: expired [RU alone]\n"
+          "void UA#1 accept: accepted after the proposal expired\n"
+          "void RU#2 withdraw: the proposal had already expired\n");
+  }
 }
 
 // --- the withdraw / accept race ------------------------------------------------
@@ -589,6 +638,111 @@ TEST_CASE("a transfer whose received count or manifest differs from the handover
   }
 }
 
+TEST_CASE("a report reaching a completed agreement is applied, and the agreement is disputed with the totals") {
+  // docs/PROTOCOL.md §7: reports are in force on a completed agreement; an
+  // over-delivery or a late batch is shown, not dropped.
+  const std::string line = "proposal RU#1 remains_transfer: agreed by UA#1 [bilateral]; agreement ";
+  Scenario s;
+  const DecodedEntry p = Add(s, kRU, test::Propose(test::RemainsTerms(kRU, 10, kT0 + kDay)));
+  Add(s, kUA, test::Accept(p));
+  Add(s, kRU, test::Handover(p, 0, 6));
+  Add(s, kUA, test::Receipt(p, 0, 6));
+  CHECK(Render(s) == line + "completed t0=6/6\n");
+
+  Add(s, kRU, test::Handover(p, 0, 4));
+  CHECK(Render(s) == line + "disputed t0=10/6\n");
+  SUBCASE("the late batch is received short: disputed 10/9") {
+    Add(s, kUA, test::Receipt(p, 0, 3));
+    CHECK(Render(s) == line + "disputed t0=10/9\n");
+    const LedgerState state = State(s);
+    CHECK(state.void_statements.empty());
+    const TransferProgress& t = state.Find(p.id)->agreement->transfers[0];
+    CHECK(t.handovers.size() == 2);
+    CHECK(t.receipts.size() == 2);
+  }
+  SUBCASE("the late batch is received in full: completed again, 10/10") {
+    Add(s, kUA, test::Receipt(p, 0, 4));
+    CHECK(Render(s) == line + "completed t0=10/10\n");
+  }
+  SUBCASE("disputed again, the agreement can be cancelled: it is no longer completed") {
+    Add(s, kUA, test::Cancel(p));
+    CHECK(Render(s) == line + "cancel_requested cancel:UA#3 t0=10/6\n");
+  }
+}
+
+TEST_CASE("\"in force\" per statement kind: the table of docs/PROTOCOL.md §7") {
+  // For each state an agreement G can be in, whether a handover, a receipt, a
+  // cancel (by UA) and an amendment's `amends` link (proposed by RU) take effect.
+  struct Row {
+    const char* state;
+    std::function<void(Scenario&, const DecodedEntry&)> reach;  // brings G (RU#1, UA#1) to `state`
+    bool reports, cancel, amend;
+  };
+  const std::vector<Row> rows = {
+      {"agreed", [](Scenario&, const DecodedEntry&) {}, true, true, true},
+      {"in_progress", [](Scenario& s, const DecodedEntry& g) { Add(s, kRU, test::Handover(g, 0, 100)); }, true,
+       true, true},
+      {"completed",
+       [](Scenario& s, const DecodedEntry& g) {
+         Add(s, kRU, test::Handover(g, 0, 1212));
+         Add(s, kUA, test::Receipt(g, 0, 1212));
+       },
+       true, false, false},
+      {"disputed",
+       [](Scenario& s, const DecodedEntry& g) {
+         Add(s, kRU, test::Handover(g, 0, 1212));
+         Add(s, kUA, test::Receipt(g, 0, 1200));
+       },
+       true, true, true},
+      {"cancel_requested", [](Scenario& s, const DecodedEntry& g) { Add(s, kRU, test::Cancel(g)); }, true, true,
+       true},
+      {"cancelled",
+       [](Scenario& s, const DecodedEntry& g) {
+         Add(s, kRU, test::Cancel(g));
+         Add(s, kUA, test::Cancel(g));
+       },
+       false, false, false},
+      {"amended",
+       [](Scenario& s, const DecodedEntry& g) { Add(s, kUA, test::Accept(Add(s, kRU, AmendmentOf(g)))); }, false,
+       false, false},
+  };
+  for (const Row& row : rows) {
+    CAPTURE(row.state);
+    auto reached = [&](Scenario& s) {
+      const DecodedEntry g = Agreed(s);
+      row.reach(s, g);
+      REQUIRE(std::string(AgreementStateName(State(s).Find(g.id)->agreement->state)) == row.state);
+      return g;
+    };
+    {
+      Scenario s;
+      const DecodedEntry g = reached(s);
+      Add(s, kRU, test::Handover(g, 0, 1));
+      Add(s, kUA, test::Receipt(g, 0, 1));
+      const LedgerState state = State(s);
+      CHECK(state.void_statements.size() == (row.reports ? 0u : 2u));
+    }
+    {
+      Scenario s;
+      const DecodedEntry g = reached(s);
+      const DecodedEntry c = Add(s, kUA, test::Cancel(g));
+      const LedgerState state = State(s);
+      const bool void_cancel = std::any_of(state.void_statements.begin(), state.void_statements.end(),
+                                           [&](const VoidStatement& v) { return v.at.id == c.id; });
+      CHECK(void_cancel == !row.cancel);
+    }
+    {
+      Scenario s;
+      const DecodedEntry g = reached(s);
+      const DecodedEntry q = Add(s, kRU, AmendmentOf(g));
+      const LedgerState state = State(s);
+      CHECK(state.Find(q.id)->amends.has_value() == row.amend);
+      CHECK(state.void_links.size() == (row.amend ? 0u : 1u));
+      CHECK(state.void_statements.empty());  // the amendment is a proposal either way
+    }
+  }
+}
+
 TEST_CASE("handovers and receipts from the wrong party, for a missing transfer or no agreement are void") {
   const std::string agreed = "proposal RU#1 remains_transfer: agreed by UA#1 [bilateral]; agreement agreed\n";
   RunCases({
@@ -751,8 +905,7 @@ TEST_CASE("an amendment replaces the agreement only once accepted; until then th
 }
 
 TEST_CASE("an amendment of something that is not an agreement in force is void as a link") {
-  const std::string stands =
-      "amends: the proposal named is not an agreement in force; the proposal stands on its own\n";
+  const std::string stands = "; the proposal stands on its own\n";
   RunCases({
       {"a cancelled agreement",
        [](Scenario& s) {
@@ -763,7 +916,7 @@ TEST_CASE("an amendment of something that is not an agreement in force is void a
        },
        "proposal RU#1 remains_transfer: agreed by UA#1 [bilateral]; agreement cancelled cancel:UA#2 cancel:RU#2\n"
        "proposal RU#3 remains_transfer: open [RU alone]\n"
-       "void RU#3 propose: " + stands},
+       "link void RU#3 propose amends: the agreement named was already cancelled" + stands},
       {"a completed agreement",
        [](Scenario& s) {
          const DecodedEntry p = Agreed(s);
@@ -773,7 +926,7 @@ TEST_CASE("an amendment of something that is not an agreement in force is void a
        },
        "proposal RU#1 remains_transfer: agreed by UA#1 [bilateral]; agreement completed t0=1212/1212\n"
        "proposal UA#3 remains_transfer: open [UA alone]\n"
-       "void UA#3 propose: " + stands},
+       "link void UA#3 propose amends: the agreement named was already completed" + stands},
       {"an agreement already amended",
        [](Scenario& s) {
          const DecodedEntry p = Agreed(s);
@@ -783,7 +936,7 @@ TEST_CASE("an amendment of something that is not an agreement in force is void a
        "proposal RU#1 remains_transfer: agreed by UA#1 [bilateral]; agreement amended\n"
        "proposal RU#2 remains_transfer: agreed by UA#2 [bilateral] amends RU#1; agreement agreed\n"
        "proposal RU#3 remains_transfer: open [RU alone]\n"
-       "void RU#3 propose: " + stands},
+       "link void RU#3 propose amends: the agreement named was already amended" + stands},
       {"a proposal that was never accepted",
        [](Scenario& s) {
          const DecodedEntry p = Add(s, kRU, ProposeRemains());
@@ -791,14 +944,13 @@ TEST_CASE("an amendment of something that is not an agreement in force is void a
        },
        "proposal RU#1 remains_transfer: open [RU alone]\n"
        "proposal RU#2 remains_transfer: open [RU alone]\n"
-       "void RU#2 propose: " + stands},
+       "link void RU#2 propose amends: the proposal named is not an agreement (it is open)" + stands},
   });
 }
 
 TEST_CASE("an amendment accepted after the old agreement left force stands as an agreement of its own") {
-  const std::string note =
-      " accept: the agreement this amendment would replace is no longer in force; "
-      "the amendment stands as an agreement of its own\n";
+  // The acceptance made an agreement: it is not void. The amendment's link is.
+  const std::string note = " when the amendment was accepted; the amendment stands as an agreement of its own\n";
   Scenario s;
   const DecodedEntry p = Agreed(s);
   const DecodedEntry amendment = Add(s, kRU, AmendmentOf(p));
@@ -810,7 +962,15 @@ TEST_CASE("an amendment accepted after the old agreement left force stands as an
     CHECK(Render(s) ==
           "proposal RU#1 remains_transfer: agreed by UA#1 [bilateral]; agreement cancelled cancel:UA#2 cancel:RU#3\n"
           "proposal RU#2 remains_transfer: agreed by UA#3 [bilateral]; agreement agreed\n"
-          "void UA#3" + note);
+          "link void RU#2 propose amends: the agreement named was already cancelled" + note);
+    const LedgerState state = State(s);
+    CHECK(state.void_statements.empty());
+    REQUIRE(state.void_links.size() == 1);
+    CHECK(state.void_links[0].at.id == amendment.id);
+    CHECK(state.void_links[0].field == "amends");
+    CHECK(state.void_links[0].target == p.id);
+    CHECK_FALSE(state.Find(amendment.id)->amends);
+    CHECK(state.Find(amendment.id)->agreement);
   }
   SUBCASE("completed meanwhile: the executed agreement stays completed") {
     Add(s, kRU, test::Handover(p, 0, 1212));
@@ -819,7 +979,7 @@ TEST_CASE("an amendment accepted after the old agreement left force stands as an
     CHECK(Render(s) ==
           "proposal RU#1 remains_transfer: agreed by UA#1 [bilateral]; agreement completed t0=1212/1212\n"
           "proposal RU#2 remains_transfer: agreed by UA#3 [bilateral]; agreement agreed\n"
-          "void UA#3" + note);
+          "link void RU#2 propose amends: the agreement named was already completed" + note);
   }
 }
 

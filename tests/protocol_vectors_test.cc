@@ -9,9 +9,11 @@
 
 #include "crypto/hash.h"
 #include "fixtures.h"
+#include "node/agreements.h"
 #include "node/audit.h"
 #include "node/bundle.h"
 #include "node/ledger.h"
+#include "node/views.h"
 
 namespace parley {
 namespace {
@@ -102,6 +104,108 @@ Vectors Generate() {
   return v;
 }
 
+// --- state vectors: verdicts of §7 on small ledgers of their own ---------------
+
+constexpr std::string_view kStateBegin = "<!-- state-vectors:begin -->";
+constexpr std::string_view kStateEnd = "<!-- state-vectors:end -->";
+
+struct StateCase {
+  std::string title;
+  test::Scenario scenario;
+  int64_t now_ms = 0;
+};
+
+// The resolved cases of issue 12 (docs/PROTOCOL.md §7): each a ledger under
+// the charter above, with the state every verifier must compute.
+std::vector<StateCase> StateCases() {
+  std::vector<StateCase> cases;
+  const int64_t t = test::kT0;
+  auto at = [&](int minutes) { return t + int64_t{60000} * minutes; };
+  {
+    StateCase c;
+    c.title = "a report reaching a completed agreement is applied: disputed, 10 handed over, 9 received";
+    test::Scenario& s = c.scenario;
+    const DecodedEntry p = s.Add(kRU, test::Propose(test::RemainsTerms(kRU, 10, at(60 * 24))), 0, at(1));
+    s.Add(kUA, test::Accept(p), 1, at(2));
+    s.Add(kRU, test::Handover(p, 0, 6), 1, at(3));
+    s.Add(kUA, test::Receipt(p, 0, 6), 2, at(4));  // completed 6/6
+    s.Add(kRU, test::Handover(p, 0, 4), 2, at(5));
+    s.Add(kUA, test::Receipt(p, 0, 3), 3, at(6));
+    c.now_ms = at(7);
+    cases.push_back(std::move(c));
+  }
+  {
+    StateCase c;
+    c.title = "a withdrawal of a proposal already expired is void: the proposal stays expired";
+    test::Scenario& s = c.scenario;
+    v1::Entry propose = test::Propose(test::RemainsTerms(kRU, 1212, at(60 * 24)));
+    propose.mutable_propose()->set_expires_ms(at(10));
+    const DecodedEntry p = s.Add(kRU, propose, 0, at(1));
+    s.Add(kRU, test::Withdraw(p), 0, at(11));
+    c.now_ms = at(12);
+    cases.push_back(std::move(c));
+  }
+  {
+    StateCase c;
+    c.title = "an amendment accepted after both cancelled the agreement: the acceptance stands, the link is void";
+    test::Scenario& s = c.scenario;
+    const DecodedEntry p = s.Add(kRU, test::Propose(test::RemainsTerms(kRU, 1212, at(60 * 24))), 0, at(1));
+    s.Add(kUA, test::Accept(p), 1, at(2));
+    v1::Entry amend = test::Propose(test::RemainsTerms(kRU, 1212, at(60 * 24 * 3)));
+    amend.mutable_propose()->set_amends(p.id.str());
+    const DecodedEntry q = s.Add(kRU, amend, 1, at(3));
+    s.Add(kUA, test::Cancel(p), 2, at(4));
+    s.Add(kRU, test::Cancel(p), 2, at(5));
+    s.Add(kUA, test::Accept(q), 3, at(6));
+    c.now_ms = at(7);
+    cases.push_back(std::move(c));
+  }
+  {
+    StateCase c;
+    c.title = "a completed agreement cannot be cancelled or amended: a void cancel and a void link";
+    test::Scenario& s = c.scenario;
+    const DecodedEntry p = s.Add(kRU, test::Propose(test::RemainsTerms(kRU, 1212, at(60 * 24))), 0, at(1));
+    s.Add(kUA, test::Accept(p), 1, at(2));
+    s.Add(kRU, test::Handover(p, 0, 1212), 1, at(3));
+    s.Add(kUA, test::Receipt(p, 0, 1212), 2, at(4));
+    s.Add(kUA, test::Cancel(p), 2, at(5));
+    v1::Entry amend = test::Propose(test::RemainsTerms(kRU, 1212, at(60 * 24 * 3)));
+    amend.mutable_propose()->set_amends(p.id.str());
+    s.Add(kRU, amend, 3, at(6));
+    c.now_ms = at(7);
+    cases.push_back(std::move(c));
+  }
+  return cases;
+}
+
+// Envelopes of a scenario in canonical order (an order a node can store them in).
+std::vector<const DecodedEntry*> InOrder(const test::Scenario& s) {
+  std::vector<const DecodedEntry*> out;
+  for (const auto& [party, index] : CanonicalOrder(s.feed(kUA), s.feed(kRU))) out.push_back(&s.feed(party)[index]);
+  return out;
+}
+
+std::string GenerateStateVectors() {
+  const Charter& c = test::TheCharter();
+  std::ostringstream out;
+  int n = 0;
+  for (const StateCase& sc : StateCases()) {
+    out << "#### State " << ++n << " — " << sc.title << "\n\n";
+    out << "Envelopes (SignedEntry, hex), in canonical order:\n\n";
+    for (const DecodedEntry* e : InOrder(sc.scenario)) {
+      out << "    " << c.party_code(e->author()) << "#" << e->seq() << " " << KindName(e->kind()) << ", id "
+          << ToHex(e->id) << "\n";
+      out << Wrap(ToHex(e->envelope)) << "\n";
+    }
+    const LedgerState state = ComputeState(sc.scenario.feed(kUA), sc.scenario.feed(kRU), sc.now_ms);
+    out << "State at now = " << IsoTime(sc.now_ms) << " (" << sc.now_ms << " ms), as LedgerState::Render:\n\n";
+    std::istringstream lines(state.Render(c));
+    for (std::string line; std::getline(lines, line);) out << "    " << line << "\n";
+    out << "\n";
+  }
+  return out.str();
+}
+
 std::string ReadDoc(const std::string& path) {
   std::ifstream in(path);
   std::stringstream ss;
@@ -123,6 +227,39 @@ TEST_CASE("the test vectors in docs/PROTOCOL.md match what the code computes") {
     std::ofstream(path) << doc;
   }
   CHECK(doc.substr(start, e - start) == generated);
+}
+
+TEST_CASE("the state vectors in docs/PROTOCOL.md match the verdicts the code computes") {
+  const std::string path = std::string(PARLEY_SOURCE_DIR) + "/docs/PROTOCOL.md";
+  std::string doc = ReadDoc(path);
+  const size_t b = doc.find(kStateBegin);
+  const size_t e = doc.find(kStateEnd);
+  REQUIRE_MESSAGE(b != std::string::npos, "no state-vectors block in " << path);
+  REQUIRE(e != std::string::npos);
+  const size_t start = b + kStateBegin.size() + 1;
+  const std::string generated = GenerateStateVectors();
+  if (std::getenv("PARLEY_UPDATE_VECTORS")) {
+    doc.replace(start, e - start, generated);
+    std::ofstream(path) << doc;
+  }
+  CHECK(doc.substr(start, e - start) == generated);
+}
+
+TEST_CASE("each state vector is a valid ledger, and its stored feeds give the published verdict") {
+  for (const StateCase& sc : StateCases()) {
+    CAPTURE(sc.title);
+    LedgerOptions o;
+    auto ledger = Ledger::Open(NewMemoryStore(), test::TestCharter(), std::move(o)).value();
+    for (const DecodedEntry* env : InOrder(sc.scenario)) {
+      auto r = ledger->Ingest(env->envelope);
+      REQUIRE_MESSAGE(r.has_value(), r.error().ToString());
+      CHECK(*r == IngestOutcome::kStored);
+    }
+    const auto ua = ledger->Read(kUA, 1, SIZE_MAX).value();
+    const auto ru = ledger->Read(kRU, 1, SIZE_MAX).value();
+    CHECK(ComputeState(ua, ru, sc.now_ms).Render(test::TheCharter()) ==
+          ComputeState(sc.scenario.feed(kUA), sc.scenario.feed(kRU), sc.now_ms).Render(test::TheCharter()));
+  }
 }
 
 TEST_CASE("the published vector entries form a valid ledger a node accepts") {

@@ -1,8 +1,14 @@
 #include <doctest/doctest.h>
 
+#include <cstdlib>
+#include <fstream>
 #include <string>
 #include <vector>
 
+#include "node/agreements.h"
+#include "node/audit.h"
+#include "node/audit_html.h"
+#include "node/bundle.h"
 #include "node/views.h"
 #include "tests/fixtures.h"
 
@@ -508,6 +514,143 @@ TEST_CASE("an ID prefix that is not hex or shorter than 4 digits is refused as s
   }
   CHECK(Contains(ResolveIdPrefix("abc", {a}).error().message(), "too short: give at least 4 hex digits"));
   CHECK(Contains(ResolveIdPrefix("xyz1", {a}).error().message(), "is not an ID prefix: IDs are hex"));
+}
+
+// RU#1 proposed, UA#1 accepted; RU#2 proposes an amendment; both cancel the
+// agreement (UA#2, RU#3); UA#3 accepts the amendment, which so becomes an
+// agreement of its own: the acceptance stands, the amendment's link is void.
+struct AmendAfterCancel {
+  Scenario s;
+  DecodedEntry original, amendment, acceptance;
+  LedgerState state;
+  AmendAfterCancel() {
+    original = s.Add(kRU, test::Propose(test::RemainsTerms(kRU, 1212, kT0 + kDay)));
+    s.Add(kUA, test::Accept(original));
+    v1::Entry amend = test::Propose(test::RemainsTerms(kRU, 1212, kT0 + 3 * kDay));
+    amend.mutable_propose()->set_amends(original.id.str());
+    amendment = s.Add(kRU, amend);
+    s.Add(kUA, test::Cancel(original));
+    s.Add(kRU, test::Cancel(original));
+    acceptance = s.Add(kUA, test::Accept(amendment));
+    state = ComputeState(s.feed(kUA), s.feed(kRU), kNow);
+  }
+};
+
+TEST_CASE("a statement that stands with a void link is shown apart from void statements, in every view") {
+  AmendAfterCancel a;
+  const std::string reason =
+      "the agreement named was already cancelled when the amendment was accepted; the amendment stands as an "
+      "agreement of its own";
+
+  const nlohmann::json json = StateJson(TheCharter(), a.state);
+  INFO(json.dump(2));
+  CHECK(json["void_statements"].empty());  // the acceptance made an agreement: not void
+  REQUIRE(json["void_links"].size() == 1);
+  CHECK(json["void_links"][0] == nlohmann::json{{"party", "RU"},
+                                                {"seq", 2},
+                                                {"id", ToHex(a.amendment.id)},
+                                                {"kind", "propose"},
+                                                {"field", "amends"},
+                                                {"target", ToHex(a.original.id)},
+                                                {"reason", reason}});
+  const nlohmann::json& amendment = json["proposals"][1];
+  CHECK(amendment["state"] == "agreed");
+  CHECK(amendment["agreement"]["accepted"]["id"] == ToHex(a.acceptance.id));
+  CHECK(amendment["amends"].is_null());
+  CHECK(amendment["void_links"] ==
+        nlohmann::json::array({{{"field", "amends"}, {"target", ToHex(a.original.id)}, {"reason", reason}}}));
+  CHECK(json["proposals"][0]["void_links"] == nlohmann::json::array());
+
+  Result<std::string> list = RenderList(TheCharter(), a.state);
+  REQUIRE(list.has_value());
+  CHECK_FALSE(Contains(*list, "Void statements"));
+  CHECK(Contains(*list, "Void links (the statement stands; the link named has no effect):\n"
+                        "  RU#2  2025-06-08T00:00:03Z  propose, link void: amends RU#1 (" +
+                            ToHex(a.original.id).substr(0, 12) + "): " + reason + "\n"));
+
+  Result<std::string> show = RenderShow(TheCharter(), a.state, a.s.feed(kUA), a.s.feed(kRU), a.amendment.id);
+  REQUIRE(show.has_value());
+  INFO(*show);
+  CHECK(Contains(*show, "  link void: amends RU#1 ("));
+  CHECK(Contains(*show, "(link void: amends RU#1 ("));
+  CHECK_FALSE(Contains(*show, "(void:"));
+
+  Result<nlohmann::json> show_json = ShowJson(TheCharter(), a.state, a.s.feed(kUA), a.s.feed(kRU), a.amendment.id);
+  REQUIRE(show_json.has_value());
+  for (const nlohmann::json& h : (*show_json)["history"]) {
+    CAPTURE(h.dump());
+    CHECK(h["void"].is_null());
+    CHECK(h["void_links"].size() == (h["id"] == ToHex(a.amendment.id) ? 1u : 0u));
+  }
+}
+
+// --- docs/audit.schema.json ------------------------------------------------------
+
+bool HaveJsonSchema() { return std::system("python3 -c 'import jsonschema' >/dev/null 2>&1") == 0; }
+
+// Writes `j` to a file in `dir` and validates it against $defs/`def` of the
+// schema with tests/validate_json.py; returns the script's exit status.
+int Validate(const test::TempDir& dir, const std::string& name, const nlohmann::json& j, const std::string& def,
+             bool quiet = false) {
+  const auto path = dir.path() / (name + ".json");
+  std::ofstream(path) << DumpJson(j, 2);
+  const std::string src = PARLEY_SOURCE_DIR;
+  const std::string cmd = "python3 '" + src + "/tests/validate_json.py' '" + src + "/docs/audit.schema.json' " +
+                          def + " '" + path.string() + "'" + (quiet ? " 2>/dev/null" : "");
+  return std::system(cmd.c_str());
+}
+
+TEST_CASE("list, show and audit JSON of several ledgers validate against docs/audit.schema.json") {
+  if (!HaveJsonSchema()) {
+    MESSAGE("python3 with the jsonschema module (Debian: python3-jsonschema) is missing: not validated");
+    return;
+  }
+  test::TempDir dir;
+  JuneStory june;
+  AmendAfterCancel amend;
+  CHECK(Validate(dir, "june-state", StateJson(TheCharter(), june.state), "state") == 0);
+  CHECK(Validate(dir, "june-state-any", StateJson(TheCharter(), june.state), "any") == 0);
+  CHECK(Validate(dir, "amend-state", StateJson(TheCharter(), amend.state), "state") == 0);
+  for (const DecodedEntry* p : {&june.announced, &june.counter, &june.exchange}) {
+    auto j = ShowJson(TheCharter(), june.state, june.s.feed(kUA), june.s.feed(kRU), p->id);
+    REQUIRE(j.has_value());
+    CHECK(Validate(dir, "june-show-" + ToHex(p->id).substr(0, 8), *j, "show") == 0);
+  }
+  auto j = ShowJson(TheCharter(), amend.state, amend.s.feed(kUA), amend.s.feed(kRU), amend.amendment.id);
+  REQUIRE(j.has_value());
+  CHECK(Validate(dir, "amend-show", *j, "show") == 0);
+
+  // The audit of each as a bundle.
+  int n = 0;
+  for (const Scenario* s : {&june.s, &amend.s}) {
+    const auto bundle = dir.path() / ("b" + std::to_string(++n) + ".parley");
+    auto w = BundleWriter::Create(bundle, TheCharter(), "UA", kT0).value();
+    for (const auto& [party, index] : CanonicalOrder(s->feed(kUA), s->feed(kRU))) {
+      REQUIRE(w->AddEntry(s->feed(party)[index].envelope).ok());
+    }
+    REQUIRE(w->Finish().ok());
+    AuditOptions o;
+    o.now_ms = kNow;
+    AuditReport r = AuditBundle(bundle.string(), o).value();
+    CHECK(r.clean());
+    if (s == &amend.s) {  // the void link is its own finding kind, not "void"
+      CHECK(r.Count("void-link") == 1);
+      CHECK(r.Count("void") == 0);
+      // The HTML timeline marks the amendment's propose as a void link, the acceptance not at all.
+      const std::string html = RenderAuditHtml(r);
+      CHECK(html.find("data-seq=\"2\" data-kind=\"propose\" data-void=\"link\"") != std::string::npos);
+      CHECK(html.find("data-kind=\"accept\" data-void") == std::string::npos);
+    }
+    CHECK(Validate(dir, "audit" + std::to_string(n), AuditJson(r), "audit") == 0);
+    CHECK(Validate(dir, "audit-any" + std::to_string(n), AuditJson(r), "any") == 0);
+  }
+
+  SUBCASE("and the validator does fail on an output that breaks the schema") {
+    nlohmann::json bad = StateJson(TheCharter(), june.state);
+    bad["proposals"][0]["state"] = "maybe";
+    bad.erase("void_links");
+    CHECK(Validate(dir, "bad", bad, "state", /*quiet=*/true) != 0);
+  }
 }
 
 TEST_SUITE_END();

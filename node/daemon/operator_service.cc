@@ -61,6 +61,11 @@ Result<std::optional<std::string>> OperatorService::VoidReason(const v1::Entry& 
   for (const VoidStatement& v : state.void_statements) {
     if (v.at.id == candidate.id) return std::optional<std::string>(v.reason);
   }
+  // A proposal whose counters / amends would do nothing, or an acceptance
+  // that would leave an amendment's link without effect.
+  for (const VoidLink& v : state.void_links) {
+    if (v.by.id == candidate.id) return std::optional<std::string>(v.field + ": " + v.reason);
+  }
   return std::optional<std::string>();
 }
 
