@@ -100,7 +100,7 @@ Vectors Generate() {
   emit(s.Add(kRU, rotate, 5, at(60 * 24 * 5 + 69)), "RU rotates to the key of seed 60..7f");
   // A disclosure its node records before sharing a manifest (§8.4); the root
   // is a fixed pattern standing for a real manifest's.
-  emit(s.Add(kUA, test::Disclose(*Digest::FromBytes(test::SeedFrom(0x80).view()), 20, kRU), 4,
+  emit(s.Add(kUA, test::Disclose(*Digest::FromBytes(test::SeedFrom(0x80).view()), 20, kRU), 5,
              at(60 * 24 * 5 + 70)),
        "UA's node records that it disclosed a manifest of 20 records (root 80..9f) to RU");
   v.text = out.str();
