@@ -26,24 +26,25 @@ std::string Label(const Charter& c, const StatementRef& r) {
 void AddStateFindings(const Charter& c, AuditReport& report) {
   const LedgerState& s = report.state;
   for (const VoidStatement& v : s.void_statements) {
-    report.AddFinding({v.compromised ? "compromised" : "void", Label(c, v.at) + " " + KindName(v.kind), v.reason});
+    report.AddFinding({v.compromised ? FindingKind::kCompromised : FindingKind::kVoid,
+                       Label(c, v.at) + " " + KindName(v.kind), v.reason});
   }
   for (const VoidLink& v : s.void_links) {  // the statement stands; this link of it has no effect
-    report.AddFinding({"void-link", Label(c, v.at) + " " + KindName(v.kind) + " " + v.field, v.reason});
+    report.AddFinding({FindingKind::kVoidLink, Label(c, v.at) + " " + KindName(v.kind) + " " + v.field, v.reason});
   }
   for (const Proposal& p : s.proposals) {
     const std::string where = "proposal " + Label(c, p.proposed);
     if (p.contested) {
-      report.AddFinding({"contested", where, "an acceptance and a withdrawal crossed; the acceptance stands"});
+      report.AddFinding({FindingKind::kContested, where, "an acceptance and a withdrawal crossed; the acceptance stands"});
     }
     if (p.state == ProposalState::kOpen) {
-      report.unilateral.push_back({"unilateral", where, "proposed by " + c.party_code(p.proposer()) + " alone; not accepted"});
+      report.unilateral.push_back({where, "proposed by " + c.party_code(p.proposer()) + " alone; not accepted"});
     }
     if (!p.agreement) continue;
     const Agreement& a = *p.agreement;
     for (PartyIndex q = 0; q < 2; ++q) {
       if (a.cancel_requests[q] && a.state == AgreementState::kCancelRequested) {
-        report.unilateral.push_back({"unilateral", where, "cancellation requested by " + c.party_code(q) + " alone"});
+        report.unilateral.push_back({where, "cancellation requested by " + c.party_code(q) + " alone"});
       }
     }
     for (size_t i = 0; i < a.transfers.size(); ++i) {
@@ -51,20 +52,20 @@ void AddStateFindings(const Charter& c, AuditReport& report) {
       const auto& agreed = p.terms.transfers(static_cast<int>(i));
       const std::string tw = where + " transfer " + std::to_string(i);
       if (!t.handovers.empty() && !t.receipts.empty() && t.handed_over != t.received) {
-        report.AddFinding({"discrepancy", tw, "handed over " + std::to_string(t.handed_over) + ", received " +
+        report.AddFinding({FindingKind::kDiscrepancy, tw, "handed over " + std::to_string(t.handed_over) + ", received " +
                                                           std::to_string(t.received)});
       }
       if (!t.handovers.empty() && t.handed_over != agreed.count()) {
-        report.AddFinding({"discrepancy", tw, "handed over " + std::to_string(t.handed_over) + " of " +
+        report.AddFinding({FindingKind::kDiscrepancy, tw, "handed over " + std::to_string(t.handed_over) + " of " +
                                                           std::to_string(agreed.count()) + " agreed"});
       }
       if (t.handover_manifest && t.receipt_manifest && *t.handover_manifest != *t.receipt_manifest) {
-        report.AddFinding({"discrepancy", tw, "the manifests of handover and receipt differ"});
+        report.AddFinding({FindingKind::kDiscrepancy, tw, "the manifests of handover and receipt differ"});
       }
       const auto& r = t.reconciliation;
       if (r.missing() || r.not_on_manifest() || r.unidentified() || r.other_side()) {
         report.AddFinding(
-            {"discrepancy", tw,
+            {FindingKind::kDiscrepancy, tw,
              "reconciliation: " + std::to_string(r.matched()) + " matched, " + std::to_string(r.missing()) +
                  " missing, " + std::to_string(r.not_on_manifest()) + " not on manifest, " +
                  std::to_string(r.unidentified()) + " unidentified, " + std::to_string(r.other_side()) +
@@ -73,36 +74,68 @@ void AddStateFindings(const Charter& c, AuditReport& report) {
     }
   }
   for (const Claim& cl : s.claims) {  // last: see AuditReport::unilateral
-    report.unilateral.push_back({"unilateral", Label(c, cl.at) + " " + KindName(cl.kind),
+    report.unilateral.push_back({Label(c, cl.at) + " " + KindName(cl.kind),
                                "claimed by " + c.party_code(cl.at.party) + " alone: " + cl.text});
   }
 }
 
 }  // namespace
 
+namespace {
+
+constexpr FindingKindInfo kFindingKindInfo[] = {
+#define PARLEY_FINDING_INFO(id, name, unclean, one, many, html_class, meaning) \
+  {name, unclean, one, many, html_class, meaning},
+    PARLEY_FINDING_KINDS(PARLEY_FINDING_INFO)
+#undef PARLEY_FINDING_INFO
+};
+static_assert(std::size(kFindingKindInfo) == kFindingKindCount);
+
+}  // namespace
+
+const FindingKindInfo& InfoOf(FindingKind kind) { return kFindingKindInfo[static_cast<size_t>(kind)]; }
+
+std::optional<FindingKind> FindingKindNamed(std::string_view name) {
+  for (FindingKind k : kFindingKinds) {
+    if (FindingName(k) == name) return k;
+  }
+  return std::nullopt;
+}
+
 void AuditReport::AddFinding(AuditFinding f) {
-  if (auto it = omitted.find(f.kind); it != omitted.end()) {
-    ++it->second;  // this kind is full already
+  uint64_t& omitted_of_kind = omitted[static_cast<size_t>(f.kind)];
+  if (omitted_of_kind > 0) {
+    ++omitted_of_kind;  // this kind is full already
     return;
   }
   size_t kept = 0;
   for (const AuditFinding& g : findings) kept += g.kind == f.kind;
   if (kept < kMaxFindingsPerKind) findings.push_back(std::move(f));
-  else omitted.emplace(f.kind, 1);
+  else omitted_of_kind = 1;
 }
 
-uint64_t AuditReport::Omitted(std::string_view kind) const {
-  auto it = omitted.find(kind);
-  return it == omitted.end() ? 0 : it->second;
-}
-
-uint64_t AuditReport::Count(std::string_view kind) const {
+uint64_t AuditReport::Count(FindingKind kind) const {
   uint64_t n = Omitted(kind);
   for (const AuditFinding& f : findings) n += f.kind == kind;
   return n;
 }
 
-bool AuditReport::clean() const { return Count("violation") == 0 && Count("fork") == 0; }
+uint64_t AuditReport::Count(std::string_view name) const {
+  const std::optional<FindingKind> kind = FindingKindNamed(name);
+  return kind ? Count(*kind) : 0;
+}
+
+uint64_t AuditReport::Omitted(std::string_view name) const {
+  const std::optional<FindingKind> kind = FindingKindNamed(name);
+  return kind ? Omitted(*kind) : 0;
+}
+
+bool AuditReport::clean() const {
+  for (FindingKind k : kFindingKinds) {
+    if (InfoOf(k).unclean && Count(k) > 0) return false;
+  }
+  return true;
+}
 
 std::string DescribeEntry(const Charter& c, const v1::Entry& en) {
   auto short_id = [](const std::string& b) { return ToHex(b).substr(0, 12); };
@@ -140,6 +173,7 @@ std::string DescribeEntry(const Charter& c, const v1::Entry& en) {
       }
       return s;
     }
+    case v1::Entry::kDisclose: return DescribeDisclose(c, en.disclose());
     default: return "?";
   }
 }
@@ -309,10 +343,10 @@ Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& opt
   AuditReport report;
   report.charter_bytes = reader.charter_bytes();
   if (reader.header().ledger_id() != charter.ledger_id().view()) {
-    report.AddFinding({"violation", "header", "the header names another ledger than the charter"});
+    report.AddFinding({FindingKind::kViolation, "header", "the header names another ledger than the charter"});
   }
   if (!charter.fully_signed()) {
-    report.AddFinding({"violation", "charter", "the charter is not signed by both parties"});
+    report.AddFinding({FindingKind::kViolation, "charter", "the charter is not signed by both parties"});
   }
 
   // Pass 1: verify every entry in file order; fork proofs as they come.
@@ -343,11 +377,11 @@ Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& opt
           return;
         }
         f.broken = true;
-        report.AddFinding({"violation", where + " (" + EntryLabel(charter, en.author(), en.seq()) + ")",
+        report.AddFinding({FindingKind::kViolation, where + " (" + EntryLabel(charter, en.author(), en.seq()) + ")",
                                    decoded.error().message()});
         return;
       }
-      report.AddFinding({"violation", where, decoded.error().message()});
+      report.AddFinding({FindingKind::kViolation, where, decoded.error().message()});
       return;
     }
     const DecodedEntry& e = *decoded;
@@ -355,10 +389,10 @@ Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& opt
     AuditIndex::Feed& f = index.feeds[e.author()];
     if (e.seq() <= f.head.seq) {
       if (f.ids[e.seq() - 1] == e.id) {
-        report.AddFinding({"violation", label, "the same entry appears twice"});
+        report.AddFinding({FindingKind::kViolation, label, "the same entry appears twice"});
       } else {
         f.frozen = true;
-        report.AddFinding({"fork", label, charter.party_code(e.author()) +
+        report.AddFinding({FindingKind::kFork, label, charter.party_code(e.author()) +
                                                       " signed two different entries at seq " + std::to_string(e.seq())});
       }
       return;
@@ -371,7 +405,7 @@ Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& opt
     if (s.ok()) s = schedule.CheckRotation(e.entry);
     if (!s.ok()) {
       f.broken = true;
-      report.AddFinding({"violation", label, s.message()});
+      report.AddFinding({FindingKind::kViolation, label, s.message()});
       return;
     }
     index.Add(e, r.offset);
@@ -422,19 +456,19 @@ Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& opt
         auto a = DecodeEntry(r.fork->first().SerializeAsString(), charter, &schedule);
         auto b = DecodeEntry(r.fork->second().SerializeAsString(), charter, &schedule);
         if (!a || !b) {
-          report.AddFinding({"violation", where, "fork proof does not verify: " +
+          report.AddFinding({FindingKind::kViolation, where, "fork proof does not verify: " +
                                                              (!a ? a.error().message() : b.error().message())});
         } else if (a->author() != b->author() || a->seq() != b->seq() || a->id == b->id) {
-          report.AddFinding({"violation", where, "fork proof is not two different entries at one seq of one feed"});
+          report.AddFinding({FindingKind::kViolation, where, "fork proof is not two different entries at one seq of one feed"});
         } else {
-          report.AddFinding({"fork", where, charter.party_code(a->author()) + " signed two different entries at seq " +
+          report.AddFinding({FindingKind::kFork, where, charter.party_code(a->author()) + " signed two different entries at seq " +
                                                         std::to_string(a->seq()) + " (fork proof)"});
         }
       }
     }
   }
   if (report.unchecked > 0) {
-    report.AddFinding({"violation", "feeds", std::to_string(report.unchecked) +
+    report.AddFinding({FindingKind::kViolation, "feeds", std::to_string(report.unchecked) +
                                                          " entries after a feed's first violation or fork were not checked"});
   }
 
@@ -481,6 +515,12 @@ Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& opt
       return Status(Code::kDataLoss, "bundle changed while being audited");
     }
     builder.Apply(e);
+    if (kind == v1::Entry::kDisclose) {
+      const v1::Disclose& d = e.entry.disclose();
+      report.disclosures.push_back(ManifestDisclosure{StatementRef{p, seq, e.id, e.time_ms(), 0},
+                                                      *Digest::FromBytes(d.manifest().root()),  // 32 bytes: stage 1
+                                                      d.manifest().count(), d.to_party()});
+    }
     if (want_timeline) {
       report.timeline.push_back(
           TimelineItem{StatementRef{p, seq, e.id, e.time_ms(), e.entry.has_seen() ? e.entry.seen().seq() : 0},
@@ -490,6 +530,8 @@ Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& opt
     }
   }
   report.state = std::move(builder).Finish(options.now_ms);
+  std::erase_if(report.disclosures,
+                [&](const ManifestDisclosure& d) { return report.state.compromised.count(d.at.id) > 0; });
   AddStateFindings(charter, report);
   return report;
 }
@@ -512,27 +554,15 @@ std::string DescribeRotation(const Charter& c, const AuditKeyRotation& k) {
 }
 
 
-std::vector<nlohmann::json> ManifestDisclosures(const Charter& c, const LedgerState& state) {
-  constexpr std::string_view kPrefix = "parley/disclosure/v1 manifest=";
+std::vector<nlohmann::json> ManifestDisclosures(const Charter& c, const AuditReport& report) {
   std::vector<nlohmann::json> out;
-  for (const Claim& cl : state.claims) {
-    if (cl.kind != v1::Entry::kStatement || cl.text.rfind(kPrefix, 0) != 0) continue;
-    std::istringstream words(cl.text.substr(kPrefix.size()));
-    std::string root, count, to;
-    words >> root >> count >> to;
-    if (root.size() != 64 || count.rfind("count=", 0) != 0 || to.rfind("to=", 0) != 0) continue;
-    uint64_t n = 0;
-    try {
-      n = std::stoull(count.substr(6));
-    } catch (...) {
-      continue;
-    }
-    out.push_back({{"party", c.party_code(cl.at.party)},
-                   {"seq", cl.at.seq},
-                   {"time", IsoTime(cl.at.time_ms)},
-                   {"manifest", root},
-                   {"count", n},
-                   {"to", to.substr(3)}});
+  for (const ManifestDisclosure& d : report.disclosures) {
+    out.push_back({{"party", c.party_code(d.at.party)},
+                   {"seq", d.at.seq},
+                   {"time", IsoTime(d.at.time_ms)},
+                   {"manifest", ToHex(d.manifest)},
+                   {"count", d.count},
+                   {"to", c.party_code(d.to)}});
   }
   return out;
 }
@@ -553,11 +583,11 @@ std::string RenderAudit(const AuditReport& report) {
   out << (list ? *list : Printable(list.error().message())) << "\n";
   out << "Findings:\n";
   for (const AuditFinding& f : report.findings) {
-    out << "  " << f.kind << "  " << Printable(f.where) << ": " << Printable(f.what) << "\n";
+    out << "  " << FindingName(f.kind) << "  " << Printable(f.where) << ": " << Printable(f.what) << "\n";
   }
-  for (std::string_view kind : kFindingKinds) {
+  for (FindingKind kind : kFindingKinds) {
     if (const uint64_t n = report.Omitted(kind)) {
-      out << "  " << kind << "  … and " << n << " more, not listed (the report lists the first "
+      out << "  " << FindingName(kind) << "  … and " << n << " more, not listed (the report lists the first "
           << kMaxFindingsPerKind << " of each kind)\n";
     }
   }
@@ -566,7 +596,7 @@ std::string RenderAudit(const AuditReport& report) {
   for (const AuditKeyRotation& k : report.key_rotations) out << "  " << DescribeRotation(c, k) << "\n";
   if (report.key_rotations.empty()) out << "  none (every entry is signed with its party's charter key)\n";
   out << "\nManifest disclosures (each recorded by the disclosing node before it sent the list):\n";
-  const std::vector<nlohmann::json> disclosures = ManifestDisclosures(c, report.state);
+  const std::vector<nlohmann::json> disclosures = ManifestDisclosures(c, report);
   for (const nlohmann::json& d : disclosures) {
     out << "  " << d["party"].get<std::string>() << "#" << d["seq"].get<uint64_t>() << "  "
         << d["time"].get<std::string>() << "  manifest " << d["manifest"].get<std::string>().substr(0, 16) << "… ("
@@ -581,11 +611,11 @@ std::string RenderAudit(const AuditReport& report) {
     out << "  " << Printable(report.unilateral[i].where) << ": " << Printable(report.unilateral[i].what) << "\n";
   }
   if (others == 0) out << "  none\n";
-  out << "\nVerdict: " << (report.clean() ? "CLEAN" : "VIOLATIONS FOUND") << " — " << report.Count("violation")
-      << " violations, " << report.Count("fork") << " forks, " << report.Count("void") << " void, "
-      << report.Count("contested") << " contested, " << report.Count("discrepancy") << " discrepancies";
-  if (const uint64_t n = report.Count("compromised")) out << ", " << n << " signed with a compromised key";
-  if (const uint64_t n = report.Count("void-link")) out << ", " << n << (n == 1 ? " void link" : " void links");
+  out << "\nVerdict: " << (report.clean() ? "CLEAN" : "VIOLATIONS FOUND") << " — ";
+  for (FindingKind kind : kFindingKinds) {
+    const uint64_t n = report.Count(kind);
+    out << (kind == kFindingKinds[0] ? "" : ", ") << n << " " << (n == 1 ? InfoOf(kind).one : InfoOf(kind).many);
+  }
   out << "; " << report.unilateral.size() << " one-sided claims\n";
   return out.str();
 }
@@ -598,13 +628,13 @@ nlohmann::json AuditJson(const AuditReport& report) {
   j["entries"] = {{c.party_code(0), report.entries[0]}, {c.party_code(1), report.entries[1]}};
   j["findings"] = nlohmann::json::array();
   for (const AuditFinding& f : report.findings) {
-    j["findings"].push_back({{"kind", f.kind}, {"where", f.where}, {"what", f.what}});
+    j["findings"].push_back({{"kind", FindingName(f.kind)}, {"where", f.where}, {"what", f.what}});
   }
   j["findings_omitted"] = nlohmann::json::object();
-  for (std::string_view kind : kFindingKinds) j["findings_omitted"][std::string(kind)] = report.Omitted(kind);
+  for (FindingKind kind : kFindingKinds) j["findings_omitted"][std::string(FindingName(kind))] = report.Omitted(kind);
   j["unilateral"] = nlohmann::json::array();
-  for (const AuditFinding& f : report.unilateral) {
-    j["unilateral"].push_back({{"kind", f.kind}, {"where", f.where}, {"what", f.what}});
+  for (const UnilateralItem& u : report.unilateral) {
+    j["unilateral"].push_back({{"kind", "unilateral"}, {"where", u.where}, {"what", u.what}});
   }
   j["key_rotations"] = nlohmann::json::array();
   for (const AuditKeyRotation& k : report.key_rotations) {
@@ -619,7 +649,7 @@ nlohmann::json AuditJson(const AuditReport& report) {
     if (r.compromised_from != 0) row["compromised_from"] = r.compromised_from;
     j["key_rotations"].push_back(std::move(row));
   }
-  j["manifest_disclosures"] = ManifestDisclosures(c, report.state);
+  j["manifest_disclosures"] = ManifestDisclosures(c, report);
   j["state"] = StateJson(c, report.state);
   return j;
 }

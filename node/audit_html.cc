@@ -495,27 +495,26 @@ void RenderAgreements(std::ostringstream& out, const AuditReport& report, const 
   out << "</tbody></table>\n";
 }
 
-const char* FindingClass(const std::string& kind) {
-  if (kind == "violation" || kind == "fork") return "f-bad";
-  if (kind == "discrepancy" || kind == "contested") return "f-warn";
-  if (kind == "void") return "f-void";
-  return "f-info";
+void RenderFindingRow(std::ostringstream& out, std::string_view kind, std::string_view html_class,
+                      std::string_view words, const std::string& where, const std::string& what) {
+  out << "<tr data-kind=\"" << kind << "\"><td><span class=\"pill " << html_class << "\">" << E(std::string(words))
+      << "</span></td><td>" << E(where) << "</td><td>" << E(what) << "</td></tr>\n";
 }
 
-std::string FindingKindWords(const std::string& kind) {
-  if (kind == "unilateral") return "one-sided";
-  return kind;
-}
-
-void RenderFindings(std::ostringstream& out, const std::vector<AuditFinding>& findings, const char* id,
-                    const char* none) {
-  out << "<table class=\"grid\" id=\"" << id << "\">\n<thead><tr><th>Kind</th><th>Where</th><th>What</th></tr></thead>\n<tbody>\n";
-  if (findings.empty()) out << "<tr><td colspan=\"3\" class=\"muted\">" << none << "</td></tr>\n";
+void RenderFindings(std::ostringstream& out, const std::vector<AuditFinding>& findings) {
+  out << "<table class=\"grid\" id=\"findings\">\n<thead><tr><th>Kind</th><th>Where</th><th>What</th></tr></thead>\n<tbody>\n";
+  if (findings.empty()) out << "<tr><td colspan=\"3\" class=\"muted\">No findings.</td></tr>\n";
   for (const AuditFinding& f : findings) {
-    out << "<tr data-kind=\"" << E(f.kind) << "\"><td><span class=\"pill "
-        << FindingClass(f.kind) << "\">" << E(FindingKindWords(f.kind)) << "</span></td><td>" << E(f.where)
-        << "</td><td>" << E(f.what) << "</td></tr>\n";
+    const FindingKindInfo& info = InfoOf(f.kind);
+    RenderFindingRow(out, info.name, info.html_class, info.name, f.where, f.what);
   }
+  out << "</tbody></table>\n";
+}
+
+void RenderUnilateral(std::ostringstream& out, const std::vector<UnilateralItem>& items) {
+  out << "<table class=\"grid\" id=\"one-sided-claims\">\n<thead><tr><th>Kind</th><th>Where</th><th>What</th></tr></thead>\n<tbody>\n";
+  if (items.empty()) out << "<tr><td colspan=\"3\" class=\"muted\">None.</td></tr>\n";
+  for (const UnilateralItem& u : items) RenderFindingRow(out, "unilateral", "f-info", "one-sided", u.where, u.what);
   out << "</tbody></table>\n";
 }
 
@@ -655,32 +654,6 @@ std::string RenderAuditHtml(const AuditReport& report) {
     }
   }
 
-  const std::array<const char*, 6> kinds = {"violation", "fork", "discrepancy", "contested", "void", "unilateral"};
-  const std::array<std::pair<const char*, const char*>, 6> kind_words = {{
-      {"violation", "violations"},
-      {"fork", "forks"},
-      {"discrepancy", "discrepancies"},
-      {"contested agreement", "contested agreements"},
-      {"void statement", "void statements"},
-      {"one-sided claim (one side&#39;s word alone)", "one-sided claims (one side&#39;s word alone)"}}};
-  std::array<size_t, 6> counts{};
-  size_t other = 0;
-  for (const std::vector<AuditFinding>* list : {&report.findings, &report.unilateral}) {
-    for (const AuditFinding& f : *list) {
-      bool known = false;
-      for (size_t k = 0; k < kinds.size(); ++k) {
-        if (f.kind == kinds[k]) ++counts[k], known = true;
-      }
-      if (!known) ++other;
-    }
-  }
-  for (const auto& [kind, n] : report.omitted) {  // found, but not kept in detail
-    bool known = false;
-    for (size_t k = 0; k < kinds.size(); ++k) {
-      if (kind == kinds[k]) counts[k] += n, known = true;
-    }
-    if (!known) other += n;
-  }
   const bool clean = report.clean();
 
   std::ostringstream out;
@@ -711,11 +684,16 @@ std::string RenderAuditHtml(const AuditReport& report) {
   out << "</table>\n";
   out << "<div id=\"verdict\" class=\"" << (clean ? "clean" : "violations") << "\">\n<div class=\"word\">"
       << (clean ? "CLEAN" : "VIOLATIONS FOUND") << "</div>\n<ul>\n";
-  for (size_t k = 0; k < kinds.size(); ++k) {
-    out << "<li data-kind=\"" << kinds[k] << "\"><b>" << counts[k] << "</b> " << (counts[k] == 1 ? kind_words[k].first : kind_words[k].second)
+  for (FindingKind kind : kFindingKinds) {  // each kind, counted as the text and JSON reports count it
+    const FindingKindInfo& info = InfoOf(kind);
+    const uint64_t n = report.Count(kind);
+    out << "<li data-kind=\"" << info.name << "\"><b>" << n << "</b> " << E(std::string(n == 1 ? info.one : info.many))
         << "</li>\n";
   }
-  if (other > 0) out << "<li><b>" << other << "</b> other findings</li>\n";
+  const size_t claims = report.unilateral.size();
+  out << "<li data-kind=\"unilateral\"><b>" << claims << "</b> "
+      << (claims == 1 ? "one-sided claim (one side&#39;s word alone)" : "one-sided claims (one side&#39;s word alone)")
+      << "</li>\n";
   out << "</ul>\n<div class=\"note\">"
       << (clean ? "CLEAN: both records are intact and consistent — no forged, altered or missing entries and no "
                   "side told two stories. It does not mean every agreement was carried out: see the "
@@ -759,15 +737,18 @@ std::string RenderAuditHtml(const AuditReport& report) {
 
   // --- findings ---
   out << "<section>\n<h2>Findings</h2>\n";
-  RenderFindings(out, report.findings, "findings", "No findings.");
-  for (const auto& [kind, n] : report.omitted) {
-    out << "<p class=\"warn\">… and " << n << " more " << E(FindingKindWords(kind))
-        << " findings, not listed (the report lists the first " << kMaxFindingsPerKind << " of each kind).</p>\n";
+  RenderFindings(out, report.findings);
+  for (FindingKind kind : kFindingKinds) {
+    if (const uint64_t n = report.Omitted(kind)) {
+      out << "<p class=\"warn\" data-omitted=\"" << FindingName(kind) << "\">… and " << n << " more "
+          << FindingName(kind) << " findings, not listed (the report lists the first " << kMaxFindingsPerKind
+          << " of each kind).</p>\n";
+    }
   }
   out << "<h3>One side&#39;s word alone</h3>\n"
       << "<p class=\"muted\">Not problems in themselves, but never agreed: open proposals, cancel requests, "
          "attestations and statements, each signed by one side only.</p>\n";
-  RenderFindings(out, report.unilateral, "one-sided-claims", "None.");
+  RenderUnilateral(out, report.unilateral);
   out << "<h3>Key rotations</h3>\n<ul id=\"key-rotations\">\n";
   if (report.key_rotations.empty()) {
     out << "<li class=\"muted\">None: every entry is signed with its party's charter key.</li>\n";
@@ -778,7 +759,7 @@ std::string RenderAuditHtml(const AuditReport& report) {
   out << "</ul>\n";
   out << "<h3>Manifest disclosures</h3>\n<ul id=\"manifest-disclosures\">\n";
   const std::vector<nlohmann::json> disclosures =
-      charter ? ManifestDisclosures(*charter, report.state) : std::vector<nlohmann::json>();
+      charter ? ManifestDisclosures(*charter, report) : std::vector<nlohmann::json>();
   if (disclosures.empty()) out << "<li class=\"muted\">None: no list of people was shared.</li>\n";
   for (const nlohmann::json& d : disclosures) {
     out << "<li>" << E(d["party"].get<std::string>() + "#" + std::to_string(d["seq"].get<uint64_t>()) + " " +
@@ -788,15 +769,12 @@ std::string RenderAuditHtml(const AuditReport& report) {
         << "</li>\n";
   }
   out << "</ul>\n";
-  out << "<dl class=\"glossary\">"
-         "<dt>violation</dt><dd>an entry that breaks the ledger's rules (bad signature, broken chain, ...)</dd>"
-         "<dt>fork</dt><dd>a side signed two different entries at the same place in its record</dd>"
-         "<dt>void</dt><dd>a signed statement that has no effect (e.g. accepting a proposal already countered)</dd>"
-         "<dt>compromised</dt><dd>signed with a key its owner later declared stolen: kept, without effect</dd>"
-         "<dt>contested</dt><dd>an acceptance and a withdrawal crossed; the acceptance stands</dd>"
-         "<dt>one-sided</dt><dd>one side&#39;s word alone: open proposals, cancel requests, attestations, "
+  out << "<dl class=\"glossary\">";
+  for (FindingKind kind : kFindingKinds) {
+    out << "<dt>" << FindingName(kind) << "</dt><dd>" << E(std::string(InfoOf(kind).meaning)) << "</dd>";
+  }
+  out << "<dt>one-sided</dt><dd>one side&#39;s word alone: open proposals, cancel requests, attestations, "
          "statements</dd>"
-         "<dt>discrepancy</dt><dd>reported counts or manifests that do not match each other or the agreement</dd>"
          "</dl>\n</section>\n";
 
   out << "<footer>Generated by <b>parley audit</b>. This page is self-contained: it loads nothing from the "

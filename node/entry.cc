@@ -145,6 +145,16 @@ Status CheckBody(const v1::Entry& e, const Charter& charter) {
       }
       return Status::Ok();
     }
+    case v1::Entry::kDisclose: {
+      const auto& d = e.disclose();
+      if (!d.has_manifest()) return BadBody("disclose.manifest is not set");
+      if (Status s = CheckManifest(d.manifest(), "disclose"); !s.ok()) return s;
+      if (d.to_party() > 1 || d.to_party() == e.author()) {
+        return BadBody("disclose.to_party must be the other party (" + std::to_string(1 - e.author()) + "), not " +
+                       std::to_string(d.to_party()));
+      }
+      return Status::Ok();
+    }
   }
   return BadBody("unknown body kind");
 }
@@ -181,6 +191,7 @@ const char* KindName(v1::Entry::BodyCase kind) {
     case v1::Entry::kAttestation: return "attestation";
     case v1::Entry::kStatement: return "statement";
     case v1::Entry::kRotateKey: return "rotate_key";
+    case v1::Entry::kDisclose: return "disclose";
     case v1::Entry::BODY_NOT_SET: return "none";
   }
   return "unknown";
@@ -489,6 +500,7 @@ std::vector<BodyReference> ReferencesOf(const v1::Entry& e) {
     case v1::Entry::kReceipt: add("receipt.agreement", e.receipt().agreement(), true); break;
     case v1::Entry::kAttestation: add("attestation.reference", e.attestation().reference(), false); break;
     case v1::Entry::kStatement: add("statement.reference", e.statement().reference(), false); break;
+    case v1::Entry::kDisclose: break;  // names a manifest root, not an entry
     default: break;
   }
   return refs;

@@ -424,6 +424,7 @@ std::string Describe(const Charter& c, const std::map<Digest, std::string>& labe
       return out;
     }
     case v1::Entry::kRotateKey: return "rotates its key";
+    case v1::Entry::kDisclose: return DescribeDisclose(c, en.disclose());
     default: return KindName(en.body_case());
   }
 }
@@ -811,6 +812,12 @@ Result<Digest> ResolveIdPrefix(std::string_view hex_prefix, const std::vector<Di
   if (matches.size() > kShown) shown += ", …";
   return Status(Code::kInvalidArgument, "prefix " + typed + " is ambiguous: matches " +
                                             std::to_string(matches.size()) + " entries (" + shown + ")");
+}
+
+std::string DescribeDisclose(const Charter& c, const v1::Disclose& d) {
+  const std::string to = d.to_party() <= 1 ? c.party_code(d.to_party()) : "party " + std::to_string(d.to_party());
+  return "discloses manifest " + ToHex(d.manifest().root()).substr(0, kShortIdDigits) + " (" +
+         std::to_string(d.manifest().count()) + " records) to " + to;
 }
 
 std::string DescribePreview(const Charter& c, const v1::Entry& entry) {

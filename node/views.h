@@ -177,6 +177,11 @@ Result<nlohmann::json> ShowJson(const Charter& charter, const LedgerState& state
 // Printable (node/text.h).
 std::string DescribePreview(const Charter& charter, const v1::Entry& entry);
 
+// A Disclose body in the words every view uses for it (history lines,
+// previews, the audit's entry lines): "discloses manifest ROOT (N records)
+// to UA", ROOT being the first 12 hex digits of the manifest's root.
+std::string DescribeDisclose(const Charter& charter, const v1::Disclose& disclose);
+
 // The one ID in `candidates` that starts with `hex_prefix` (at least 4 hex
 // digits, either case), as typed by an operator after `parley show`.
 // Duplicate candidates count once. Errors:

@@ -7,6 +7,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "crypto/hash.h"
+#include "node/views.h"
+#include <map>
 #include "bundle_fixtures.h"
 #include "node/audit.h"
 #include "node/audit_html.h"
@@ -91,9 +94,11 @@ TEST_CASE("a clean audit omits nothing and says so in its JSON") {
   auto r = AuditBundle(bundle.string(), o);
   REQUIRE(r.has_value());
   CHECK(r->clean());
-  CHECK(r->omitted.empty());
   const nlohmann::json j = AuditJson(*r);
-  for (std::string_view kind : kFindingKinds) CHECK(j["findings_omitted"][std::string(kind)] == 0);
+  for (FindingKind kind : kFindingKinds) {
+    CHECK(r->Omitted(kind) == 0);
+    CHECK(j["findings_omitted"][std::string(FindingName(kind))] == 0);
+  }
   CHECK(RenderAudit(*r).find("more, not listed") == std::string::npos);
 }
 
@@ -122,6 +127,141 @@ TEST_CASE("the text audit lists each one-sided claim once") {
   CHECK(Occurrences(text, "refrigerated trucks staged") == 1);
   // The open proposal is one side's word too, and still said to be.
   CHECK(Occurrences(text, "proposed by RU alone; not accepted") == 1);
+}
+
+TEST_CASE("finding kinds keep their JSON names, and a name finds its kind") {
+  std::vector<std::string> names;
+  for (FindingKind kind : kFindingKinds) {
+    names.emplace_back(FindingName(kind));
+    CHECK(FindingKindNamed(FindingName(kind)) == kind);
+    CHECK(kind == FindingName(kind));
+  }
+  // docs/PROTOCOL.md §13: these names are part of the JSON schema.
+  CHECK(names == std::vector<std::string>{"violation", "fork", "void", "contested", "discrepancy", "compromised"});
+  CHECK_FALSE(FindingKindNamed("unilateral").has_value());
+  CHECK_FALSE(FindingKindNamed("other").has_value());
+  CHECK(InfoOf(FindingKind::kViolation).unclean);
+  CHECK(InfoOf(FindingKind::kFork).unclean);
+  CHECK_FALSE(InfoOf(FindingKind::kCompromised).unclean);
+}
+
+TEST_CASE("every finding kind is listed and counted the same in the text, JSON and HTML reports") {
+  AuditReport r;
+  r.charter_bytes = test::TestCharter();
+  // Kind i has i + 1 findings, and every other kind more than a report lists.
+  std::map<FindingKind, uint64_t> found;
+  for (size_t i = 0; i < kFindingKindCount; ++i) {
+    const FindingKind kind = kFindingKinds[i];
+    found[kind] = i % 2 == 0 ? i + 1 : kMaxFindingsPerKind + i;
+    for (uint64_t n = 0; n < found[kind]; ++n) {
+      r.AddFinding({kind, std::string(FindingName(kind)) + "-where-" + std::to_string(n), "what"});
+    }
+  }
+  r.unilateral.push_back({"proposal RU#1", "proposed by RU alone; not accepted"});
+  const std::string text = RenderAudit(r);
+  const nlohmann::json j = AuditJson(r);
+  const std::string html = RenderAuditHtml(r);
+  INFO(text);
+  for (FindingKind kind : kFindingKinds) {
+    const std::string name(FindingName(kind));
+    CAPTURE(name);
+    const uint64_t n = found[kind];
+    const uint64_t listed = std::min<uint64_t>(n, kMaxFindingsPerKind);
+    const uint64_t omitted = n - listed;
+    CHECK(r.Count(kind) == n);
+    CHECK(r.Omitted(kind) == omitted);
+    // JSON
+    uint64_t in_json = 0;
+    for (const auto& f : j["findings"]) in_json += f["kind"] == name;
+    CHECK(in_json == listed);
+    CHECK(j["findings_omitted"][name] == omitted);
+    // text: one line per listed finding, one for the rest, and the verdict's count
+    CHECK(Occurrences(text, "\n  " + name + "  " + name + "-where-") == listed);
+    CHECK(Occurrences(text, "\n  " + name + "  … and " + std::to_string(omitted) + " more, not listed") ==
+          (omitted > 0 ? 1 : 0));
+    const std::string words(n == 1 ? InfoOf(kind).one : InfoOf(kind).many);
+    const size_t verdict = text.find("\nVerdict: ");
+    REQUIRE(verdict != std::string::npos);
+    CHECK(text.find(std::to_string(n) + " " + words, verdict) != std::string::npos);
+    // HTML: one row per listed finding, the rest in a paragraph, the verdict's count, the glossary
+    CHECK(Occurrences(html, "<tr data-kind=\"" + name + "\">") == listed);
+    CHECK(Occurrences(html, "data-omitted=\"" + name + "\">… and " + std::to_string(omitted) + " more") ==
+          (omitted > 0 ? 1 : 0));
+    CHECK(Occurrences(html, "<li data-kind=\"" + name + "\"><b>" + std::to_string(n) + "</b>") == 1);
+    CHECK(Occurrences(html, "<dt>" + name + "</dt>") == 1);
+  }
+  CHECK(Occurrences(html, "<li data-kind=\"unilateral\"><b>1</b>") == 1);
+  CHECK(html.find("other findings") == std::string::npos);  // every kind has its own line
+  CHECK(j["unilateral"].size() == 1);
+  CHECK(j["unilateral"][0]["kind"] == "unilateral");
+  CHECK(j["clean"] == false);
+  CHECK(text.find("VIOLATIONS FOUND") != std::string::npos);
+}
+
+TEST_CASE("compromised findings count as compromised in the HTML verdict, and leave the ledger clean") {
+  AuditReport r;
+  r.charter_bytes = test::TestCharter();
+  r.AddFinding({FindingKind::kCompromised, "UA#2 statement", "signed with a key its author declared compromised"});
+  CHECK(r.clean());
+  const std::string html = RenderAuditHtml(r);
+  CHECK(html.find("<li data-kind=\"compromised\"><b>1</b> entry signed with a compromised key</li>") !=
+        std::string::npos);
+  CHECK(html.find("<div class=\"word\">CLEAN</div>") != std::string::npos);
+  CHECK(RenderAudit(r).find("Verdict: CLEAN") != std::string::npos);
+  CHECK(AuditJson(r)["clean"] == true);
+}
+
+TEST_CASE("a disclose is listed as a manifest disclosure by every report, and is neither a claim nor a finding") {
+  test::Scenario s;
+  const DecodedEntry p = s.Add(kRU, test::Propose(test::RemainsTerms(kRU, 20, test::kT0)));
+  s.Add(kUA, test::Accept(p));
+  const Digest root = Hash("test", "manifest");
+  const DecodedEntry d = s.Add(kRU, test::Disclose(root, 20, kUA));
+  test::TempDir dir;
+  const fs::path bundle = dir.path() / "disclosed.parley";
+  {
+    auto w = BundleWriter::Create(bundle, test::TheCharter(), "test", test::kT0).value();
+    for (const DecodedEntry* e : {&s.feed(kRU)[0], &s.feed(kUA)[0], &s.feed(kRU)[1]}) {
+      REQUIRE(w->AddEntry(e->envelope).ok());
+    }
+    REQUIRE(w->Finish().ok());
+  }
+  AuditOptions o;
+  o.now_ms = test::kT0;
+  auto r = AuditBundle(bundle.string(), o);
+  REQUIRE(r.has_value());
+  CHECK(r->clean());
+  CHECK(r->findings.empty());
+  CHECK(r->unilateral.empty());       // the agreement is bilateral; the disclosure is no claim
+  CHECK(r->state.claims.empty());
+  CHECK(r->state.void_statements.empty());
+  REQUIRE(r->state.proposals.size() == 1);
+  CHECK(r->state.proposals[0].state == ProposalState::kAgreed);
+  REQUIRE(r->disclosures.size() == 1);
+  CHECK(r->disclosures[0].at.seq == 2);
+  CHECK(r->disclosures[0].at.id == d.id);
+
+  const std::string hex = ToHex(root);
+  const nlohmann::json j = AuditJson(*r);
+  REQUIRE(j["manifest_disclosures"].size() == 1);
+  CHECK(j["manifest_disclosures"][0]["party"] == "RU");
+  CHECK(j["manifest_disclosures"][0]["seq"] == 2);
+  CHECK(j["manifest_disclosures"][0]["manifest"] == hex);
+  CHECK(j["manifest_disclosures"][0]["count"] == 20);
+  CHECK(j["manifest_disclosures"][0]["to"] == "UA");
+
+  const std::string text = RenderAudit(*r);
+  INFO(text);
+  CHECK(text.find("manifest " + hex.substr(0, 16) + "… (20 records) to UA") != std::string::npos);
+  const std::string html = RenderAuditHtml(*r);
+  CHECK(html.find("RU shared manifest " + hex.substr(0, 16) + "… (20 records) with UA") != std::string::npos);
+  // The entry's own line, in the timeline and `parley show`, says the same.
+  const std::string line = "discloses manifest " + hex.substr(0, 12) + " (20 records) to UA";
+  CHECK(DescribeEntry(test::TheCharter(), d.entry) == line);
+  CHECK(DescribePreview(test::TheCharter(), d.entry) == line);
+  REQUIRE(r->timeline.size() == 3);
+  CHECK(r->timeline[2].text == line);
+  CHECK(html.find(line) != std::string::npos);
 }
 
 TEST_SUITE("e2e") {

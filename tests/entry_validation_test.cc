@@ -4,6 +4,7 @@
 
 #include <atomic>
 
+#include "crypto/hash.h"
 #include "fixtures.h"
 #include "node/ledger.h"
 
@@ -273,6 +274,39 @@ TEST_CASE("accepts a key rotation that proves possession of the new key") {
   body.mutable_rotate_key()->set_new_public_key(next.public_key().str());
   body.mutable_rotate_key()->set_new_key_signature(Sign(next, kRotateDomain, msg).str());
   CHECK(f.ledger->Ingest(SignEntry(f.ru_key, f.Next(body).entry).envelope).value() == IngestOutcome::kStored);
+}
+
+TEST_CASE("a disclose is well formed with a manifest commitment and the other party as recipient") {
+  Fixture f;
+  const Digest root = Hash("test", "manifest");
+  v1::Entry body = test::Disclose(root, 20, kUA);  // RU discloses to UA
+  CHECK(std::string(KindName(body.body_case())) == "disclose");
+  CHECK(KindWithArticle(body.body_case()) == "a disclose");
+  SUBCASE("stored, referencing no entry") {
+    const DecodedEntry e = f.Next(body);
+    CHECK(ReferencesOf(e.entry).empty());
+    CHECK(f.ledger->Ingest(SignEntry(f.ru_key, e.entry).envelope).value() == IngestOutcome::kStored);
+  }
+  SUBCASE("no manifest") {
+    body.mutable_disclose()->clear_manifest();
+    f.ExpectRejected(f.Next(body).entry, Violation::kBadBody);
+  }
+  SUBCASE("a root that is not 32 bytes") {
+    body.mutable_disclose()->mutable_manifest()->set_root(std::string(31, '\1'));
+    f.ExpectRejected(f.Next(body).entry, Violation::kBadBody);
+  }
+  SUBCASE("count 0") {
+    body.mutable_disclose()->mutable_manifest()->set_count(0);
+    f.ExpectRejected(f.Next(body).entry, Violation::kBadBody);
+  }
+  SUBCASE("to the author itself") {
+    body.mutable_disclose()->set_to_party(kRU);
+    f.ExpectRejected(f.Next(body).entry, Violation::kBadBody);
+  }
+  SUBCASE("to no party") {
+    body.mutable_disclose()->set_to_party(2);
+    f.ExpectRejected(f.Next(body).entry, Violation::kBadBody);
+  }
 }
 
 TEST_CASE("the node refuses to sign a body that breaks a structural rule") {

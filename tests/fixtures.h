@@ -141,6 +141,15 @@ inline v1::Entry Say(std::string text) {
   return e;
 }
 
+// A node's record that it disclosed manifest `root` (`count` records) to `to`.
+inline v1::Entry Disclose(const Digest& root, uint64_t count, PartyIndex to) {
+  v1::Entry e;
+  e.mutable_disclose()->mutable_manifest()->set_root(root.str());
+  e.mutable_disclose()->mutable_manifest()->set_count(count);
+  e.mutable_disclose()->set_to_party(to);
+  return e;
+}
+
 // Writes two feeds by hand. By default each new entry has seen everything of
 // the other feed; `seen` holds that back to model statements that cross.
 class Scenario {

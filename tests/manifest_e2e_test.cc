@@ -322,11 +322,17 @@ TEST_CASE("manifests: commit, share with the other party only, disclosure on rec
     CHECK(outcomes["not_on_manifest"] == 2);
     CHECK(outcomes["unidentified"] == 5);
   }
-  // Only the node itself signs disclosure statements.
+  // Only the node itself signs Disclose entries: its operator cannot submit one.
   {
     const uint64_t head = n.ua.HeadOf(kUA).seq;
-    auto fake = run(n.ua, {"statement", "parley/disclosure/v1 manifest=" + root_hex + " count=20 to=RU"});
-    CHECK(fake.code == 2);
+    v1::Entry fake;
+    fake.mutable_disclose()->mutable_manifest()->set_root(FromHex(root_hex).value());
+    fake.mutable_disclose()->mutable_manifest()->set_count(20);
+    fake.mutable_disclose()->set_to_party(kRU);
+    auto refused = n.ua.Client()->Submit(fake, "fake-disclosure");
+    REQUIRE_FALSE(refused.has_value());
+    CHECK_MESSAGE(refused.error().message().find("made by the node itself") != std::string::npos,
+                  refused.error().ToString());
     CHECK(n.ua.HeadOf(kUA).seq == head);
   }
 
@@ -345,8 +351,8 @@ TEST_CASE("manifests: commit, share with the other party only, disclosure on rec
       v1::Entry e;
       REQUIRE(se.ParseFromString(env));
       REQUIRE(e.ParseFromString(se.entry()));
-      if (e.has_statement() &&
-          e.statement().text() == "parley/disclosure/v1 manifest=" + root_hex + " count=20 to=UA") {
+      if (e.has_disclose() && ToHex(e.disclose().manifest().root()) == root_hex &&
+          e.disclose().manifest().count() == 20 && e.disclose().to_party() == kUA) {
         ++disclosures;
       }
     }

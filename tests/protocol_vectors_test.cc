@@ -100,6 +100,11 @@ Vectors Generate() {
   rotate.mutable_rotate_key()->set_new_public_key(next.public_key().str());
   rotate.mutable_rotate_key()->set_new_key_signature(Sign(next, kRotateDomain, msg).str());
   emit(s.Add(kRU, rotate, 5, at(60 * 24 * 5 + 69)), "RU rotates to the key of seed 60..7f");
+  // A disclosure its node records before sharing a manifest (§8.4); the root
+  // is a fixed pattern standing for a real manifest's.
+  emit(s.Add(kUA, test::Disclose(*Digest::FromBytes(test::SeedFrom(0x80).view()), 20, kRU), 5,
+             at(60 * 24 * 5 + 70)),
+       "UA's node records that it disclosed a manifest of 20 records (root 80..9f) to RU");
   v.text = out.str();
   return v;
 }
@@ -270,7 +275,7 @@ TEST_CASE("the published vector entries form a valid ledger a node accepts") {
     REQUIRE_MESSAGE(r.has_value(), r.error().ToString());
     CHECK(*r == IngestOutcome::kStored);
   }
-  CHECK(ledger->Head(kUA).seq == 5);
+  CHECK(ledger->Head(kUA).seq == 6);
   CHECK(ledger->Head(kRU).seq == 8);
 }
 
@@ -290,13 +295,15 @@ TEST_CASE("the published vectors, as a bundle, pass the auditor clean") {
   o.now_ms = test::kT0;
   AuditReport r = AuditBundle(path.string(), o).value();
   CHECK(r.clean());
-  CHECK(r.entries[test::kUA] == 5);
+  CHECK(r.entries[test::kUA] == 6);
   CHECK(r.entries[test::kRU] == 8);
   // The vectors include two deliberately void statements (a withdrawal after a
   // rejection, a cancel of a proposal never agreed); the auditor names them.
   int voids = 0;
   for (const auto& f : r.findings) voids += f.kind == "void";
   CHECK(voids == 2);
+  REQUIRE(r.disclosures.size() == 1);  // UA#6
+  CHECK(r.disclosures[0].at.seq == 6);
 }
 
 }  // namespace

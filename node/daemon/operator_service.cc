@@ -73,14 +73,16 @@ grpc::Status OperatorService::Submit(grpc::ServerContext*, const v1::SubmitReque
   if (req->body().body_case() == v1::Entry::BODY_NOT_SET) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "the statement has no body");
   }
+  // Only the node records a disclosure, when it shares a manifest (§8.4): a
+  // client's Disclose would put on record a disclosure that never happened.
+  if (req->body().has_disclose()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "a disclose entry is made by the node itself, when it shares a manifest with the other "
+                        "party; it cannot be submitted");
+  }
   // Malformed bodies are refused with the structural reason before anything
   // else looks at them.
   if (Status s = CheckEntryBody(req->body(), ledger_.charter()); !s.ok()) return ToGrpc(s);
-  if (req->body().has_statement() && req->body().statement().text().rfind(kDisclosurePrefix, 0) == 0) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        "statements beginning with parley/disclosure/v1 are made by the node itself, when it "
-                        "shares a manifest");
-  }
   const int64_t now = NowMs();
   if (CanBeVoid(req->body())) {
     auto reason = VoidReason(req->body(), now);

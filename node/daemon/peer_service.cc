@@ -188,12 +188,13 @@ grpc::Status PeerService::GetManifest(grpc::ServerContext* ctx, const v1::GetMan
     auto& times = disclosures_[*root];
     if (!times.empty()) times.pop_back();
   };
-  // Recorded before a byte leaves: no disclosure without its signed statement.
+  // Recorded before a byte leaves: no disclosure without its signed Disclose.
   const Charter& c = ledger_.charter();
   v1::Entry body;
-  body.mutable_statement()->set_text(std::string(kDisclosurePrefix) + "manifest=" + ToHex(*root) +
-                                     " count=" + std::to_string((*info)->count()) +
-                                     " to=" + c.party_code(*party));
+  v1::Disclose* disclose = body.mutable_disclose();
+  disclose->mutable_manifest()->set_root(root->str());
+  disclose->mutable_manifest()->set_count((*info)->count());
+  disclose->set_to_party(*party);
   auto e = ledger_.Append(body, std::chrono::duration_cast<std::chrono::milliseconds>(
                                     std::chrono::system_clock::now().time_since_epoch())
                                     .count());
@@ -205,7 +206,7 @@ grpc::Status PeerService::GetManifest(grpc::ServerContext* ctx, const v1::GetMan
   }
   Log(LogLevel::kInfo, "manifest disclosed to the other party",
       {{"manifest", ToHex(*root).substr(0, 16)}, {"records", std::to_string((*info)->count())},
-       {"to", c.party_code(*party)}, {"statement_seq", std::to_string(e->seq())}});
+       {"to", c.party_code(*party)}, {"disclose_seq", std::to_string(e->seq())}});
   v1::ManifestChunk chunk;
   chunk.set_total_size(sealed->size());
   for (size_t off = 0; off < sealed->size(); off += kManifestChunkBytes) {

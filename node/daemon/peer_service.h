@@ -31,8 +31,6 @@ inline constexpr size_t kManifestChunkBytes = 64 * 1024;
 // entry in our feed, so the other party cannot bloat it by fetching in a loop;
 // its node keeps what it fetched).
 inline constexpr size_t kMaxDisclosuresPerHour = 10;
-// Statement text prefix of a manifest disclosure (docs/PROTOCOL.md §8.4).
-inline constexpr std::string_view kDisclosurePrefix = "parley/disclosure/v1 ";
 
 // The party keys a peer call may be signed with, per `ledger`'s key schedule:
 // each party's key in effect and the new key of its pending rotation (the

@@ -346,7 +346,7 @@ class Generator {
   }
 
   void Body(PartyIndex p, v1::Entry& e) {
-    switch (fdp_.ConsumeIntegralInRange(0, 10)) {
+    switch (fdp_.ConsumeIntegralInRange(0, 11)) {
       case 0: case 1: {
         auto* pr = e.mutable_propose();
         pr->set_kind(static_cast<v1::ExchangeKind>(fdp_.ConsumeIntegralInRange(0, 9) == 0
@@ -411,6 +411,14 @@ class Generator {
         e.mutable_statement()->set_text(Text());
         if (fdp_.ConsumeBool()) e.mutable_statement()->set_reference(AnyRef(false));
         return;
+      case 10: {
+        auto* d = e.mutable_disclose();
+        // Usually to the other party; sometimes to the author or no party,
+        // or without a manifest.
+        d->set_to_party(fdp_.ConsumeIntegralInRange(0, 7) == 0 ? fdp_.ConsumeIntegralInRange<uint32_t>(0, 2) : 1 - p);
+        if (fdp_.ConsumeIntegralInRange(0, 15) != 0) FillManifest(d->mutable_manifest(), Count());
+        return;
+      }
       default: {
         auto* r = e.mutable_rotate_key();
         // Usually a fresh key; sometimes a charter, observer or used key, or

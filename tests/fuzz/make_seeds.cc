@@ -111,6 +111,7 @@ Story MakeStory() {
   rotate.mutable_rotate_key()->set_new_key_signature(Sign(next, kRotateDomain, msg).str());
   const DecodedEntry rot = add("ru8-rotate-key", kRU, rotate, 6, 14);
   const DecodedEntry ack = add("ua7-statement-ack", kUA, test::Say("noted"), 8, 15);
+  add("ua8-disclose", kUA, test::Disclose(*Digest::FromBytes(std::string(32, '\x22')), 1210, kRU), 8, 17);
   // RU#9 under the new key: the rotation is in effect once UA#7 (seen RU#8)
   // is in its causal past. Built by hand: Scenario signs with charter keys.
   v1::Entry after = test::Say("signed with the new key");

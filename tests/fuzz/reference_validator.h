@@ -226,6 +226,7 @@ class ReferenceValidator {
       case v1::Entry::kReceipt: add(e.receipt().agreement(), true); break;
       case v1::Entry::kAttestation: add(e.attestation().reference(), false); break;
       case v1::Entry::kStatement: add(e.statement().reference(), false); break;
+      case v1::Entry::kDisclose: break;  // a manifest root, not an entry
       default: break;
     }
     return out;
@@ -351,6 +352,11 @@ class ReferenceValidator {
         if (r.compromised_from_seq() > e.seq()) return "compromised_from_seq after entry";
         return "";
       }
+      case v1::Entry::kDisclose:  // §5: a manifest as above; to_party the other party; references nothing
+        if (!e.disclose().has_manifest()) return "disclose manifest missing";
+        if (std::string m = ManifestProblem(e.disclose().manifest()); !m.empty()) return m;
+        if (e.disclose().to_party() != 1 - e.author()) return "disclose to_party not the other party";
+        return "";
       case v1::Entry::BODY_NOT_SET:
         return "no body";
     }
