@@ -35,8 +35,11 @@ PACKAGES=(
   chromium fonts-dejavu-core
 )
 # Only for `test`: the fuzz targets (clang, libFuzzer and its sanitizer
-# runtimes) and llvm-symbolizer for readable sanitizer stack traces.
-TEST_PACKAGES=(clang libclang-rt-14-dev llvm)
+# runtimes), llvm-symbolizer for readable sanitizer stack traces, and the
+# JSON Schema validator.
+# python3-jsonschema: the suite validates JSON output against
+# docs/audit.schema.json.
+TEST_PACKAGES=(clang libclang-rt-14-dev llvm python3 python3-jsonschema)
 
 install_missing() {
   local missing=()

@@ -10,6 +10,7 @@
 #include <unordered_set>
 
 #include "crypto/hash.h"
+#include "node/clock.h"
 
 namespace parley {
 namespace {
@@ -54,12 +55,6 @@ std::string LeavesKey(const Digest& root) { return "l" + root.str(); }
 std::string RecordKey(const Digest& root, uint64_t index) { return "d" + root.str() + Be64(index); }
 std::string ReconciliationKey(const Digest& root, const Digest& receipt) {
   return "a" + root.str() + receipt.str();
-}
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 v1::ManifestKind ToProto(ManifestKind k) {

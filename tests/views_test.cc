@@ -586,7 +586,11 @@ TEST_CASE("a statement that stands with a void link is shown apart from void sta
 
 // --- docs/audit.schema.json ------------------------------------------------------
 
-bool HaveJsonSchema() { return std::system("python3 -c 'import jsonschema' >/dev/null 2>&1") == 0; }
+// Debian's python3 and python3-jsonschema (setup.sh installs both), not
+// whatever python3 comes first on PATH.
+constexpr const char* kPython = "/usr/bin/python3";
+
+bool HaveJsonSchema() { return std::system((std::string(kPython) + " -c 'import jsonschema' >/dev/null 2>&1").c_str()) == 0; }
 
 // Writes `j` to a file in `dir` and validates it against $defs/`def` of the
 // schema with tests/validate_json.py; returns the script's exit status.
@@ -595,16 +599,14 @@ int Validate(const test::TempDir& dir, const std::string& name, const nlohmann::
   const auto path = dir.path() / (name + ".json");
   std::ofstream(path) << DumpJson(j, 2);
   const std::string src = PARLEY_SOURCE_DIR;
-  const std::string cmd = "python3 '" + src + "/tests/validate_json.py' '" + src + "/docs/audit.schema.json' " +
+  const std::string cmd = std::string(kPython) + " '" + src + "/tests/validate_json.py' '" + src + "/docs/audit.schema.json' " +
                           def + " '" + path.string() + "'" + (quiet ? " 2>/dev/null" : "");
   return std::system(cmd.c_str());
 }
 
 TEST_CASE("list, show and audit JSON of several ledgers validate against docs/audit.schema.json") {
-  if (!HaveJsonSchema()) {
-    MESSAGE("python3 with the jsonschema module (Debian: python3-jsonschema) is missing: not validated");
-    return;
-  }
+  REQUIRE_MESSAGE(HaveJsonSchema(), "/usr/bin/python3 with the jsonschema module is missing: apt-get install "
+                                    "python3-jsonschema (./setup.sh test installs it)");
   test::TempDir dir;
   JuneStory june;
   AmendAfterCancel amend;

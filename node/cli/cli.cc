@@ -22,6 +22,8 @@
 #include "node/bundle.h"
 #include "node/cli/client.h"
 #include "node/cli/manifest_cli.h"
+#include "node/cli/version.h"
+#include "node/clock.h"
 #include "node/daemon/config.h"
 #include "node/daemon/log.h"
 #include "node/daemon/node.h"
@@ -51,12 +53,6 @@ struct TempFile {
 constexpr int kExitOk = 0;
 constexpr int kExitFailed = 1;
 constexpr int kExitUsage = 2;
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 int Fail(const Status& s) {
   std::cerr << "parley: " << PrintableLines(s.message()) << "\n";
@@ -450,13 +446,68 @@ int CmdShow(const Common& c, const std::string& id) {
   return kExitOk;
 }
 
-int CmdStatus(const Common& c) {
+// `parley status` exit codes (for monitors, like a Nagios check).
+constexpr int kHealthy = 0;
+constexpr int kDegraded = 1;
+constexpr int kAlarm = 2;
+constexpr int kUnknown = 3;  // the node did not answer
+
+struct HealthLimits {
+  std::string max_disconnected = "60";  // seconds without the peer before "degraded"
+  std::string max_lag = "1000";         // entries behind the peer before "degraded"
+  bool check = false;                   // exit code only, no output
+};
+
+struct Health {
+  int code = kHealthy;
+  std::vector<std::string> reasons;
+};
+
+// The node's health from its status: an alarm (fork proof, frozen feed,
+// signing stopped, key misuse: every ALARM line) is 2; the peer not
+// connected for longer than `max_disconnected_ms` (since the last contact,
+// or since the node started if never), or a lag above `max_lag`, is 1.
+Health AssessHealth(const v1::StatusResponse& st, int64_t now_ms, int64_t max_disconnected_ms, uint64_t max_lag) {
+  Health h;
+  for (const auto& a : st.alarms()) h.reasons.push_back(a);
+  if (st.fork_proofs() > 0 && st.alarms_size() == 0) h.reasons.push_back("fork proofs stored");
+  if (!h.reasons.empty()) {
+    h.code = kAlarm;
+    return h;
+  }
+  const auto& p = st.peer();
+  const int64_t since = std::max(p.last_contact_ms(), st.started_ms());
+  if (!p.connected() && since > 0 && now_ms - since > max_disconnected_ms) {
+    h.reasons.push_back("peer not connected for " + std::to_string((now_ms - since) / 1000) + " s (limit " +
+                        std::to_string(max_disconnected_ms / 1000) + " s)");
+  }
+  if (p.lag() > max_lag) {
+    h.reasons.push_back(std::to_string(p.lag()) + " entries behind the peer (limit " + std::to_string(max_lag) + ")");
+  }
+  if (!h.reasons.empty()) h.code = kDegraded;
+  return h;
+}
+
+const char* HealthName(int code) { return code == kHealthy ? "ok" : code == kDegraded ? "degraded" : "alarm"; }
+
+int CmdStatus(const Common& c, const HealthLimits& limits) {
+  auto max_disconnected = ParseCount(limits.max_disconnected, "--max-disconnected", 365 * 24 * 3600);
+  if (!max_disconnected) return Fail(max_disconnected.error());
+  auto max_lag = ParseCount(limits.max_lag, "--max-lag");
+  if (!max_lag) return Fail(max_lag.error());
+  auto unknown = [&](const Status& s) {
+    if (!limits.check) Fail(s);
+    return kUnknown;
+  };
   auto client = OperatorClient::Connect(c.socket);
-  if (!client) return Fail(client.error());
+  if (!client) return unknown(client.error());
   auto st = (*client)->GetStatus();
-  if (!st) return Fail(st.error());
+  if (!st) return unknown(st.error());
   auto charter = (*client)->GetCharter();
-  if (!charter) return Fail(charter.error());
+  if (!charter) return unknown(charter.error());
+  const Health health =
+      AssessHealth(*st, NowMs(), static_cast<int64_t>(*max_disconnected) * 1000, *max_lag);
+  if (limits.check) return health.code;
   const auto& p = st->peer();
   if (c.json) {
     nlohmann::json j;
@@ -472,6 +523,8 @@ int CmdStatus(const Common& c) {
     j["fork_proofs"] = st->fork_proofs();
     j["alarms"] = nlohmann::json::array();
     for (const auto& a : st->alarms()) j["alarms"].push_back(a);
+    j["health"] = {{"state", HealthName(health.code)}, {"reasons", health.reasons}};
+    j["started"] = IsoTime(st->started_ms());
     j["key_rotations"] = nlohmann::json::array();
     for (const auto& r : st->rotations()) {
       j["key_rotations"].push_back({{"party", charter->party_code(r.party())},
@@ -482,7 +535,7 @@ int CmdStatus(const Common& c) {
                                     {"state", r.acknowledged_by() ? "in effect" : "pending"}});
     }
     std::cout << DumpJson(j, 2) << "\n";
-    return kExitOk;
+    return health.code;
   }
   std::cout << "node " << charter->party_code(st->self()) << " of ledger " << ToHex(st->ledger_id()).substr(0, 16)
             << "…\n";
@@ -507,7 +560,10 @@ int CmdStatus(const Common& c) {
     std::cout << "\n";
   }
   for (const auto& a : st->alarms()) std::cout << "  ALARM: " << Printable(a) << "\n";
-  return kExitOk;
+  std::cout << "  health: " << (health.code == kHealthy ? "OK" : health.code == kDegraded ? "DEGRADED" : "ALARM");
+  for (size_t k = 0; k < health.reasons.size(); ++k) std::cout << (k ? "; " : " — ") << Printable(health.reasons[k]);
+  std::cout << "\n";
+  return health.code;
 }
 
 int CmdWatch(const Common& c) {
@@ -750,6 +806,58 @@ int CmdKeygen(const std::string& out, const PassFlags& pf, const std::string& kd
   return kExitOk;
 }
 
+// `parley key show FILE`: the public key of a key file, without the
+// passphrase (it is stored in clear in the file).
+int CmdKeyShow(const std::string& file, bool json) {
+  auto bytes = ReadFileBytes(file, "key file");
+  if (!bytes) return Fail(bytes.error());
+  auto pk = KeyFilePublicKey(*bytes);
+  if (!pk) return Fail(Status(Code::kInvalidArgument, file + " is not a Parley key file"));
+  if (json) {
+    std::cout << DumpJson(nlohmann::json{{"public_key", ToHex(*pk)}, {"short", ToHex(*pk).substr(0, 16)}}) << "\n";
+  } else {
+    std::cout << "public key  " << ToHex(*pk) << "\nshort form  " << ToHex(*pk).substr(0, 16)
+              << "…  (as status, logs and charters show it)\n";
+  }
+  return kExitOk;
+}
+
+// `parley key passwd FILE`: the same key under a new passphrase. The new
+// file is written beside the old one, opened again with the new passphrase,
+// and only then renamed over it: an interruption leaves the old file whole.
+int CmdKeyPasswd(const std::string& file, const PassFlags& old_pf, const PassFlags& new_pf, const std::string& kdf) {
+  auto old_pass = GetPassphrase(old_pf);
+  if (!old_pass) return Fail(old_pass.error());
+  auto key = ReadKeyFile(file, *old_pass);
+  if (!key) return Fail(key.error());
+  NodeConfig cfg;
+  cfg.passphrase_env = new_pf.env;
+  cfg.passphrase_file = new_pf.file;
+  auto new_pass = ReadPassphrase(cfg, "new passphrase: ");
+  if (!new_pass) return Fail(new_pass.error());
+  if (new_pf.env.empty() && new_pf.file.empty()) {  // typed at a terminal: twice
+    auto again = ReadPassphrase(cfg, "new passphrase again: ");
+    if (!again) return Fail(again.error());
+    if (*again != *new_pass) return Fail(Status(Code::kInvalidArgument, "the two new passphrases differ; nothing changed"));
+  }
+  if (new_pass->empty()) return Fail(Status(Code::kInvalidArgument, "the new passphrase is empty; nothing changed"));
+  KdfParams params;
+  if (kdf == "interactive") params = InteractiveKdfParams();
+  else if (kdf != "moderate") return Fail(Status(Code::kInvalidArgument, "--kdf is interactive or moderate"));
+  const std::string tmp = file + ".new";
+  if (Status s = WriteKeyFile(tmp, *key, *new_pass, params); !s.ok()) return Fail(s);
+  auto check = ReadKeyFile(tmp, *new_pass);
+  if (!check || check->public_key() != key->public_key()) {
+    std::filesystem::remove(tmp);
+    return Fail(Status(Code::kIoError, "the new key file did not open again; " + file + " is unchanged"));
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, file, ec);
+  if (ec) return Fail(Status(Code::kIoError, "cannot replace " + file + ": " + ec.message()));
+  std::cout << "passphrase changed for " << file << " (key " << ToHex(key->public_key()).substr(0, 16) << "…)\n";
+  return kExitOk;
+}
+
 Result<PublicKey> ParseKeyArg(const std::string& v) {
   if (auto hex = FromHex(v); hex && hex->size() == 32) return *PublicKey::FromBytes(*hex);
   auto bytes = ReadFileBytes(v, "key file");
@@ -916,6 +1024,10 @@ int CmdNode(const std::string& config_file, const std::vector<std::pair<std::str
     if (Status s = cfg.Set(k, v, {}); !s.ok()) return Fail(s);
   }
   if (Status s = cfg.Validate(); !s.ok()) return Fail(s);
+  SetLogLevel(*ParseLogLevel(cfg.log_level));  // checked by Set
+  if (!cfg.log_file.empty()) {
+    if (Status s = SetLogFile(cfg.log_file); !s.ok()) return Fail(s);
+  }
   auto pass = ReadPassphrase(cfg, "passphrase for " + cfg.key_file.string() + ": ");
   if (!pass) return Fail(pass.error());
   auto key = ReadKeyFile(cfg.key_file, *pass);
@@ -927,11 +1039,14 @@ int CmdNode(const std::string& config_file, const std::vector<std::pair<std::str
     next_key = std::move(*next);
   }
 
-  // Signals are taken synchronously by this thread only.
+  // Signals are taken synchronously by this thread only: SIGINT and SIGTERM
+  // stop the node cleanly (the socket file is removed); SIGHUP reopens the
+  // log file (log rotation) and the node runs on.
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
   auto node = Node::Start(cfg, std::move(*key), std::move(next_key));
@@ -940,7 +1055,12 @@ int CmdNode(const std::string& config_file, const std::vector<std::pair<std::str
     return Fail(node.error());
   }
   int sig = 0;
-  sigwait(&set, &sig);
+  while (sigwait(&set, &sig) == 0 && sig == SIGHUP) {
+    const Status reopened = ReopenLogFile();
+    Log(reopened.ok() ? LogLevel::kInfo : LogLevel::kError, "SIGHUP: log file reopened",
+        {{"log_file", cfg.log_file.empty() ? "(stderr)" : cfg.log_file.string()},
+         {"error", reopened.ok() ? "" : reopened.message()}});
+  }
   Log(LogLevel::kInfo, "stopping", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
   (*node)->Shutdown();
   return kExitOk;
@@ -994,6 +1114,7 @@ int RunCli(int argc, char** argv) {
   CLI::App app{"parley: a signed two-party ledger for exchange agreements"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "help for every subcommand");
+  app.set_version_flag("--version", VersionText(), "print the version, the protocol version and the source commit");
 
   // node
   std::string config_file;
@@ -1001,7 +1122,8 @@ int RunCli(int argc, char** argv) {
       {"data_dir", ""}, {"key_file", ""}, {"passphrase_env", ""}, {"passphrase_file", ""}, {"charter", ""},
       {"listen", ""},   {"peer", ""},     {"socket", ""},         {"high_water_mark", ""},
       {"tls_cert", ""}, {"tls_key", ""},  {"peer_fingerprint", ""}, {"observer_fingerprints", ""},
-      {"plaintext", ""}, {"next_key_file", ""}, {"party", ""}, {"manifest_dir", ""}};
+      {"plaintext", ""}, {"next_key_file", ""}, {"party", ""}, {"manifest_dir", ""},
+      {"log_level", ""}, {"log_file", ""}};
   auto* node = app.add_subcommand("node", "run this party's node");
   node->add_option("--config", config_file, "config file (key = value lines)");
   for (auto& [k, v] : ov) {
@@ -1113,8 +1235,15 @@ int RunCli(int argc, char** argv) {
   AddNodeOptions(show, c, false);
   show->add_option("id", id, "ID or unique prefix")->required();
 
-  auto* status = app.add_subcommand("status", "heads, peer connectivity, lag, forks, alarms");
+  HealthLimits health_limits;
+  auto* status = app.add_subcommand(
+      "status", "heads, peer connectivity, lag, forks, alarms; exit 0 healthy, 1 degraded, 2 alarm, 3 no answer");
   AddNodeOptions(status, c, false);
+  status->add_flag("--check", health_limits.check, "print nothing; only the exit code (for scripts and monitors)");
+  status->add_option("--max-disconnected", health_limits.max_disconnected,
+                     "seconds without the peer before the node counts as degraded (default 60)");
+  status->add_option("--max-lag", health_limits.max_lag,
+                     "entries behind the peer's feed before the node counts as degraded (default 1000)");
 
   auto* watch = app.add_subcommand("watch", "print every entry of both feeds, live");
   AddNodeOptions(watch, c, false);
@@ -1146,6 +1275,20 @@ int RunCli(int argc, char** argv) {
   keygen->add_option("--out", out, "key file to create")->required();
   keygen->add_option("--kdf", kdf, "Argon2id cost: moderate (default) or interactive");
   AddPassOptions(keygen, pf);
+
+  auto* key_cmd = app.add_subcommand("key", "show a key file's public key; change its passphrase");
+  key_cmd->require_subcommand(1);
+  std::string key_path;
+  auto* key_show = key_cmd->add_subcommand("show", "the public key of a key file (no passphrase needed)");
+  key_show->add_option("file", key_path, "key file")->required();
+  key_show->add_flag("--json", json, "machine-readable output");
+  PassFlags new_pf;
+  auto* key_passwd = key_cmd->add_subcommand("passwd", "the same key under a new passphrase (file replaced atomically)");
+  key_passwd->add_option("file", key_path, "key file")->required();
+  AddPassOptions(key_passwd, pf);
+  key_passwd->add_option("--new-passphrase-env", new_pf.env, "environment variable holding the new passphrase");
+  key_passwd->add_option("--new-passphrase-file", new_pf.file, "file holding the new passphrase (mode 0600)");
+  key_passwd->add_option("--kdf", kdf, "Argon2id cost of the new file: moderate (default) or interactive");
 
   auto* charter = app.add_subcommand("charter", "create, sign and show a ledger's charter");
   charter->require_subcommand(1);
@@ -1196,6 +1339,8 @@ int RunCli(int argc, char** argv) {
     return kExitOk;
   }
   if (*keygen) return CmdKeygen(out, pf, kdf);
+  if (*key_show) return CmdKeyShow(key_path, json);
+  if (*key_passwd) return CmdKeyPasswd(key_path, pf, new_pf, kdf);
   if (*ccreate) return CmdCharterCreate(title, parties, names, observers, out);
   if (*csign) return CmdCharterSign(charter_file, key_file, pf);
   if (*cshow) return CmdCharterShow(charter_file, json);
@@ -1203,7 +1348,7 @@ int RunCli(int argc, char** argv) {
   if (*demo) return RunDemo(argv[0], demo_dir.c_str());
   if (*list) return CmdList(c, state);
   if (*show) return CmdShow(c, id);
-  if (*status) return CmdStatus(c);
+  if (*status) return CmdStatus(c, health_limits);
   if (*watch) return CmdWatch(c);
   if (*exp) return CmdExport(c, out);
   if (*rotate) {

@@ -8,6 +8,9 @@
 #include <fstream>
 #include <iostream>
 
+#include "node/daemon/log.h"
+#include "node/text.h"
+
 namespace parley {
 namespace {
 
@@ -49,6 +52,14 @@ Status NodeConfig::Set(std::string_view key, std::string_view value, const std::
   else if (key == "tls_key") tls_key = Resolve(value, base);
   else if (key == "peer_fingerprint") peer_fingerprint = std::string(value);
   else if (key == "observer_fingerprints") observer_fingerprints = std::string(value);
+  else if (key == "log_file") log_file = Resolve(value, base);
+  else if (key == "log_level") {
+    if (!ParseLogLevel(value)) {
+      return Status(Code::kInvalidArgument,
+                    "log_level must be debug, info, warn or error, not '" + Printable(value) + "'");
+    }
+    log_level = std::string(value);
+  }
   else if (key == "plaintext") {
     if (value != "true" && value != "false") {
       return Status(Code::kInvalidArgument, "plaintext must be true or false, not '" + std::string(value) + "'");

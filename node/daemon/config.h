@@ -20,6 +20,8 @@
 //   peer_fingerprint = 3f2a…              # SHA-256 of the other node's certificate
 //   observer_fingerprints = ab12…,cd34…   # auditors' certificates allowed to connect
 //   plaintext       = true                # no TLS: loopback only, and only if said
+//   log_level       = info                # debug | info | warn | error
+//   log_file        = /var/log/parley/ua.log  # default: stderr; reopened on SIGHUP
 //
 // Relative paths are relative to the config file's folder.
 #pragma once
@@ -49,6 +51,8 @@ struct NodeConfig {
   std::string peer_fingerprint;
   std::string observer_fingerprints;  // comma-separated
   bool plaintext = false;
+  std::string log_level = "info";       // debug | info | warn | error
+  std::filesystem::path log_file;       // empty: stderr
 
   // Sets one key; kInvalidArgument for an unknown key. `base` resolves
   // relative paths.

@@ -1,6 +1,11 @@
 #include "node/daemon/log.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -13,6 +18,19 @@ namespace {
 
 std::atomic<LogLevel> g_level{LogLevel::kInfo};
 std::mutex g_mu;
+std::FILE* g_file = nullptr;          // the log file, or nullptr: stderr; guarded by g_mu
+std::filesystem::path g_path;         // guarded by g_mu
+
+Result<std::FILE*> OpenAppend(const std::filesystem::path& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) return Status(Code::kIoError, "cannot open log file " + path.string() + ": " + std::strerror(errno));
+  std::FILE* f = ::fdopen(fd, "a");
+  if (f == nullptr) {
+    ::close(fd);
+    return Status(Code::kIoError, "cannot open log file " + path.string() + ": " + std::strerror(errno));
+  }
+  return f;
+}
 
 const char* LevelName(LogLevel l) {
   switch (l) {
@@ -47,6 +65,34 @@ void AppendValue(std::string& out, std::string_view v) {
 
 void SetLogLevel(LogLevel level) { g_level = level; }
 
+std::optional<LogLevel> ParseLogLevel(std::string_view name) {
+  if (name == "debug") return LogLevel::kDebug;
+  if (name == "info") return LogLevel::kInfo;
+  if (name == "warn") return LogLevel::kWarn;
+  if (name == "error") return LogLevel::kError;
+  return std::nullopt;
+}
+
+Status SetLogFile(const std::filesystem::path& path) {
+  auto f = OpenAppend(path);
+  if (!f) return f.error();
+  std::lock_guard lock(g_mu);
+  if (g_file) std::fclose(g_file);
+  g_file = *f;
+  g_path = path;
+  return Status::Ok();
+}
+
+Status ReopenLogFile() {
+  std::filesystem::path path;
+  {
+    std::lock_guard lock(g_mu);
+    if (!g_file) return Status::Ok();
+    path = g_path;
+  }
+  return SetLogFile(path);
+}
+
 void Log(LogLevel level, std::string_view msg, std::initializer_list<LogField> fields) {
   if (level < g_level.load()) return;
   auto now = std::chrono::system_clock::now();
@@ -71,8 +117,9 @@ void Log(LogLevel level, std::string_view msg, std::initializer_list<LogField> f
   }
   line += '\n';
   std::lock_guard lock(g_mu);
-  std::fputs(line.c_str(), stderr);
-  std::fflush(stderr);
+  std::FILE* out = g_file ? g_file : stderr;
+  std::fputs(line.c_str(), out);
+  std::fflush(out);
 }
 
 }  // namespace parley

@@ -4,17 +4,12 @@
 
 #include "crypto/hash.h"
 #include "node/agreements.h"
+#include "node/clock.h"
 #include "node/daemon/log.h"
 #include "node/daemon/peer_service.h"
 
 namespace parley {
 namespace {
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Bodies whose effect depends on the state of proposals and agreements.
 bool CanBeVoid(const v1::Entry& body) {
@@ -137,6 +132,7 @@ grpc::Status OperatorService::Submit(grpc::ServerContext*, const v1::SubmitReque
 grpc::Status OperatorService::GetStatus(grpc::ServerContext*, const v1::StatusRequest*, v1::StatusResponse* resp) {
   resp->set_ledger_id(ledger_.charter().ledger_id().str());
   resp->set_self(*ledger_.self());
+  resp->set_started_ms(started_ms_);
   FillHeads(ledger_, resp->mutable_feeds());
   *resp->mutable_peer() = replicator_.status();
   for (PartyIndex p = 0; p < 2; ++p) {

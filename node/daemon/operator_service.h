@@ -11,6 +11,7 @@
 
 #include <atomic>
 
+#include "node/clock.h"
 #include "node/daemon/keyring.h"
 #include "node/daemon/replicator.h"
 #include "node/ledger.h"
@@ -22,7 +23,7 @@ namespace parley {
 class OperatorService final : public v1::Operator::Service {
  public:
   OperatorService(Ledger& ledger, const Replicator& replicator, KeyRing& keys, ManifestStore& manifests)
-      : ledger_(ledger), replicator_(replicator), keys_(keys), manifests_(manifests) {}
+      : ledger_(ledger), replicator_(replicator), keys_(keys), manifests_(manifests), started_ms_(NowMs()) {}
 
   void Stop() { stopping_ = true; }
 
@@ -67,6 +68,7 @@ class OperatorService final : public v1::Operator::Service {
   KeyRing& keys_;
   ManifestStore& manifests_;
   std::atomic<bool> stopping_{false};
+  const int64_t started_ms_;  // when this node process started (StatusResponse.started_ms)
 };
 
 }  // namespace parley

@@ -5,15 +5,10 @@
 #include <chrono>
 
 #include "crypto/hash.h"
+#include "node/clock.h"
 
 namespace parley {
 namespace {
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::optional<std::string> Meta(const grpc::ServerContext& ctx, const char* key) {
   const auto& md = ctx.client_metadata();

@@ -8,6 +8,7 @@
 #include <future>
 
 #include "crypto/seal.h"
+#include "node/clock.h"
 #include "node/daemon/log.h"
 #include "node/manifest.h"
 #include "node/daemon/peer_auth.h"
@@ -17,10 +18,6 @@ namespace parley {
 namespace {
 
 using Clock = std::chrono::system_clock;
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();
-}
 
 constexpr auto kUnaryDeadline = std::chrono::seconds(5);
 constexpr auto kSubscribeDeadline = std::chrono::seconds(60);
@@ -64,7 +61,18 @@ v1::PeerStatus Replicator::status() const {
 void Replicator::SetError(const std::string& error) {
   std::lock_guard lock(mu_);
   status_.set_last_error(error);
-  status_.set_connected(false);
+  SetConnectedLocked(false);
+}
+
+void Replicator::SetConnectedLocked(bool connected) {
+  if (connected == status_.connected()) return;
+  status_.set_connected(connected);
+  if (connected) {
+    Log(LogLevel::kInfo, ever_connected_ ? "peer reconnected" : "peer connected", {{"peer", address_}});
+    ever_connected_ = true;
+  } else {
+    Log(LogLevel::kWarn, "peer disconnected", {{"peer", address_}, {"last_error", status_.last_error()}});
+  }
 }
 
 void Replicator::SleepFor(std::chrono::milliseconds d) {
@@ -330,7 +338,7 @@ bool Replicator::Round(v1::Peer::Stub& stub) {
     std::lock_guard lock(mu_);
     if (stopping_) return true;
     active_ = &ctx;
-    status_.set_connected(true);
+    SetConnectedLocked(true);
     status_.clear_last_error();
   }
   v1::SubscribeRequest req;
@@ -368,7 +376,7 @@ bool Replicator::Round(v1::Peer::Stub& stub) {
   {
     std::lock_guard lock(mu_);
     active_ = nullptr;
-    status_.set_connected(false);
+    SetConnectedLocked(false);
   }
   if (refused) return false;
   if (s.ok() || s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) return true;

@@ -80,6 +80,10 @@ class Replicator {
   // acknowledges it (any entry of ours that has seen it does; §5.1).
   void AcknowledgeRotation();
   void SetError(const std::string& error);
+  // Records whether a live subscription to the peer is up, logging each
+  // change ("peer connected", "peer disconnected", "peer reconnected").
+  // REQUIRES: mu_ held.
+  void SetConnectedLocked(bool connected);
   void SleepFor(std::chrono::milliseconds d);
 
   Ledger& ledger_;
@@ -95,6 +99,7 @@ class Replicator {
   bool stopping_ = false;
   grpc::ClientContext* active_ = nullptr;  // the call to cancel on Stop
   v1::PeerStatus status_;
+  bool ever_connected_ = false;  // guarded by mu_
 };
 
 }  // namespace parley
