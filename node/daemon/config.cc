@@ -4,6 +4,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -35,7 +36,20 @@ std::string ReadSecretLine(std::istream& in) {
 
 }  // namespace
 
+const std::vector<std::string_view>& NodeConfig::Keys() {
+  static const std::vector<std::string_view> keys = {
+      "data_dir",  "key_file",        "next_key_file",         "party",          "passphrase_env",
+      "passphrase_file", "charter",   "listen",                "peer",           "socket",
+      "high_water_mark", "manifest_dir", "tls_cert",           "tls_key",        "peer_fingerprint",
+      "observer_fingerprints", "plaintext", "log_level",       "log_file"};
+  return keys;
+}
+
 Status NodeConfig::Set(std::string_view key, std::string_view value, const std::filesystem::path& base) {
+  const auto& keys = Keys();
+  if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
+    return Status(Code::kInvalidArgument, "unknown config key '" + Printable(key) + "' (docs/OPERATIONS.md lists them)");
+  }
   if (key == "data_dir") data_dir = Resolve(value, base);
   else if (key == "key_file") key_file = Resolve(value, base);
   else if (key == "next_key_file") next_key_file = Resolve(value, base);
@@ -66,7 +80,7 @@ Status NodeConfig::Set(std::string_view key, std::string_view value, const std::
     }
     plaintext = value == "true";
   }
-  else return Status(Code::kInvalidArgument, "unknown config key '" + std::string(key) + "'");
+  else return Status(Code::kInternal, "config key '" + std::string(key) + "' is listed but not handled");
   return Status::Ok();
 }
 

@@ -28,6 +28,8 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "crypto/status.h"
 
@@ -53,6 +55,10 @@ struct NodeConfig {
   bool plaintext = false;
   std::string log_level = "info";       // debug | info | warn | error
   std::filesystem::path log_file;       // empty: stderr
+
+  // Every key Set accepts, in the order docs/OPERATIONS.md lists them (a
+  // test holds the two together).
+  static const std::vector<std::string_view>& Keys();
 
   // Sets one key; kInvalidArgument for an unknown key. `base` resolves
   // relative paths.
