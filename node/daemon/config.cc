@@ -55,6 +55,13 @@ Status NodeConfig::Set(std::string_view key, std::string_view value, const std::
     }
     plaintext = value == "true";
   }
+  else if (key == "sign_without_peer_confirmation") {
+    if (value != "true" && value != "false") {
+      return Status(Code::kInvalidArgument,
+                    "sign_without_peer_confirmation must be true or false, not '" + std::string(value) + "'");
+    }
+    sign_without_peer_confirmation = value == "true";
+  }
   else return Status(Code::kInvalidArgument, "unknown config key '" + std::string(key) + "'");
   return Status::Ok();
 }

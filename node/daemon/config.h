@@ -20,6 +20,13 @@
 //   peer_fingerprint = 3f2a…              # SHA-256 of the other node's certificate
 //   observer_fingerprints = ab12…,cd34…   # auditors' certificates allowed to connect
 //   plaintext       = true                # no TLS: loopback only, and only if said
+//   sign_without_peer_confirmation = true # RISKY; default false: after each start the node
+//                                         # signs only once the peer has confirmed how much of
+//                                         # our feed it holds. true signs at once, even with the
+//                                         # peer unreachable: if the data folder and mark were
+//                                         # restored from an older copy, a seq the peer already
+//                                         # holds is signed twice, the peer proves a fork and
+//                                         # freezes our feed (docs/OPERATIONS.md, "Recovery")
 //
 // Relative paths are relative to the config file's folder.
 #pragma once
@@ -49,6 +56,7 @@ struct NodeConfig {
   std::string peer_fingerprint;
   std::string observer_fingerprints;  // comma-separated
   bool plaintext = false;
+  bool sign_without_peer_confirmation = false;
 
   // Sets one key; kInvalidArgument for an unknown key. `base` resolves
   // relative paths.
