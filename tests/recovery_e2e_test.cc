@@ -91,7 +91,7 @@ TEST_CASE("a node whose own entries cite the other feed recovers both feeds afte
   REQUIRE(test::Eventually([&] { return n.ru.HeadOf(kUA).seq == other.seq; }));
   CHECK(n.ru.HeadOf(kUA).id == other.id);
   auto next = n.ru.Client()->Submit(test::Say("RU after the recovery"), "ru-after");
-  REQUIRE_MESSAGE(next.has_value(), next.error().ToString() + "\n" + AlarmsOf(n.ru));
+  REQUIRE_MESSAGE(next.has_value(), ((next.has_value() ? std::string() : next.error().ToString()) + "\n" + AlarmsOf(n.ru)));
   CHECK(next->seq() == own.seq + 1);
   REQUIRE(test::Eventually([&] { return n.Converged(); }));
   CHECK(n.ua.HeadOf(kRU).seq == own.seq + 1);
@@ -141,7 +141,7 @@ TEST_CASE("a node killed with SIGKILL while it recovers both feeds recovers afte
   if (early.has_value()) CHECK(early->seq() == own.seq + 1);  // it waited for the recovery
   REQUIRE(n.ru.HeadOf(kRU).seq <= own.seq + 1);
   auto next = n.ru.Client()->Submit(test::Say("RU after the recovery"), "ru-after");
-  REQUIRE_MESSAGE(next.has_value(), next.error().ToString() + "\n" + AlarmsOf(n.ru));
+  REQUIRE_MESSAGE(next.has_value(), ((next.has_value() ? std::string() : next.error().ToString()) + "\n" + AlarmsOf(n.ru)));
   CHECK(next->seq() == n.ru.HeadOf(kRU).seq);
   CHECK(next->seq() > own.seq);
   REQUIRE(test::Eventually([&] { return n.Converged(); }, std::chrono::seconds(20)));
@@ -197,7 +197,7 @@ TEST_CASE("a data folder and mark restored from an older copy: no signing until 
                     AlarmsOf(n.ua));
     CHECK(n.ua.HeadOf(kUA).id == newest.id);
     auto next = n.ua.Client()->Submit(test::Say("UA after the restore"), "after-restore");
-    REQUIRE_MESSAGE(next.has_value(), next.error().ToString() + "\n" + AlarmsOf(n.ua));
+    REQUIRE_MESSAGE(next.has_value(), ((next.has_value() ? std::string() : next.error().ToString()) + "\n" + AlarmsOf(n.ua)));
     CHECK(next->seq() == newest.seq + 1);
     REQUIRE(test::Eventually([&] { return n.Converged(); }));
     CheckSameFeedsNoFork(n);

@@ -4,6 +4,7 @@
 #include <google/protobuf/wire_format_lite.h>
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <future>
 
@@ -203,6 +204,33 @@ bool Replicator::RecoverOwnFeed(v1::Peer::Stub& stub, const v1::Heads& heads) {
     if (f.party() == other_) peer_other = f.seq();
   }
   const uint64_t mine = ledger_.Head(self_).seq;
+  // First the entry both copies hold at the lower head: the same ID is a
+  // no-op; a different one is a fork of our own feed (key misuse, or a seq
+  // signed again on a stale folder): proof stored, alarm, signing stops.
+  if (const uint64_t common = std::min(peer_own, mine); common > 0) {
+    auto batch = ReadRange(stub, self_, common);
+    if (!batch) {
+      SetError("reading own feed from peer: " + batch.error().message());
+      return false;
+    }
+    if (batch->empty()) {
+      SetError("reading own feed from peer: the peer reported seq " + std::to_string(peer_own) +
+               " of our feed but did not serve seq " + std::to_string(common));
+      return false;
+    }
+    auto r = ledger_.Ingest(batch->front());
+    if (!r) {
+      Log(LogLevel::kError, "peer's copy of our own feed refused", {{"reason", r.error().ToString()}});
+      SetError("own feed from peer: " + r.error().ToString());
+      return false;
+    }
+    if (*r == IngestOutcome::kFork) {
+      Log(LogLevel::kError, "ALARM: the peer holds a different version of our own feed; our key is misused",
+          {{"seq", std::to_string(common)}});
+      SetError("peer holds a different version of our own feed");
+      return true;  // signing has stopped (Ledger); the other feed still replicates
+    }
+  }
   if (peer_own > mine) {
     Log(LogLevel::kWarn, "peer holds more of our own feed than we do; recovering it",
         {{"ours", std::to_string(mine)}, {"peer", std::to_string(peer_own)}});
@@ -214,31 +242,6 @@ bool Replicator::RecoverOwnFeed(v1::Peer::Stub& stub, const v1::Heads& heads) {
     }
     Log(LogLevel::kInfo, "recovered our own feed from the peer",
         {{"own_head", std::to_string(now)}, {"other_head", std::to_string(ledger_.Head(other_).seq)}});
-  } else if (peer_own > 0) {
-    // Compare the peer's copy of our head entry with ours: the same ID is a
-    // no-op; a different one is a fork of our own feed (key misuse).
-    auto batch = ReadRange(stub, self_, peer_own);
-    if (!batch) {
-      SetError("reading own feed from peer: " + batch.error().message());
-      return false;
-    }
-    if (batch->empty()) {
-      SetError("reading own feed from peer: the peer reported seq " + std::to_string(peer_own) +
-               " of our feed but did not serve it");
-      return false;
-    }
-    auto r = ledger_.Ingest(batch->front());
-    if (!r) {
-      Log(LogLevel::kError, "peer's copy of our own feed refused", {{"reason", r.error().ToString()}});
-      SetError("own feed from peer: " + r.error().ToString());
-      return false;
-    }
-    if (*r == IngestOutcome::kFork) {
-      Log(LogLevel::kError, "ALARM: the peer holds a different version of our own feed; our key is misused",
-          {{"seq", std::to_string(peer_own)}});
-      SetError("peer holds a different version of our own feed");
-      return true;  // signing has stopped (Ledger); the other feed still replicates
-    }
   }
   const bool was_confirmed = ledger_.own_head_confirmed();
   if (Status s = ledger_.ConfirmOwnHead(peer_own); !s.ok()) {
