@@ -1,8 +1,11 @@
 // Replicator: pulls the other party's feed from its node and ingests it.
 //
 // One background thread. Each round: GetHeads (comparing the peer's copy of
-// our own feed with ours — recovering missing own entries after a lost data
-// folder, and raising the alarm on a different version), then catch-up in
+// our own feed with ours — raising the alarm on a different version, and
+// after a lost or restored data folder recovering the missing own entries
+// together with the other feed, in causal order; then telling the Ledger
+// that the peer has confirmed our head, which it waits for before it signs
+// after a start), then catch-up in
 // batches of range reads (one fsync per batch), then a live Subscribe from
 // our copy's head + 1. Every entry is verified by the Ledger
 // before it is stored; duplicates are no-ops. A refused entry is logged with
