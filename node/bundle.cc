@@ -89,11 +89,12 @@ Status BundleWriter::Finish() {
   return Status::Ok();
 }
 
-Status WriteFeedsInCausalOrder(BundleWriter& w, const EnvelopeSource& feed0, const EnvelopeSource& feed1) {
+Status MergeFeedsInCausalOrder(const EnvelopeSource& feed0, const EnvelopeSource& feed1, const uint64_t have[2],
+                               const CausalSink& sink) {
   const EnvelopeSource* src[2] = {&feed0, &feed1};
   std::optional<std::string> pending[2];
   bool ended[2] = {false, false};
-  uint64_t written[2] = {0, 0};
+  uint64_t written[2] = {have[0], have[1]};
   auto fill = [&](int p) -> Status {
     if (pending[p] || ended[p]) return Status::Ok();
     auto next = (*src[p])();
@@ -112,13 +113,20 @@ Status WriteFeedsInCausalOrder(BundleWriter& w, const EnvelopeSource& feed0, con
     }
     if (pick < 0) {
       // Neither can go next: a feed names an entry the other does not have.
-      // Write it anyway so the auditor reports it (seen-mismatch).
+      // Hand it over anyway so that the consumer reports it (seen-mismatch).
       pick = pending[0] ? 0 : 1;
     }
-    if (Status s = w.AddEntry(*pending[pick]); !s.ok()) return s;
+    std::string envelope = std::move(*pending[pick]);
     pending[pick].reset();
     ++written[pick];
+    if (Status s = sink(static_cast<PartyIndex>(pick), std::move(envelope)); !s.ok()) return s;
   }
+}
+
+Status WriteFeedsInCausalOrder(BundleWriter& w, const EnvelopeSource& feed0, const EnvelopeSource& feed1) {
+  const uint64_t have[2] = {0, 0};
+  return MergeFeedsInCausalOrder(feed0, feed1, have,
+                                 [&w](PartyIndex, std::string envelope) { return w.AddEntry(envelope); });
 }
 
 Result<std::unique_ptr<BundleReader>> BundleReader::Open(const std::filesystem::path& path) {

@@ -52,6 +52,18 @@ using EnvelopeSource = std::function<Result<std::optional<std::string>>()>;
 // entry its `seen` names, pulling each source lazily, and adds them to `w`.
 Status WriteFeedsInCausalOrder(BundleWriter& w, const EnvelopeSource& feed0, const EnvelopeSource& feed1);
 
+// The ordering WriteFeedsInCausalOrder uses, for any consumer (a node
+// recovering both feeds from its peer uses it too). Feed p's source yields
+// its entries from seq have[p] + 1 on, in seq order (`have[p]` entries of
+// feed p are already held); each envelope is handed to `sink(p, envelope)`
+// once every entry its `seen` names has been handed over or held. When
+// neither feed's next entry can go (one names an entry the other source does
+// not have), feed 0's goes anyway, so that whoever checks it reports the
+// seen-mismatch. Stops at the first error of a source or of `sink`.
+using CausalSink = std::function<Status(PartyIndex party, std::string envelope)>;
+Status MergeFeedsInCausalOrder(const EnvelopeSource& feed0, const EnvelopeSource& feed1, const uint64_t have[2],
+                               const CausalSink& sink);
+
 class BundleReader {
  public:
   // Opens `path` and reads the header and the charter. Errors say what is

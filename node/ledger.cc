@@ -571,6 +571,7 @@ std::shared_ptr<const KeySchedule> Ledger::ObserveInto(const KeySchedule& schedu
 
 void Ledger::RefreshSigningBlock() {
   blocked_.reset();
+  awaiting_peer_ = false;
   if (!options_.self) {
     blocked_ = "this ledger has no local party (read-only)";
   } else if (write_failure_) {
@@ -582,6 +583,14 @@ void Ledger::RefreshSigningBlock() {
                " but this key has signed up to seq " + std::to_string(hwm_->seq()) +
                " (high-water mark): the folder is stale, was rolled back or lost its newest writes (a damaged write-ahead "
                "log); recover the own feed from the peer first";
+  } else if (options_.require_peer_confirmation && !own_head_confirmed_) {
+    blocked_ = "waiting for the peer to confirm this node's own head (seq " +
+               std::to_string(heads_[*options_.self].seq) +
+               "): a data folder and high-water mark restored together from an older copy look current, so after a "
+               "start nothing is signed until the peer has said how much of this feed it holds (and any newer entries "
+               "are recovered from it); to sign while cut off, restart with sign_without_peer_confirmation = true, at "
+               "the risk of signing a seq twice if the folder is stale (the peer then proves a fork and freezes this feed)";
+    awaiting_peer_ = true;
   } else {
     const PartyIndex self = *options_.self;
     const uint64_t seq = heads_[self].seq + 1, seen = heads_[1 - self].seq;
@@ -606,6 +615,33 @@ void Ledger::RefreshSigningBlock() {
 std::optional<std::string> Ledger::signing_blocked() const {
   std::lock_guard lock(mu_);
   return BlockedLocked();
+}
+
+Status Ledger::ConfirmOwnHead(uint64_t peer_seq) {
+  std::lock_guard lock(mu_);
+  if (!options_.self) return Status(Code::kFailedPrecondition, "this ledger has no local party (read-only)");
+  const uint64_t own = heads_[*options_.self].seq;
+  if (peer_seq > own) {
+    return Status(Code::kFailedPrecondition, "the peer holds this node's own feed up to seq " +
+                                                 std::to_string(peer_seq) + ", this node only up to seq " +
+                                                 std::to_string(own) + ": recover it first");
+  }
+  own_head_confirmed_ = true;
+  may_adopt_own_ = false;
+  RefreshSigningBlock();
+  head_changed_.notify_all();
+  return Status::Ok();
+}
+
+bool Ledger::own_head_confirmed() const {
+  std::lock_guard lock(mu_);
+  return own_head_confirmed_;
+}
+
+void Ledger::AwaitPeerConfirmation() {
+  std::unique_lock lock(mu_);
+  if (!awaiting_peer_ || damaged_) return;
+  head_changed_.wait_for(lock, kPeerConfirmationWait, [&] { return !awaiting_peer_; });
 }
 
 bool Ledger::frozen(PartyIndex party) const {
@@ -777,6 +813,7 @@ struct Ledger::Writer {
 };
 
 Result<DecodedEntry> Ledger::Append(const v1::Entry& body, int64_t now_ms, const std::string& request_id) {
+  AwaitPeerConfirmation();
   Writer w;
   w.body = &body;
   w.now_ms = now_ms;
@@ -870,6 +907,7 @@ Ledger::SigningState Ledger::SigningSnapshot() const {
 }
 
 Result<v1::Entry> Ledger::Preview(const v1::Entry& body, int64_t now_ms) {
+  AwaitPeerConfirmation();
   std::lock_guard write_lock(write_mu_);
   if (Status s = ReadyToSign(); !s.ok()) return s;
   const SigningState st = SigningSnapshot();
@@ -980,6 +1018,7 @@ void Ledger::CommitGroup(const std::vector<Writer*>& group) {
     std::lock_guard lock(mu_);
     heads_[self] = heads[self];
     schedule_ = std::move(schedule);
+    may_adopt_own_ = false;  // from now on an own entry above the mark was signed elsewhere
     RefreshSigningBlock();
     head_changed_.notify_all();
   }
@@ -1044,8 +1083,18 @@ Result<IngestOutcome> Ledger::Ingest(std::string_view envelope) {
                                                  std::to_string(e.seq()) + " not accepted");
   }
   const bool own = options_.self && p == *options_.self;
+  bool adopt = false;  // an own entry above a mark that may be stale
   if (own && (!hwm_ || e.seq() > hwm_->seq())) {
-    // An entry of this node's own feed that this node never signed.
+    std::lock_guard lock(mu_);
+    // Before the peer has confirmed the own head (and before this node has
+    // signed since Open), a mark above which the peer holds own entries may
+    // have been restored from an older copy together with the data folder:
+    // the entries are taken as this node's own and the mark advances to
+    // them (docs/PROTOCOL.md §9). After that: an entry of this node's own
+    // feed that this node never signed.
+    adopt = hwm_ && may_adopt_own_;
+  }
+  if (own && !adopt && (!hwm_ || e.seq() > hwm_->seq())) {
     std::lock_guard lock(mu_);
     key_misused_ = true;
     RefreshSigningBlock();
@@ -1057,6 +1106,13 @@ Result<IngestOutcome> Ledger::Ingest(std::string_view envelope) {
   if (Status s = CheckSuccessor(e.entry, charter_.ledger_id(), index); !s.ok()) return s;
   if (Status s = schedule_->CheckRotation(e.entry); !s.ok()) return s;
   if (Status s = StoreEntry(e, WriteBatch(), true); !s.ok()) return s;
+  if (adopt) {
+    if (Status s = hwm_->Advance(e.seq()); !s.ok()) {
+      // Stored; the mark catches up when the store is reopened (Reload).
+      NoteWriteFailure(WriteFailure(s, kMarkDisk));
+      return WriteFailure(s, kMarkDisk);
+    }
+  }
   if (options_.self) {
     // Recovered part of the own feed, or an entry of the other party that
     // may acknowledge the local party's rotation (the key in effect changes).

@@ -15,6 +15,15 @@
 // Open with the same mark fails, kAlreadyExists) and re-read before each
 // group of signatures.
 //
+// Peer confirmation (docs/PROTOCOL.md §9, "Restored from an older copy"): a
+// data folder and a mark restored together from an older copy agree with
+// each other and look current. With LedgerOptions::require_peer_confirmation
+// the ledger signs nothing after Open until ConfirmOwnHead says that the
+// peer holds no more of the own feed than this store does. Until then, or
+// until the first signature since Open, own entries above the mark that
+// arrive through Ingest are taken as this node's own (the mark was stale)
+// and the mark advances to them; after that, such an entry is key misuse.
+//
 // Key rotation (docs/PROTOCOL.md §5.1): the ledger keeps each party's key
 // schedule, derived from the stored RotateKey entries and their
 // acknowledgements and persisted beside them, and verifies every entry under
@@ -87,6 +96,11 @@ struct LedgerOptions {
   // Durable writes (fsync) for the node's own entries. Default true; only
   // benchmarks of the store itself turn it off.
   bool sync = true;
+  // Sign nothing after Open until ConfirmOwnHead (the peer's view of the own
+  // feed) — a folder and mark restored together from an older copy cannot
+  // be told from current ones locally. Default false (a ledger alone has no
+  // peer); a node turns it on unless its operator said otherwise.
+  bool require_peer_confirmation = false;
 };
 
 enum class IngestOutcome {
@@ -205,6 +219,19 @@ class Ledger : public FeedIndex {
   // Why Append refuses to sign, if it does.
   std::optional<std::string> signing_blocked() const;
 
+  // The peer reports holding the own feed up to `peer_seq`, and the caller
+  // has checked that the peer's entry at `peer_seq` is ours (Ingest said
+  // kDuplicate) or that peer_seq is 0. If the own head is at or above it,
+  // the own head is confirmed from now on: signing may start (with
+  // require_peer_confirmation), and an own entry above the mark is key
+  // misuse from now on. kFailedPrecondition if the own head is below
+  // peer_seq (recover first).
+  Status ConfirmOwnHead(uint64_t peer_seq);
+  bool own_head_confirmed() const;
+  // How long Append and Preview wait for ConfirmOwnHead when that is all
+  // that keeps them from signing, before they refuse.
+  static constexpr std::chrono::milliseconds kPeerConfirmationWait{3000};
+
  private:
   Ledger(std::unique_ptr<Store> store, Charter charter, LedgerOptions options)
       : store_(std::move(store)), charter_(std::move(charter)), options_(std::move(options)) {}
@@ -269,6 +296,9 @@ class Ledger : public FeedIndex {
   Result<IngestOutcome> RecordFork(const DecodedEntry& e, const std::string& stored_envelope);
   // REQUIRES: mu_ held.
   void RefreshSigningBlock();
+  // Waits (up to kPeerConfirmationWait) while the only thing that keeps this
+  // node from signing is the peer's confirmation. REQUIRES: mu_ not held.
+  void AwaitPeerConfirmation();
   // Why Append refuses to sign: damage first, then blocked_. REQUIRES: mu_ held.
   std::optional<std::string> BlockedLocked() const;
   // The check of the stored data at Open (see the class comment); records
@@ -299,6 +329,9 @@ class Ledger : public FeedIndex {
   std::optional<std::string> blocked_;       // why signing is refused
   std::optional<Status> write_failure_;      // a write failed; cleared by RecoverStore
   bool key_misused_ = false;                 // own feed forked or extended elsewhere
+  bool own_head_confirmed_ = false;          // ConfirmOwnHead since Open
+  bool may_adopt_own_ = true;                // no confirmation or signature since Open
+  bool awaiting_peer_ = false;               // blocked_ says only: waiting for the peer
   std::deque<Writer*> writers_;              // waiting Appends; front is the leader
   // Damage found in the store, and from which seq each feed is not served
   // (UINT64_MAX: all of it is). Set by const reads too, hence mutable.

@@ -172,9 +172,16 @@ class NodeProcess {
       PARLEY_CHECK(WriteKeyFile(dir_ / "key", PartyKey(party), "test passphrase", InteractiveKdfParams()).ok());
       std::ofstream(dir_ / "charter") << TestCharter();
     }
-    std::ofstream(dir_ / "node.conf") << "data_dir = data\nkey_file = key\npassphrase_env = PARLEY_TEST_PASSPHRASE\n"
-                                      << "charter = charter\nlisten = 127.0.0.1:" << listen_port_ << "\n"
-                                      << "peer = " << peer_ << "\nsocket = op.sock\nplaintext = true\n";
+    WriteConfig();
+  }
+
+  // Most tests sign with the peer down at some point, so by default the
+  // test nodes sign without waiting for the peer's confirmation of their own
+  // head (sign_without_peer_confirmation = true, docs/OPERATIONS.md
+  // "Recovery"). A test of that wait turns it back on here (before Start).
+  void SetSignWithoutPeerConfirmation(bool on) {
+    sign_without_peer_confirmation_ = on;
+    WriteConfig();
   }
   ~NodeProcess() { Kill(); }
 
@@ -245,6 +252,14 @@ class NodeProcess {
     pid_ = -1;
   }
 
+  void WriteConfig() const {
+    std::ofstream(dir_ / "node.conf") << "data_dir = data\nkey_file = key\npassphrase_env = PARLEY_TEST_PASSPHRASE\n"
+                                      << "charter = charter\nlisten = 127.0.0.1:" << listen_port_ << "\n"
+                                      << "peer = " << peer_ << "\nsocket = op.sock\nplaintext = true\n"
+                                      << "sign_without_peer_confirmation = "
+                                      << (sign_without_peer_confirmation_ ? "true" : "false") << "\n";
+  }
+
   std::unique_ptr<OperatorClient> Client() const { return std::move(OperatorClient::Connect(socket()).value()); }
 
   // Runs the CLI against this node.
@@ -272,6 +287,7 @@ class NodeProcess {
   fs::path dir_;
   int listen_port_;
   std::string peer_;
+  bool sign_without_peer_confirmation_ = true;
   pid_t pid_ = -1;
   int exit_status_ = 0;
   mutable std::mutex status_mu_;

@@ -12,8 +12,10 @@ using test::kUA;
 void UseTls(const test::NodeProcess& n, const std::string& pin) {
   std::string conf = test::ReadText(n.dir() / "node.conf");
   conf = conf.substr(0, conf.find("plaintext = true"));
+  // (As every harness node: sign at once, with the peer unreachable too.)
   std::ofstream(n.dir() / "node.conf") << conf << "tls_cert = tls/tls.crt\ntls_key = tls/tls.key\n"
-                                       << "peer_fingerprint = " << pin << "\n";
+                                       << "peer_fingerprint = " << pin << "\n"
+                                       << "sign_without_peer_confirmation = true\n";
 }
 
 std::string TlsInit(const test::NodeProcess& n) {

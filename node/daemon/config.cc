@@ -41,7 +41,7 @@ const std::vector<std::string_view>& NodeConfig::Keys() {
       "data_dir",  "key_file",        "next_key_file",         "party",          "passphrase_env",
       "passphrase_file", "charter",   "listen",                "peer",           "socket",
       "high_water_mark", "manifest_dir", "tls_cert",           "tls_key",        "peer_fingerprint",
-      "observer_fingerprints", "plaintext", "log_level",       "log_file"};
+      "observer_fingerprints", "plaintext", "log_level",       "log_file",       "sign_without_peer_confirmation"};
   return keys;
 }
 
@@ -79,6 +79,13 @@ Status NodeConfig::Set(std::string_view key, std::string_view value, const std::
       return Status(Code::kInvalidArgument, "plaintext must be true or false, not '" + std::string(value) + "'");
     }
     plaintext = value == "true";
+  }
+  else if (key == "sign_without_peer_confirmation") {
+    if (value != "true" && value != "false") {
+      return Status(Code::kInvalidArgument,
+                    "sign_without_peer_confirmation must be true or false, not '" + Printable(value) + "'");
+    }
+    sign_without_peer_confirmation = value == "true";
   }
   else return Status(Code::kInternal, "config key '" + std::string(key) + "' is listed but not handled");
   return Status::Ok();

@@ -22,6 +22,13 @@
 //   plaintext       = true                # no TLS: loopback only, and only if said
 //   log_level       = info                # debug | info | warn | error
 //   log_file        = /var/log/parley/ua.log  # default: stderr; reopened on SIGHUP
+//   sign_without_peer_confirmation = true # RISKY; default false: after each start the node
+//                                         # signs only once the peer has confirmed how much of
+//                                         # our feed it holds. true signs at once, even with the
+//                                         # peer unreachable: if the data folder and mark were
+//                                         # restored from an older copy, a seq the peer already
+//                                         # holds is signed twice, the peer proves a fork and
+//                                         # freezes our feed (docs/OPERATIONS.md, "Recovery")
 //
 // Relative paths are relative to the config file's folder.
 #pragma once
@@ -53,6 +60,7 @@ struct NodeConfig {
   std::string peer_fingerprint;
   std::string observer_fingerprints;  // comma-separated
   bool plaintext = false;
+  bool sign_without_peer_confirmation = false;
   std::string log_level = "info";       // debug | info | warn | error
   std::filesystem::path log_file;       // empty: stderr
 

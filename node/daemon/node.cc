@@ -71,6 +71,12 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config, SecretKey ke
   options.high_water_mark = config.high_water_mark.empty()
                                 ? std::filesystem::path(config.key_file.string() + ".hwm")
                                 : config.high_water_mark;
+  options.require_peer_confirmation = !config.sign_without_peer_confirmation;
+  if (config.sign_without_peer_confirmation) {
+    Log(LogLevel::kWarn, "signing without the peer's confirmation of our own head (sign_without_peer_confirmation)",
+        {{"risk", "if the data folder and high-water mark are an older copy, a seq is signed twice and the peer "
+                  "freezes our feed with a fork proof"}});
+  }
   auto ledger = Ledger::Open(std::move(*store), *charter_bytes, std::move(options));
   if (!ledger) return ledger.error();
   node->ledger_ = std::move(*ledger);

@@ -4,10 +4,12 @@
 #include <google/protobuf/wire_format_lite.h>
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <future>
 
 #include "crypto/seal.h"
+#include "node/bundle.h"
 #include "node/clock.h"
 #include "node/daemon/log.h"
 #include "node/manifest.h"
@@ -204,41 +206,126 @@ void Replicator::AcknowledgeRotation() {
 }
 
 bool Replicator::RecoverOwnFeed(v1::Peer::Stub& stub, const v1::Heads& heads) {
-  uint64_t peer_seq = 0;
+  uint64_t peer_own = 0, peer_other = 0;
   for (const auto& f : heads.feeds()) {
-    if (f.party() == self_) peer_seq = f.seq();
+    if (f.party() == self_) peer_own = f.seq();
+    if (f.party() == other_) peer_other = f.seq();
   }
   const uint64_t mine = ledger_.Head(self_).seq;
-  if (peer_seq == 0) return true;
-  // Ask for the peer's copy from our head (to compare it) or, when the peer
-  // holds more of our feed than we do, for what we are missing.
-  const uint64_t from = peer_seq <= mine ? peer_seq : mine + 1;
-  if (peer_seq > mine) {
-    Log(LogLevel::kWarn, "peer holds more of our own feed than we do; recovering it",
-        {{"ours", std::to_string(mine)}, {"peer", std::to_string(peer_seq)}});
-  }
-  uint64_t next = from;
-  while (next <= peer_seq) {
-    auto batch = ReadRange(stub, self_, next);
+  // First the entry both copies hold at the lower head: the same ID is a
+  // no-op; a different one is a fork of our own feed (key misuse, or a seq
+  // signed again on a stale folder): proof stored, alarm, signing stops.
+  if (const uint64_t common = std::min(peer_own, mine); common > 0) {
+    auto batch = ReadRange(stub, self_, common);
     if (!batch) {
       SetError("reading own feed from peer: " + batch.error().message());
       return false;
     }
-    if (batch->empty()) break;
-    for (const std::string& envelope : *batch) {
-      auto r = ledger_.Ingest(envelope);
-      if (!r) {
-        Log(LogLevel::kError, "peer's copy of our own feed refused", {{"reason", r.error().ToString()}});
-        SetError("own feed from peer: " + r.error().ToString());
-        return false;
-      }
-      if (*r == IngestOutcome::kFork) {
-        Log(LogLevel::kError, "ALARM: the peer holds a different version of our own feed; our key is misused",
-            {{"seq", std::to_string(next)}});
-        SetError("peer holds a different version of our own feed");
-      }
-      ++next;
+    if (batch->empty()) {
+      SetError("reading own feed from peer: the peer reported seq " + std::to_string(peer_own) +
+               " of our feed but did not serve seq " + std::to_string(common));
+      return false;
     }
+    auto r = ledger_.Ingest(batch->front());
+    if (!r) {
+      Log(LogLevel::kError, "peer's copy of our own feed refused", {{"reason", r.error().ToString()}});
+      SetError("own feed from peer: " + r.error().ToString());
+      return false;
+    }
+    if (*r == IngestOutcome::kFork) {
+      Log(LogLevel::kError, "ALARM: the peer holds a different version of our own feed; our key is misused",
+          {{"seq", std::to_string(common)}});
+      SetError("peer holds a different version of our own feed");
+      return true;  // signing has stopped (Ledger); the other feed still replicates
+    }
+  }
+  if (peer_own > mine) {
+    Log(LogLevel::kWarn, "peer holds more of our own feed than we do; recovering it",
+        {{"ours", std::to_string(mine)}, {"peer", std::to_string(peer_own)}});
+    if (!RecoverBothFeeds(stub, peer_own, peer_other)) return false;
+    const uint64_t now = ledger_.Head(self_).seq;
+    if (now < peer_own) {
+      SetError("own feed from peer: recovered up to seq " + std::to_string(now) + " of " + std::to_string(peer_own));
+      return false;
+    }
+    Log(LogLevel::kInfo, "recovered our own feed from the peer",
+        {{"own_head", std::to_string(now)}, {"other_head", std::to_string(ledger_.Head(other_).seq)}});
+  }
+  const bool was_confirmed = ledger_.own_head_confirmed();
+  if (Status s = ledger_.ConfirmOwnHead(peer_own); !s.ok()) {
+    SetError("own feed from peer: " + s.message());
+    return false;
+  }
+  if (!was_confirmed) {
+    Log(LogLevel::kInfo, "the peer confirmed our own head",
+        {{"own_head", std::to_string(ledger_.Head(self_).seq)}, {"peer_holds", std::to_string(peer_own)}});
+  }
+  return true;
+}
+
+bool Replicator::RecoverBothFeeds(v1::Peer::Stub& stub, uint64_t own_to, uint64_t other_to) {
+  // Both feeds from the peer, in a causal order (MergeFeedsInCausalOrder,
+  // node/bundle.h): each own entry after the other feed's entry its seen
+  // names, each entry of the other feed after the own entry its seen names.
+  // Each source reads ranges lazily; runs of one feed are ingested as one
+  // batch (for the other feed: one fsync per run). What was stored stays
+  // stored if the node is killed meanwhile: the next start resumes from the
+  // heads.
+  const PartyIndex parties[2] = {self_, other_};
+  const uint64_t limit[2] = {own_to, other_to};
+  uint64_t next[2] = {ledger_.Head(self_).seq + 1, ledger_.Head(other_).seq + 1};
+  std::vector<std::string> buffered[2];
+  size_t at[2] = {0, 0};
+  auto source = [&](int i) -> EnvelopeSource {
+    return [&, i]() -> Result<std::optional<std::string>> {
+      if (at[i] == buffered[i].size()) {
+        buffered[i].clear();
+        at[i] = 0;
+        if (next[i] > limit[i]) return std::optional<std::string>();
+        auto batch = ReadRange(stub, parties[i], next[i]);
+        if (!batch) return Status(batch.error().code(), "reading " + ledger_.charter().party_code(parties[i]) +
+                                                            "'s feed from the peer: " + batch.error().message());
+        buffered[i] = std::move(*batch);
+        if (buffered[i].empty()) return std::optional<std::string>();
+      }
+      ++next[i];
+      return std::optional<std::string>(std::move(buffered[i][at[i]++]));
+    };
+  };
+  std::vector<std::string> run;
+  PartyIndex run_party = self_;
+  auto flush = [&]() -> Status {
+    if (run.empty()) return Status::Ok();
+    auto r = ledger_.IngestBatch(run);
+    run.clear();
+    if (!r) return r.error();
+    if (r->forks > 0) return Status(Code::kFailedPrecondition, "a fork proof was stored");
+    return Status::Ok();
+  };
+  const uint64_t have_own = ledger_.Head(self_).seq, have_other = ledger_.Head(other_).seq;
+  uint64_t have[2];
+  have[self_] = have_own;
+  have[other_] = have_other;
+  EnvelopeSource sources[2];
+  sources[self_] = source(0);
+  sources[other_] = source(1);
+  Status s = MergeFeedsInCausalOrder(sources[0], sources[1], have, [&](PartyIndex p, std::string envelope) {
+    if (p != run_party || run.size() >= kMaxReadCount) {
+      if (Status f = flush(); !f.ok()) return f;
+      run_party = p;
+    }
+    run.push_back(std::move(envelope));
+    return Status::Ok();
+  });
+  if (s.ok()) s = flush();
+  if (!s.ok()) {
+    Log(LogLevel::kError, "recovering our own feed from the peer failed", {{"reason", s.ToString()}});
+    SetError("own feed from peer: " + s.ToString());
+    return false;
+  }
+  {
+    std::lock_guard lock(mu_);
+    status_.set_last_contact_ms(NowMs());
   }
   return true;
 }

@@ -1,8 +1,11 @@
 // Replicator: pulls the other party's feed from its node and ingests it.
 //
 // One background thread. Each round: GetHeads (comparing the peer's copy of
-// our own feed with ours — recovering missing own entries after a lost data
-// folder, and raising the alarm on a different version), then catch-up in
+// our own feed with ours — raising the alarm on a different version, and
+// after a lost or restored data folder recovering the missing own entries
+// together with the other feed, in causal order; then telling the Ledger
+// that the peer has confirmed our head, which it waits for before it signs
+// after a start), then catch-up in
 // batches of range reads (one fsync per batch), then a live Subscribe from
 // our copy's head + 1. Every entry is verified by the Ledger
 // before it is stored; duplicates are no-ops. A refused entry is logged with
@@ -68,7 +71,14 @@ class Replicator {
   void Run();
   // One connection round; returns true if it made contact with the peer.
   bool Round(v1::Peer::Stub& stub);
+  // Compares the peer's copy of our own feed (in `heads`) with ours: when
+  // the peer holds more, recovers it (RecoverBothFeeds); when it holds as
+  // much or less, checks its entry at its head is ours. Then tells the
+  // Ledger that the peer has confirmed our head (Ledger::ConfirmOwnHead).
   bool RecoverOwnFeed(v1::Peer::Stub& stub, const v1::Heads& heads);
+  // Ingests our own feed up to `own_to` and the other feed up to `other_to`
+  // from the peer, interleaved so that every seen link is satisfied.
+  bool RecoverBothFeeds(v1::Peer::Stub& stub, uint64_t own_to, uint64_t other_to);
   // Brings our copy of the other feed up to the head the peer reported, in
   // batches (range reads + Ledger::IngestBatch).
   bool CatchUp(v1::Peer::Stub& stub, const v1::Heads& heads);
