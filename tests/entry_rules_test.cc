@@ -259,13 +259,13 @@ struct Rule {
 };
 
 constexpr bool kSigning = true;
-constexpr bool kReceiving = false;  // a header the signing side never produces
+constexpr bool kReceiving = false;  // receiving paths only: a header a node never signs, or keys it would need
 const std::optional<Violation> kValid = std::nullopt;
 using V = Violation;
 
 const std::vector<Rule>& Rules() {
   static const std::vector<Rule> rules = {
-      // name                                                    expect                starts  kinds           side
+      // {name, violation expected (kValid: must be stored), starts, body kinds, kSigning/kReceiving, build}
       // Stage 1: size.
       {"an envelope of exactly 65,536 bytes", kValid, kBoth, &kProposeOnly, kSigning,
        [](World& w, v1::Entry) { return ProposeOfSize(w, kMaxEnvelopeBytes); }},
