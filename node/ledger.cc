@@ -1160,8 +1160,9 @@ Result<Ledger::BatchOutcome> Ledger::IngestBatch(const std::vector<std::string>&
   BatchOutcome out;
   // Stage 1 for all, outside the lock, on two threads, under the schedule of
   // the moment. Entries of one feed cannot change the keys of that feed (an
-  // acknowledgement comes from the other feed), so the schedule holds for the
-  // whole run unless the other feed changed meanwhile (checked below).
+  // acknowledgement comes from the other feed), so the schedule holds for a
+  // run of one feed unless the other feed changed meanwhile (checked below);
+  // a run holding both feeds re-checks each entry's key (below).
   const std::shared_ptr<const KeySchedule> seen_schedule = key_schedule();
   std::vector<std::optional<Result<DecodedEntry>>> decoded(envelopes.size());
   auto decode = [&](size_t from, size_t to) {
@@ -1189,6 +1190,14 @@ Result<Ledger::BatchOutcome> Ledger::IngestBatch(const std::vector<std::string>&
         if (!d) break;
         const PartyIndex p = d->author();
         if ((options_.self && p == *options_.self) || frozen(p) || d->seq() != index.Head(p).seq + 1) break;
+        // Stage 1 ran under seen_schedule. If an entry earlier in this run
+        // changed the key this one must be signed with (a rotation and its
+        // acknowledgement both in the batch: possible when both feeds come
+        // through here), Ingest decodes it again under the current schedule.
+        const uint64_t seen = d->entry.has_seen() ? d->entry.seen().seq() : 0;
+        if (schedule != seen_schedule && schedule->KeyFor(p, d->seq(), seen) != seen_schedule->KeyFor(p, d->seq(), seen)) {
+          break;
+        }
         if (!CheckSuccessor(d->entry, charter_.ledger_id(), index).ok()) break;
         if (!schedule->CheckRotation(d->entry).ok()) break;
         PutEntryRows(*d, batch);

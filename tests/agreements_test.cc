@@ -740,6 +740,78 @@ TEST_CASE("\"in force\" per statement kind: the table of docs/PROTOCOL.md §7") 
       CHECK(state.void_links.size() == (row.amend ? 0u : 1u));
       CHECK(state.void_statements.empty());  // the amendment is a proposal either way
     }
+
+// Totals are unsigned 64-bit and never wrap (docs/PROTOCOL.md §7): a report
+// that would carry one past 2^64 - 1 is void; one that reaches it exactly counts.
+constexpr uint64_t kMaxTotal = UINT64_MAX;       // 2^64 - 1
+constexpr uint64_t kHalfTotal = UINT64_MAX / 2;  // 2^63 - 1
+
+TEST_CASE("handover and receipt totals never wrap: a report past 2^64 - 1 is void, one reaching it exactly counts") {
+  const std::string line = "proposal RU#1 remains_transfer: agreed by UA#1 [bilateral]; agreement ";
+  Scenario s;
+  const DecodedEntry p = Agreed(s);
+
+  SUBCASE("handovers of 2^63-1, 2^63-1 and 1214 and a receipt of 1212: disputed, never completed") {
+    Add(s, kRU, test::Handover(p, 0, kHalfTotal));
+    Add(s, kRU, test::Handover(p, 0, kHalfTotal));
+    Add(s, kRU, test::Handover(p, 0, 1214));  // would wrap the total to 1212
+    Add(s, kUA, test::Receipt(p, 0, 1212));
+    CHECK(Render(s) == line + "disputed t0=18446744073709551614/1212\n" +
+                           "void RU#4 handover: handover count would take transfer 0's handed-over total past "
+                           "2^64 - 1\n");
+  }
+  SUBCASE("handovers reaching exactly 2^64 - 1 count, a receipt of that total completes, one more is void") {
+    Add(s, kRU, test::Handover(p, 0, kHalfTotal));
+    Add(s, kRU, test::Handover(p, 0, kHalfTotal + 1));
+    Add(s, kUA, test::Receipt(p, 0, kMaxTotal));
+    CHECK(Render(s) == line + "completed t0=18446744073709551615/18446744073709551615\n");
+    Add(s, kRU, test::Handover(p, 0, 1));
+    CHECK(Render(s) == line + "completed t0=18446744073709551615/18446744073709551615\n" +
+                           "void RU#4 handover: handover count would take transfer 0's handed-over total past "
+                           "2^64 - 1\n");
+  }
+  SUBCASE("receipts reaching exactly 2^64 - 1 count; one more is void") {
+    Add(s, kUA, test::Receipt(p, 0, kMaxTotal - 1));
+    Add(s, kUA, test::Receipt(p, 0, 1));
+    CHECK(Render(s) == line + "in_progress t0=0/18446744073709551615\n");
+    Add(s, kUA, test::Receipt(p, 0, 1));
+    CHECK(Render(s) == line + "in_progress t0=0/18446744073709551615\n" +
+                           "void UA#4 receipt: receipt count would take transfer 0's received total past 2^64 - 1\n");
+  }
+}
+
+TEST_CASE("each reconciliation figure is summed up to exactly 2^64 - 1; a receipt that would pass it is void") {
+  struct Figure {
+    const char* name;
+    void (v1::Reconciliation::*set)(uint64_t);
+    uint64_t (v1::Reconciliation::*get)() const;
+  };
+  const Figure figures[] = {
+      {"matched", &v1::Reconciliation::set_matched, &v1::Reconciliation::matched},
+      {"missing", &v1::Reconciliation::set_missing, &v1::Reconciliation::missing},
+      {"not_on_manifest", &v1::Reconciliation::set_not_on_manifest, &v1::Reconciliation::not_on_manifest},
+      {"unidentified", &v1::Reconciliation::set_unidentified, &v1::Reconciliation::unidentified},
+      {"other_side", &v1::Reconciliation::set_other_side, &v1::Reconciliation::other_side},
+  };
+  for (const Figure& f : figures) {
+    INFO(f.name);
+    Scenario s;
+    const DecodedEntry p = Agreed(s);
+    auto receipt = [&](uint64_t figure) {
+      v1::Entry e = test::Receipt(p, 0, 0);
+      e.mutable_receipt()->mutable_reconciliation()->Clear();
+      (e.mutable_receipt()->mutable_reconciliation()->*f.set)(figure);
+      Add(s, kUA, e);
+    };
+    receipt(kMaxTotal - 1);
+    receipt(1);  // exactly 2^64 - 1: counts
+    receipt(1);  // past it: void
+    const LedgerState state = State(s);
+    CHECK((state.Find(p.id)->agreement->transfers[0].reconciliation.*f.get)() == kMaxTotal);
+    REQUIRE(state.void_statements.size() == 1);
+    CHECK(state.void_statements[0].at.seq == 4);
+    CHECK(state.void_statements[0].reason ==
+          "receipt reconciliation figures would take transfer 0's totals past 2^64 - 1");
   }
 }
 
