@@ -740,6 +740,8 @@ TEST_CASE("\"in force\" per statement kind: the table of docs/PROTOCOL.md §7") 
       CHECK(state.void_links.size() == (row.amend ? 0u : 1u));
       CHECK(state.void_statements.empty());  // the amendment is a proposal either way
     }
+  }
+}
 
 // Totals are unsigned 64-bit and never wrap (docs/PROTOCOL.md §7): a report
 // that would carry one past 2^64 - 1 is void; one that reaches it exactly counts.
