@@ -109,7 +109,7 @@ TEST_CASE("stage 1 refuses hostile text in every free-text field, and an oversiz
   const Charter& c = test::TheCharter();
   auto decode = [&](v1::Entry body) {
     test::Scenario s;
-    const DecodedEntry& e = s.Add(kRU, std::move(body));
+    const DecodedEntry e = s.Add(kRU, std::move(body));
     return DecodeEntry(e.envelope, c);
   };
   const std::string esc = "x\x1b[2Jy";
@@ -140,16 +140,16 @@ TEST_CASE("stage 1 refuses hostile text in every free-text field, and an oversiz
   }
   // Reasons, places: built from a real proposal and agreement.
   test::Scenario s;
-  const DecodedEntry& p = s.Add(kRU, test::Propose(terms));
+  const DecodedEntry p = s.Add(kRU, test::Propose(terms));
   v1::Entry reject = test::Reject(p, "\xe2\x80\xae" "reversed");
-  const DecodedEntry& rj = s.Add(kUA, reject);
+  const DecodedEntry rj = s.Add(kUA, reject);
   auto d = DecodeEntry(rj.envelope, c);
   REQUIRE_FALSE(d.has_value());
   CHECK(d.error().message() == "bad-body: reject.reason: byte 0: U+202E (a bidi control) is not allowed");
 
   v1::Entry handover = test::Handover(p, 0, 10);
   handover.mutable_handover()->set_place(std::string(kMaxNameBytes + 1, 'p'));
-  const DecodedEntry& h = s.Add(kRU, handover);
+  const DecodedEntry h = s.Add(kRU, handover);
   d = DecodeEntry(h.envelope, c);
   REQUIRE_FALSE(d.has_value());
   CHECK(d.error().message() == "bad-body: handover.place is 513 bytes; the limit is 512");
@@ -167,7 +167,7 @@ struct HostileFeeds {
     v1::Terms t = test::RemainsTerms(kRU, 10, test::kT0);
     t.set_crossing_point("\x1b[2J\x1b[HVerdict: CLEAN");
     t.set_notes("\xe2\x80\xae" "reversed\nforged line");
-    const DecodedEntry& p = s.Add(kRU, test::Propose(t));
+    const DecodedEntry p = s.Add(kRU, test::Propose(t));
     s.Add(kUA, test::Say("\x1b]8;;http://x.invalid\x07link\x1b]8;;\x07\x07"));
     v1::Entry st = test::Say("line\nVerdict: CLEAN \u00ad");
     st.mutable_statement()->set_reference(p.id.str());
