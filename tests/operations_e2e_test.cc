@@ -10,6 +10,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+
+#include <future>
+
 #include "crypto/key_file.h"
 #include "node_harness.h"
 
@@ -61,7 +66,48 @@ TEST_CASE("operations: key show needs no passphrase; key passwd changes it and k
   CHECK(Contains(missing.err, "cannot read key file"));
 }
 
+// grpc.health.v1.Health/Check for the whole server (service ""), as a
+// service manager's probe asks it: the response's status field (1 SERVING,
+// 2 NOT_SERVING), or -1 if the call failed. Raw bytes: an empty request, and
+// a response of tag 0x08 and the enum value.
+int HealthCheck(const std::filesystem::path& socket) {
+  auto channel = grpc::CreateChannel("unix:" + std::filesystem::absolute(socket).string(),
+                                     grpc::InsecureChannelCredentials());
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  grpc::Slice empty("");
+  grpc::ByteBuffer request(&empty, 1), response;
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
+                 [&](grpc::Status s) { done.set_value(std::move(s)); });
+  const grpc::Status s = done.get_future().get();
+  if (!s.ok()) return -1;
+  std::vector<grpc::Slice> slices;
+  if (!response.Dump(&slices).ok()) return -1;
+  std::string bytes;
+  for (const grpc::Slice& sl : slices) bytes.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
+  return bytes.size() == 2 && bytes[0] == 0x08 ? bytes[1] : -1;
+}
+
 TEST_SUITE("e2e") {
+
+TEST_CASE("operations: the operator socket serves the standard gRPC health check; the peer port does not") {
+  test::NodePair n;
+  REQUIRE(n.ua.Start());
+  CHECK(HealthCheck(n.ua.socket()) == 1);  // SERVING
+  // The peer port answers nothing unauthenticated, health included.
+  auto channel = grpc::CreateChannel(n.ua.address(), grpc::InsecureChannelCredentials());
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  grpc::Slice empty("");
+  grpc::ByteBuffer request(&empty, 1), response;
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
+                 [&](grpc::Status s) { done.set_value(std::move(s)); });
+  CHECK(done.get_future().get().error_code() == grpc::StatusCode::UNIMPLEMENTED);
+}
 
 TEST_CASE("operations: status exit codes — 0 healthy, 1 degraded, 2 alarm, 3 no answer; --check prints nothing") {
   test::NodePair n;

@@ -146,9 +146,17 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config, SecretKey ke
     b.RegisterService(node->operator_service_.get());
     // Manifests arrive here as whole CSV files (local socket, mode 0600).
     b.SetMaxReceiveMessageSize(256 << 20);
+    // The standard gRPC health service (grpc.health.v1.Health) for service
+    // managers and probes, on the operator socket only: gRPC adds it to the
+    // servers built while this process-wide flag is set, so it is set for
+    // this builder alone (the peer port serves nothing unauthenticated).
+    // SERVING while the node runs; `parley status --check` gives the finer
+    // healthy / degraded / alarm.
+    grpc::EnableDefaultHealthCheckService(true);
     mode_t old = ::umask(0177);  // the socket is created 0600
     node->operator_server_ = b.BuildAndStart();
     ::umask(old);
+    grpc::EnableDefaultHealthCheckService(false);
     if (!node->operator_server_) {
       return Status(Code::kUnavailable, "cannot listen on operator socket " + config.socket.string());
     }
@@ -171,6 +179,9 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config, SecretKey ke
 void Node::Shutdown() {
   if (stopped_) return;
   stopped_ = true;
+  if (operator_server_ && operator_server_->GetHealthCheckService()) {
+    operator_server_->GetHealthCheckService()->SetServingStatus(false);  // stopping: NOT_SERVING
+  }
   if (replicator_) replicator_->Stop();
   if (peer_service_) peer_service_->Stop();
   if (operator_service_) operator_service_->Stop();
