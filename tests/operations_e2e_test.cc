@@ -67,13 +67,10 @@ TEST_CASE("operations: key show needs no passphrase; key passwd changes it and k
 }
 
 // grpc.health.v1.Health/Check for the whole server (service ""), as a
-// service manager's probe asks it: the response's status field (1 SERVING,
-// 2 NOT_SERVING), or -1 if the call failed. Raw bytes: an empty request, and
-// a response of tag 0x08 and the enum value.
-int HealthCheck(const std::filesystem::path& socket) {
-  auto channel = grpc::CreateChannel("unix:" + std::filesystem::absolute(socket).string(),
-                                     grpc::InsecureChannelCredentials());
-  grpc::GenericStub stub(channel);
+// service manager's probe asks it, with raw bytes: an empty request, and a
+// response of tag 0x08 and the status enum (1 SERVING, 2 NOT_SERVING).
+grpc::Status CallHealthCheck(const std::string& target, std::string* response_bytes) {
+  grpc::GenericStub stub(grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
   grpc::Slice empty("");
@@ -82,11 +79,17 @@ int HealthCheck(const std::filesystem::path& socket) {
   stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
                  [&](grpc::Status s) { done.set_value(std::move(s)); });
   const grpc::Status s = done.get_future().get();
-  if (!s.ok()) return -1;
   std::vector<grpc::Slice> slices;
-  if (!response.Dump(&slices).ok()) return -1;
+  if (s.ok() && response.Dump(&slices).ok()) {
+    for (const grpc::Slice& sl : slices) response_bytes->append(reinterpret_cast<const char*>(sl.begin()), sl.size());
+  }
+  return s;
+}
+
+// The health status of the node at `socket`, or -1 if the call failed.
+int HealthCheck(const std::filesystem::path& socket) {
   std::string bytes;
-  for (const grpc::Slice& sl : slices) bytes.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
+  if (!CallHealthCheck("unix:" + std::filesystem::absolute(socket).string(), &bytes).ok()) return -1;
   return bytes.size() == 2 && bytes[0] == 0x08 ? bytes[1] : -1;
 }
 
@@ -97,16 +100,8 @@ TEST_CASE("operations: the operator socket serves the standard gRPC health check
   REQUIRE(n.ua.Start());
   CHECK(HealthCheck(n.ua.socket()) == 1);  // SERVING
   // The peer port answers nothing unauthenticated, health included.
-  auto channel = grpc::CreateChannel(n.ua.address(), grpc::InsecureChannelCredentials());
-  grpc::GenericStub stub(channel);
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  grpc::Slice empty("");
-  grpc::ByteBuffer request(&empty, 1), response;
-  std::promise<grpc::Status> done;
-  stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
-                 [&](grpc::Status s) { done.set_value(std::move(s)); });
-  CHECK(done.get_future().get().error_code() == grpc::StatusCode::UNIMPLEMENTED);
+  std::string ignored;
+  CHECK(CallHealthCheck(n.ua.address(), &ignored).error_code() == grpc::StatusCode::UNIMPLEMENTED);
 }
 
 TEST_CASE("operations: status exit codes — 0 healthy, 1 degraded, 2 alarm, 3 no answer; --check prints nothing") {
