@@ -102,16 +102,13 @@ TEST_CASE("a clean audit omits nothing and says so in its JSON") {
   CHECK(RenderAudit(*r).find("more, not listed") == std::string::npos);
 }
 
-TEST_CASE("the text audit lists each one-sided claim once") {
-  test::Scenario s;
-  const DecodedEntry p = s.Add(kRU, test::Propose(test::RemainsTerms(kRU, 1212, test::kT0)));
-  s.Add(kUA, test::Say("The timing was set unilaterally."));
-  s.Add(kRU, test::Attest("refrigerated trucks staged"));
+// Audits a bundle of `s`'s entries RU#1, UA#1, RU#2 (each has seen all of the
+// other feed before it: this order is causal), judged at kT0.
+Result<AuditReport> AuditRuUaRu(const test::Scenario& s) {
   test::TempDir dir;
-  const fs::path bundle = dir.path() / "claims.parley";
+  const fs::path bundle = dir.path() / "three.parley";
   {
     auto w = BundleWriter::Create(bundle, test::TheCharter(), "test", test::kT0).value();
-    // Each entry has seen all of the other feed before it: this order is causal.
     for (const DecodedEntry* e : {&s.feed(kRU)[0], &s.feed(kUA)[0], &s.feed(kRU)[1]}) {
       REQUIRE(w->AddEntry(e->envelope).ok());
     }
@@ -119,7 +116,15 @@ TEST_CASE("the text audit lists each one-sided claim once") {
   }
   AuditOptions o;
   o.now_ms = test::kT0;
-  auto r = AuditBundle(bundle.string(), o);
+  return AuditBundle(bundle.string(), o);
+}
+
+TEST_CASE("the text audit lists each one-sided claim once") {
+  test::Scenario s;
+  const DecodedEntry p = s.Add(kRU, test::Propose(test::RemainsTerms(kRU, 1212, test::kT0)));
+  s.Add(kUA, test::Say("The timing was set unilaterally."));
+  s.Add(kRU, test::Attest("refrigerated trucks staged"));
+  auto r = AuditRuUaRu(s);
   REQUIRE(r.has_value());
   const std::string text = RenderAudit(*r);
   INFO(text);
@@ -217,18 +222,7 @@ TEST_CASE("a disclose is listed as a manifest disclosure by every report, and is
   s.Add(kUA, test::Accept(p));
   const Digest root = Hash("test", "manifest");
   const DecodedEntry d = s.Add(kRU, test::Disclose(root, 20, kUA));
-  test::TempDir dir;
-  const fs::path bundle = dir.path() / "disclosed.parley";
-  {
-    auto w = BundleWriter::Create(bundle, test::TheCharter(), "test", test::kT0).value();
-    for (const DecodedEntry* e : {&s.feed(kRU)[0], &s.feed(kUA)[0], &s.feed(kRU)[1]}) {
-      REQUIRE(w->AddEntry(e->envelope).ok());
-    }
-    REQUIRE(w->Finish().ok());
-  }
-  AuditOptions o;
-  o.now_ms = test::kT0;
-  auto r = AuditBundle(bundle.string(), o);
+  auto r = AuditRuUaRu(s);
   REQUIRE(r.has_value());
   CHECK(r->clean());
   CHECK(r->findings.empty());

@@ -1,3 +1,4 @@
+#include "node/clock.h"
 #include "node/daemon/peer_service.h"
 
 #include <chrono>
@@ -195,9 +196,7 @@ grpc::Status PeerService::GetManifest(grpc::ServerContext* ctx, const v1::GetMan
   disclose->mutable_manifest()->set_root(root->str());
   disclose->mutable_manifest()->set_count((*info)->count());
   disclose->set_to_party(*party);
-  auto e = ledger_.Append(body, std::chrono::duration_cast<std::chrono::milliseconds>(
-                                    std::chrono::system_clock::now().time_since_epoch())
-                                    .count());
+  auto e = ledger_.Append(body, NowMs());
   if (!e) {
     release();
     Log(LogLevel::kWarn, "manifest not shared: its disclosure could not be recorded",
