@@ -15,10 +15,10 @@
 
 #include "crypto/hash.h"
 #include "crypto/sign.h"
-#include "node/audit.h"
-#include "node/bundle.h"
-#include "node/charter.h"
-#include "node/entry.h"
+#include "node/report/audit.h"
+#include "node/report/bundle.h"
+#include "node/protocol/charter.h"
+#include "node/protocol/entry.h"
 
 namespace parley {
 namespace {

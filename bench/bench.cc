@@ -33,8 +33,8 @@
 
 #include "../tests/node_harness.h"
 #include "crypto/sign.h"
-#include "node/ledger.h"
-#include "node/store.h"
+#include "node/ledger/ledger.h"
+#include "node/store/store.h"
 
 namespace parley::bench {
 namespace {

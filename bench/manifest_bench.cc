@@ -19,9 +19,9 @@
 #include "crypto/merkle.h"
 #include "crypto/seal.h"
 #include "crypto/sign.h"
-#include "node/manifest.h"
-#include "node/manifest_store.h"
-#include "node/store.h"
+#include "node/manifest/manifest.h"
+#include "node/manifest/manifest_store.h"
+#include "node/store/store.h"
 
 namespace parley {
 namespace {

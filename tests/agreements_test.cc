@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "node/agreements.h"
+#include "node/protocol/agreements.h"
 #include "tests/fixtures.h"
 
 // Agreement state as a pure function of the two feeds (DESIGN.md, "Agreement

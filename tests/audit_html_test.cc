@@ -9,12 +9,12 @@
 #include <string>
 #include <vector>
 
-#include "node/audit.h"
-#include "node/audit_html.h"
-#include "node/bundle.h"
+#include "node/report/audit.h"
+#include "node/report/audit_html.h"
+#include "node/report/bundle.h"
 #include "tests/fixtures.h"
 
-// The HTML audit report (node/audit_html.h) over the June story, audited from
+// The HTML audit report (node/report/audit_html.h) over the June story, audited from
 // a real bundle: the page must be self-contained, escape what the parties
 // wrote, and be something a browser actually parses and draws.
 //

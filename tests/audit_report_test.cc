@@ -8,11 +8,11 @@
 #include <nlohmann/json.hpp>
 
 #include "crypto/hash.h"
-#include "node/views.h"
+#include "node/report/views.h"
 #include <map>
 #include "bundle_fixtures.h"
-#include "node/audit.h"
-#include "node/audit_html.h"
+#include "node/report/audit.h"
+#include "node/report/audit_html.h"
 #include "node_harness.h"
 
 #if defined(__SANITIZE_ADDRESS__)

@@ -4,8 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "node/audit.h"
-#include "node/bundle.h"
+#include "node/report/audit.h"
+#include "node/report/bundle.h"
 #include "node_harness.h"
 
 namespace parley {

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "fixtures.h"
-#include "node/bundle.h"
+#include "node/report/bundle.h"
 
 namespace parley::test {
 

@@ -11,8 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "node/entry.h"
-#include "node/text.h"
+#include "node/protocol/entry.h"
+#include "node/base/text.h"
 #include "node_harness.h"
 
 namespace parley {

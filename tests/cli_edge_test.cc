@@ -4,7 +4,7 @@
 
 #include <fstream>
 
-#include "node/text.h"
+#include "node/base/text.h"
 #include "node_harness.h"
 
 namespace parley {

@@ -21,9 +21,9 @@
 
 #include "crypto/hash.h"
 #include "fixtures.h"
-#include "node/audit.h"
-#include "node/bundle.h"
-#include "node/ledger.h"
+#include "node/report/audit.h"
+#include "node/report/bundle.h"
+#include "node/ledger/ledger.h"
 
 namespace parley {
 namespace {

@@ -6,7 +6,7 @@
 
 #include "crypto/hash.h"
 #include "fixtures.h"
-#include "node/ledger.h"
+#include "node/ledger/ledger.h"
 
 namespace parley {
 namespace {

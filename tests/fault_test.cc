@@ -28,8 +28,8 @@
 #include <thread>
 #include <vector>
 
-#include "node/ledger.h"
-#include "node/store.h"
+#include "node/ledger/ledger.h"
+#include "node/store/store.h"
 #include "node_harness.h"
 #include "parley/v1/operator.grpc.pb.h"
 

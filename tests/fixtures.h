@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "crypto/sign.h"
-#include "node/charter.h"
-#include "node/entry.h"
+#include "node/protocol/charter.h"
+#include "node/protocol/entry.h"
 
 namespace parley::test {
 

@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "crypto/key_file.h"
-#include "node/entry.h"
+#include "node/protocol/entry.h"
 #include "node_harness.h"
 
 namespace parley {

@@ -7,10 +7,10 @@
 #include <memory>
 
 #include "fixtures.h"
-#include "node/agreements.h"
-#include "node/audit.h"
-#include "node/bundle.h"
-#include "node/ledger.h"
+#include "node/protocol/agreements.h"
+#include "node/report/audit.h"
+#include "node/report/bundle.h"
+#include "node/ledger/ledger.h"
 
 namespace parley {
 namespace {

@@ -7,7 +7,7 @@
 #include <thread>
 
 #include "fixtures.h"
-#include "node/ledger.h"
+#include "node/ledger/ledger.h"
 
 namespace parley {
 namespace {

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "node/manifest.h"
+#include "node/manifest/manifest.h"
 
 namespace parley {
 namespace {

@@ -18,10 +18,10 @@
 #include "crypto/merkle.h"
 #include "crypto/seal.h"
 #include "fixtures.h"
-#include "node/ledger.h"
-#include "node/manifest.h"
-#include "node/manifest_proof.h"
-#include "node/manifest_store.h"
+#include "node/ledger/ledger.h"
+#include "node/manifest/manifest.h"
+#include "node/manifest/manifest_proof.h"
+#include "node/manifest/manifest_store.h"
 
 namespace parley {
 namespace {

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <set>
 
-#include "node/store.h"
+#include "node/store/store.h"
 #include "node_harness.h"
 
 namespace parley {

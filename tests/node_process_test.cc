@@ -4,7 +4,7 @@
 
 #include <sys/stat.h>
 
-#include "node/agreements.h"
+#include "node/protocol/agreements.h"
 #include <map>
 #include <nlohmann/json.hpp>
 

@@ -1,8 +1,8 @@
-// The one parser for times and for counts (node/parse.h): what an operator
+// The one parser for times and for counts (node/base/parse.h): what an operator
 // types is accepted whole or refused with a message, never read in part.
 #include <doctest/doctest.h>
 
-#include "node/parse.h"
+#include "node/base/parse.h"
 
 namespace parley {
 namespace {

@@ -9,11 +9,11 @@
 
 #include "crypto/hash.h"
 #include "fixtures.h"
-#include "node/agreements.h"
-#include "node/audit.h"
-#include "node/bundle.h"
-#include "node/ledger.h"
-#include "node/views.h"
+#include "node/protocol/agreements.h"
+#include "node/report/audit.h"
+#include "node/report/bundle.h"
+#include "node/ledger/ledger.h"
+#include "node/report/views.h"
 
 namespace parley {
 namespace {

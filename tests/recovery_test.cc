@@ -8,9 +8,9 @@
 #include <thread>
 
 #include "fixtures.h"
-#include "node/bundle.h"
-#include "node/high_water_mark.h"
-#include "node/ledger.h"
+#include "node/report/bundle.h"
+#include "node/store/high_water_mark.h"
+#include "node/ledger/ledger.h"
 
 namespace parley {
 namespace {

@@ -15,9 +15,9 @@
 #include <set>
 
 #include "fixtures.h"
-#include "node/high_water_mark.h"
-#include "node/ledger.h"
-#include "node/store.h"
+#include "node/store/high_water_mark.h"
+#include "node/ledger/ledger.h"
+#include "node/store/store.h"
 
 namespace parley {
 namespace {

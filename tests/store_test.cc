@@ -2,7 +2,7 @@
 #include <doctest/doctest.h>
 
 #include "fixtures.h"
-#include "node/store.h"
+#include "node/store/store.h"
 
 namespace parley {
 namespace {

@@ -1,4 +1,4 @@
-// Hostile text (node/text.h): the text rule every signed free-text field
+// Hostile text (node/base/text.h): the text rule every signed free-text field
 // keeps, enforced at stage 1 on both sides, and Printable, through which
 // every terminal view shows untrusted text.
 #include <doctest/doctest.h>
@@ -6,10 +6,10 @@
 #include <random>
 
 #include "fixtures.h"
-#include "node/agreements.h"
-#include "node/audit.h"
-#include "node/text.h"
-#include "node/views.h"
+#include "node/protocol/agreements.h"
+#include "node/report/audit.h"
+#include "node/base/text.h"
+#include "node/report/views.h"
 
 namespace parley {
 namespace {

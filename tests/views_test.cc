@@ -5,14 +5,14 @@
 #include <string>
 #include <vector>
 
-#include "node/agreements.h"
-#include "node/audit.h"
-#include "node/audit_html.h"
-#include "node/bundle.h"
-#include "node/views.h"
+#include "node/protocol/agreements.h"
+#include "node/report/audit.h"
+#include "node/report/audit_html.h"
+#include "node/report/bundle.h"
+#include "node/report/views.h"
 #include "tests/fixtures.h"
 
-// Views (node/views.h): `parley list`, `parley show` and their --json forms,
+// Views (node/report/views.h): `parley list`, `parley show` and their --json forms,
 // over the story of June 2025 (DESIGN.md): RU announces a date alone, UA
 // objects and counters with another date, RU accepts the counter, and the
 // handover and receipt are reported.

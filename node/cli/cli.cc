@@ -16,14 +16,14 @@
 #include <thread>
 
 #include "crypto/key_file.h"
-#include "node/agreements.h"
-#include "node/audit.h"
-#include "node/audit_html.h"
-#include "node/bundle.h"
+#include "node/protocol/agreements.h"
+#include "node/report/audit.h"
+#include "node/report/audit_html.h"
+#include "node/report/bundle.h"
 #include "node/cli/client.h"
 #include "node/cli/manifest_cli.h"
 #include "node/cli/version.h"
-#include "node/clock.h"
+#include "node/base/clock.h"
 #include "node/daemon/config.h"
 #include "node/daemon/log.h"
 #include "node/daemon/node.h"
@@ -31,9 +31,9 @@
 #include "node/daemon/tls.h"
 #include "node/daemon/peer_service.h"
 #include "node/daemon/replicator.h"
-#include "node/parse.h"
-#include "node/text.h"
-#include "node/views.h"
+#include "node/base/parse.h"
+#include "node/base/text.h"
+#include "node/report/views.h"
 
 namespace parley {
 namespace {
@@ -87,7 +87,7 @@ constexpr uint64_t kMaxTransferIndex = 1'000;
 // How far ahead an exchange window may start before it reads as a typo.
 constexpr int64_t kFarFutureMs = int64_t{5} * 366 * 24 * 3600 * 1000;
 
-// The text rule (node/text.h, docs/PROTOCOL.md §5.2) for a flag's value,
+// The text rule (node/base/text.h, docs/PROTOCOL.md §5.2) for a flag's value,
 // checked before the value goes into a request (protobuf would log invalid
 // UTF-8 raw and send nothing the node can read).
 Status CheckFlagText(std::string_view flag, const std::string& value) {

@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "crypto/status.h"
-#include "node/charter.h"
-#include "node/entry.h"
+#include "node/protocol/charter.h"
+#include "node/protocol/entry.h"
 #include "parley/v1/operator.grpc.pb.h"
 
 namespace parley {

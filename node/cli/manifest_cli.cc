@@ -13,10 +13,10 @@
 
 #include "crypto/seal.h"
 #include "node/cli/client.h"
-#include "node/manifest.h"
-#include "node/manifest_proof.h"
-#include "node/parse.h"
-#include "node/views.h"
+#include "node/manifest/manifest.h"
+#include "node/manifest/manifest_proof.h"
+#include "node/base/parse.h"
+#include "node/report/views.h"
 
 namespace parley {
 namespace {

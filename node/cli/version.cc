@@ -1,6 +1,6 @@
 #include "node/cli/version.h"
 
-#include "node/charter.h"
+#include "node/protocol/charter.h"
 
 // PARLEY_VERSION and PARLEY_COMMIT come from CMake (node/cli/CMakeLists.txt):
 // the project version, and the source commit at configure time.

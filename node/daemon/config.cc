@@ -10,7 +10,7 @@
 #include <iostream>
 
 #include "node/daemon/log.h"
-#include "node/text.h"
+#include "node/base/text.h"
 
 namespace parley {
 namespace {

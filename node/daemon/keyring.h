@@ -13,7 +13,7 @@
 #include <optional>
 
 #include "crypto/sign.h"
-#include "node/entry.h"
+#include "node/protocol/entry.h"
 
 namespace parley {
 

@@ -11,7 +11,7 @@
 #include <ctime>
 #include <mutex>
 
-#include "node/text.h"
+#include "node/base/text.h"
 
 namespace parley {
 namespace {

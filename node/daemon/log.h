@@ -3,7 +3,7 @@
 //   ts=2026-11-27T03:20:00.123Z level=info msg="entry stored" party=RU seq=7
 // Values are quoted when they contain spaces, quotes or '='; any control
 // character, bidi control or invalid byte in a value is shown as an escape
-// (Printable, node/text.h), so text from the other side cannot forge a line.
+// (Printable, node/base/text.h), so text from the other side cannot forge a line.
 // Callers never pass secrets or personal data (passphrases, keys, manifest
 // records).
 //

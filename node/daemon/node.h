@@ -14,8 +14,8 @@
 #include "node/daemon/keyring.h"
 #include "node/daemon/peer_service.h"
 #include "node/daemon/replicator.h"
-#include "node/ledger.h"
-#include "node/manifest_store.h"
+#include "node/ledger/ledger.h"
+#include "node/manifest/manifest_store.h"
 #include "parley/v1/operator.grpc.pb.h"
 
 namespace parley {

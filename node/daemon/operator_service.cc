@@ -3,8 +3,8 @@
 #include <chrono>
 
 #include "crypto/hash.h"
-#include "node/agreements.h"
-#include "node/clock.h"
+#include "node/protocol/agreements.h"
+#include "node/base/clock.h"
 #include "node/daemon/log.h"
 #include "node/daemon/peer_service.h"
 

@@ -11,11 +11,11 @@
 
 #include <atomic>
 
-#include "node/clock.h"
+#include "node/base/clock.h"
 #include "node/daemon/keyring.h"
 #include "node/daemon/replicator.h"
-#include "node/ledger.h"
-#include "node/manifest_store.h"
+#include "node/ledger/ledger.h"
+#include "node/manifest/manifest_store.h"
 #include "parley/v1/operator.grpc.pb.h"
 
 namespace parley {

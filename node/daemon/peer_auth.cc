@@ -5,7 +5,7 @@
 #include <chrono>
 
 #include "crypto/hash.h"
-#include "node/clock.h"
+#include "node/base/clock.h"
 
 namespace parley {
 namespace {

@@ -35,7 +35,7 @@
 #include <string_view>
 
 #include "crypto/sign.h"
-#include "node/charter.h"
+#include "node/protocol/charter.h"
 
 namespace parley {
 

@@ -1,4 +1,4 @@
-#include "node/clock.h"
+#include "node/base/clock.h"
 #include "node/daemon/peer_service.h"
 
 #include <chrono>

@@ -15,8 +15,8 @@
 #include <mutex>
 
 #include "node/daemon/peer_auth.h"
-#include "node/ledger.h"
-#include "node/manifest_store.h"
+#include "node/ledger/ledger.h"
+#include "node/manifest/manifest_store.h"
 #include "parley/v1/peer.grpc.pb.h"
 
 namespace parley {

@@ -9,10 +9,10 @@
 #include <future>
 
 #include "crypto/seal.h"
-#include "node/bundle.h"
-#include "node/clock.h"
+#include "node/report/bundle.h"
+#include "node/base/clock.h"
 #include "node/daemon/log.h"
-#include "node/manifest.h"
+#include "node/manifest/manifest.h"
 #include "node/daemon/peer_auth.h"
 #include "node/daemon/peer_service.h"
 
@@ -265,7 +265,7 @@ bool Replicator::RecoverOwnFeed(v1::Peer::Stub& stub, const v1::Heads& heads) {
 
 bool Replicator::RecoverBothFeeds(v1::Peer::Stub& stub, uint64_t own_to, uint64_t other_to) {
   // Both feeds from the peer, in a causal order (MergeFeedsInCausalOrder,
-  // node/bundle.h): each own entry after the other feed's entry its seen
+  // node/report/bundle.h): each own entry after the other feed's entry its seen
   // names, each entry of the other feed after the own entry its seen names.
   // Each source reads ranges lazily; runs of one feed are ingested as one
   // batch (for the other feed: one fsync per run). What was stored stays

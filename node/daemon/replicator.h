@@ -26,7 +26,7 @@
 #include <thread>
 
 #include "node/daemon/keyring.h"
-#include "node/ledger.h"
+#include "node/ledger/ledger.h"
 #include "parley/v1/manifest.pb.h"
 #include "parley/v1/operator.pb.h"
 #include "parley/v1/peer.grpc.pb.h"

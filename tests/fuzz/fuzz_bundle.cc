@@ -12,8 +12,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "node/audit.h"
-#include "node/bundle.h"
+#include "node/report/audit.h"
+#include "node/report/bundle.h"
 #include "tests/fuzz/fuzz_common.h"
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {

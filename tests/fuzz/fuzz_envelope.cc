@@ -18,8 +18,8 @@
 #include <cstdint>
 
 #include "crypto/hash.h"
-#include "node/audit.h"
-#include "node/entry.h"
+#include "node/report/audit.h"
+#include "node/protocol/entry.h"
 #include "tests/fuzz/fuzz_common.h"
 #include "tests/fuzz/reference_validator.h"
 

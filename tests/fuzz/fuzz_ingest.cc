@@ -29,11 +29,11 @@
 #include <set>
 
 #include "crypto/hash.h"
-#include "node/audit.h"
-#include "node/bundle.h"
-#include "node/ledger.h"
-#include "node/store.h"
-#include "node/views.h"
+#include "node/report/audit.h"
+#include "node/report/bundle.h"
+#include "node/ledger/ledger.h"
+#include "node/store/store.h"
+#include "node/report/views.h"
 #include "tests/fuzz/fuzz_common.h"
 #include "tests/fuzz/reference_validator.h"
 

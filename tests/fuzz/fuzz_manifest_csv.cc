@@ -19,7 +19,7 @@
 #include <string>
 #include <unordered_set>
 
-#include "node/manifest.h"
+#include "node/manifest/manifest.h"
 #include "tests/fuzz/fuzz_common.h"
 
 namespace {

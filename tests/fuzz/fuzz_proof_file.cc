@@ -1,4 +1,4 @@
-// fuzz_proof_file: VerifyProofFile (node/manifest_proof.h) on arbitrary text
+// fuzz_proof_file: VerifyProofFile (node/manifest/manifest_proof.h) on arbitrary text
 // — what `parley manifest verify` reads from a file a family was handed — with
 // the charter inside the file, and with the first seed's charter as the
 // trusted one.
@@ -11,8 +11,8 @@
 #include <cstdint>
 #include <string>
 
-#include "node/manifest.h"
-#include "node/manifest_proof.h"
+#include "node/manifest/manifest.h"
+#include "node/manifest/manifest_proof.h"
 #include "tests/fuzz/fuzz_common.h"
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {

@@ -26,8 +26,8 @@
 #include <string>
 #include <vector>
 
-#include "node/entry.h"
-#include "node/ledger.h"
+#include "node/protocol/entry.h"
+#include "node/ledger/ledger.h"
 #include "parley/v1/operator.pb.h"
 #include "tests/fuzz/fuzz_common.h"
 

@@ -20,8 +20,8 @@
 #include <string>
 
 #include "crypto/key_file.h"
-#include "node/bundle.h"
-#include "node/entry.h"
+#include "node/report/bundle.h"
+#include "node/protocol/entry.h"
 #include "parley/v1/operator.pb.h"
 #include "tests/fixtures.h"
 

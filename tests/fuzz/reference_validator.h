@@ -2,7 +2,7 @@
 // rules of docs/PROTOCOL.md §4 (both stages, in the numbered order), the body
 // rules of §5, the key schedule of §5.1 and the duplicate / fork / freeze
 // rules of §6 — written from that document alone. It shares no code with
-// node/entry.cc or node/ledger.cc: only the generated protobuf classes (to
+// node/protocol/entry.cc or node/ledger/ledger.cc: only the generated protobuf classes (to
 // read fields) and the primitives H and Verify of crypto/ (PROTOCOL.md §1).
 //
 // fuzz_ingest feeds the same envelopes to a Ledger and to this class and

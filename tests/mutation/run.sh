@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Mutation testing of the rule code (node/entry.cc, ledger.cc, agreements.cc,
+# Mutation testing of the rule code (node/protocol/entry.cc, ledger.cc, agreements.cc,
 # audit.cc): applies each one-line bug of tests/mutation/mutants.txt in turn
 # to a scratch copy of the tree, rebuilds parley_tests there, runs the unit
 # tests (not e2e), and reports whether they caught it:

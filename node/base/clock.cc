@@ -1,0 +1,12 @@
+#include "node/base/clock.h"
+
+#include <chrono>
+
+namespace parley {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace parley

@@ -1,0 +1,192 @@
+// Audit: verify a ledger from an export bundle, trusting neither node.
+//
+// Every entry is checked under every structural rule (docs/PROTOCOL.md §4)
+// by replaying it into a read-only Ledger; every fork proof is checked;
+// then the agreement state is recomputed (§7) with the same code the nodes
+// use, and the report lists what it found:
+//   violations    structural failures and forks — the ledger is not clean;
+//   void          signed statements without effect;
+//   contested     agreements where an acceptance and a withdrawal crossed;
+//   unilateral    open proposals, cancel requests, attestations, statements;
+//   discrepancies handover vs receipt counts, counts vs agreed, reconciliation;
+//   compromised   entries signed with a key their author declared compromised
+//                 (without effect);
+// and every key rotation: who rotated where, and whether it is in effect;
+// and every manifest disclosure on record.
+//
+// Thread safety: pure functions over their inputs.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <iterator>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crypto/status.h"
+#include "node/protocol/agreements.h"
+#include "node/protocol/charter.h"
+
+namespace parley {
+
+// The kinds of audit findings, and how every report (text, JSON, HTML) names
+// and counts them. One row per kind, in the order reports count them:
+//   X(enumerator, JSON name (stable: part of docs/PROTOCOL.md §13),
+//     makes the ledger unclean, HTML verdict words for one and for many,
+//     HTML pill class, glossary meaning)
+// Adding a kind is adding its row here; every report then lists it, counts
+// it, and gives its omitted count.
+#define PARLEY_FINDING_KINDS(X)                                                                                    \
+  X(kViolation, "violation", true, "violation", "violations", "f-bad",                                         \
+    "an entry that breaks the ledger's rules (bad signature, broken chain, ...)")                                 \
+  X(kFork, "fork", true, "fork", "forks", "f-bad", "a side signed two different entries at the same place in its record") \
+  X(kVoid, "void", false, "void statement", "void statements", "f-void",                                        \
+    "a signed statement that has no effect (e.g. accepting a proposal already countered)")                        \
+  X(kContested, "contested", false, "contested agreement", "contested agreements", "f-warn",                    \
+    "an acceptance and a withdrawal crossed; the acceptance stands")                                              \
+  X(kDiscrepancy, "discrepancy", false, "discrepancy", "discrepancies", "f-warn",                               \
+    "reported counts or manifests that do not match each other or the agreement")                                 \
+  X(kCompromised, "compromised", false, "entry signed with a compromised key",                                  \
+    "entries signed with a compromised key", "f-void",                                                            \
+    "signed with a key its owner later declared stolen: kept, without effect")                                    \
+  X(kVoidLink, "void-link", false, "void link", "void links", "f-void",                                          \
+    "a statement that stands while one of its links (counters, amends) has no effect")
+
+enum class FindingKind : uint8_t {
+#define PARLEY_FINDING_ENUMERATOR(id, ...) id,
+  PARLEY_FINDING_KINDS(PARLEY_FINDING_ENUMERATOR)
+#undef PARLEY_FINDING_ENUMERATOR
+};
+
+// Every kind, in the order reports count them.
+inline constexpr FindingKind kFindingKinds[] = {
+#define PARLEY_FINDING_VALUE(id, ...) FindingKind::id,
+    PARLEY_FINDING_KINDS(PARLEY_FINDING_VALUE)
+#undef PARLEY_FINDING_VALUE
+};
+inline constexpr size_t kFindingKindCount = std::size(kFindingKinds);
+
+// What reports say about one kind.
+struct FindingKindInfo {
+  std::string_view name;  // the stable JSON name, e.g. "violation"
+  bool unclean;           // a finding of this kind makes the ledger unclean
+  std::string_view one;   // "void statement": the HTML verdict's words for 1
+  std::string_view many;  // "void statements": for any other number
+  std::string_view html_class;  // the HTML report's pill class
+  std::string_view meaning;     // the HTML glossary's explanation
+};
+const FindingKindInfo& InfoOf(FindingKind kind);
+// The kind's stable JSON name ("violation", "fork", ...; docs/PROTOCOL.md §13).
+inline std::string_view FindingName(FindingKind kind) { return InfoOf(kind).name; }
+// The kind named `name`, if any.
+std::optional<FindingKind> FindingKindNamed(std::string_view name);
+// Compares a kind with a JSON name: `f.kind == "void"`.
+inline bool operator==(FindingKind kind, std::string_view name) { return FindingName(kind) == name; }
+
+struct AuditFinding {
+  FindingKind kind = FindingKind::kViolation;
+  std::string where;  // e.g. "record 7 (RU#5)" or "agreement RU#1"
+  std::string what;   // the reason, in words
+};
+
+// One side's word alone (AuditReport::unilateral): not a finding; JSON kind
+// "unilateral".
+struct UnilateralItem {
+  std::string where;  // e.g. "proposal RU#1" or "RU#4 attestation"
+  std::string what;   // in words
+};
+
+// One Disclose entry (docs/PROTOCOL.md §8.4): a node's record that it sent
+// one of its manifests to the other party.
+struct ManifestDisclosure {
+  StatementRef at;      // the Disclose entry: party, seq, ID, time
+  Digest manifest;      // the manifest's root
+  uint64_t count = 0;   // its records
+  PartyIndex to = 0;    // the recipient
+};
+
+// One entry as the timeline of the HTML report shows it, in canonical order.
+struct TimelineItem {
+  StatementRef at;
+  v1::Entry::BodyCase kind = v1::Entry::BODY_NOT_SET;
+  std::optional<Digest> target;  // the proposal/agreement/entry it refers to
+  std::string text;              // one-line description
+};
+
+struct AuditOptions {
+  int64_t now_ms = 0;          // when open proposals are judged expired
+  int threads = 2;             // signature verification threads
+  size_t max_timeline = 20000; // timeline items kept (0 = none)
+};
+
+struct AuditKeyRotation {
+  PartyIndex party = 0;
+  KeyRotation rotation;  // acknowledged_by 0: not yet in effect (pending)
+};
+
+// At most this many findings of one kind are kept in detail; the rest are
+// only counted (AuditReport::omitted). A bundle of a million garbage records
+// thus costs the audit no more memory, and its report no more lines, than a
+// hundred would (docs/PROTOCOL.md §13).
+inline constexpr size_t kMaxFindingsPerKind = 100;
+
+struct AuditReport {
+  std::string charter_bytes;
+  uint64_t entries[2] = {0, 0};    // entries verified per party
+  uint64_t records = 0;            // entry and fork-proof records read
+  uint64_t unchecked = 0;          // entries after a feed's first violation
+  // violation, fork, void, contested, discrepancy, compromised: the first
+  // kMaxFindingsPerKind of each kind, in the order found. Add with AddFinding.
+  std::vector<AuditFinding> findings;
+  std::array<uint64_t, kFindingKindCount> omitted{};  // per kind: found but not kept in `findings`
+  // One side's word: not problems, but never agreement. Open proposals and
+  // one-sided cancel requests first, then one item per claim of
+  // `state.claims` (attestations, statements), in that order.
+  std::vector<UnilateralItem> unilateral;
+  std::vector<AuditKeyRotation> key_rotations;  // in feed order per party
+  // Every Disclose entry in canonical order, but those signed with a key
+  // their author declared compromised (those are `compromised` findings).
+  std::vector<ManifestDisclosure> disclosures;
+  LedgerState state;
+  std::vector<TimelineItem> timeline;  // canonical order; see max_timeline
+  bool timeline_truncated = false;
+
+  // Keeps `f` in `findings`, or only counts it once its kind has
+  // kMaxFindingsPerKind there.
+  void AddFinding(AuditFinding f);
+  // Findings of `kind` found: those kept plus those omitted.
+  uint64_t Count(FindingKind kind) const;
+  uint64_t Omitted(FindingKind kind) const { return omitted[static_cast<size_t>(kind)]; }
+  // By JSON name ("violation"); 0 for a name that is no kind.
+  uint64_t Count(std::string_view name) const;
+  uint64_t Omitted(std::string_view name) const;
+
+  bool clean() const;  // no finding of an unclean kind: violation, fork (compromised entries are not violations)
+  int exit_code() const { return clean() ? 0 : 1; }
+};
+
+// Audits the bundle at `path`, streaming it: memory grows with the number of
+// valid entries by about 100 bytes each, never with their size, nor with the
+// number of records it rejects (see kMaxFindingsPerKind). Signatures are
+// verified on `threads` threads. An error Status means unusable input (not a
+// bundle, truncated, unknown version, charter unreadable): exit code 2.
+Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& options);
+
+// A one-line description of an entry ("proposes RU→UA 1212 remains", ...).
+std::string DescribeEntry(const Charter& charter, const v1::Entry& entry);
+// One line on a key rotation: pending or in effect, and what it declares compromised.
+std::string DescribeRotation(const Charter& charter, const AuditKeyRotation& rotation);
+
+// The report's manifest disclosures (docs/PROTOCOL.md §8.4), in canonical
+// order, each {party, seq, time, manifest, count, to}.
+std::vector<nlohmann::json> ManifestDisclosures(const Charter& charter, const AuditReport& report);
+
+// The human report and the machine one (schema in docs/PROTOCOL.md §13).
+std::string RenderAudit(const AuditReport& report);
+nlohmann::json AuditJson(const AuditReport& report);
+
+}  // namespace parley
