@@ -11,6 +11,7 @@
 #include <limits>
 
 #include "crypto/hash.h"
+#include "crypto/endian.h"
 
 namespace parley {
 namespace {
@@ -57,16 +58,6 @@ struct Wiped {
 
 const unsigned char* Bytes(std::string_view s) {
   return reinterpret_cast<const unsigned char*>(s.data());
-}
-
-void PutU64(uint64_t v, char* out) {
-  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((v >> (8 * i)) & 0xff);
-}
-
-uint64_t GetU64(std::string_view in) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(in[i]);
-  return v;
 }
 
 Status CheckKdfParams(uint64_t opslimit, uint64_t memlimit) {
@@ -190,8 +181,8 @@ Result<std::string> SealKey(const SecretKey& key, std::string_view passphrase,
   std::string file(kKeyFileSize, '\0');
   file.replace(kMagicOffset, kMagic.size(), kMagic);
   file[kVersionOffset] = static_cast<char>(kVersion);
-  PutU64(opslimit, &file[kOpslimitOffset]);
-  PutU64(memlimit, &file[kMemlimitOffset]);
+  WriteLittleEndian64(opslimit, &file[kOpslimitOffset]);
+  WriteLittleEndian64(memlimit, &file[kMemlimitOffset]);
   auto* raw = reinterpret_cast<unsigned char*>(file.data());
   randombytes_buf(raw + kSaltOffset, crypto_pwhash_SALTBYTES);
   randombytes_buf(raw + kNonceOffset, crypto_secretbox_NONCEBYTES);
@@ -219,8 +210,8 @@ Result<std::string> SealKey(const SecretKey& key, std::string_view passphrase,
 Result<SecretKey> OpenKey(std::string_view file, std::string_view passphrase) {
   InitCrypto();
   if (Status s = CheckFraming(file); !s.ok()) return s;
-  const uint64_t opslimit = GetU64(file.substr(kOpslimitOffset, 8));
-  const uint64_t memlimit = GetU64(file.substr(kMemlimitOffset, 8));
+  const uint64_t opslimit = ReadLittleEndian64(file.substr(kOpslimitOffset, 8));
+  const uint64_t memlimit = ReadLittleEndian64(file.substr(kMemlimitOffset, 8));
   if (Status s = CheckKdfParams(opslimit, memlimit); !s.ok()) {
     return Status(s.code(), "key file KDF parameters rejected: " + s.message());
   }

@@ -6,6 +6,7 @@
 
 #include "crypto/hash.h"
 #include "node/base/clock.h"
+#include "crypto/endian.h"
 
 namespace parley {
 namespace {
@@ -28,7 +29,7 @@ std::string PeerAuthMessage(const Digest& ledger_id, std::string_view method, in
   std::string m = ledger_id.str();
   m += method;
   m.push_back('\0');
-  for (int i = 0; i < 8; ++i) m.push_back(static_cast<char>((static_cast<uint64_t>(ts_ms) >> (8 * i)) & 0xff));
+  AppendLittleEndian64(m, static_cast<uint64_t>(ts_ms));
   m += nonce16;
   return m;
 }

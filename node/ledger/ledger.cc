@@ -5,6 +5,7 @@
 #include <map>
 
 #include "crypto/hash.h"
+#include "crypto/endian.h"
 
 // Storage key layout (all integers big-endian so that byte order is numeric
 // order; p is the party index as one byte):
@@ -24,20 +25,10 @@
 namespace parley {
 namespace {
 
-void PutU64(std::string& out, uint64_t v) {
-  for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
-uint64_t GetU64(std::string_view in) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(in[i]);
-  return v;
-}
-
 std::string EntryKey(PartyIndex p, uint64_t seq) {
   std::string k = "e";
   k.push_back(static_cast<char>(p));
-  PutU64(k, seq);
+  AppendBigEndian64(k, seq);
   return k;
 }
 
@@ -48,7 +39,7 @@ void PutEntryRows(const DecodedEntry& e, WriteBatch& batch) {
   batch.Put(EntryKey(e.author(), e.seq()), e.envelope);
   std::string index_row;
   index_row.push_back(static_cast<char>(e.author()));
-  PutU64(index_row, e.seq());
+  AppendBigEndian64(index_row, e.seq());
   index_row.push_back(static_cast<char>(e.kind()));
   batch.Put(IndexKey(e.id), index_row);
 }
@@ -58,15 +49,15 @@ std::string RequestKey(const std::string& request_id) { return "r" + request_id;
 std::string RotationKey(PartyIndex p, uint64_t seq) {
   std::string k = "k";
   k.push_back(static_cast<char>(p));
-  PutU64(k, seq);
+  AppendBigEndian64(k, seq);
   return k;
 }
 constexpr std::string_view kScheduleMarker = "k";
 
 std::string EncodeRotation(const KeyRotation& r) {
   std::string v = r.new_key.str();
-  PutU64(v, r.compromised_from);
-  PutU64(v, r.acknowledged_by);
+  AppendBigEndian64(v, r.compromised_from);
+  AppendBigEndian64(v, r.acknowledged_by);
   return v;
 }
 
@@ -75,16 +66,16 @@ std::string KeyLabel(const PublicKey& k) { return ToHex(k).substr(0, 16) + "…"
 std::string ForkKey(PartyIndex p, uint64_t seq, const Digest& id) {
   std::string k = "f";
   k.push_back(static_cast<char>(p));
-  PutU64(k, seq);
+  AppendBigEndian64(k, seq);
   return k + id.str();
 }
 
 std::string EncodeHead(const FeedHead& h) {
   std::string v;
-  PutU64(v, h.seq);
+  AppendBigEndian64(v, h.seq);
   v += h.id.view();
-  PutU64(v, static_cast<uint64_t>(h.time_ms));
-  PutU64(v, h.seen_seq);
+  AppendBigEndian64(v, static_cast<uint64_t>(h.time_ms));
+  AppendBigEndian64(v, h.seen_seq);
   return v;
 }
 
@@ -213,7 +204,7 @@ Status Ledger::CheckStoredData() {
     Status s = store_->Scan(EntryKey(p, 1), EntryKey(p + 1, 0), [&](std::string_view key, std::string_view value) {
       v1::SignedEntry se;
       v1::Entry e;
-      if (key.size() != 10 || GetU64(key.substr(2)) != next) {
+      if (key.size() != 10 || ReadBigEndian64(key.substr(2)) != next) {
         problem = "seq " + std::to_string(next) + " is missing";
         return false;
       }
@@ -294,10 +285,10 @@ Status Ledger::ReadFeeds(FeedHead heads[2], bool frozen[2]) {
     if (head->has_value()) {
       const std::string& v = **head;
       if (v.size() != 56) return Status(Code::kDataLoss, "stored head of party " + std::to_string(p) + " is corrupt");
-      heads[p].seq = GetU64(v);
+      heads[p].seq = ReadBigEndian64(v);
       heads[p].id = *Digest::FromBytes(std::string_view(v).substr(8, 32));
-      heads[p].time_ms = static_cast<int64_t>(GetU64(std::string_view(v).substr(40)));
-      heads[p].seen_seq = GetU64(std::string_view(v).substr(48));
+      heads[p].time_ms = static_cast<int64_t>(ReadBigEndian64(std::string_view(v).substr(40)));
+      heads[p].seen_seq = ReadBigEndian64(std::string_view(v).substr(48));
     }
     std::string lo = std::string("f") + static_cast<char>(p);
     std::string hi = std::string("f") + static_cast<char>(p + 1);
@@ -322,10 +313,10 @@ Result<std::shared_ptr<const KeySchedule>> Ledger::LoadKeySchedule(const FeedHea
         return false;
       }
       KeyRotation r;
-      r.seq = GetU64(key.substr(2));
+      r.seq = ReadBigEndian64(key.substr(2));
       r.new_key = *PublicKey::FromBytes(v.substr(0, 32));
-      r.compromised_from = GetU64(v.substr(32));
-      r.acknowledged_by = GetU64(v.substr(40));
+      r.compromised_from = ReadBigEndian64(v.substr(32));
+      r.acknowledged_by = ReadBigEndian64(v.substr(40));
       schedule->Restore(static_cast<PartyIndex>(key[1]), r);
       return true;
     });
@@ -345,7 +336,7 @@ Result<std::shared_ptr<const KeySchedule>> Ledger::LoadKeySchedule(const FeedHea
         return false;
       }
       if (static_cast<uint8_t>(v[9]) == v1::Entry::kRotateKey) {
-        rotations[static_cast<uint8_t>(v[0]) & 1].push_back(GetU64(v.substr(1)));
+        rotations[static_cast<uint8_t>(v[0]) & 1].push_back(ReadBigEndian64(v.substr(1)));
       }
       return true;
     });
@@ -677,7 +668,7 @@ Result<std::optional<EntryRef>> Ledger::Find(const Digest& id) const {
   if (!v->has_value()) return std::optional<EntryRef>();
   const std::string& s = **v;
   if (s.size() != 10) return Status(Code::kDataLoss, "index row for " + ToHex(id) + " is corrupt");
-  return std::optional<EntryRef>(EntryRef{static_cast<PartyIndex>(s[0]), GetU64(std::string_view(s).substr(1)),
+  return std::optional<EntryRef>(EntryRef{static_cast<PartyIndex>(s[0]), ReadBigEndian64(std::string_view(s).substr(1)),
                                           static_cast<v1::Entry::BodyCase>(static_cast<uint8_t>(s[9]))});
 }
 
@@ -772,7 +763,7 @@ Result<std::vector<StoredFork>> Ledger::Forks() const {
   Status s = store_->Scan("f", "g", [&](std::string_view key, std::string_view value) {
     StoredFork f;
     f.party = static_cast<PartyIndex>(key[1]);
-    f.seq = GetU64(key.substr(2));
+    f.seq = ReadBigEndian64(key.substr(2));
     if (!f.proof.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
       failure = Status(Code::kDataLoss, "stored fork proof is corrupt");
       return false;

@@ -1,4 +1,5 @@
 #include "node/manifest/manifest.h"
+#include "crypto/endian.h"
 
 #include <array>
 #include <optional>
@@ -510,7 +511,7 @@ std::string CanonicalRecord(const ManifestRecord& record) {
   out.push_back(static_cast<char>(record.kind));
   for (const std::string& f : record.fields) {
     const auto n = static_cast<uint32_t>(f.size());
-    for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((n >> shift) & 0xFF));
+    AppendBigEndian32(out, n);
     out.append(f);
   }
   return out;
@@ -531,8 +532,7 @@ Result<ManifestRecord> DecodeCanonicalRecord(std::string_view bytes) {
   const size_t columns = ManifestColumns(r.kind).size();
   while (!bytes.empty()) {
     if (bytes.size() < 4) return bad("truncated field length");
-    uint32_t n = 0;
-    for (int i = 0; i < 4; ++i) n = (n << 8) | static_cast<uint8_t>(bytes[i]);
+    const uint32_t n = ReadBigEndian32(bytes);
     bytes.remove_prefix(4);
     if (n > bytes.size()) return bad("field longer than the bytes left");
     if (r.fields.size() == columns) return bad("more fields than the kind has columns");

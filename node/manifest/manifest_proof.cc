@@ -6,7 +6,7 @@
 #include "crypto/sign.h"
 #include "node/protocol/charter.h"
 #include "node/protocol/entry.h"
-#include "node/report/views.h"
+#include "node/base/json.h"
 #include "parley/v1/ledger.pb.h"
 
 namespace parley {

@@ -11,6 +11,7 @@
 
 #include "crypto/hash.h"
 #include "node/base/clock.h"
+#include "crypto/endian.h"
 
 namespace parley {
 namespace {
@@ -44,8 +45,8 @@ void ForHalves(size_t n, const Fn& fn) {
 }
 
 std::string Be64(uint64_t v) {
-  std::string out(8, '\0');
-  for (int i = 7; i >= 0; --i, v >>= 8) out[i] = static_cast<char>(v & 0xff);
+  std::string out;
+  AppendBigEndian64(out, v);
   return out;
 }
 
@@ -108,9 +109,7 @@ std::pair<size_t, size_t> IndexRange(std::string_view packed, std::string_view d
 }
 
 uint64_t IndexAt(std::string_view packed, size_t entry) {
-  uint64_t v = 0;
-  for (unsigned char c : packed.substr(entry * kIndexEntrySize + kIdDigestSize, 8)) v = (v << 8) | c;
-  return v;
+  return ReadBigEndian64(packed.substr(entry * kIndexEntrySize + kIdDigestSize, 8));
 }
 
 

@@ -5,6 +5,7 @@
 
 #include "crypto/hash.h"
 #include "node/base/text.h"
+#include "crypto/endian.h"
 
 namespace parley {
 namespace {
@@ -365,8 +366,7 @@ Result<std::array<std::vector<DecodedEntry>, 2>> DecodeFeeds(const Charter& char
 
 std::string RotateKeyMessage(std::string_view ledger_id, PartyIndex author, const PublicKey& new_key) {
   std::string msg(ledger_id);
-  const uint32_t a = author;
-  for (int i = 0; i < 4; ++i) msg.push_back(static_cast<char>((a >> (8 * i)) & 0xff));
+  AppendLittleEndian32(msg, author);
   msg += new_key.view();
   return msg;
 }

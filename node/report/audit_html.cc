@@ -1,5 +1,7 @@
 #include "node/report/audit_html.h"
 
+#include "node/base/time.h"
+
 #include <array>
 #include <cstdio>
 #include <ctime>
@@ -71,17 +73,6 @@ std::string Truncate(std::string_view s, size_t max) {
 std::string E(std::string_view s) { return HtmlEscape(s); }
 
 // --- times ------------------------------------------------------------------
-
-std::string FormatUtc(int64_t ms, const char* format) {
-  int64_t seconds = ms / 1000;
-  if (ms % 1000 < 0) --seconds;
-  const std::time_t t = static_cast<std::time_t>(seconds);
-  std::tm tm{};
-  if (gmtime_r(&t, &tm) == nullptr) return std::to_string(ms) + " ms";
-  char buf[64];
-  const size_t n = std::strftime(buf, sizeof buf, format, &tm);
-  return std::string(buf, n);
-}
 
 std::string HumanTime(int64_t ms) { return FormatUtc(ms, "%Y-%m-%d %H:%M") + " UTC"; }
 std::string ClockTime(int64_t ms) { return FormatUtc(ms, "%Y-%m-%d %H:%M:%S") + " UTC"; }

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "node/base/text.h"
+#include "node/base/time.h"
 
 namespace parley {
 namespace {
@@ -22,18 +23,6 @@ constexpr size_t kMinPrefixDigits = 4;
 std::string ShortId(const Digest& id) { return ToHex(id).substr(0, kShortIdDigits); }
 
 // --- times ------------------------------------------------------------------
-
-// `ms` (since the Unix epoch) as UTC through strftime's `format`.
-std::string FormatUtc(int64_t ms, const char* format) {
-  int64_t seconds = ms / 1000;
-  if (ms % 1000 < 0) --seconds;  // floor, for times before 1970
-  const std::time_t t = static_cast<std::time_t>(seconds);
-  std::tm tm{};
-  if (gmtime_r(&t, &tm) == nullptr) return std::to_string(ms) + " ms";
-  char buf[64];
-  const size_t n = std::strftime(buf, sizeof buf, format, &tm);
-  return std::string(buf, n);
-}
 
 
 json IsoOrNull(int64_t ms) { return ms == 0 ? json(nullptr) : json(IsoTime(ms)); }
@@ -632,19 +621,6 @@ json ShowDataJson(const Charter& c, const LedgerState& s, const ShowData& d) {
 
 }  // namespace
 
-// "2025-06-08T12:00:00Z", or "2025-06-08T12:00:00.250Z" when the
-// milliseconds are not zero.
-std::string IsoTime(int64_t ms) {
-  std::string out = FormatUtc(ms, "%Y-%m-%dT%H:%M:%S");
-  const int millis = static_cast<int>(((ms % 1000) + 1000) % 1000);
-  if (millis != 0) {
-    char frac[8];
-    std::snprintf(frac, sizeof frac, ".%03d", millis);
-    out += frac;
-  }
-  return out + "Z";
-}
-
 json StateJson(const Charter& charter, const LedgerState& state) {
   json parties = json::array();
   for (PartyIndex p = 0; p < 2; ++p) {
@@ -837,10 +813,6 @@ std::string DescribePreview(const Charter& c, const v1::Entry& entry) {
   if (!pr.amends().empty()) out += "; amends " + ToHex(pr.amends()).substr(0, kShortIdDigits);
   out += pr.expires_ms() != 0 ? "; expires " + IsoTime(pr.expires_ms()) : "; never expires";
   return out;
-}
-
-std::string DumpJson(const nlohmann::json& j, int indent) {
-  return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace parley

@@ -23,6 +23,8 @@
 
 #include "crypto/status.h"
 #include "crypto/types.h"
+#include "node/base/json.h"
+#include "node/base/time.h"
 #include "node/protocol/agreements.h"
 #include "node/protocol/charter.h"
 #include "node/protocol/entry.h"
@@ -96,16 +98,6 @@ namespace parley {
 //            "text": "...",                   // attestation: what (" @ where")
 //            "when": ISO | null,              // attestation's claimed time
 //            "reference": HEX | null}
-// `j` as JSON text (indented by `indent` spaces; -1: one line) that is always
-// valid JSON: any string that is not valid UTF-8 (a path, a message) has its
-// bad bytes replaced by U+FFFD instead of making the output invalid or
-// throwing. Every --json output of parley is written with it.
-std::string DumpJson(const nlohmann::json& j, int indent = -1);
-
-// "2025-06-08T12:00:00Z", or "2025-06-08T12:00:00.250Z" when the milliseconds
-// are not zero.
-std::string IsoTime(int64_t ms);
-
 nlohmann::json StateJson(const Charter& charter, const LedgerState& state);
 
 // The table `parley list` prints: one line per proposal (short ID = first 12

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "crypto/hash.h"
+#include "crypto/endian.h"
 
 namespace parley {
 namespace {
@@ -18,7 +19,7 @@ constexpr size_t kFileSize = 80;
 std::string Encode(const Digest& ledger_id, uint64_t seq) {
   std::string out(kMagic);
   out += ledger_id.view();
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((seq >> (8 * i)) & 0xff));
+  AppendLittleEndian64(out, seq);
   out += Hash(kHwmDomain, out).view();
   return out;
 }
@@ -60,9 +61,7 @@ Result<int> Lock(const std::filesystem::path& mark, const std::filesystem::path&
 }
 
 uint64_t DecodeSeq(std::string_view file) {
-  uint64_t seq = 0;
-  for (int i = 7; i >= 0; --i) seq = (seq << 8) | static_cast<uint8_t>(file[40 + i]);
-  return seq;
+  return ReadLittleEndian64(file.substr(40));
 }
 
 }  // namespace
