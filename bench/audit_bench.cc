@@ -115,6 +115,39 @@ void Generate(const std::filesystem::path& path, uint64_t n) {
   PARLEY_CHECK(w->Finish().ok());
 }
 
+struct AuditRun {
+  double seconds = 0;
+  long peak_rss_kb = 0;
+  bool ok = false;
+};
+
+// Generates a bundle of n entries in `dir`, audits it in a child process (a
+// fresh image, so its peak RSS is the audit's own), and removes it.
+AuditRun GenerateAndAudit(const char* self, const std::filesystem::path& dir, uint64_t n) {
+  const auto bundle = dir / "audit-bench.parley";
+  std::printf("generating a bundle of %llu entries ...\n", static_cast<unsigned long long>(n));
+  auto g0 = Clock::now();
+  Generate(bundle, n);
+  std::printf("  %.1f s, %.0f MB\n", Seconds(g0, Clock::now()), std::filesystem::file_size(bundle) / 1e6);
+  std::fflush(stdout);
+  AuditRun run;
+  auto a0 = Clock::now();
+  pid_t pid = fork();
+  if (pid == 0) {
+    execl("/proc/self/exe", self, "--audit-only", bundle.c_str(), nullptr);
+    _exit(127);
+  }
+  int status = 0;
+  rusage ru{};
+  wait4(pid, &status, 0, &ru);
+  run.seconds = Seconds(a0, Clock::now());
+  run.peak_rss_kb = ru.ru_maxrss;
+  run.ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  std::printf("  audited in %.1f s, peak RSS %.1f MB\n", run.seconds, run.peak_rss_kb / 1024.0);
+  std::filesystem::remove(bundle);
+  return run;
+}
+
 }  // namespace
 }  // namespace parley
 
@@ -134,37 +167,37 @@ int main(int argc, char** argv) {
     std::printf("%llu\n", static_cast<unsigned long long>(r->entries[0] + r->entries[1]));
     return r->clean() ? 0 : 1;
   }
+  // --growth A B: peak RSS of the audit at A and at B entries, and the
+  // bytes it grows per entry between them.
+  if (argc >= 4 && std::string(argv[1]) == "--growth") {
+    const uint64_t a = std::stoull(argv[2]), b = std::stoull(argv[3]);
+    const std::filesystem::path dir = argc > 4 ? argv[4] : std::filesystem::temp_directory_path();
+    AuditRun ra = GenerateAndAudit(argv[0], dir, a);
+    AuditRun rb = GenerateAndAudit(argv[0], dir, b);
+    const double per_entry = (rb.peak_rss_kb - ra.peak_rss_kb) * 1024.0 / static_cast<double>(b - a);
+    std::printf("\n%-44s %14s %14s %8s %s\n", "figure", "value", "baseline", "ratio", "target");
+    std::printf("%-44s %14.1f %14s %8s %s\n", ("audit peak RSS at " + std::to_string(a) + " (MB)").c_str(),
+                ra.peak_rss_kb / 1024.0, "", "", "");
+    std::printf("%-44s %14.1f %14s %8s %s\n", ("audit peak RSS at " + std::to_string(b) + " (MB)").c_str(),
+                rb.peak_rss_kb / 1024.0, "", "", "");
+    std::printf("%-44s %14.1f %14s %8s %s\n", "RSS growth per entry (bytes)", per_entry, "", "",
+                per_entry <= 120 ? "<= 120  met" : "<= 120  MISSED");
+    std::printf("audit results: %s\n", ra.ok && rb.ok ? "clean, all entries verified" : "FAILED");
+    return ra.ok && rb.ok ? 0 : 1;
+  }
   const uint64_t n = argc > 1 ? std::stoull(argv[1]) : 1000000;
   const std::filesystem::path dir = argc > 2 ? argv[2] : std::filesystem::temp_directory_path();
-  const auto bundle = dir / "audit-bench.parley";
-  std::printf("generating a bundle of %llu entries ...\n", static_cast<unsigned long long>(n));
-  auto g0 = Clock::now();
-  Generate(bundle, n);
-  std::printf("  %.1f s, %.0f MB\n", Seconds(g0, Clock::now()), std::filesystem::file_size(bundle) / 1e6);
-
   const double raw1 = VerifyRate(1, 2.0);
   const double raw2 = VerifyRate(2, 2.0);
-
-  // The audit runs in a child process so its peak RSS is its own.
-  auto a0 = Clock::now();
-  pid_t pid = fork();
-  if (pid == 0) {
-    execl("/proc/self/exe", argv[0], "--audit-only", bundle.c_str(), nullptr);
-    _exit(127);
-  }
-  int status = 0;
-  rusage ru{};
-  wait4(pid, &status, 0, &ru);
-  const double secs = Seconds(a0, Clock::now());
-  const double rate = n / secs;
+  AuditRun r = GenerateAndAudit(argv[0], dir, n);
+  const double rate = n / r.seconds;
   std::printf("\n%-44s %14s %14s %8s %s\n", "figure", "value", "baseline", "ratio", "target");
   std::printf("%-44s %14.0f %14s %8s %s\n", "raw Ed25519 verify, 1 thread (/s)", raw1, "", "", "");
   std::printf("%-44s %14.0f %14s %8s %s\n", "raw Ed25519 verify, 2 threads (/s)", raw2, "", "", "");
   std::printf("%-44s %14.0f %14.0f %8.2f %s\n", "audit, entries/s (2 threads)", rate, raw2, rate / raw2,
               rate / raw2 >= 0.9 ? ">= 0.9  met" : ">= 0.9  MISSED");
-  std::printf("%-44s %14.1f %14s %8s %s\n", "audit peak RSS (MB)", ru.ru_maxrss / 1024.0, "", "",
-              ru.ru_maxrss / 1024.0 < 200 ? "< 200  met" : "< 200  MISSED");
-  std::printf("audit result: %s\n", WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "clean, all entries verified" : "FAILED");
-  std::filesystem::remove(bundle);
-  return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
+  std::printf("%-44s %14.1f %14s %8s %s\n", "audit peak RSS (MB)", r.peak_rss_kb / 1024.0, "", "",
+              r.peak_rss_kb / 1024.0 < 200 ? "< 200  met" : "< 200  MISSED");
+  std::printf("audit result: %s\n", r.ok ? "clean, all entries verified" : "FAILED");
+  return r.ok ? 0 : 1;
 }
