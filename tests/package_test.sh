@@ -46,12 +46,28 @@ for s in postinst prerm postrm; do
   [ -x "$tmp/control/$s" ] || fail "no executable $s in the package"
   sh -n "$tmp/control/$s" || fail "$s is not valid sh"
 done
-grep -q 'adduser --system --group .*--home /var/lib/parley' "$tmp/control/postinst" ||
-  fail "postinst does not create the parley system user"
-grep -q 'install -d -o root -g parley -m 0750 /etc/parley' "$tmp/control/postinst" || fail "postinst: /etc/parley"
-grep -q 'install -d -o parley -g parley -m 0750 /var/lib/parley' "$tmp/control/postinst" || fail "postinst: /var/lib/parley"
-# postrm deletes data on purge only: run it with rm stubbed out.
+# Run the scripts with the commands that change the system stubbed out: each
+# stub logs its arguments to $tmp/calls.log.
 mkdir -p "$tmp/stub"
+for cmd in adduser install systemctl; do
+  printf '#!/bin/sh\necho "%s $*" >>"%s/calls.log"\n' "$cmd" "$tmp" >"$tmp/stub/$cmd"
+  chmod +x "$tmp/stub/$cmd"
+done
+# postinst configure on a machine without the user: creates it, then the folders.
+printf '#!/bin/sh\nexit 2\n' >"$tmp/stub/getent" && chmod +x "$tmp/stub/getent"
+PATH="$tmp/stub:$PATH" sh "$tmp/control/postinst" configure || fail "postinst configure failed"
+grep -qx 'adduser --system --group --quiet --home /var/lib/parley --no-create-home --gecos Parley node parley' \
+  "$tmp/calls.log" || fail "postinst does not create the parley system user: $(cat "$tmp/calls.log")"
+[ -d /etc/parley ] || grep -qx 'install -d -o root -g parley -m 0750 /etc/parley' "$tmp/calls.log" ||
+  fail "postinst does not make /etc/parley (root:parley 0750)"
+grep -qx 'install -d -o parley -g parley -m 0750 /var/lib/parley' "$tmp/calls.log" || fail "postinst: /var/lib/parley"
+grep -qx 'install -d -o parley -g parley -m 0750 /var/log/parley' "$tmp/calls.log" || fail "postinst: /var/log/parley"
+# ... and with the user already there (an upgrade): no second adduser.
+rm "$tmp/calls.log"
+printf '#!/bin/sh\necho "parley:x:999:999::/var/lib/parley:/usr/sbin/nologin"\n' >"$tmp/stub/getent"
+PATH="$tmp/stub:$PATH" sh "$tmp/control/postinst" configure 0.0.9 || fail "postinst configure (upgrade) failed"
+! grep -q '^adduser' "$tmp/calls.log" || fail "postinst runs adduser when the user exists"
+# postrm deletes data on purge only.
 printf '#!/bin/sh\necho "rm $*" >>"%s/rm.log"\n' "$tmp" >"$tmp/stub/rm"
 printf '#!/bin/sh\nexit 0\n' >"$tmp/stub/rmdir"
 chmod +x "$tmp/stub/rm" "$tmp/stub/rmdir"
