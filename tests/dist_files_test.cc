@@ -222,5 +222,19 @@ TEST_CASE("parley(1) describes every command and subcommand, and every flag of `
   CHECK(flags > 10);
 }
 
+TEST_CASE("the man pages carry the version `parley --version` prints") {
+  const auto version = RunParley({"--version"});
+  REQUIRE(version.code == 0);
+  std::smatch m;
+  REQUIRE(std::regex_search(version.out, m, std::regex(R"(^parley ([0-9]+\.[0-9]+\.[0-9]+) )")));
+  for (const char* page : {"docs/man/parley.1", "docs/man/parley.conf.5"}) {
+    CAPTURE(page);
+    const std::string text = Source(page);
+    std::smatch th;
+    REQUIRE(std::regex_search(text, th, std::regex(R"re(\n\.TH [^\n]*"parley ([0-9.]+)")re")));
+    CHECK(th[1].str() == m[1].str());
+  }
+}
+
 }  // namespace
 }  // namespace parley
