@@ -15,6 +15,12 @@
 #                     status is non-zero if any failed; a summary comes last.
 #   ./setup.sh demo   install missing packages, build, play the demo exchange
 #   ./setup.sh build  install missing packages and build only
+#   ./setup.sh package
+#                     install missing packages, build `parley` (install prefix
+#                     /usr) and make the Debian package with CPack:
+#                     ./build/parley_VERSION_ARCH.deb (the binary, the systemd
+#                     unit parley@.service, man pages, bash completion; see
+#                     docs/OPERATIONS.md, "Installing from the package")
 # The build goes to ./build (override with PARLEY_BUILD_DIR); the sanitized
 # one to ./build-asan (PARLEY_ASAN_BUILD_DIR), the fuzzers to ./build-fuzz
 # (PARLEY_FUZZ_BUILD_DIR).
@@ -40,6 +46,11 @@ PACKAGES=(
 # python3-jsonschema: the suite validates JSON output against
 # docs/audit.schema.json.
 TEST_PACKAGES=(clang libclang-rt-14-dev llvm python3 python3-jsonschema)
+# The package and its tests (tests/package_test.sh, service_unit_test.sh):
+# cpack's dependency scan (dpkg-shlibdeps, file), systemd-analyze, and groff
+# and man to render the man pages.
+PACKAGE_PACKAGES=(dpkg-dev file)
+TEST_PACKAGES+=("${PACKAGE_PACKAGES[@]}" systemd groff-base man-db)
 
 install_missing() {
   local missing=()
@@ -202,6 +213,12 @@ case "${1:-}" in
   test)
     run_tests
     ;;
+  package)
+    install_missing "${PACKAGES[@]}" "${PACKAGE_PACKAGES[@]}"
+    configure_and_build "$BUILD_DIR" -DCMAKE_INSTALL_PREFIX=/usr -- parley
+    (cd "$BUILD_DIR" && cpack -G DEB)
+    ls -l "$BUILD_DIR"/parley_*.deb
+    ;;
   demo)
     build
     if [ ! -x "$BUILD_DIR/node/parley" ]; then
@@ -211,7 +228,7 @@ case "${1:-}" in
     exec "$BUILD_DIR/node/parley" demo --dir "${PARLEY_DEMO_DIR:-demo-data}"
     ;;
   *)
-    echo "usage: $0 test|demo|build" >&2
+    echo "usage: $0 test|demo|build|package" >&2
     exit 2
     ;;
 esac
