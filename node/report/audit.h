@@ -191,7 +191,8 @@ struct AuditReport {
 // valid entries by about 100 bytes each, never with their size, nor with the
 // number of records it rejects (see kMaxFindingsPerKind). Signatures are
 // verified on `threads` threads. An error Status means unusable input (not a
-// bundle, truncated, unknown version, charter unreadable): exit code 2.
+// bundle, truncated, unknown version, charter unreadable, wrong trailer
+// counts, data after the trailer: docs/PROTOCOL.md §12.1): exit code 2.
 Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& options);
 
 // A one-line description of an entry ("proposes RU→UA 1212 remains", ...).

@@ -242,10 +242,11 @@ Result<std::optional<BundleReader::Record>> BundleReader::Next() {
       return std::optional<Record>(std::move(out));
     case v1::BundleRecord::kTrailer:
       if (r->trailer().entry_count() != entries_ || r->trailer().fork_proof_count() != forks_) {
-        return Status(Code::kDataLoss, "bundle: the trailer counts " + std::to_string(r->trailer().entry_count()) +
-                                           " entries and " + std::to_string(r->trailer().fork_proof_count()) +
+        return Status(Code::kDataLoss, "bundle: wrong trailer counts: the trailer counts " +
+                                           std::to_string(r->trailer().entry_count()) + " entries and " +
+                                           std::to_string(r->trailer().fork_proof_count()) +
                                            " fork proofs, the file holds " + std::to_string(entries_) + " and " +
-                                           std::to_string(forks_));
+                                           std::to_string(forks_) + " (records were dropped or added)");
       }
       done_ = true;
       if (std::fgetc(file_) != EOF) return Status(Code::kDataLoss, "bundle: data after the trailer");
