@@ -27,6 +27,30 @@ Digest Hash(std::string_view domain, std::string_view message) {
   return out;
 }
 
+struct StreamHash::State {
+  crypto_generichash_state s;
+};
+
+StreamHash::StreamHash(std::string_view domain) : state_(std::make_unique<State>()) {
+  InitCrypto();
+  PARLEY_CHECK(crypto_generichash_init(&state_->s, nullptr, 0, Digest::kSize) == 0);
+  Update(domain);
+}
+
+StreamHash::~StreamHash() = default;
+
+void StreamHash::Update(std::string_view part) {
+  if (part.empty()) return;
+  PARLEY_CHECK(crypto_generichash_update(&state_->s, reinterpret_cast<const unsigned char*>(part.data()),
+                                         part.size()) == 0);
+}
+
+Digest StreamHash::Final() {
+  Digest out;
+  PARLEY_CHECK(crypto_generichash_final(&state_->s, out.bytes.data(), out.kSize) == 0);
+  return out;
+}
+
 void RandomBytes(std::span<uint8_t> out) {
   InitCrypto();
   randombytes_buf(out.data(), out.size());

@@ -4,6 +4,7 @@
 // Thread safety: pure functions.
 #pragma once
 
+#include <memory>
 #include <string_view>
 
 #include "crypto/types.h"
@@ -11,6 +12,22 @@
 namespace parley {
 
 Digest Hash(std::string_view domain, std::string_view message);
+
+// H(domain, message) over a message given in parts, in order: the same
+// digest as Hash(domain, part1 || part2 || ...), without holding the message.
+class StreamHash {
+ public:
+  explicit StreamHash(std::string_view domain);
+  ~StreamHash();
+  StreamHash(const StreamHash&) = delete;
+  StreamHash& operator=(const StreamHash&) = delete;
+  void Update(std::string_view part);
+  Digest Final();  // REQUIRES: called once; no Update after
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
 
 // Fills `out` with cryptographically secure random bytes.
 void RandomBytes(std::span<uint8_t> out);

@@ -176,6 +176,9 @@ class Scenario {
 
   const std::vector<DecodedEntry>& feed(PartyIndex p) const { return feeds_[p]; }
 
+  // Signs `p`'s entries from now on with `key` (a rotation in effect).
+  void UseKey(PartyIndex p, const SecretKey& key) { keys_[p] = SecretKey::FromSeed(key.seed()); }
+
  private:
   SecretKey keys_[2] = {PartyKey(kUA), PartyKey(kRU)};
   std::vector<DecodedEntry> feeds_[2];

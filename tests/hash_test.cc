@@ -75,5 +75,16 @@ TEST_CASE("RandomBytes fills the buffer with fresh bytes each call") {
   CHECK(a != Digest());
 }
 
+TEST_CASE("StreamHash over parts is Hash over their concatenation, with the domain first") {
+  StreamHash h("parley/bundle/v1");
+  h.Update("PARLEY");
+  h.Update("");
+  h.Update("B1 and the rest");
+  CHECK(h.Final() == Hash("parley/bundle/v1", "PARLEYB1 and the rest"));
+  StreamHash other("parley/bundle/v2");
+  other.Update("PARLEYB1 and the rest");
+  CHECK(other.Final() != Hash("parley/bundle/v1", "PARLEYB1 and the rest"));
+}
+
 }  // namespace
 }  // namespace parley

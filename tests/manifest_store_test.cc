@@ -22,6 +22,7 @@
 #include "node/manifest/manifest.h"
 #include "node/manifest/manifest_proof.h"
 #include "node/manifest/manifest_store.h"
+#include "parley/v1/operator.pb.h"
 
 namespace parley {
 namespace {
@@ -898,6 +899,33 @@ TEST_CASE("MakeProofFile refuses record bytes that do not decode") {
   v1::ProveRecordResponse r = s.Response(s.entry.envelope);
   r.set_record(r.record().substr(0, r.record().size() - 1));
   CHECK(MakeProofFile(r).error().code() == Code::kDataLoss);
+}
+
+// The store's rows moved from operator.proto to manifest.proto: the bytes on
+// disk (the `m` row) and on the operator socket stay what they were. Expected
+// bytes written by hand from the field numbers (PROTOCOL.md §8.7).
+TEST_CASE("the manifest store's rows keep their bytes: ManifestInfo and SavedReconciliation") {
+  v1::ManifestInfo info;
+  info.set_root(std::string(32, '\x11'));
+  info.set_count(300);
+  info.set_kind(v1::MANIFEST_PRISONERS);
+  info.set_author(1);
+  info.set_stored_ms(5);
+  info.set_erased(2);
+  CHECK(ToHex(info.SerializeAsString()) ==
+        "0a20" + std::string(64, '1') + "10ac02" "1802" "2001" "2805" "3002");
+  v1::SavedReconciliation saved;
+  saved.set_arrivals_digest("d");
+  v1::ReconciliationLine* line = saved.add_lines();
+  line->set_outcome("m");
+  line->set_arrival_id("a");
+  line->set_record_id("r");
+  saved.set_receipt("x");
+  CHECK(ToHex(saved.SerializeAsString()) == "0a0164" "1209" "0a016d" "120161" "1a0172" "1a0178");
+  // The operator API carries them as the same messages.
+  v1::ListManifestsResponse list;
+  *list.add_manifests() = info;
+  CHECK(list.manifests(0).SerializeAsString() == info.SerializeAsString());
 }
 
 }  // namespace

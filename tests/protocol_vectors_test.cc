@@ -1,13 +1,17 @@
 // The test vectors published in docs/PROTOCOL.md are recomputed here, so the
 // document cannot drift from the code. To regenerate the block after a
 // deliberate protocol change: PARLEY_UPDATE_VECTORS=1 ./parley_tests -tc='*vectors*'
+// (the three blocks: entries, state vectors, manifest/bundle/rotation vectors)
 #include <doctest/doctest.h>
 
 #include <cstdlib>
+#include <nlohmann/json.hpp>
 #include <fstream>
 #include <sstream>
 
 #include "crypto/hash.h"
+#include "crypto/merkle.h"
+#include "node/manifest/manifest.h"
 #include "fixtures.h"
 #include "node/protocol/agreements.h"
 #include "node/report/audit.h"
@@ -304,6 +308,222 @@ TEST_CASE("the published vectors, as a bundle, pass the auditor clean") {
   CHECK(voids == 2);
   REQUIRE(r.disclosures.size() == 1);  // UA#6
   CHECK(r.disclosures[0].at.seq == 6);
+}
+
+}  // namespace
+}  // namespace parley
+
+// --- manifest, bundle and rotation vectors (docs/PROTOCOL.md §14.2) -----------
+
+namespace parley {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::string_view kMoreBegin = "<!-- more-vectors:begin -->";
+constexpr std::string_view kMoreEnd = "<!-- more-vectors:end -->";
+
+// The manifest of the vector: three remains records, fixed salts.
+std::vector<ManifestRecord> VectorRecords() {
+  std::vector<ManifestRecord> records(3);
+  records[0].kind = records[1].kind = records[2].kind = ManifestKind::kRemains;
+  records[0].fields = {"UA-2025-0001", "Ivan Petrenko", "2025-03-14", "Kharkiv region\nnear Vovchansk", "identity_disc",
+                       "S-17"};
+  records[1].fields = {"UA-2025-0002", "", "2025-03-15", "Kharkiv region", "unidentified", ""};
+  records[2].fields = {"UA-2025-0003", "Олег Коваленко", "2025-03-15", "Sumy region", "documents", ""};
+  return records;
+}
+Salt VectorSalt(size_t i) { return *Salt::FromBytes(test::SeedFrom(static_cast<uint8_t>(0xa0 + 0x20 * i)).view()); }
+
+// The ledger of the bundle vector: an agreement carried out with a
+// discrepancy, and a void statement.
+test::Scenario BundleScenario() {
+  test::Scenario s;
+  const int64_t t = test::kT0;
+  auto at = [&](int minutes) { return t + int64_t{60000} * minutes; };
+  const DecodedEntry p = s.Add(kRU, test::Propose(test::RemainsTerms(kRU, 3, at(60 * 24))), 0, at(1));
+  s.Add(kUA, test::Accept(p), 1, at(2));
+  s.Add(kRU, test::Handover(p, 0, 3), 1, at(3));
+  s.Add(kUA, test::Receipt(p, 0, 2), 2, at(4));
+  s.Add(kRU, test::Withdraw(p), 2, at(5));  // void: already agreed
+  return s;
+}
+
+// The ledger of the rotation vector: RU rotates to the key of seed 60..7f,
+// signs once more with the old key while the rotation is pending, UA
+// acknowledges, RU signs with the new key.
+test::Scenario RotationScenario() {
+  test::Scenario s;
+  const Charter& c = test::TheCharter();
+  const int64_t t = test::kT0;
+  auto at = [&](int minutes) { return t + int64_t{60000} * minutes; };
+  SecretKey next = SecretKey::FromSeed(test::SeedFrom(0x60));
+  s.Add(kRU, test::Say("RU's first entry, under its charter key"), 0, at(1));
+  s.Add(kUA, test::Say("UA's first entry"), 1, at(2));
+  v1::Entry rotate;
+  const std::string msg = c.ledger_id().str() + std::string("\x01\x00\x00\x00", 4) + next.public_key().str();
+  rotate.mutable_rotate_key()->set_new_public_key(next.public_key().str());
+  rotate.mutable_rotate_key()->set_new_key_signature(Sign(next, kRotateDomain, msg).str());
+  s.Add(kRU, rotate, 1, at(3));
+  s.Add(kRU, test::Say("RU, rotation pending: still the charter key"), 1, at(4));
+  s.Add(kUA, test::Say("UA has seen the rotation: this acknowledges it"), 3, at(5));
+  s.UseKey(kRU, next);
+  s.Add(kRU, test::Say("RU after the acknowledgement: the new key"), 2, at(6));
+  return s;
+}
+
+// Writes `s`'s feeds in canonical order as a bundle exported by UA at kT0.
+void WriteScenarioBundle(const fs::path& path, const test::Scenario& s) {
+  auto w = BundleWriter::Create(path, test::TheCharter(), "UA", test::kT0).value();
+  for (const DecodedEntry* e : InOrder(s)) PARLEY_CHECK(w->AddEntry(e->envelope).ok());
+  PARLEY_CHECK(w->Finish().ok());
+}
+
+// The verdict lines of an audit: everything but what depends on the build
+// and the hour (AuditSubject's versions and time).
+std::string Verdict(const AuditReport& r) {
+  const Charter& c = test::TheCharter();
+  std::ostringstream out;
+  out << "    digest  " << ToHex(r.audited.bundle_digest) << " (" << r.audited.bundle_bytes << " bytes)\n";
+  out << "    heads   " << DescribeHead(c, kUA, r.audited.heads[kUA]) << "\n";
+  out << "            " << DescribeHead(c, kRU, r.audited.heads[kRU]) << "\n";
+  out << "    clean   " << (r.clean() ? "true" : "false") << " (exit code " << r.exit_code() << ")\n";
+  out << "    entries UA " << r.entries[kUA] << ", RU " << r.entries[kRU] << "\n";
+  for (const AuditFinding& f : r.findings) out << "    finding " << FindingName(f.kind) << " " << f.where << ": " << f.what << "\n";
+  for (const AuditKeyRotation& k : r.key_rotations) out << "    rotation " << DescribeRotation(c, k) << "\n";
+  std::istringstream lines(r.state.Render(c));
+  for (std::string line; std::getline(lines, line);) out << "    state   " << line << "\n";
+  return out.str();
+}
+
+AuditReport AuditOf(const fs::path& path, int64_t now_ms) {
+  AuditOptions o;
+  o.now_ms = now_ms;
+  return AuditBundle(path.string(), o).value();
+}
+
+std::string ReadBytes(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string GenerateMoreVectors() {
+  const Charter& c = test::TheCharter();
+  std::ostringstream out;
+  // 1. A manifest.
+  out << "#### Manifest — three remains records\n\n";
+  const std::vector<ManifestRecord> records = VectorRecords();
+  std::vector<Digest> leaves;
+  for (size_t i = 0; i < records.size(); ++i) {
+    const std::string bytes = CanonicalRecord(records[i]);
+    leaves.push_back(MerkleLeaf(VectorSalt(i), bytes));
+    out << "Record " << i << " (" << ManifestKindName(records[i].kind) << "; fields in canonical order, as JSON strings):\n\n    ";
+    for (size_t k = 0; k < records[i].fields.size(); ++k) out << (k ? ", " : "") << nlohmann::json(records[i].fields[k]).dump();
+    out << "\n\n    canonical record (hex):\n" << Wrap(ToHex(bytes));
+    out << "    salt " << ToHex(VectorSalt(i)) << "\n";
+    out << "    leaf " << ToHex(leaves.back()) << "\n\n";
+  }
+  const MerkleTree tree(leaves);
+  out << "    root  " << ToHex(tree.root()) << " (count " << tree.size() << ")\n";
+  for (uint64_t i : {uint64_t{1}, uint64_t{2}}) {
+    const MerkleProof proof = tree.Prove(i);
+    out << "    proof of record " << i << ": index " << proof.index << ", count " << proof.leaf_count << ", path";
+    for (const Digest& d : proof.path) out << "\n      " << ToHex(d);
+    out << "\n";
+  }
+  out << "\n";
+
+  test::TempDir dir;
+  // 2. A complete bundle.
+  {
+    const test::Scenario s = BundleScenario();
+    const fs::path path = dir.path() / "bundle.parley";
+    WriteScenarioBundle(path, s);
+    out << "#### Bundle — an agreement carried out with a discrepancy, and a void withdrawal\n\n";
+    out << "Entries in the file, in canonical order:";
+    for (const DecodedEntry* e : InOrder(s)) {
+      out << " " << c.party_code(e->author()) << "#" << e->seq() << " " << KindName(e->kind());
+    }
+    out << ". The whole file (hex):\n\n" << Wrap(ToHex(ReadBytes(path)));
+    const int64_t now = test::kT0 + 60000 * 6;
+    out << "\nIts audit at now = " << IsoTime(now) << " (" << now << " ms):\n\n" << Verdict(AuditOf(path, now)) << "\n";
+  }
+  // 3. An acknowledged rotation.
+  {
+    const test::Scenario s = RotationScenario();
+    out << "#### Rotation — RU rotates its key, UA acknowledges, RU signs with the new key\n\n";
+    out << "    RU#2's new key " << ToHex(SecretKey::FromSeed(test::SeedFrom(0x60)).public_key()) << " (seed 60..7f)\n\n";
+    out << "Envelopes (SignedEntry, hex), in canonical order, each with the key it verifies under:\n\n";
+    KeySchedule schedule(c);
+    for (const DecodedEntry* e : InOrder(s)) {
+      const uint64_t seen = e->entry.has_seen() ? e->entry.seen().seq() : 0;
+      out << "    " << c.party_code(e->author()) << "#" << e->seq() << " " << KindName(e->kind()) << ", seen " << seen
+          << ", id " << ToHex(e->id) << "\n";
+      out << "    key " << ToHex(schedule.KeyFor(e->author(), e->seq(), seen)) << "\n";
+      out << Wrap(ToHex(e->envelope)) << "\n";
+      schedule.Observe(e->entry);
+    }
+    const fs::path path = dir.path() / "rotation.parley";
+    WriteScenarioBundle(path, s);
+    const int64_t now = test::kT0 + 60000 * 7;
+    out << "Its audit, as a bundle exported by UA at " << IsoTime(test::kT0) << ", at now = " << IsoTime(now) << ":\n\n"
+        << Verdict(AuditOf(path, now));
+  }
+  return out.str();
+}
+
+TEST_CASE("the manifest, bundle and rotation vectors in docs/PROTOCOL.md match what the code computes") {
+  const std::string path = std::string(PARLEY_SOURCE_DIR) + "/docs/PROTOCOL.md";
+  std::string doc = ReadDoc(path);
+  const size_t b = doc.find(kMoreBegin);
+  const size_t e = doc.find(kMoreEnd);
+  REQUIRE_MESSAGE(b != std::string::npos, "no more-vectors block in " << path);
+  REQUIRE(e != std::string::npos);
+  const size_t start = b + kMoreBegin.size() + 1;
+  const std::string generated = GenerateMoreVectors();
+  if (std::getenv("PARLEY_UPDATE_VECTORS")) {
+    doc.replace(start, e - start, generated);
+    std::ofstream(path) << doc;
+  }
+  CHECK(doc.substr(start, e - start) == generated);
+}
+
+TEST_CASE("the manifest vector verifies: each proof against the root, each leaf from its salt and record") {
+  const std::vector<ManifestRecord> records = VectorRecords();
+  std::vector<Digest> leaves;
+  for (size_t i = 0; i < records.size(); ++i) {
+    REQUIRE(CheckManifestRecord(records[i]).ok());
+    leaves.push_back(MerkleLeaf(VectorSalt(i), CanonicalRecord(records[i])));
+    CHECK(DecodeCanonicalRecord(CanonicalRecord(records[i])).value().fields == records[i].fields);
+  }
+  const MerkleTree tree(leaves);
+  // Recomputed by hand from §8.1: three leaves, the third promoted.
+  const Digest left = Hash("parley/node/v1", leaves[0].str() + leaves[1].str());
+  CHECK(tree.root() == Hash("parley/node/v1", left.str() + leaves[2].str()));
+  for (uint64_t i = 0; i < leaves.size(); ++i) CHECK(MerkleVerify(tree.root(), leaves[i], tree.Prove(i)));
+}
+
+TEST_CASE("the rotation vector is acknowledged and in effect, and the bundle vector's verdict is as published") {
+  test::TempDir dir;
+  const fs::path rotation = dir.path() / "rotation.parley";
+  WriteScenarioBundle(rotation, RotationScenario());
+  const AuditReport r = AuditOf(rotation, test::kT0 + 60000 * 7);
+  CHECK(r.clean());
+  REQUIRE(r.key_rotations.size() == 1);
+  CHECK(r.key_rotations[0].party == kRU);
+  CHECK(r.key_rotations[0].rotation.seq == 2);
+  CHECK(r.key_rotations[0].rotation.acknowledged_by == 2);
+  CHECK(r.key_rotations[0].rotation.new_key == SecretKey::FromSeed(test::SeedFrom(0x60)).public_key());
+  // The bundle vector: the audit's digest is H("parley/bundle/v1", file).
+  const fs::path bundle = dir.path() / "bundle.parley";
+  WriteScenarioBundle(bundle, BundleScenario());
+  const AuditReport b = AuditOf(bundle, test::kT0 + 60000 * 6);
+  CHECK(b.audited.bundle_digest == Hash("parley/bundle/v1", ReadBytes(bundle)));
+  CHECK(b.clean());
+  CHECK(b.Count("void") == 1);
+  CHECK(b.Count("discrepancy") >= 1);
 }
 
 }  // namespace

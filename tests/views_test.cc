@@ -11,6 +11,7 @@
 #include "node/report/bundle.h"
 #include "node/report/views.h"
 #include "tests/fixtures.h"
+#include "tests/json_schema.h"
 
 // Views (node/report/views.h): `parley list`, `parley show` and their --json forms,
 // over the story of June 2025 (DESIGN.md): RU announces a date alone, UA
@@ -586,23 +587,8 @@ TEST_CASE("a statement that stands with a void link is shown apart from void sta
 
 // --- docs/audit.schema.json ------------------------------------------------------
 
-// Debian's python3 and python3-jsonschema (setup.sh installs both), not
-// whatever python3 comes first on PATH.
-constexpr const char* kPython = "/usr/bin/python3";
-
-bool HaveJsonSchema() { return std::system((std::string(kPython) + " -c 'import jsonschema' >/dev/null 2>&1").c_str()) == 0; }
-
-// Writes `j` to a file in `dir` and validates it against $defs/`def` of the
-// schema with tests/validate_json.py; returns the script's exit status.
-int Validate(const test::TempDir& dir, const std::string& name, const nlohmann::json& j, const std::string& def,
-             bool quiet = false) {
-  const auto path = dir.path() / (name + ".json");
-  std::ofstream(path) << DumpJson(j, 2);
-  const std::string src = PARLEY_SOURCE_DIR;
-  const std::string cmd = std::string(kPython) + " '" + src + "/tests/validate_json.py' '" + src + "/docs/audit.schema.json' " +
-                          def + " '" + path.string() + "'" + (quiet ? " 2>/dev/null" : "");
-  return std::system(cmd.c_str());
-}
+using test::HaveJsonSchema;
+using test::Validate;
 
 TEST_CASE("list, show and audit JSON of several ledgers validate against docs/audit.schema.json") {
   REQUIRE_MESSAGE(HaveJsonSchema(), "/usr/bin/python3 with the jsonschema module is missing: apt-get install "

@@ -29,7 +29,6 @@
 #include "node/manifest/manifest.h"
 #include "node/store/store.h"
 #include "parley/v1/manifest.pb.h"
-#include "parley/v1/operator.pb.h"
 
 namespace parley {
 

@@ -14,6 +14,7 @@
 #include "node/report/bundle.h"
 #include "node/ledger/ledger.h"
 #include "node/base/text.h"
+#include "node/base/version.h"
 #include "node/report/views.h"
 
 namespace parley {
@@ -331,6 +332,24 @@ std::optional<Digest> TargetOf(const v1::Entry& e) {
   return refs.front().id;
 }
 
+// What the report names as audited (AuditSubject), once the reader has read
+// the whole bundle and pass 1 has verified every entry it will.
+AuditSubject Audited(const BundleReader& reader, const FeedHead& head0, const FeedHead& head1,
+                     const AuditOptions& options) {
+  AuditSubject a;
+  a.bundle_digest = reader.digest();
+  a.bundle_bytes = reader.size();
+  a.heads[0] = head0;
+  a.heads[1] = head1;
+  a.exported_by = reader.header().exported_by();
+  a.exported_ms = reader.header().exported_ms();
+  a.parley_release = ParleyRelease();
+  a.parley_commit = ParleyCommit();
+  a.protocol_version = kProtocolVersion;
+  a.audited_ms = options.now_ms;
+  return a;
+}
+
 }  // namespace
 
 Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& options) {
@@ -471,6 +490,7 @@ Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& opt
     report.AddFinding({FindingKind::kViolation, "feeds", std::to_string(report.unchecked) +
                                                          " entries after a feed's first violation or fork were not checked"});
   }
+  report.audited = Audited(reader, index.feeds[0].head, index.feeds[1].head, options);
 
   // Pass 2: replay the verified entries in canonical order (L, party, seq).
   // Only the first 8 bytes of each ID are kept to notice a file that changes
@@ -567,6 +587,33 @@ std::vector<nlohmann::json> ManifestDisclosures(const Charter& c, const AuditRep
   return out;
 }
 
+std::string DescribeHead(const Charter& c, PartyIndex party, const FeedHead& head) {
+  if (head.seq == 0) return c.party_code(party) + ": no entry";
+  return c.party_code(party) + "#" + std::to_string(head.seq) + " " + ToHex(head.id);
+}
+
+std::string AuditedBy(const AuditSubject& a) {
+  return "parley " + Printable(a.parley_release) + " (protocol v" + std::to_string(a.protocol_version) +
+         ", commit " + Printable(a.parley_commit) + ") at " + IsoTime(a.audited_ms);
+}
+
+static nlohmann::json AuditedJson(const Charter& c, const AuditSubject& a) {
+  nlohmann::json heads = nlohmann::json::object();
+  for (PartyIndex p = 0; p < 2; ++p) {
+    const FeedHead& h = a.heads[p];
+    heads[c.party_code(p)] = {{"seq", h.seq}, {"id", h.seq == 0 ? nlohmann::json(nullptr) : nlohmann::json(ToHex(h.id))}};
+  }
+  return {{"bundle_digest", ToHex(a.bundle_digest)},
+          {"bundle_bytes", a.bundle_bytes},
+          {"heads", std::move(heads)},
+          {"exported_by", a.exported_by},
+          {"exported_ms", a.exported_ms},
+          {"parley_version", a.parley_release},
+          {"parley_commit", a.parley_commit},
+          {"protocol_version", a.protocol_version},
+          {"audited_at", IsoTime(a.audited_ms)}};
+}
+
 std::string RenderAudit(const AuditReport& report) {
   const Charter c = Charter::Parse(report.charter_bytes).value();
   std::ostringstream out;
@@ -578,7 +625,15 @@ std::string RenderAudit(const AuditReport& report) {
       << Printable(c.party_name(1)) << ")\n";
   out << "  charter signed by both: " << (c.fully_signed() ? "yes" : "NO") << "\n";
   out << "  entries verified: " << c.party_code(0) << " " << report.entries[0] << ", " << c.party_code(1) << " "
-      << report.entries[1] << " (every signature, chain and seen link checked)\n\n";
+      << report.entries[1] << " (every signature, chain and seen link checked)\n";
+  // What was audited, by what and when (docs/PROTOCOL.md §13).
+  const AuditSubject& a = report.audited;
+  out << "  bundle: " << ToHex(a.bundle_digest) << " (H(\"" << kBundleDigestDomain << "\", file), " << a.bundle_bytes
+      << " bytes)\n";
+  out << "  feed heads: " << DescribeHead(c, 0, a.heads[0]) << ", " << DescribeHead(c, 1, a.heads[1]) << "\n";
+  out << "  exported by \"" << Printable(a.exported_by) << "\" at " << IsoTime(a.exported_ms)
+      << " (the bundle's word, not verified)\n";
+  out << "  audited by " << AuditedBy(a) << "\n\n";
   auto list = RenderList(c, report.state);
   out << (list ? *list : Printable(list.error().message())) << "\n";
   out << "Findings:\n";
@@ -624,6 +679,7 @@ nlohmann::json AuditJson(const AuditReport& report) {
   const Charter c = Charter::Parse(report.charter_bytes).value();
   nlohmann::json j;
   j["ledger_id"] = ToHex(c.ledger_id());
+  j["audited"] = AuditedJson(c, report.audited);
   j["clean"] = report.clean();
   j["entries"] = {{c.party_code(0), report.entries[0]}, {c.party_code(1), report.entries[1]}};
   j["findings"] = nlohmann::json::array();

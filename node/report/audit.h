@@ -118,9 +118,26 @@ struct TimelineItem {
 };
 
 struct AuditOptions {
-  int64_t now_ms = 0;          // when open proposals are judged expired
+  int64_t now_ms = 0;          // when open proposals are judged expired; the report's time of audit
   int threads = 2;             // signature verification threads
   size_t max_timeline = 20000; // timeline items kept (0 = none)
+};
+
+// What an audit audited, with what and when: every report (text, JSON, HTML)
+// names it (docs/PROTOCOL.md §13).
+struct AuditSubject {
+  Digest bundle_digest;        // H("parley/bundle/v1", the file's bytes): kBundleDigestDomain, §12
+  uint64_t bundle_bytes = 0;   // the file's size
+  // Per party, the last entry of its feed the audit verified (seq 0: none):
+  // the head of the feed as the bundle holds it, or, after a feed's first
+  // violation or fork, the last entry before it.
+  FeedHead heads[2];
+  std::string exported_by;     // the header's word, not verified (the other side may have written it)
+  int64_t exported_ms = 0;     // likewise
+  std::string parley_release;  // ParleyRelease() of the build that audited
+  std::string parley_commit;   // ParleyCommit()
+  uint32_t protocol_version = 0;  // kProtocolVersion it applied
+  int64_t audited_ms = 0;      // when it ran: AuditOptions::now_ms
 };
 
 struct AuditKeyRotation {
@@ -136,6 +153,7 @@ inline constexpr size_t kMaxFindingsPerKind = 100;
 
 struct AuditReport {
   std::string charter_bytes;
+  AuditSubject audited;
   uint64_t entries[2] = {0, 0};    // entries verified per party
   uint64_t records = 0;            // entry and fork-proof records read
   uint64_t unchecked = 0;          // entries after a feed's first violation
@@ -173,7 +191,8 @@ struct AuditReport {
 // valid entries by about 100 bytes each, never with their size, nor with the
 // number of records it rejects (see kMaxFindingsPerKind). Signatures are
 // verified on `threads` threads. An error Status means unusable input (not a
-// bundle, truncated, unknown version, charter unreadable): exit code 2.
+// bundle, truncated, unknown version, charter unreadable, wrong trailer
+// counts, data after the trailer: docs/PROTOCOL.md §12.1): exit code 2.
 Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& options);
 
 // A one-line description of an entry ("proposes RU→UA 1212 remains", ...).
@@ -184,6 +203,12 @@ std::string DescribeRotation(const Charter& charter, const AuditKeyRotation& rot
 // The report's manifest disclosures (docs/PROTOCOL.md §8.4), in canonical
 // order, each {party, seq, time, manifest, count, to}.
 std::vector<nlohmann::json> ManifestDisclosures(const Charter& charter, const AuditReport& report);
+
+// One feed's head as reports name it: "UA#6 <entry id in hex>", or "UA: no entry".
+std::string DescribeHead(const Charter& charter, PartyIndex party, const FeedHead& head);
+// "parley 0.1.0 (protocol v1, commit 1a2b3c4d5e6f) at 2025-06-08T12:00:00Z":
+// the build that audited and when.
+std::string AuditedBy(const AuditSubject& audited);
 
 // The human report and the machine one (schema in docs/PROTOCOL.md §13).
 std::string RenderAudit(const AuditReport& report);

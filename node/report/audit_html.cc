@@ -1,6 +1,7 @@
 #include "node/report/audit_html.h"
 
 #include "node/base/time.h"
+#include "node/report/bundle.h"
 
 #include <array>
 #include <cstdio>
@@ -668,6 +669,22 @@ std::string RenderAuditHtml(const AuditReport& report) {
   out << "<tr><th>Entries verified</th><td>" << E(parties.code[0]) << ": <b>" << report.entries[0] << "</b>, "
       << E(parties.code[1]) << ": <b>" << report.entries[1]
       << "</b> <span class=\"muted\">(signature, chain and cross-links of each checked)</span></td></tr>\n";
+  {  // What was audited, by what and when (docs/PROTOCOL.md §13).
+    const AuditSubject& a = report.audited;
+    out << "<tr><th>Bundle audited</th><td><span class=\"mono\" id=\"bundle-digest\">" << ToHex(a.bundle_digest)
+        << "</span> <span class=\"muted\">(" << a.bundle_bytes << " bytes; the file&#39;s digest H(&quot;"
+        << E(std::string(kBundleDigestDomain)) << "&quot;, file))</span></td></tr>\n";
+    out << "<tr><th>Feed heads</th><td class=\"mono\" id=\"feed-heads\">";
+    for (PartyIndex p = 0; p < 2; ++p) {
+      out << (p ? "<br>" : "")
+          << (charter ? E(DescribeHead(*charter, p, a.heads[p]))
+                      : E("party " + std::to_string(p) + " #" + std::to_string(a.heads[p].seq)));
+    }
+    out << "</td></tr>\n";
+    out << "<tr><th>Exported by</th><td>" << E(a.exported_by) << " at " << E(IsoTime(a.exported_ms))
+        << " <span class=\"muted\">(the bundle&#39;s word, not verified)</span></td></tr>\n";
+    out << "<tr><th>Audited by</th><td id=\"audited-by\">" << E(AuditedBy(a)) << "</td></tr>\n";
+  }
   if (report.unchecked > 0) {
     out << "<tr><th>Not checked</th><td class=\"warn\">" << report.unchecked
         << " entries after a record's first violation or fork</td></tr>\n";

@@ -138,6 +138,8 @@ Result<std::unique_ptr<BundleReader>> BundleReader::Open(const std::filesystem::
   if (std::fread(magic, 1, 8, r->file_) != 8 || std::string_view(magic, 8) != kBundleMagic) {
     return Status(Code::kDataLoss, path.string() + " is not a Parley bundle (it does not start with PARLEYB1)");
   }
+  r->hash_ = std::make_unique<StreamHash>(kBundleDigestDomain);
+  r->Digested(std::string_view(magic, 8));
   auto header = r->ReadRecord();
   if (!header) return header.error();
   if (!header->has_header()) return Status(Code::kDataLoss, "bundle: the first record is not the header");
@@ -157,13 +159,26 @@ BundleReader::~BundleReader() {
   if (file_) std::fclose(file_);
 }
 
+void BundleReader::Digested(std::string_view bytes) {
+  if (rereading_ || !hash_) return;
+  hash_->Update(bytes);
+  size_ += bytes.size();
+}
+
+const Digest& BundleReader::digest() const {
+  PARLEY_CHECK(digest_.has_value());
+  return *digest_;
+}
+
 Result<v1::BundleRecord> BundleReader::ReadRecord() {
   uint64_t len = 0;
   int shift = 0;
   const long offset = std::ftell(file_);
   last_offset_ = static_cast<uint64_t>(offset);
+  std::string prefix;  // the length's bytes as read
   while (true) {
     int c = std::fgetc(file_);
+    if (c != EOF) prefix.push_back(static_cast<char>(c));
     if (c == EOF) {
       return Status(Code::kDataLoss, "bundle is truncated at byte " + std::to_string(offset) +
                                          " (record " + std::to_string(index_) + "): no trailer");
@@ -182,6 +197,8 @@ Result<v1::BundleRecord> BundleReader::ReadRecord() {
     return Status(Code::kDataLoss, "bundle is truncated inside record " + std::to_string(index_) + " at byte " +
                                        std::to_string(offset));
   }
+  Digested(prefix);
+  Digested(bytes);
   v1::BundleRecord record;
   if (!record.ParseFromString(bytes)) {
     return Status(Code::kDataLoss, "bundle: record " + std::to_string(index_) + " at byte " +
@@ -197,7 +214,9 @@ Result<std::string> BundleReader::EntryAt(uint64_t offset) {
   if (std::fseek(file_, static_cast<long>(offset), SEEK_SET) != 0) {
     return Status(Code::kIoError, "cannot seek in " + path_);
   }
+  rereading_ = true;
   auto r = ReadRecord();
+  rereading_ = false;
   index_ = index;
   std::fseek(file_, resume, SEEK_SET);
   if (!r) return r.error();
@@ -223,13 +242,16 @@ Result<std::optional<BundleReader::Record>> BundleReader::Next() {
       return std::optional<Record>(std::move(out));
     case v1::BundleRecord::kTrailer:
       if (r->trailer().entry_count() != entries_ || r->trailer().fork_proof_count() != forks_) {
-        return Status(Code::kDataLoss, "bundle: the trailer counts " + std::to_string(r->trailer().entry_count()) +
-                                           " entries and " + std::to_string(r->trailer().fork_proof_count()) +
+        return Status(Code::kDataLoss, "bundle: wrong trailer counts: the trailer counts " +
+                                           std::to_string(r->trailer().entry_count()) + " entries and " +
+                                           std::to_string(r->trailer().fork_proof_count()) +
                                            " fork proofs, the file holds " + std::to_string(entries_) + " and " +
-                                           std::to_string(forks_));
+                                           std::to_string(forks_) + " (records were dropped or added)");
       }
       done_ = true;
       if (std::fgetc(file_) != EOF) return Status(Code::kDataLoss, "bundle: data after the trailer");
+      digest_ = hash_->Final();
+      hash_.reset();
       return std::optional<Record>();
     default:
       return Status(Code::kDataLoss, "bundle: record " + std::to_string(out.index) +

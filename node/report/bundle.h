@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "crypto/hash.h"
 #include "crypto/status.h"
 #include "node/protocol/charter.h"
 #include "parley/v1/bundle.pb.h"
@@ -21,6 +22,9 @@ namespace parley {
 inline constexpr std::string_view kBundleMagic = "PARLEYB1";
 inline constexpr uint32_t kBundleFormatVersion = 1;
 inline constexpr size_t kMaxBundleRecordBytes = 1 << 20;
+// A bundle's digest is H(kBundleDigestDomain, every byte of the file), from
+// the magic to the end of the trailer (docs/PROTOCOL.md §12).
+inline constexpr std::string_view kBundleDigestDomain = "parley/bundle/v1";
 
 class BundleWriter {
  public:
@@ -87,9 +91,17 @@ class BundleReader {
   // Re-reads the entry record at `offset` (as returned in Record::offset).
   Result<std::string> EntryAt(uint64_t offset);
 
+  // Once Next() has returned nullopt (the whole file read, trailer and all):
+  // the bundle's digest (kBundleDigestDomain) and size, over the bytes as
+  // this reader read them in its one pass (EntryAt does not count).
+  // REQUIRES: Next() returned nullopt.
+  const Digest& digest() const;
+  uint64_t size() const { return size_; }
+
  private:
   BundleReader() = default;
   Result<v1::BundleRecord> ReadRecord();
+  void Digested(std::string_view bytes);  // bytes of the first pass, in file order
   std::FILE* file_ = nullptr;
   std::string path_;
   uint64_t index_ = 0;
@@ -97,6 +109,10 @@ class BundleReader {
   uint64_t entries_ = 0;
   uint64_t forks_ = 0;
   bool done_ = false;
+  bool rereading_ = false;  // inside EntryAt: bytes read are not digested again
+  std::unique_ptr<StreamHash> hash_;
+  std::optional<Digest> digest_;
+  uint64_t size_ = 0;
   v1::BundleHeader header_;
   std::string charter_;
 };
