@@ -1,0 +1,170 @@
+#include "node/cli/audit_cli.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <ctime>
+#include <deque>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "crypto/key_file.h"
+#include "node/protocol/agreements.h"
+#include "node/report/audit.h"
+#include "node/report/audit_html.h"
+#include "node/report/bundle.h"
+#include "node/cli/client.h"
+#include "node/cli/manifest_cli.h"
+#include "node/cli/version.h"
+#include "node/base/clock.h"
+#include "node/daemon/config.h"
+#include "node/daemon/log.h"
+#include "node/daemon/node.h"
+#include "node/daemon/peer_auth.h"
+#include "node/daemon/tls.h"
+#include "node/daemon/peer_service.h"
+#include "node/daemon/replicator.h"
+#include "node/base/parse.h"
+#include "node/base/text.h"
+#include "node/report/views.h"
+
+namespace parley::cli {
+
+Status FetchBundleFromPeer(const std::string& address, const Charter& charter, const SecretKey& key,
+                           const PeerTlsFlags& tls, const std::string& out) {
+  std::shared_ptr<grpc::ChannelCredentials> creds;
+  if (tls.plaintext) {
+    if (!IsLoopbackAddress(address)) {
+      return Status(Code::kInvalidArgument, "--peer " + address + " is not on loopback; plaintext is refused off loopback");
+    }
+    creds = grpc::InsecureChannelCredentials();
+  } else {
+    if (tls.cert.empty() || tls.key.empty() || tls.fingerprint.size() != 64) {
+      return Status(Code::kInvalidArgument,
+                    "--peer needs --tls-cert, --tls-key and --peer-fingerprint (or --plaintext on loopback)");
+    }
+    auto files = ReadTlsFiles(tls.cert, tls.key);
+    if (!files) return files.error();
+    creds = PinnedChannelCredentials(*files, tls.fingerprint);
+  }
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(kMaxPeerMessageBytes);
+  auto stub = v1::Peer::NewStub(grpc::CreateCustomChannel(address, creds, args));
+  auto deadline = [] { return std::chrono::system_clock::now() + std::chrono::seconds(30); };
+  v1::Heads heads;
+  {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(deadline());
+    AddPeerAuth(ctx, key, charter.ledger_id(), "/parley.v1.Peer/GetHeads");
+    v1::GetHeadsRequest req;
+    req.set_ledger_id(charter.ledger_id().str());
+    grpc::Status s = stub->GetHeads(&ctx, req, &heads);
+    if (!s.ok()) return Status(Code::kUnavailable, "node at " + address + ": " + s.error_message());
+  }
+  uint64_t head[2] = {0, 0};
+  for (const auto& f : heads.feeds()) {
+    if (f.party() <= 1) head[f.party()] = f.seq();
+  }
+  auto w = BundleWriter::Create(out, charter, "peer " + address, NowMs());
+  if (!w) return w.error();
+  auto source = [&](PartyIndex party) {
+    auto buffer = std::make_shared<std::deque<std::string>>();
+    auto next = std::make_shared<uint64_t>(1);
+    return [&, party, buffer, next]() -> Result<std::optional<std::string>> {
+      if (buffer->empty() && *next <= head[party]) {
+        grpc::ClientContext ctx;
+        ctx.set_deadline(deadline());
+        AddPeerAuth(ctx, key, charter.ledger_id(), "/parley.v1.Peer/ReadFeed");
+        v1::ReadFeedRequest req;
+        req.set_ledger_id(charter.ledger_id().str());
+        req.set_party(party);
+        req.set_from_seq(*next);
+        req.set_max_count(static_cast<uint32_t>(std::min<uint64_t>(kMaxReadCount, head[party] - *next + 1)));
+        auto reader = stub->ReadFeed(&ctx, req);
+        v1::FeedItem item;
+        while (reader->Read(&item)) buffer->push_back(std::move(*item.mutable_envelope()));
+        grpc::Status s = reader->Finish();
+        if (!s.ok()) return Status(Code::kUnavailable, "reading from " + address + ": " + s.error_message());
+        if (buffer->empty()) return Status(Code::kDataLoss, "node at " + address + " stopped serving feed " + charter.party_code(party) + " before its head");
+        *next += buffer->size();
+      }
+      if (buffer->empty()) return std::optional<std::string>();
+      std::string e = std::move(buffer->front());
+      buffer->pop_front();
+      return std::optional<std::string>(std::move(e));
+    };
+  };
+  if (Status s = WriteFeedsInCausalOrder(**w, source(0), source(1)); !s.ok()) return s;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(deadline());
+  AddPeerAuth(ctx, key, charter.ledger_id(), "/parley.v1.Peer/GetForkProofs");
+  v1::GetForkProofsRequest req;
+  req.set_ledger_id(charter.ledger_id().str());
+  v1::ForkProofs forks;
+  grpc::Status s = stub->GetForkProofs(&ctx, req, &forks);
+  if (!s.ok()) return Status(Code::kUnavailable, "node at " + address + ": " + s.error_message());
+  for (const auto& f : forks.proofs()) {
+    if (Status fs = (*w)->AddForkProof(f); !fs.ok()) return fs;
+  }
+  return (*w)->Finish();
+}
+
+int CmdAudit(std::string bundle, bool json, const std::string& now, const std::string& peer,
+             const std::string& charter_file, const std::string& key_file, const PassFlags& pf,
+             const PeerTlsFlags& tls, const std::string& html) {
+  int64_t now_ms = NowMs();
+  if (!now.empty()) {
+    auto t = ParseTime(now, "--now");
+    if (!t) return Fail(t.error());
+    now_ms = *t;
+  }
+  std::optional<TempFile> fetched;
+  if (!peer.empty()) {
+    if (charter_file.empty()) return Fail(Status(Code::kInvalidArgument, "--peer needs --charter: the charter you hold for this ledger"));
+    auto bytes = ReadFileBytes(charter_file, "charter");
+    if (!bytes) return Fail(bytes.error());
+    auto charter = Charter::Parse(*bytes);
+    if (!charter) return Fail(charter.error());
+    if (key_file.empty()) {
+      return Fail(Status(Code::kInvalidArgument, "--peer needs --key: your key as an observer (or party) of the ledger"));
+    }
+    auto pass = GetPassphrase(pf);
+    if (!pass) return Fail(pass.error());
+    auto key = ReadKeyFile(key_file, *pass);
+    if (!key) return Fail(key.error());
+    fetched.emplace();
+    if (Status s = FetchBundleFromPeer(peer, *charter, *key, tls, fetched->path); !s.ok()) {
+      std::cerr << "parley audit: cannot read the ledger from " << Printable(peer) << ": " << Printable(s.message())
+                << "\n";
+      return kExitUsage;
+    }
+    bundle = fetched->path;
+  } else if (bundle.empty()) {
+    return Fail(Status(Code::kInvalidArgument, "name a BUNDLE file, or --peer HOST:PORT with --charter"));
+  }
+  AuditOptions options;
+  options.now_ms = now_ms;
+  auto report = AuditBundle(bundle, options);
+  if (!report) {
+    std::cerr << "parley audit: unusable input: " << Printable(report.error().message()) << "\n";
+    return kExitUsage;
+  }
+  if (!html.empty()) {
+    if (Status s = WriteFileAtomically(html, RenderAuditHtml(*report)); !s.ok()) {
+      std::cerr << "parley audit: " << s.message() << "\n";
+      return kExitUsage;  // 1 would read as "violations found"
+    }
+  }
+  if (json) std::cout << DumpJson(AuditJson(*report), 2) << "\n";
+  else std::cout << RenderAudit(*report);
+  return report->exit_code();
+}
+
+}  // namespace parley::cli

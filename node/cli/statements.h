@@ -1,0 +1,54 @@
+#pragma once
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <ctime>
+#include <deque>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "crypto/key_file.h"
+#include "node/protocol/agreements.h"
+#include "node/report/audit.h"
+#include "node/report/audit_html.h"
+#include "node/report/bundle.h"
+#include "node/cli/client.h"
+#include "node/cli/manifest_cli.h"
+#include "node/cli/version.h"
+#include "node/cli/cli_common.h"
+#include "node/base/clock.h"
+#include "node/daemon/config.h"
+#include "node/daemon/log.h"
+#include "node/daemon/node.h"
+#include "node/daemon/peer_auth.h"
+#include "node/daemon/tls.h"
+#include "node/daemon/peer_service.h"
+#include "node/daemon/replicator.h"
+#include "node/base/parse.h"
+#include "node/base/text.h"
+#include "node/report/views.h"
+
+namespace parley::cli {
+
+struct TermsFlags {
+  std::string kind;
+  std::vector<std::string> transfers;  // FROM>TO:CATEGORY:COUNT[:MANIFEST_ROOT]
+  std::string crossing, transport, intermediary, notes;
+  std::string window_start, window_end, expires;
+  bool allow_past = false;        // a window or expiry already past
+  bool allow_far_future = false;  // a window starting more than 5 years out
+};
+
+void AddTermsOptions(CLI::App* cmd, TermsFlags& t, bool required);
+Result<v1::Category> ParseCategory(const std::string& c);
+Result<v1::Entry> BuildPropose(const Charter& charter, const TermsFlags& f, const v1::Propose* base, int64_t now_ms);
+
+}  // namespace parley::cli
