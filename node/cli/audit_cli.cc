@@ -1,42 +1,43 @@
 #include "node/cli/audit_cli.h"
 
-#include <signal.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <chrono>
-#include <ctime>
 #include <deque>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <mutex>
-#include <random>
-#include <sstream>
 #include <thread>
 
 #include "crypto/key_file.h"
-#include "node/protocol/agreements.h"
+#include "node/base/clock.h"
+#include "node/base/json.h"
+#include "node/base/parse.h"
+#include "node/base/text.h"
+#include "node/base/time.h"
+#include "node/cli/cli_common.h"
+#include "node/cli/statements.h"
+#include "node/daemon/config.h"
+#include "node/daemon/peer_auth.h"
+#include "node/daemon/peer_service.h"
+#include "node/daemon/replicator.h"
+#include "node/daemon/tls.h"
 #include "node/report/audit.h"
 #include "node/report/audit_html.h"
 #include "node/report/bundle.h"
-#include "node/cli/client.h"
-#include "node/cli/manifest_cli.h"
-#include "node/cli/version.h"
-#include "node/base/clock.h"
-#include "node/daemon/config.h"
-#include "node/daemon/log.h"
-#include "node/daemon/node.h"
-#include "node/daemon/peer_auth.h"
-#include "node/daemon/tls.h"
-#include "node/daemon/peer_service.h"
-#include "node/daemon/replicator.h"
-#include "node/base/parse.h"
-#include "node/base/text.h"
-#include "node/report/views.h"
 
 namespace parley::cli {
+namespace {
 
+struct PeerTlsFlags {
+  std::string cert, key, fingerprint;
+  bool plaintext = false;
+};
+
+// Reads both feeds and the fork proofs from a node's peer service into a
+// bundle at `out`, up to the heads the node reported first.
 Status FetchBundleFromPeer(const std::string& address, const Charter& charter, const SecretKey& key,
                            const PeerTlsFlags& tls, const std::string& out) {
   std::shared_ptr<grpc::ChannelCredentials> creds;
@@ -165,6 +166,38 @@ int CmdAudit(std::string bundle, bool json, const std::string& now, const std::s
   if (json) std::cout << DumpJson(AuditJson(*report), 2) << "\n";
   else std::cout << RenderAudit(*report);
   return report->exit_code();
+}
+
+}  // namespace
+
+CommandRunner AddAuditCommand(CLI::App& app) {
+  struct Flags {
+    std::string out, now, peer, html, charter_file, audit_key;
+    bool json = false;
+    PassFlags audit_pass;
+    PeerTlsFlags audit_tls;
+    CLI::App* audit;
+  };
+  auto f = std::make_shared<Flags>();
+  PeerTlsFlags& audit_tls = f->audit_tls;
+  auto* audit = f->audit = app.add_subcommand("audit", "verify a bundle offline, or a node live (exit 0 clean, 1 violations, 2 unusable)");
+  audit->add_option("bundle", f->out, "bundle file");
+  audit->add_option("--peer", f->peer, "audit a running node read-only through its peer port instead (HOST:PORT)");
+  audit->add_option("--charter", f->charter_file, "with --peer: the charter you hold for the ledger");
+  audit->add_option("--key", f->audit_key, "with --peer: your key file (an observer's or a party's)");
+  AddPassOptions(audit, f->audit_pass);
+  audit->add_option("--tls-cert", audit_tls.cert, "with --peer: your TLS certificate (parley tls init)");
+  audit->add_option("--tls-key", audit_tls.key, "with --peer: your TLS key");
+  audit->add_option("--peer-fingerprint", audit_tls.fingerprint, "with --peer: the node's certificate fingerprint");
+  audit->add_flag("--plaintext", audit_tls.plaintext, "with --peer: no TLS (loopback only)");
+  audit->add_option("--html", f->html, "also write a self-contained HTML report to this file");
+  audit->add_flag("--json", f->json, "machine-readable report");
+  audit->add_option("--now", f->now, "evaluate expiry at this UTC time (default: now)");
+  return [f]() -> std::optional<int> {
+    if (!*f->audit) return std::nullopt;
+    return CmdAudit(f->out, f->json, f->now, f->peer, f->charter_file, f->audit_key, f->audit_pass, f->audit_tls,
+                    f->html);
+  };
 }
 
 }  // namespace parley::cli

@@ -1,41 +1,28 @@
 #include "node/cli/charter_cli.h"
 
-#include <signal.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <chrono>
-#include <ctime>
-#include <deque>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <mutex>
-#include <random>
-#include <sstream>
 #include <thread>
 
 #include "crypto/key_file.h"
-#include "node/protocol/agreements.h"
-#include "node/report/audit.h"
-#include "node/report/audit_html.h"
-#include "node/report/bundle.h"
-#include "node/cli/client.h"
-#include "node/cli/manifest_cli.h"
-#include "node/cli/version.h"
 #include "node/base/clock.h"
-#include "node/daemon/config.h"
-#include "node/daemon/log.h"
-#include "node/daemon/node.h"
-#include "node/daemon/peer_auth.h"
-#include "node/daemon/tls.h"
-#include "node/daemon/peer_service.h"
-#include "node/daemon/replicator.h"
+#include "node/base/json.h"
 #include "node/base/parse.h"
 #include "node/base/text.h"
-#include "node/report/views.h"
+#include "node/base/time.h"
+#include "node/cli/cli_common.h"
+#include "node/cli/statements.h"
+#include "node/cli/key_cli.h"
+#include "node/protocol/charter.h"
 
 namespace parley::cli {
+namespace {
 
 int CmdCharterCreate(const std::string& title, const std::vector<std::string>& parties,
                      const std::vector<std::string>& names, const std::vector<std::string>& observers,
@@ -132,6 +119,40 @@ int CmdCharterShow(const std::string& path, bool json) {
   }
   for (const auto& o : c->observers()) std::cout << "observer " << Printable(o.name) << ": " << ToHex(o.key) << "\n";
   return kExitOk;
+}
+
+}  // namespace
+
+CommandRunner AddCharterCommands(CLI::App& app) {
+  struct Flags {
+    std::string title, out, charter_file, key_file;
+    std::vector<std::string> parties, names, observers;
+    bool json = false;
+    PassFlags pf;
+    CLI::App *ccreate, *csign, *cshow;
+  };
+  auto f = std::make_shared<Flags>();
+  auto* charter = app.add_subcommand("charter", "create, sign and show a ledger's charter");
+  charter->require_subcommand(1);
+  auto* ccreate = f->ccreate = charter->add_subcommand("create", "write a new, unsigned charter");
+  ccreate->add_option("--title", f->title, "title of the ledger")->required();
+  ccreate->add_option("--party", f->parties, "CODE=KEY (hex public key or key file), twice")->required();
+  ccreate->add_option("--name", f->names, "CODE=display name");
+  ccreate->add_option("--observer", f->observers, "NAME=KEY of an auditor or witness");
+  ccreate->add_option("--out", f->out, "charter file")->required();
+  auto* csign = f->csign = charter->add_subcommand("sign", "sign the charter as the party whose key this is");
+  csign->add_option("--charter", f->charter_file, "charter file (updated in place)")->required();
+  csign->add_option("--key", f->key_file, "key file")->required();
+  AddPassOptions(csign, f->pf);
+  auto* cshow = f->cshow = charter->add_subcommand("show", "print a charter and who has signed it");
+  cshow->add_option("--charter", f->charter_file, "charter file")->required();
+  cshow->add_flag("--json", f->json, "machine-readable output");
+  return [f]() -> std::optional<int> {
+    if (*f->ccreate) return CmdCharterCreate(f->title, f->parties, f->names, f->observers, f->out);
+    if (*f->csign) return CmdCharterSign(f->charter_file, f->key_file, f->pf);
+    if (*f->cshow) return CmdCharterShow(f->charter_file, f->json);
+    return std::nullopt;
+  };
 }
 
 }  // namespace parley::cli

@@ -1,48 +1,12 @@
+// `parley charter create|sign|show`: a ledger's charter, offline.
 #pragma once
 
-#include <signal.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <CLI/CLI.hpp>
-#include <chrono>
-#include <ctime>
-#include <deque>
-#include <fstream>
-#include <iostream>
-#include <mutex>
-#include <random>
-#include <sstream>
-#include <thread>
 
-#include "crypto/key_file.h"
-#include "node/protocol/agreements.h"
-#include "node/report/audit.h"
-#include "node/report/audit_html.h"
-#include "node/report/bundle.h"
-#include "node/cli/client.h"
-#include "node/cli/manifest_cli.h"
-#include "node/cli/version.h"
-#include "node/cli/cli_common.h"
-#include "node/cli/key_cli.h"
-#include "node/base/clock.h"
-#include "node/daemon/config.h"
-#include "node/daemon/log.h"
-#include "node/daemon/node.h"
-#include "node/daemon/peer_auth.h"
-#include "node/daemon/tls.h"
-#include "node/daemon/peer_service.h"
-#include "node/daemon/replicator.h"
-#include "node/base/parse.h"
-#include "node/base/text.h"
-#include "node/report/views.h"
+#include "node/cli/command.h"
 
 namespace parley::cli {
 
-int CmdCharterCreate(const std::string& title, const std::vector<std::string>& parties,
-                     const std::vector<std::string>& names, const std::vector<std::string>& observers,
-                     const std::string& out);
-int CmdCharterSign(const std::string& path, const std::string& key_file, const PassFlags& pf);
-int CmdCharterShow(const std::string& path, bool json);
+CommandRunner AddCharterCommands(CLI::App& app);
 
 }  // namespace parley::cli

@@ -1,42 +1,20 @@
 #include "node/cli/cli_common.h"
 
-#include <signal.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
-#include <chrono>
-#include <ctime>
-#include <deque>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <mutex>
 #include <random>
 #include <sstream>
-#include <thread>
 
-#include "crypto/key_file.h"
-#include "node/protocol/agreements.h"
-#include "node/report/audit.h"
-#include "node/report/audit_html.h"
-#include "node/report/bundle.h"
-#include "node/cli/client.h"
-#include "node/cli/manifest_cli.h"
-#include "node/cli/version.h"
-#include "node/base/clock.h"
-#include "node/daemon/config.h"
-#include "node/daemon/log.h"
-#include "node/daemon/node.h"
-#include "node/daemon/peer_auth.h"
-#include "node/daemon/tls.h"
-#include "node/daemon/peer_service.h"
-#include "node/daemon/replicator.h"
-#include "node/base/parse.h"
+#include "node/base/json.h"
 #include "node/base/text.h"
+#include "node/cli/statements.h"
+#include "node/daemon/config.h"
 #include "node/report/views.h"
 
 namespace parley::cli {
-
 
 int Fail(const Status& s) {
   std::cerr << "parley: " << PrintableLines(s.message()) << "\n";
@@ -61,14 +39,6 @@ Status WriteFileAtomically(const std::string& path, const std::string& bytes) {
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
   if (ec) return Status(Code::kIoError, "cannot replace " + path + ": " + ec.message());
-  return Status::Ok();
-}
-
-// The text rule (node/base/text.h, docs/PROTOCOL.md §5.2) for a flag's value,
-// checked before the value goes into a request (protobuf would log invalid
-// UTF-8 raw and send nothing the node can read).
-Status CheckFlagText(std::string_view flag, const std::string& value) {
-  if (auto why = TextRuleViolation(value)) return Status(Code::kInvalidArgument, std::string(flag) + ": " + *why);
   return Status::Ok();
 }
 
@@ -116,29 +86,10 @@ Result<Snapshot> Connect(const Common& c, bool with_feeds) {
   return s;
 }
 
-Result<DecodedEntry> ResolveEntry(const Snapshot& s, const std::string& prefix) {
-  std::vector<Digest> ids;
-  for (const auto& feed : s.feeds) {
-    for (const auto& e : feed) ids.push_back(e.id);
-  }
-  auto id = ResolveIdPrefix(prefix, ids);
-  if (!id) return id.error();
-  for (const auto& feed : s.feeds) {
-    for (const auto& e : feed) {
-      if (e.id == *id) return e;
-    }
-  }
-  return Status(Code::kNotFound, "no entry " + Printable(prefix));
-}
+Result<DecodedEntry> ResolveEntry(const Snapshot& s, const std::string& prefix) { return ResolveEntry(s.feeds, prefix); }
 
 Result<DecodedEntry> ResolveProposal(const Snapshot& s, const std::string& prefix) {
-  auto e = ResolveEntry(s, prefix);
-  if (!e) return e;
-  if (e->kind() != v1::Entry::kPropose) {
-    return Status(Code::kInvalidArgument,
-                  "entry " + Printable(prefix) + " is " + KindWithArticle(e->kind()) + ", not a proposal");
-  }
-  return e;
+  return ResolveProposal(s.feeds, prefix);
 }
 
 // Asks on the terminal; true for "y" or "yes".

@@ -1,39 +1,25 @@
+// What the `parley` commands share: exit codes and error output, files,
+// the options of the commands that talk to the local node (Common), a
+// connection with the node's charter and feeds (Snapshot), and signing a
+// statement there after the preview and confirmation (Submit).
 #pragma once
 
-#include <signal.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <chrono>
-#include <ctime>
-#include <deque>
-#include <fstream>
-#include <iostream>
-#include <mutex>
-#include <random>
-#include <sstream>
-#include <thread>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
-#include "crypto/key_file.h"
-#include "node/protocol/agreements.h"
-#include "node/report/audit.h"
-#include "node/report/audit_html.h"
-#include "node/report/bundle.h"
+#include "crypto/status.h"
 #include "node/cli/client.h"
-#include "node/cli/manifest_cli.h"
-#include "node/cli/version.h"
-#include "node/base/clock.h"
-#include "node/daemon/config.h"
-#include "node/daemon/log.h"
-#include "node/daemon/node.h"
-#include "node/daemon/peer_auth.h"
-#include "node/daemon/tls.h"
-#include "node/daemon/peer_service.h"
-#include "node/daemon/replicator.h"
-#include "node/base/parse.h"
-#include "node/base/text.h"
-#include "node/report/views.h"
+#include "node/cli/command.h"
+#include "node/protocol/charter.h"
+#include "node/protocol/entry.h"
+#include "parley/v1/ledger.pb.h"
 
 namespace parley::cli {
 
@@ -53,18 +39,14 @@ constexpr int kExitOk = 0;
 constexpr int kExitFailed = 1;
 constexpr int kExitUsage = 2;
 
+// Prints "parley: MESSAGE" (escaped) to stderr; exit 2 for kInvalidArgument,
+// else 1.
 int Fail(const Status& s);
 Result<std::string> ReadFileBytes(const std::string& path, const char* what);
 Status WriteFileAtomically(const std::string& path, const std::string& bytes);
-// Counts of persons or remains an operator may type: more is a typo.
-constexpr uint64_t kMaxCount = 1'000'000;
-// The largest transfer index (terms hold few transfers).
-constexpr uint64_t kMaxTransferIndex = 1'000;
-// How far ahead an exchange window may start before it reads as a typo.
-constexpr int64_t kFarFutureMs = int64_t{5} * 366 * 24 * 3600 * 1000;
-
-Status CheckFlagText(std::string_view flag, const std::string& value);
 std::string NewRequestId();
+
+// Options shared by the commands that talk to the local node.
 struct Common {
   std::string socket;
   bool json = false;
@@ -73,8 +55,11 @@ struct Common {
   bool dry_run = false;  // show what would be signed; sign nothing
 };
 
+// $PARLEY_SOCKET, else parley.sock.
 std::string DefaultSocket();
+// --socket, --json; with `mutating` also --request-id, --yes, --dry-run.
 void AddNodeOptions(CLI::App* cmd, Common& c, bool mutating);
+
 // The node's charter and both feeds, for views and ID resolution.
 struct Snapshot {
   std::unique_ptr<OperatorClient> client;
@@ -83,12 +68,17 @@ struct Snapshot {
 };
 
 Result<Snapshot> Connect(const Common& c, bool with_feeds);
+// statements.h's ResolveEntry / ResolveProposal over the snapshot's feeds.
 Result<DecodedEntry> ResolveEntry(const Snapshot& s, const std::string& prefix);
 Result<DecodedEntry> ResolveProposal(const Snapshot& s, const std::string& prefix);
+// Asks on the terminal; true for "y" or "yes".
 bool Confirm(const std::string& question);
 std::optional<int> PreviewAndConfirm(Snapshot& s, const Common& c, const v1::Entry& body, const std::string& rid,
                                      const std::string& arrivals_csv);
+// Signs `body` at the node (after the preview and question, unless --yes)
+// and prints what was signed.
 int Submit(Snapshot& s, const Common& c, const v1::Entry& body, const std::string& arrivals_csv = {});
+
 struct PassFlags {
   std::string env, file;
 };

@@ -1,41 +1,27 @@
 #include "node/cli/key_cli.h"
 
-#include <signal.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <chrono>
-#include <ctime>
-#include <deque>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <mutex>
-#include <random>
-#include <sstream>
 #include <thread>
 
 #include "crypto/key_file.h"
-#include "node/protocol/agreements.h"
-#include "node/report/audit.h"
-#include "node/report/audit_html.h"
-#include "node/report/bundle.h"
-#include "node/cli/client.h"
-#include "node/cli/manifest_cli.h"
-#include "node/cli/version.h"
 #include "node/base/clock.h"
-#include "node/daemon/config.h"
-#include "node/daemon/log.h"
-#include "node/daemon/node.h"
-#include "node/daemon/peer_auth.h"
-#include "node/daemon/tls.h"
-#include "node/daemon/peer_service.h"
-#include "node/daemon/replicator.h"
+#include "node/base/json.h"
 #include "node/base/parse.h"
 #include "node/base/text.h"
-#include "node/report/views.h"
+#include "node/base/time.h"
+#include "node/cli/cli_common.h"
+#include "node/cli/statements.h"
+#include "node/daemon/config.h"
 
 namespace parley::cli {
+namespace {
 
 // ---------------------------------------------------------------------------
 // Offline tools.
@@ -104,6 +90,8 @@ int CmdKeyPasswd(const std::string& file, const PassFlags& old_pf, const PassFla
   return kExitOk;
 }
 
+}  // namespace
+
 Result<PublicKey> ParseKeyArg(const std::string& v) {
   if (auto hex = FromHex(v); hex && hex->size() == 32) return *PublicKey::FromBytes(*hex);
   auto bytes = ReadFileBytes(v, "key file");
@@ -113,51 +101,39 @@ Result<PublicKey> ParseKeyArg(const std::string& v) {
   return *pk;
 }
 
-// Rotates this party's key to the key in `new_key_file` (docs/PROTOCOL.md
-// §5.1): the node takes it as its next key and signs a RotateKey to it.
-int CmdRotateKey(const Common& c, const std::string& new_key_file, const PassFlags& pf, uint64_t compromised_from) {
-  auto pass = GetPassphrase(pf);
-  if (!pass) return Fail(pass.error());
-  auto key = ReadKeyFile(new_key_file, *pass);
-  if (!key) return Fail(key.error());
-  auto s = Connect(c, false);
-  if (!s) return Fail(s.error());
-  if (c.dry_run || (!c.yes && ::isatty(STDIN_FILENO))) {
-    std::cout << (c.dry_run ? "would sign" : "about to sign") << " rotate_key: this party's key becomes "
-              << ToHex(key->public_key()) << " once the other party acknowledges it";
-    if (compromised_from != 0) {
-      std::cout << "; declares this party's entries from #" << compromised_from << " on signed with a compromised key";
-    }
-    std::cout << "\n";
-    if (c.dry_run) {
-      std::cout << "dry run: nothing was signed (the node checks a rotation when it signs it)\n";
-      return kExitOk;
-    }
-    if (!Confirm("Sign it? A signature cannot be taken back.")) {
-      std::cout << "not signed\n";
-      return kExitFailed;
-    }
-  }
-  const std::string rid = c.request_id.empty() ? NewRequestId() : c.request_id;
-  auto r = s->client->RotateKey(key->seed(), compromised_from, rid);
-  if (!r) return Fail(r.error());
-  auto st = s->client->GetStatus();
-  const std::string code = st ? s->charter->party_code(st->self()) : "?";
-  const std::string other = st ? s->charter->party_code(1 - st->self()) : "the other party";
-  if (c.json) {
-    std::cout << DumpJson(nlohmann::json{{"id", ToHex(r->id())}, {"seq", r->seq()}, {"kind", "rotate_key"}, {"party", code},
-                                {"new_key", ToHex(key->public_key())}, {"compromised_from_seq", compromised_from},
-                                {"request_id", rid}})
-              << "\n";
-    return kExitOk;
-  }
-  std::cout << "signed rotate_key " << code << "#" << r->seq() << "  id " << ToHex(r->id()) << "\n"
-            << "new key " << ToHex(key->public_key()) << ": in effect once " << other
-            << "'s node acknowledges it (it does so on receipt; see `parley status`).\n"
-            << "Keep it across a restart: add `next_key_file = " << new_key_file
-            << "` to this node's config now; once the rotation is in effect, move the new key file over key_file "
-               "and drop next_key_file.\n";
-  return kExitOk;
+CommandRunner AddKeyCommands(CLI::App& app) {
+  struct Flags {
+    std::string out, kdf = "moderate", key_path;
+    bool json = false;
+    PassFlags pf, new_pf;
+    CLI::App *keygen, *key_show, *key_passwd;
+  };
+  auto f = std::make_shared<Flags>();
+  PassFlags& pf = f->pf;
+  PassFlags& new_pf = f->new_pf;
+  auto* keygen = f->keygen = app.add_subcommand("keygen", "make a new key pair in a passphrase-protected file (0600)");
+  keygen->add_option("--out", f->out, "key file to create")->required();
+  keygen->add_option("--kdf", f->kdf, "Argon2id cost: moderate (default) or interactive");
+  AddPassOptions(keygen, pf);
+
+  auto* key_cmd = app.add_subcommand("key", "show a key file's public key; change its passphrase");
+  key_cmd->require_subcommand(1);
+  auto* key_show = f->key_show = key_cmd->add_subcommand("show", "the public key of a key file (no passphrase needed)");
+  key_show->add_option("file", f->key_path, "key file")->required();
+  key_show->add_flag("--json", f->json, "machine-readable output");
+  auto* key_passwd = f->key_passwd =
+      key_cmd->add_subcommand("passwd", "the same key under a new passphrase (file replaced atomically)");
+  key_passwd->add_option("file", f->key_path, "key file")->required();
+  AddPassOptions(key_passwd, pf);
+  key_passwd->add_option("--new-passphrase-env", new_pf.env, "environment variable holding the new passphrase");
+  key_passwd->add_option("--new-passphrase-file", new_pf.file, "file holding the new passphrase (mode 0600)");
+  key_passwd->add_option("--kdf", f->kdf, "Argon2id cost of the new file: moderate (default) or interactive");
+  return [f]() -> std::optional<int> {
+    if (*f->keygen) return CmdKeygen(f->out, f->pf, f->kdf);
+    if (*f->key_show) return CmdKeyShow(f->key_path, f->json);
+    if (*f->key_passwd) return CmdKeyPasswd(f->key_path, f->pf, f->new_pf, f->kdf);
+    return std::nullopt;
+  };
 }
 
 }  // namespace parley::cli

@@ -1,47 +1,18 @@
+// `parley keygen` and `parley key show|passwd`: key files, offline.
 #pragma once
 
-#include <signal.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <CLI/CLI.hpp>
-#include <chrono>
-#include <ctime>
-#include <deque>
-#include <fstream>
-#include <iostream>
-#include <mutex>
-#include <random>
-#include <sstream>
-#include <thread>
+#include <string>
 
-#include "crypto/key_file.h"
-#include "node/protocol/agreements.h"
-#include "node/report/audit.h"
-#include "node/report/audit_html.h"
-#include "node/report/bundle.h"
-#include "node/cli/client.h"
-#include "node/cli/manifest_cli.h"
-#include "node/cli/version.h"
-#include "node/cli/cli_common.h"
-#include "node/base/clock.h"
-#include "node/daemon/config.h"
-#include "node/daemon/log.h"
-#include "node/daemon/node.h"
-#include "node/daemon/peer_auth.h"
-#include "node/daemon/tls.h"
-#include "node/daemon/peer_service.h"
-#include "node/daemon/replicator.h"
-#include "node/base/parse.h"
-#include "node/base/text.h"
-#include "node/report/views.h"
+#include "crypto/sign.h"
+#include "crypto/status.h"
+#include "node/cli/command.h"
 
 namespace parley::cli {
 
-int CmdKeygen(const std::string& out, const PassFlags& pf, const std::string& kdf);
-int CmdKeyShow(const std::string& file, bool json);
-int CmdKeyPasswd(const std::string& file, const PassFlags& old_pf, const PassFlags& new_pf, const std::string& kdf);
+CommandRunner AddKeyCommands(CLI::App& app);
+
+// A public key given as 64 hex digits or as a key file (its public part).
 Result<PublicKey> ParseKeyArg(const std::string& v);
-int CmdRotateKey(const Common& c, const std::string& new_key_file, const PassFlags& pf, uint64_t compromised_from);
 
 }  // namespace parley::cli

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "crypto/seal.h"
+#include "node/cli/cli_common.h"
 #include "node/cli/client.h"
 #include "node/manifest/manifest.h"
 #include "node/manifest/manifest_proof.h"
@@ -320,6 +321,12 @@ std::optional<int> RunManifestCommand(const ManifestFlags& f) {
   std::cout << "erased: the record's key, salt and text are destroyed; the commitment and every other proof "
                "still hold\n";
   return kExitOk;
+}
+
+cli::CommandRunner AddManifestCommands(CLI::App& app) {
+  auto f = std::make_shared<ManifestFlags>();
+  AddManifestCommands(app, *f, cli::DefaultSocket());
+  return [f] { return RunManifestCommand(*f); };
 }
 
 }  // namespace parley

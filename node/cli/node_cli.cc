@@ -1,41 +1,32 @@
 #include "node/cli/node_cli.h"
 
-#include <signal.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <chrono>
-#include <ctime>
-#include <deque>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <mutex>
-#include <random>
-#include <sstream>
 #include <thread>
 
 #include "crypto/key_file.h"
-#include "node/protocol/agreements.h"
-#include "node/report/audit.h"
-#include "node/report/audit_html.h"
-#include "node/report/bundle.h"
-#include "node/cli/client.h"
-#include "node/cli/manifest_cli.h"
-#include "node/cli/version.h"
 #include "node/base/clock.h"
+#include "node/base/json.h"
+#include "node/base/parse.h"
+#include "node/base/text.h"
+#include "node/base/time.h"
+#include "node/cli/cli_common.h"
+#include "node/cli/statements.h"
+#include <signal.h>
+
 #include "node/daemon/config.h"
 #include "node/daemon/log.h"
 #include "node/daemon/node.h"
-#include "node/daemon/peer_auth.h"
 #include "node/daemon/tls.h"
-#include "node/daemon/peer_service.h"
-#include "node/daemon/replicator.h"
-#include "node/base/parse.h"
-#include "node/base/text.h"
-#include "node/report/views.h"
 
 namespace parley::cli {
+namespace {
 
 // ---------------------------------------------------------------------------
 // The node.
@@ -90,6 +81,54 @@ int CmdNode(const std::string& config_file, const std::vector<std::pair<std::str
   Log(LogLevel::kInfo, "stopping", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
   (*node)->Shutdown();
   return kExitOk;
+}
+
+}  // namespace
+
+CommandRunner AddNodeCommand(CLI::App& app) {
+  struct Flags {
+    std::string config_file;
+    std::vector<std::pair<std::string, std::string>> ov = {
+        {"data_dir", ""}, {"key_file", ""}, {"passphrase_env", ""}, {"passphrase_file", ""}, {"charter", ""},
+        {"listen", ""},   {"peer", ""},     {"socket", ""},         {"high_water_mark", ""},
+        {"tls_cert", ""}, {"tls_key", ""},  {"peer_fingerprint", ""}, {"observer_fingerprints", ""},
+        {"plaintext", ""}, {"next_key_file", ""}, {"party", ""}, {"manifest_dir", ""},
+        {"log_level", ""}, {"log_file", ""}};
+    CLI::App* node;
+  };
+  auto f = std::make_shared<Flags>();
+  auto* node = f->node = app.add_subcommand("node", "run this party's node");
+  node->add_option("--config", f->config_file, "config file (key = value lines)");
+  for (auto& [k, v] : f->ov) {
+    std::string flag = "--" + k;
+    for (auto& ch : flag) if (ch == '_') ch = '-';
+    node->add_option(flag, v, "overrides `" + k + "` of the config file");
+  }
+  return [f]() -> std::optional<int> {
+    if (!*f->node) return std::nullopt;
+    return CmdNode(f->config_file, f->ov);
+  };
+}
+
+CommandRunner AddTlsCommands(CLI::App& app) {
+  struct Flags {
+    std::string tls_dir, tls_name = "parley-node";
+    CLI::App* tls_init;
+  };
+  auto f = std::make_shared<Flags>();
+  auto* tls = app.add_subcommand("tls", "TLS certificates for the peer port");
+  tls->require_subcommand(1);
+  auto* tls_init = f->tls_init =
+      tls->add_subcommand("init", "make a key and self-signed certificate; prints its fingerprint to pin");
+  tls_init->add_option("--out", f->tls_dir, "folder for tls.key (0600) and tls.crt")->required();
+  tls_init->add_option("--name", f->tls_name, "certificate common name");
+  return [f]() -> std::optional<int> {
+    if (!*f->tls_init) return std::nullopt;
+    auto fp = CreateSelfSignedCertificate(f->tls_dir, f->tls_name);
+    if (!fp) return Fail(fp.error());
+    std::cout << *fp << "\n";
+    return kExitOk;
+  };
 }
 
 }  // namespace parley::cli

@@ -1,70 +1,16 @@
 #include "node/cli/statements.h"
 
-#include <signal.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <CLI/CLI.hpp>
-#include <chrono>
-#include <ctime>
-#include <deque>
-#include <fstream>
-#include <iostream>
-#include <mutex>
-#include <random>
-#include <sstream>
-#include <thread>
-
-#include "crypto/key_file.h"
-#include "node/protocol/agreements.h"
-#include "node/report/audit.h"
-#include "node/report/audit_html.h"
-#include "node/report/bundle.h"
-#include "node/cli/client.h"
-#include "node/cli/manifest_cli.h"
-#include "node/cli/version.h"
-#include "node/base/clock.h"
-#include "node/daemon/config.h"
-#include "node/daemon/log.h"
-#include "node/daemon/node.h"
-#include "node/daemon/peer_auth.h"
-#include "node/daemon/tls.h"
-#include "node/daemon/peer_service.h"
-#include "node/daemon/replicator.h"
 #include "node/base/parse.h"
 #include "node/base/text.h"
+#include "node/base/time.h"
+#include "node/cli/manifest_cli.h"
 #include "node/report/views.h"
 
 namespace parley::cli {
 
-// ---------------------------------------------------------------------------
-// Terms flags: propose, counter, amend.
-
-void AddTermsOptions(CLI::App* cmd, TermsFlags& t, bool required) {
-  auto* kind = cmd->add_option("--kind", t.kind, "remains_transfer | prisoner_exchange");
-  auto* tr = cmd->add_option("--transfer", t.transfers,
-                             "FROM>TO:CATEGORY:COUNT[:MANIFEST_ROOT], e.g. RU>UA:remains:1212 (CATEGORY: remains | pow | "
-                             "civilians; MANIFEST_ROOT from `parley manifest commit`); repeat for each transfer");
-  auto* cross = cmd->add_option("--crossing", t.crossing, "crossing point");
-  auto* transport = cmd->add_option("--transport", t.transport, "road | rail | air | sea | other");
-  auto* start = cmd->add_option("--from", t.window_start, "window start, UTC (2025-06-11T08:00Z)");
-  auto* end = cmd->add_option("--until", t.window_end, "window end, UTC");
-  cmd->add_option("--intermediary", t.intermediary, "e.g. ICRC");
-  cmd->add_option("--notes", t.notes, "free text");
-  cmd->add_option("--expires", t.expires, "the proposal lapses unless accepted by then, UTC");
-  cmd->add_flag("--allow-past", t.allow_past,
-                "sign a window that has already ended (or an expiry already past), e.g. to record an earlier "
-                "exchange; refused otherwise as a likely typo");
-  cmd->add_flag("--allow-far-future", t.allow_far_future,
-                "sign a window that starts more than 5 years from now; refused otherwise as a likely typo");
-  if (required) {
-    kind->required();
-    tr->required();
-    cross->required();
-    transport->required();
-    start->required();
-    end->required();
-  }
+Status CheckFlagText(std::string_view flag, const std::string& value) {
+  if (auto why = TextRuleViolation(value)) return Status(Code::kInvalidArgument, std::string(flag) + ": " + *why);
+  return Status::Ok();
 }
 
 Result<v1::Category> ParseCategory(const std::string& c) {
@@ -187,6 +133,190 @@ Result<v1::Entry> BuildPropose(const Charter& charter, const TermsFlags& f, cons
                                               "--allow-far-future");
   }
   return body;
+}
+
+
+bool NamesProposal(StatementKind kind) {
+  return kind != StatementKind::kPropose && kind != StatementKind::kAttest && kind != StatementKind::kStatement;
+}
+
+Result<StatementNumbers> CheckStatementFlags(StatementKind kind, const StatementFlags& f) {
+  if (kind == StatementKind::kReceipt && f.arrivals.empty() && f.count.empty()) {
+    return Status(Code::kInvalidArgument, "receipt needs --count or --arrivals");
+  }
+  for (const auto& [flag, value] : {std::pair{"--reason", &f.reason}, std::pair{"--what", &f.what},
+                                     std::pair{"--where", &f.where}, std::pair{"text", &f.text},
+                                     std::pair{"--place", &f.place}}) {
+    if (Status st = CheckFlagText(flag, *value); !st.ok()) return st;
+  }
+  struct Number {
+    const char* flag;
+    const std::string* text;
+    uint64_t max;
+    uint64_t value = 0;
+  };
+  Number numbers[] = {{"--transfer", &f.transfer, kMaxTransferIndex}, {"--count", &f.count, kMaxCount},
+                      {"--matched", &f.matched, kMaxCount},           {"--missing", &f.missing, kMaxCount},
+                      {"--not-on-manifest", &f.not_on_manifest, kMaxCount},
+                      {"--unidentified", &f.unidentified, kMaxCount}, {"--other-side", &f.other_side, kMaxCount}};
+  for (Number& n : numbers) {
+    if (n.text->empty() && n.text == &f.count) continue;  // receipt --arrivals: the count comes from the list
+    auto v = ParseCount(*n.text, n.flag, n.max);
+    if (!v) return v.error();
+    n.value = *v;
+  }
+  StatementNumbers out;
+  out.transfer = static_cast<uint32_t>(numbers[0].value);
+  out.count = numbers[1].value;
+  out.matched = numbers[2].value;
+  out.missing = numbers[3].value;
+  out.not_on_manifest = numbers[4].value;
+  out.unidentified = numbers[5].value;
+  out.other_side = numbers[6].value;
+  if (kind == StatementKind::kHandover && out.count == 0) {
+    return Status(Code::kInvalidArgument, "--count must be at least 1");
+  }
+  return out;
+}
+
+Result<v1::Entry> BuildStatement(StatementKind kind, const StatementFlags& f, const StatementNumbers& n,
+                                 const Charter& charter, const DecodedEntry* target, const std::string& ref_id,
+                                 int64_t now_ms) {
+  if (NamesProposal(kind) && (target == nullptr || target->kind() != v1::Entry::kPropose)) {
+    return Status(Code::kInvalidArgument, "the entry named is not a proposal");
+  }
+  v1::Entry body;
+  switch (kind) {
+    case StatementKind::kPropose:
+      return BuildPropose(charter, f.terms, nullptr, now_ms);
+    case StatementKind::kCounter:
+    case StatementKind::kAmend: {
+      auto b = BuildPropose(charter, f.terms, &target->entry.propose(), now_ms);
+      if (!b) return b;
+      body = *b;
+      if (kind == StatementKind::kCounter) body.mutable_propose()->set_counters(target->id.str());
+      else body.mutable_propose()->set_amends(target->id.str());
+      return body;
+    }
+    case StatementKind::kAccept:
+      body.mutable_accept()->set_proposal(target->id.str());
+      body.mutable_accept()->set_terms_digest(TermsDigest(target->entry.propose().terms()).str());
+      return body;
+    case StatementKind::kReject:
+      body.mutable_reject()->set_proposal(target->id.str());
+      body.mutable_reject()->set_reason(f.reason);
+      return body;
+    case StatementKind::kWithdraw:
+      body.mutable_withdraw()->set_proposal(target->id.str());
+      body.mutable_withdraw()->set_reason(f.reason);
+      return body;
+    case StatementKind::kCancel:
+      body.mutable_cancel()->set_agreement(target->id.str());
+      body.mutable_cancel()->set_reason(f.reason);
+      return body;
+    case StatementKind::kHandover:
+    case StatementKind::kReceipt: {
+      int64_t at_ms = 0;
+      if (!f.at.empty()) {
+        auto t = ParseTime(f.at, "--at");
+        if (!t) return t.error();
+        at_ms = *t;
+      }
+      std::optional<v1::ManifestCommitment> commitment;
+      if (!f.manifest.empty()) {
+        auto m = ParseCommitment(f.manifest);
+        if (!m) return m.error();
+        commitment = *m;
+      }
+      if (kind == StatementKind::kHandover) {
+        auto* h = body.mutable_handover();
+        h->set_agreement(target->id.str());
+        h->set_transfer_index(n.transfer);
+        h->set_count(n.count);
+        h->set_place(f.place);
+        h->set_handed_over_ms(at_ms);
+        if (commitment) *h->mutable_manifest() = *commitment;
+        return body;
+      }
+      auto* r = body.mutable_receipt();
+      r->set_agreement(target->id.str());
+      r->set_transfer_index(n.transfer);
+      r->set_count(n.count);
+      r->set_place(f.place);
+      r->set_received_ms(at_ms);
+      auto* rec = r->mutable_reconciliation();
+      rec->set_matched(n.matched);
+      rec->set_missing(n.missing);
+      rec->set_not_on_manifest(n.not_on_manifest);
+      rec->set_unidentified(n.unidentified);
+      rec->set_other_side(n.other_side);
+      if (!f.arrivals.empty() && !commitment) {
+        // The manifest: given, or the one the agreed transfer names.
+        v1::Terms terms;
+        terms.ParseFromString(target->entry.propose().terms());
+        if (static_cast<int>(n.transfer) < terms.transfers_size() &&
+            terms.transfers(static_cast<int>(n.transfer)).has_manifest()) {
+          commitment = terms.transfers(static_cast<int>(n.transfer)).manifest();
+        } else {
+          return Status(Code::kInvalidArgument, "the agreed transfer names no manifest: give --manifest ROOT:COUNT");
+        }
+      }
+      if (commitment) *r->mutable_manifest() = *commitment;
+      return body;
+    }
+    case StatementKind::kAttest: {
+      auto* a = body.mutable_attestation();
+      a->set_what(f.what);
+      a->set_where(f.where);
+      if (!f.when.empty()) {
+        auto t = ParseTime(f.when, "--when");
+        if (!t) return t.error();
+        a->set_when_ms(*t);
+      }
+      a->set_reference(ref_id);
+      return body;
+    }
+    case StatementKind::kStatement:
+      body.mutable_statement()->set_text(f.text);
+      body.mutable_statement()->set_reference(ref_id);
+      return body;
+  }
+  return Status(Code::kInternal, "unknown statement kind");
+}
+
+Status ApplyArrivals(v1::Receipt& receipt, const v1::ReconcileArrivalsResponse& result) {
+  if (result.manifest().count() != receipt.manifest().count()) {
+    return Status(Code::kInvalidArgument, "the manifest holds " + std::to_string(result.manifest().count()) +
+                                              " records, not " + std::to_string(receipt.manifest().count()));
+  }
+  *receipt.mutable_reconciliation() = result.figures();
+  receipt.set_count(result.received());
+  return Status::Ok();
+}
+
+Result<DecodedEntry> ResolveEntry(const std::vector<DecodedEntry> (&feeds)[2], const std::string& prefix) {
+  std::vector<Digest> ids;
+  for (const auto& feed : feeds) {
+    for (const auto& e : feed) ids.push_back(e.id);
+  }
+  auto id = ResolveIdPrefix(prefix, ids);
+  if (!id) return id.error();
+  for (const auto& feed : feeds) {
+    for (const auto& e : feed) {
+      if (e.id == *id) return e;
+    }
+  }
+  return Status(Code::kNotFound, "no entry " + Printable(prefix));
+}
+
+Result<DecodedEntry> ResolveProposal(const std::vector<DecodedEntry> (&feeds)[2], const std::string& prefix) {
+  auto e = ResolveEntry(feeds, prefix);
+  if (!e) return e;
+  if (e->kind() != v1::Entry::kPropose) {
+    return Status(Code::kInvalidArgument,
+                  "entry " + Printable(prefix) + " is " + KindWithArticle(e->kind()) + ", not a proposal");
+  }
+  return e;
 }
 
 }  // namespace parley::cli

@@ -1,41 +1,47 @@
 #include "node/cli/views_cli.h"
 
-#include <signal.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <chrono>
-#include <ctime>
-#include <deque>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <mutex>
-#include <random>
-#include <sstream>
 #include <thread>
 
 #include "crypto/key_file.h"
-#include "node/protocol/agreements.h"
-#include "node/report/audit.h"
-#include "node/report/audit_html.h"
-#include "node/report/bundle.h"
-#include "node/cli/client.h"
-#include "node/cli/manifest_cli.h"
-#include "node/cli/version.h"
 #include "node/base/clock.h"
-#include "node/daemon/config.h"
-#include "node/daemon/log.h"
-#include "node/daemon/node.h"
-#include "node/daemon/peer_auth.h"
-#include "node/daemon/tls.h"
-#include "node/daemon/peer_service.h"
-#include "node/daemon/replicator.h"
+#include "node/base/json.h"
 #include "node/base/parse.h"
 #include "node/base/text.h"
+#include "node/base/time.h"
+#include "node/cli/cli_common.h"
+#include "node/cli/statements.h"
+#include "node/protocol/agreements.h"
+#include "node/report/audit.h"
+#include "node/report/bundle.h"
 #include "node/report/views.h"
 
 namespace parley::cli {
+namespace {
+
+// `parley status` exit codes (for monitors, like a Nagios check).
+constexpr int kHealthy = 0;
+constexpr int kDegraded = 1;
+constexpr int kAlarm = 2;
+constexpr int kUnknown = 3;  // the node did not answer
+
+struct HealthLimits {
+  std::string max_disconnected = "60";  // seconds without the peer before "degraded"
+  std::string max_lag = "1000";         // entries behind the peer before "degraded"
+  bool check = false;                   // exit code only, no output
+};
+
+struct Health {
+  int code = kHealthy;
+  std::vector<std::string> reasons;
+};
 
 // ---------------------------------------------------------------------------
 // Views.
@@ -254,6 +260,53 @@ int CmdExport(const Common& c, const std::string& out) {
     std::cout << "exported to " << out << "\n";
   }
   return kExitOk;
+}
+
+}  // namespace
+
+CommandRunner AddViewCommands(CLI::App& app) {
+  struct Flags {
+    Common c;
+    std::string state, id, out;
+    HealthLimits health_limits;
+    CLI::App *list, *show, *status, *watch, *exp;
+  };
+  auto f = std::make_shared<Flags>();
+  Common& c = f->c;
+  HealthLimits& health_limits = f->health_limits;
+
+  auto* list = f->list = app.add_subcommand("list", "proposals and agreements, and what is one-sided");
+  AddNodeOptions(list, c, false);
+  list->add_option("--state", f->state, "only this state (open, agreed, completed, ...)");
+
+  auto* show = f->show = app.add_subcommand("show", "one proposal's or agreement's whole history");
+  AddNodeOptions(show, c, false);
+  show->add_option("id", f->id, "ID or unique prefix")->required();
+
+  auto* status = f->status = app.add_subcommand(
+      "status", "heads, peer connectivity, lag, forks, alarms; exit 0 healthy, 1 degraded, 2 alarm, 3 no answer");
+  AddNodeOptions(status, c, false);
+  status->add_flag("--check", health_limits.check, "print nothing; only the exit code (for scripts and monitors)");
+  status->add_option("--max-disconnected", health_limits.max_disconnected,
+                     "seconds without the peer before the node counts as degraded (default 60)");
+  status->add_option("--max-lag", health_limits.max_lag,
+                     "entries behind the peer's feed before the node counts as degraded (default 1000)");
+
+  auto* watch = f->watch = app.add_subcommand("watch", "print every entry of both feeds, live");
+  AddNodeOptions(watch, c, false);
+
+  auto* exp = f->exp = app.add_subcommand("export", "write an audit bundle");
+  AddNodeOptions(exp, c, false);
+  exp->add_option("bundle", f->out, "output file")->required();
+
+  return [f]() -> std::optional<int> {
+    if (*f->list) return CmdList(f->c, f->state);
+    if (*f->show) return CmdShow(f->c, f->id);
+    if (*f->status) return CmdStatus(f->c, f->health_limits);
+    if (*f->watch) return CmdWatch(f->c);
+    if (*f->exp) return CmdExport(f->c, f->out);
+    return std::nullopt;
+  };
 }
 
 }  // namespace parley::cli
