@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -20,9 +19,7 @@
 #include "node/cli/cli_common.h"
 #include "node/cli/statements.h"
 #include "node/daemon/config.h"
-#include "node/daemon/peer_auth.h"
-#include "node/daemon/peer_service.h"
-#include "node/daemon/replicator.h"
+#include "node/daemon/peer_client.h"
 #include "node/daemon/tls.h"
 #include "node/report/audit.h"
 #include "node/report/audit_html.h"
@@ -55,63 +52,24 @@ Status FetchBundleFromPeer(const std::string& address, const Charter& charter, c
     if (!files) return files.error();
     creds = PinnedChannelCredentials(*files, tls.fingerprint);
   }
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(kMaxPeerMessageBytes);
-  auto stub = v1::Peer::NewStub(grpc::CreateCustomChannel(address, creds, args));
-  auto deadline = [] { return std::chrono::system_clock::now() + std::chrono::seconds(30); };
-  v1::Heads heads;
-  {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(deadline());
-    AddPeerAuth(ctx, key, charter.ledger_id(), "/parley.v1.Peer/GetHeads");
-    v1::GetHeadsRequest req;
-    req.set_ledger_id(charter.ledger_id().str());
-    grpc::Status s = stub->GetHeads(&ctx, req, &heads);
-    if (!s.ok()) return Status(Code::kUnavailable, "node at " + address + ": " + s.error_message());
-  }
+  auto token_key = std::make_shared<const SecretKey>(SecretKey::FromSeed(key.seed()));
+  const PeerClient peer(address, creds, charter.ledger_id(), [token_key] { return token_key; },
+                        std::chrono::seconds(30));
+  auto heads = peer.GetHeads();
+  if (!heads) return heads.error();
   uint64_t head[2] = {0, 0};
-  for (const auto& f : heads.feeds()) {
+  for (const auto& f : heads->feeds()) {
     if (f.party() <= 1) head[f.party()] = f.seq();
   }
   auto w = BundleWriter::Create(out, charter, "peer " + address, NowMs());
   if (!w) return w.error();
-  auto source = [&](PartyIndex party) {
-    auto buffer = std::make_shared<std::deque<std::string>>();
-    auto next = std::make_shared<uint64_t>(1);
-    return [&, party, buffer, next]() -> Result<std::optional<std::string>> {
-      if (buffer->empty() && *next <= head[party]) {
-        grpc::ClientContext ctx;
-        ctx.set_deadline(deadline());
-        AddPeerAuth(ctx, key, charter.ledger_id(), "/parley.v1.Peer/ReadFeed");
-        v1::ReadFeedRequest req;
-        req.set_ledger_id(charter.ledger_id().str());
-        req.set_party(party);
-        req.set_from_seq(*next);
-        req.set_max_count(static_cast<uint32_t>(std::min<uint64_t>(kMaxReadCount, head[party] - *next + 1)));
-        auto reader = stub->ReadFeed(&ctx, req);
-        v1::FeedItem item;
-        while (reader->Read(&item)) buffer->push_back(std::move(*item.mutable_envelope()));
-        grpc::Status s = reader->Finish();
-        if (!s.ok()) return Status(Code::kUnavailable, "reading from " + address + ": " + s.error_message());
-        if (buffer->empty()) return Status(Code::kDataLoss, "node at " + address + " stopped serving feed " + charter.party_code(party) + " before its head");
-        *next += buffer->size();
-      }
-      if (buffer->empty()) return std::optional<std::string>();
-      std::string e = std::move(buffer->front());
-      buffer->pop_front();
-      return std::optional<std::string>(std::move(e));
-    };
-  };
-  if (Status s = WriteFeedsInCausalOrder(**w, source(0), source(1)); !s.ok()) return s;
-  grpc::ClientContext ctx;
-  ctx.set_deadline(deadline());
-  AddPeerAuth(ctx, key, charter.ledger_id(), "/parley.v1.Peer/GetForkProofs");
-  v1::GetForkProofsRequest req;
-  req.set_ledger_id(charter.ledger_id().str());
-  v1::ForkProofs forks;
-  grpc::Status s = stub->GetForkProofs(&ctx, req, &forks);
-  if (!s.ok()) return Status(Code::kUnavailable, "node at " + address + ": " + s.error_message());
-  for (const auto& f : forks.proofs()) {
+  if (Status s = WriteFeedsInCausalOrder(**w, peer.FeedSource(0, 1, head[0]), peer.FeedSource(1, 1, head[1]));
+      !s.ok()) {
+    return s;
+  }
+  auto forks = peer.GetForkProofs();
+  if (!forks) return forks.error();
+  for (const auto& f : forks->proofs()) {
     if (Status fs = (*w)->AddForkProof(f); !fs.ok()) return fs;
   }
   return (*w)->Finish();
