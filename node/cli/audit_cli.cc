@@ -63,7 +63,8 @@ Status FetchBundleFromPeer(const std::string& address, const Charter& charter, c
   }
   auto w = BundleWriter::Create(out, charter, "peer " + address, NowMs());
   if (!w) return w.error();
-  if (Status s = WriteFeedsInCausalOrder(**w, peer.FeedSource(0, 1, head[0]), peer.FeedSource(1, 1, head[1]));
+  if (Status s = WriteFeedsInCausalOrder(**w, peer.FeedSource(0, 1, head[0], charter.party_code(0)),
+                                         peer.FeedSource(1, 1, head[1], charter.party_code(1)));
       !s.ok()) {
     return s;
   }

@@ -96,15 +96,16 @@ Result<std::vector<std::string>> PeerClient::ReadFeed(PartyIndex party, uint64_t
   return batch;
 }
 
-EnvelopeSource PeerClient::FeedSource(PartyIndex party, uint64_t from, uint64_t to) const {
+EnvelopeSource PeerClient::FeedSource(PartyIndex party, uint64_t from, uint64_t to, std::string feed_name) const {
   auto buffer = std::make_shared<std::deque<std::string>>();
   auto next = std::make_shared<uint64_t>(from);
-  return [this, party, to, buffer, next]() -> Result<std::optional<std::string>> {
+  if (feed_name.empty()) feed_name = std::to_string(party);
+  return [this, party, to, buffer, next, feed_name]() -> Result<std::optional<std::string>> {
     if (buffer->empty() && *next <= to) {
       auto batch = ReadFeed(party, *next, static_cast<uint32_t>(std::min<uint64_t>(kMaxReadCount, to - *next + 1)));
       if (!batch) return batch.error();
       if (batch->empty()) {
-        return Status(Code::kDataLoss, "node at " + address_ + " stopped serving feed " + std::to_string(party) +
+        return Status(Code::kDataLoss, "node at " + address_ + " stopped serving feed " + feed_name +
                                            " at seq " + std::to_string(*next) + ", before seq " + std::to_string(to));
       }
       *next += batch->size();

@@ -62,8 +62,9 @@ class PeerClient {
   Result<std::vector<std::string>> ReadFeed(PartyIndex party, uint64_t from, uint32_t max_count) const;
 
   // `party`'s feed from seq `from` through seq `to`, read lazily in range
-  // reads. A node that stops serving before `to` is kDataLoss.
-  EnvelopeSource FeedSource(PartyIndex party, uint64_t from, uint64_t to) const;
+  // reads. A node that stops serving before `to` is kDataLoss ("... stopped
+  // serving feed NAME ...", NAME `feed_name` or else the party's index).
+  EnvelopeSource FeedSource(PartyIndex party, uint64_t from, uint64_t to, std::string feed_name = {}) const;
 
   Result<v1::ForkProofs> GetForkProofs() const;
 

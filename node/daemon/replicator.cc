@@ -224,27 +224,6 @@ bool Replicator::RecoverBothFeeds(uint64_t own_to, uint64_t other_to) {
   // batch (for the other feed: one fsync per run). What was stored stays
   // stored if the node is killed meanwhile: the next start resumes from the
   // heads.
-  const PartyIndex parties[2] = {self_, other_};
-  const uint64_t limit[2] = {own_to, other_to};
-  uint64_t next[2] = {ledger_.Head(self_).seq + 1, ledger_.Head(other_).seq + 1};
-  std::vector<std::string> buffered[2];
-  size_t at[2] = {0, 0};
-  auto source = [&](int i) -> EnvelopeSource {
-    return [&, i]() -> Result<std::optional<std::string>> {
-      if (at[i] == buffered[i].size()) {
-        buffered[i].clear();
-        at[i] = 0;
-        if (next[i] > limit[i]) return std::optional<std::string>();
-        auto batch = peer_.ReadFeed(parties[i], next[i], kMaxReadCount);
-        if (!batch) return Status(batch.error().code(), "reading " + ledger_.charter().party_code(parties[i]) +
-                                                            "'s feed from the peer: " + batch.error().message());
-        buffered[i] = std::move(*batch);
-        if (buffered[i].empty()) return std::optional<std::string>();
-      }
-      ++next[i];
-      return std::optional<std::string>(std::move(buffered[i][at[i]++]));
-    };
-  };
   std::vector<std::string> run;
   PartyIndex run_party = self_;
   auto flush = [&]() -> Status {
@@ -260,8 +239,9 @@ bool Replicator::RecoverBothFeeds(uint64_t own_to, uint64_t other_to) {
   have[self_] = have_own;
   have[other_] = have_other;
   EnvelopeSource sources[2];
-  sources[self_] = source(0);
-  sources[other_] = source(1);
+  const Charter& charter = ledger_.charter();
+  sources[self_] = peer_.FeedSource(self_, have_own + 1, own_to, charter.party_code(self_));
+  sources[other_] = peer_.FeedSource(other_, have_other + 1, other_to, charter.party_code(other_));
   Status s = MergeFeedsInCausalOrder(sources[0], sources[1], have, [&](PartyIndex p, std::string envelope) {
     if (p != run_party || run.size() >= kMaxReadCount) {
       if (Status f = flush(); !f.ok()) return f;
