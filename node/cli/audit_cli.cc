@@ -4,20 +4,15 @@
 
 #include <CLI/CLI.hpp>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <memory>
-#include <mutex>
-#include <thread>
 
 #include "crypto/key_file.h"
 #include "node/base/clock.h"
 #include "node/base/json.h"
 #include "node/base/parse.h"
 #include "node/base/text.h"
-#include "node/base/time.h"
 #include "node/cli/cli_common.h"
-#include "node/cli/statements.h"
 #include "node/daemon/config.h"
 #include "node/daemon/peer_client.h"
 #include "node/daemon/tls.h"

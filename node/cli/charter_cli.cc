@@ -7,8 +7,6 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
-#include <mutex>
-#include <thread>
 
 #include "crypto/key_file.h"
 #include "node/base/clock.h"
@@ -17,8 +15,8 @@
 #include "node/base/text.h"
 #include "node/base/time.h"
 #include "node/cli/cli_common.h"
-#include "node/cli/statements.h"
 #include "node/cli/key_cli.h"
+#include "node/cli/statements.h"
 #include "node/protocol/charter.h"
 
 namespace parley::cli {

@@ -1,5 +1,6 @@
 #include "node/cli/node_cli.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -7,19 +8,12 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
-#include <mutex>
-#include <thread>
 
 #include "crypto/key_file.h"
 #include "node/base/clock.h"
-#include "node/base/json.h"
 #include "node/base/parse.h"
 #include "node/base/text.h"
-#include "node/base/time.h"
 #include "node/cli/cli_common.h"
-#include "node/cli/statements.h"
-#include <signal.h>
-
 #include "node/daemon/config.h"
 #include "node/daemon/log.h"
 #include "node/daemon/node.h"
