@@ -299,6 +299,19 @@ TEST_CASE("a live audit through a node's peer port, as an observer, equals the o
                                  observer_key.string(), "--passphrase-env", "PARLEY_TEST_PASSPHRASE", "--plaintext"});
   CHECK(nobody.code == 2);
   CHECK(nobody.err.find("cannot read the ledger from 127.0.0.1:1") != std::string::npos);
+  CHECK_MESSAGE(nobody.err.find("node at 127.0.0.1:1, GetHeads: unreachable") != std::string::npos, nobody.err);
+
+  // A key the charter does not name: the node refuses the call (PeerClient
+  // says which call and why), nothing is audited.
+  const auto stranger_key = n.root.path() / "stranger.key";
+  REQUIRE(WriteKeyFile(stranger_key, SecretKey::Generate(), "test passphrase", InteractiveKdfParams()).ok());
+  auto stranger = test::RunParley({"audit", "--peer", n.ru.address(), "--charter", charter, "--key",
+                                   stranger_key.string(), "--passphrase-env", "PARLEY_TEST_PASSPHRASE", "--plaintext"});
+  CHECK(stranger.code == 2);
+  CHECK(stranger.out.empty());
+  CHECK_MESSAGE(stranger.err.find("node at " + n.ru.address() + " refused GetHeads (permission denied)") !=
+                    std::string::npos,
+                stranger.err);
 }
 
 TEST_CASE("unusable input is refused with exit code 2 and says what is wrong") {

@@ -12,11 +12,22 @@
 // found); 2 bad usage or unusable input.
 #pragma once
 
+#include "node/cli/command.h"
+
+namespace CLI {
+class App;
+}  // namespace CLI
+
 namespace parley {
 
 int RunCli(int argc, char** argv);
 
 // Plays the demo in `dir` using the `parley` binary at `self_exe`.
 int RunDemo(const char* self_exe, const char* dir);
+
+namespace cli {
+// `parley demo [--dir DIR]`, run with the `parley` binary at `self_exe`.
+CommandRunner AddDemoCommand(CLI::App& app, const char* self_exe);
+}  // namespace cli
 
 }  // namespace parley

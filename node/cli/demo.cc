@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <array>
 #include <chrono>
 #include <cstdio>
@@ -15,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
@@ -434,6 +436,20 @@ int RunDemo(const char* self_exe, const char* dir) {
   if (ec) exe = self_exe;
   Demo demo(exe.string(), fs::absolute(dir));
   return demo.Play();
+}
+
+cli::CommandRunner cli::AddDemoCommand(CLI::App& app, const char* self_exe) {
+  struct Flags {
+    std::string demo_dir = "demo-data";
+    CLI::App* demo;
+  };
+  auto f = std::make_shared<Flags>();
+  auto* demo = f->demo = app.add_subcommand("demo", "two nodes on 127.0.0.1 play the June 2025 exchange, then the audit");
+  demo->add_option("--dir", f->demo_dir, "folder for the demo's keys, data and logs: new, empty, or made by an earlier demo (then emptied)");
+  return [f, self_exe]() -> std::optional<int> {
+    if (!*f->demo) return std::nullopt;
+    return RunDemo(self_exe, f->demo_dir.c_str());
+  };
 }
 
 }  // namespace parley

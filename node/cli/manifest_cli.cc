@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "crypto/seal.h"
+#include "node/cli/cli_common.h"
 #include "node/cli/client.h"
 #include "node/manifest/manifest.h"
 #include "node/manifest/manifest_proof.h"
@@ -21,22 +22,12 @@
 namespace parley {
 namespace {
 
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
-constexpr int kExitUsage = 2;
-
-int Fail(const Status& s) {
-  std::cerr << "parley: " << s.message() << "\n";
-  return s.code() == Code::kInvalidArgument ? kExitUsage : kExitFailed;
-}
-
-Result<std::string> ReadAll(const std::string& path, const char* what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status(Code::kNotFound, std::string("cannot read ") + what + " " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+// Exit codes, errors and file reading as for every command (cli_common.h).
+using cli::Fail;
+using cli::kExitFailed;
+using cli::kExitOk;
+using cli::kExitUsage;
+using cli::ReadFileBytes;
 
 // Creates `path` (refusing an existing file) with mode 0600 and writes
 // `bytes`: proof files and exports hold personal data.
@@ -77,7 +68,7 @@ nlohmann::json InfoJson(const v1::ManifestInfo& m, const std::string& self_code,
 int Commit(OperatorClient& client, const ManifestFlags& f) {
   auto kind = ParseManifestKind(f.kind);
   if (!kind) return Fail(Status(Code::kInvalidArgument, "--kind must be remains or prisoners"));
-  auto csv = ReadAll(f.file, "manifest");
+  auto csv = ReadFileBytes(f.file, "manifest");
   if (!csv) return Fail(csv.error());
   auto info = client.CommitManifest(*kind == ManifestKind::kRemains ? v1::MANIFEST_REMAINS : v1::MANIFEST_PRISONERS,
                                     std::move(*csv));
@@ -213,11 +204,11 @@ int VerifyProof(const ManifestFlags& f) {
     std::cerr << "parley: " << s.message() << "\n";
     return kExitUsage;
   };
-  auto text = ReadAll(f.file, "proof file");
+  auto text = ReadFileBytes(f.file, "proof file");
   if (!text) return unusable(text.error());
   std::string charter;
   if (!f.charter.empty()) {
-    auto c = ReadAll(f.charter, "charter");
+    auto c = ReadFileBytes(f.charter, "charter");
     if (!c) return unusable(c.error());
     charter = std::move(*c);
   }
@@ -320,6 +311,12 @@ std::optional<int> RunManifestCommand(const ManifestFlags& f) {
   std::cout << "erased: the record's key, salt and text are destroyed; the commitment and every other proof "
                "still hold\n";
   return kExitOk;
+}
+
+cli::CommandRunner AddManifestCommands(CLI::App& app) {
+  auto f = std::make_shared<ManifestFlags>();
+  AddManifestCommands(app, *f, cli::DefaultSocket());
+  return [f] { return RunManifestCommand(*f); };
 }
 
 }  // namespace parley

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "crypto/status.h"
+#include "node/cli/command.h"
 #include "parley/v1/ledger.pb.h"
 
 namespace parley {
@@ -37,6 +38,10 @@ void AddManifestCommands(CLI::App& app, ManifestFlags& f, const std::string& def
 
 // The exit status if one of the manifest commands was given, else nullopt.
 std::optional<int> RunManifestCommand(const ManifestFlags& f);
+
+// The two above as one command family (command.h), with the default socket
+// of the other commands.
+cli::CommandRunner AddManifestCommands(CLI::App& app);
 
 // "ROOT:COUNT" (64 hex digits, a colon, a number >= 1) as `manifest commit`
 // prints it.

@@ -21,7 +21,6 @@ namespace {
 
 using Clock = std::chrono::system_clock;
 
-constexpr auto kUnaryDeadline = std::chrono::seconds(5);
 constexpr auto kSubscribeDeadline = std::chrono::seconds(60);
 
 }  // namespace
@@ -31,9 +30,10 @@ Replicator::Replicator(Ledger& ledger, std::string peer_address, const KeyRing& 
     : ledger_(ledger),
       address_(std::move(peer_address)),
       keys_(keys),
-      credentials_(std::move(credentials)),
       self_(*ledger.self()),
-      other_(1 - *ledger.self()) {
+      other_(1 - *ledger.self()),
+      peer_(address_, std::move(credentials), ledger.charter().ledger_id(),
+            [this] { return keys_.TokenKey(*ledger_.key_schedule(), self_); }) {
   status_.set_address(address_);
 }
 
@@ -88,53 +88,13 @@ namespace {
 // records).
 constexpr uint64_t kMaxSealedManifestBytes = 256ull << 20;
 
-grpc::ChannelArguments PeerChannelArguments() {
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(kMaxPeerMessageBytes);
-  args.SetMaxSendMessageSize(kMaxPeerMessageBytes);
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveIdleMs);
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
-  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
-  return args;
-}
-
 }  // namespace
 
 Result<v1::ManifestData> Replicator::FetchManifest(const Digest& root) const {
-  auto channel = grpc::CreateCustomChannel(address_, credentials_, PeerChannelArguments());
-  auto stub = v1::Peer::NewStub(channel);
-  grpc::ClientContext ctx;
-  ctx.set_deadline(Clock::now() + std::chrono::minutes(5));
   auto key = keys_.TokenKey(*ledger_.key_schedule(), self_);
-  AddPeerAuth(ctx, *key, ledger_.charter().ledger_id(), "/parley.v1.Peer/GetManifest");
-  v1::GetManifestRequest req;
-  req.set_ledger_id(ledger_.charter().ledger_id().str());
-  req.set_root(root.str());
-  auto reader = stub->GetManifest(&ctx, req);
-  std::string sealed;
-  v1::ManifestChunk chunk;
-  while (reader->Read(&chunk)) {
-    if (chunk.total_size() > kMaxSealedManifestBytes ||
-        sealed.size() + chunk.sealed().size() > chunk.total_size()) {
-      ctx.TryCancel();
-      reader->Finish();
-      return Status(Code::kDataLoss, "the peer sent more manifest bytes than it announced (or over 256 MiB)");
-    }
-    if (sealed.empty()) sealed.reserve(chunk.total_size());
-    sealed.append(chunk.sealed());
-  }
-  grpc::Status s = reader->Finish();
-  switch (s.error_code()) {
-    case grpc::StatusCode::OK: break;
-    case grpc::StatusCode::NOT_FOUND: return Status(Code::kNotFound, "peer: " + s.error_message());
-    case grpc::StatusCode::PERMISSION_DENIED: return Status(Code::kPermissionDenied, "peer: " + s.error_message());
-    default: return Status(Code::kUnavailable, "fetching the manifest from " + address_ + ": " + s.error_message());
-  }
-  if (sealed.size() != chunk.total_size()) return Status(Code::kDataLoss, "the peer's manifest arrived truncated");
-  auto plain = OpenSealed(*key, sealed);
+  auto sealed = peer_.GetSealedManifest(root, kMaxSealedManifestBytes);
+  if (!sealed) return sealed.error();
+  auto plain = OpenSealed(*key, *sealed);
   if (!plain) return plain.error();
   // Count the leaves before parsing: an empty leaf is 2 bytes on the wire,
   // and a peer must not make this node allocate for 100 million of them.
@@ -161,26 +121,19 @@ Result<v1::ManifestData> Replicator::FetchManifest(const Digest& root) const {
 }
 
 void Replicator::Run() {
-  auto channel = grpc::CreateCustomChannel(address_, credentials_, PeerChannelArguments());
-  auto stub = v1::Peer::NewStub(channel);
   auto backoff = std::chrono::milliseconds(100);
   while (true) {
     {
       std::lock_guard lock(mu_);
       if (stopping_) return;
     }
-    if (Round(*stub)) {
+    if (Round()) {
       backoff = std::chrono::milliseconds(100);
     } else {
       SleepFor(backoff);
       backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
     }
   }
-}
-
-void Replicator::Authenticate(grpc::ClientContext& ctx, std::string_view method) const {
-  auto key = keys_.TokenKey(*ledger_.key_schedule(), self_);
-  AddPeerAuth(ctx, *key, ledger_.charter().ledger_id(), method);
 }
 
 void Replicator::AcknowledgeRotation() {
@@ -205,7 +158,7 @@ void Replicator::AcknowledgeRotation() {
       {{"rotation", code + "#" + seq}, {"seq", std::to_string(e->seq())}});
 }
 
-bool Replicator::RecoverOwnFeed(v1::Peer::Stub& stub, const v1::Heads& heads) {
+bool Replicator::RecoverOwnFeed(const v1::Heads& heads) {
   uint64_t peer_own = 0, peer_other = 0;
   for (const auto& f : heads.feeds()) {
     if (f.party() == self_) peer_own = f.seq();
@@ -216,7 +169,7 @@ bool Replicator::RecoverOwnFeed(v1::Peer::Stub& stub, const v1::Heads& heads) {
   // no-op; a different one is a fork of our own feed (key misuse, or a seq
   // signed again on a stale folder): proof stored, alarm, signing stops.
   if (const uint64_t common = std::min(peer_own, mine); common > 0) {
-    auto batch = ReadRange(stub, self_, common);
+    auto batch = peer_.ReadFeed(self_, common, 1);
     if (!batch) {
       SetError("reading own feed from peer: " + batch.error().message());
       return false;
@@ -242,7 +195,7 @@ bool Replicator::RecoverOwnFeed(v1::Peer::Stub& stub, const v1::Heads& heads) {
   if (peer_own > mine) {
     Log(LogLevel::kWarn, "peer holds more of our own feed than we do; recovering it",
         {{"ours", std::to_string(mine)}, {"peer", std::to_string(peer_own)}});
-    if (!RecoverBothFeeds(stub, peer_own, peer_other)) return false;
+    if (!RecoverBothFeeds(peer_own, peer_other)) return false;
     const uint64_t now = ledger_.Head(self_).seq;
     if (now < peer_own) {
       SetError("own feed from peer: recovered up to seq " + std::to_string(now) + " of " + std::to_string(peer_own));
@@ -263,7 +216,7 @@ bool Replicator::RecoverOwnFeed(v1::Peer::Stub& stub, const v1::Heads& heads) {
   return true;
 }
 
-bool Replicator::RecoverBothFeeds(v1::Peer::Stub& stub, uint64_t own_to, uint64_t other_to) {
+bool Replicator::RecoverBothFeeds(uint64_t own_to, uint64_t other_to) {
   // Both feeds from the peer, in a causal order (MergeFeedsInCausalOrder,
   // node/report/bundle.h): each own entry after the other feed's entry its seen
   // names, each entry of the other feed after the own entry its seen names.
@@ -271,27 +224,6 @@ bool Replicator::RecoverBothFeeds(v1::Peer::Stub& stub, uint64_t own_to, uint64_
   // batch (for the other feed: one fsync per run). What was stored stays
   // stored if the node is killed meanwhile: the next start resumes from the
   // heads.
-  const PartyIndex parties[2] = {self_, other_};
-  const uint64_t limit[2] = {own_to, other_to};
-  uint64_t next[2] = {ledger_.Head(self_).seq + 1, ledger_.Head(other_).seq + 1};
-  std::vector<std::string> buffered[2];
-  size_t at[2] = {0, 0};
-  auto source = [&](int i) -> EnvelopeSource {
-    return [&, i]() -> Result<std::optional<std::string>> {
-      if (at[i] == buffered[i].size()) {
-        buffered[i].clear();
-        at[i] = 0;
-        if (next[i] > limit[i]) return std::optional<std::string>();
-        auto batch = ReadRange(stub, parties[i], next[i]);
-        if (!batch) return Status(batch.error().code(), "reading " + ledger_.charter().party_code(parties[i]) +
-                                                            "'s feed from the peer: " + batch.error().message());
-        buffered[i] = std::move(*batch);
-        if (buffered[i].empty()) return std::optional<std::string>();
-      }
-      ++next[i];
-      return std::optional<std::string>(std::move(buffered[i][at[i]++]));
-    };
-  };
   std::vector<std::string> run;
   PartyIndex run_party = self_;
   auto flush = [&]() -> Status {
@@ -307,8 +239,9 @@ bool Replicator::RecoverBothFeeds(v1::Peer::Stub& stub, uint64_t own_to, uint64_
   have[self_] = have_own;
   have[other_] = have_other;
   EnvelopeSource sources[2];
-  sources[self_] = source(0);
-  sources[other_] = source(1);
+  const Charter& charter = ledger_.charter();
+  sources[self_] = peer_.FeedSource(self_, have_own + 1, own_to, charter.party_code(self_));
+  sources[other_] = peer_.FeedSource(other_, have_other + 1, other_to, charter.party_code(other_));
   Status s = MergeFeedsInCausalOrder(sources[0], sources[1], have, [&](PartyIndex p, std::string envelope) {
     if (p != run_party || run.size() >= kMaxReadCount) {
       if (Status f = flush(); !f.ok()) return f;
@@ -330,25 +263,7 @@ bool Replicator::RecoverBothFeeds(v1::Peer::Stub& stub, uint64_t own_to, uint64_
   return true;
 }
 
-Result<std::vector<std::string>> Replicator::ReadRange(v1::Peer::Stub& stub, PartyIndex party, uint64_t from) const {
-  grpc::ClientContext ctx;
-  ctx.set_deadline(Clock::now() + kUnaryDeadline);
-  Authenticate(ctx, "/parley.v1.Peer/ReadFeed");
-  v1::ReadFeedRequest req;
-  req.set_ledger_id(ledger_.charter().ledger_id().str());
-  req.set_party(party);
-  req.set_from_seq(from);
-  req.set_max_count(kMaxReadCount);
-  auto reader = stub.ReadFeed(&ctx, req);
-  std::vector<std::string> batch;
-  v1::FeedItem item;
-  while (reader->Read(&item)) batch.push_back(std::move(*item.mutable_envelope()));
-  grpc::Status s = reader->Finish();
-  if (!s.ok()) return Status(Code::kUnavailable, s.error_message());
-  return batch;
-}
-
-bool Replicator::CatchUp(v1::Peer::Stub& stub, const v1::Heads& heads) {
+bool Replicator::CatchUp(const v1::Heads& heads) {
   uint64_t peer_seq = 0;
   for (const auto& f : heads.feeds()) {
     if (f.party() == other_) peer_seq = f.seq();
@@ -359,7 +274,7 @@ bool Replicator::CatchUp(v1::Peer::Stub& stub, const v1::Heads& heads) {
   // threads and stored with one fsync (Ledger::IngestBatch), the next range
   // read while this one is ingested. The live Subscribe that follows starts
   // from the new head.
-  auto pending = std::async(std::launch::async, [this, &stub, from] { return ReadRange(stub, other_, from); });
+  auto pending = std::async(std::launch::async, [this, from] { return peer_.ReadFeed(other_, from, kMaxReadCount); });
   while (true) {
     auto batch = pending.get();
     if (!batch) {
@@ -369,7 +284,7 @@ bool Replicator::CatchUp(v1::Peer::Stub& stub, const v1::Heads& heads) {
     if (batch->empty()) break;
     from += batch->size();
     if (from <= peer_seq) {
-      pending = std::async(std::launch::async, [this, &stub, from] { return ReadRange(stub, other_, from); });
+      pending = std::async(std::launch::async, [this, from] { return peer_.ReadFeed(other_, from, kMaxReadCount); });
     }
     auto r = ledger_.IngestBatch(*batch);
     if (!r) {
@@ -393,20 +308,13 @@ bool Replicator::CatchUp(v1::Peer::Stub& stub, const v1::Heads& heads) {
   return true;
 }
 
-bool Replicator::Round(v1::Peer::Stub& stub) {
-  v1::Heads heads;
-  {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(Clock::now() + kUnaryDeadline);
-    Authenticate(ctx, "/parley.v1.Peer/GetHeads");
-    v1::GetHeadsRequest req;
-    req.set_ledger_id(ledger_.charter().ledger_id().str());
-    grpc::Status s = stub.GetHeads(&ctx, req, &heads);
-    if (!s.ok()) {
-      SetError("peer " + address_ + " unreachable: " + s.error_message());
-      return false;
-    }
+bool Replicator::Round() {
+  auto got = peer_.GetHeads();
+  if (!got) {
+    SetError(got.error().message());
+    return false;
   }
+  const v1::Heads& heads = *got;
   {
     std::lock_guard lock(mu_);
     status_.set_last_contact_ms(NowMs());
@@ -414,13 +322,11 @@ bool Replicator::Round(v1::Peer::Stub& stub) {
       if (f.party() == other_) status_.set_peer_head_seq(f.seq());
     }
   }
-  if (!RecoverOwnFeed(stub, heads)) return false;
-  if (!CatchUp(stub, heads)) return false;
+  if (!RecoverOwnFeed(heads)) return false;
+  if (!CatchUp(heads)) return false;
   AcknowledgeRotation();  // one stored before a restart
 
   grpc::ClientContext ctx;
-  ctx.set_deadline(Clock::now() + kSubscribeDeadline);
-  Authenticate(ctx, "/parley.v1.Peer/Subscribe");
   {
     std::lock_guard lock(mu_);
     if (stopping_) return true;
@@ -428,22 +334,16 @@ bool Replicator::Round(v1::Peer::Stub& stub) {
     SetConnectedLocked(true);
     status_.clear_last_error();
   }
-  v1::SubscribeRequest req;
-  req.set_ledger_id(ledger_.charter().ledger_id().str());
-  req.set_party(other_);
-  req.set_from_seq(ledger_.Head(other_).seq + 1);
-  auto reader = stub.Subscribe(&ctx, req);
-  v1::FeedItem item;
   bool refused = false;
-  while (reader->Read(&item)) {
-    auto r = ledger_.Ingest(item.envelope());
+  grpc::Status s = peer_.Subscribe(ctx, other_, ledger_.Head(other_).seq + 1, kSubscribeDeadline,
+                                   [&](const std::string& envelope) {
+    auto r = ledger_.Ingest(envelope);
     if (!r) {
       Log(LogLevel::kWarn, "refused an entry from the peer",
           {{"peer", address_}, {"reason", r.error().ToString()}});
       SetError("refused entry from peer: " + r.error().ToString());
       refused = true;
-      ctx.TryCancel();
-      break;
+      return false;
     }
     {
       std::lock_guard lock(mu_);
@@ -458,8 +358,8 @@ bool Replicator::Round(v1::Peer::Stub& stub) {
     // The other party rotated its key: acknowledge at once (§5.1), so that
     // its old key stops signing its entries as soon as possible.
     if (*r == IngestOutcome::kStored) AcknowledgeRotation();
-  }
-  grpc::Status s = reader->Finish();
+    return true;
+  });
   {
     std::lock_guard lock(mu_);
     active_ = nullptr;
@@ -468,8 +368,9 @@ bool Replicator::Round(v1::Peer::Stub& stub) {
   if (refused) return false;
   if (s.ok() || s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) return true;
   if (s.error_code() == grpc::StatusCode::CANCELLED) return true;
-  Log(LogLevel::kWarn, "peer stream ended", {{"peer", address_}, {"error", s.error_message()}});
-  SetError("peer stream ended: " + s.error_message());
+  const Status error = peer_.CallError("Subscribe", s);
+  Log(LogLevel::kWarn, "peer stream ended", {{"peer", address_}, {"error", error.message()}});
+  SetError("peer stream ended: " + error.message());
   // A live stream that dropped (the peer restarted, the link broke) is retried
   // at once: the next GetHeads decides whether to back off. Anything else —
   // an oversized or malformed message — backs off, so a hostile peer cannot

@@ -26,32 +26,22 @@
 #include <thread>
 
 #include "node/daemon/keyring.h"
+#include "node/daemon/peer_client.h"
 #include "node/ledger/ledger.h"
 #include "parley/v1/manifest.pb.h"
 #include "parley/v1/operator.pb.h"
-#include "parley/v1/peer.grpc.pb.h"
 
 namespace grpc {
 class ClientContext;
 class ChannelCredentials;
-}
+}  // namespace grpc
 
 namespace parley {
 
-// Largest gRPC message a node accepts from a peer (an envelope plus framing).
-inline constexpr int kMaxPeerMessageBytes = 128 * 1024;
-
-// HTTP/2 keepalive on the peer link: a ping after kKeepaliveIdleMs without
-// traffic, and the link is declared dead when its answer has not come within
-// kKeepaliveTimeoutMs. A paused or vanished peer is therefore noticed within
-// kKeepaliveIdleMs + kKeepaliveTimeoutMs (2 s) even while a subscription is
-// idle. The server accepts pings this often (node.cc).
-inline constexpr int kKeepaliveIdleMs = 1000;
-inline constexpr int kKeepaliveTimeoutMs = 1000;
-
 class Replicator {
  public:
-  // `keys` sign every call's token (peer_auth.h); it must outlive this.
+  // `keys` sign every call's token (peer_auth.h, through PeerClient); it must
+  // outlive this.
   Replicator(Ledger& ledger, std::string peer_address, const KeyRing& keys,
              std::shared_ptr<grpc::ChannelCredentials> credentials);
   ~Replicator();
@@ -70,22 +60,18 @@ class Replicator {
  private:
   void Run();
   // One connection round; returns true if it made contact with the peer.
-  bool Round(v1::Peer::Stub& stub);
+  bool Round();
   // Compares the peer's copy of our own feed (in `heads`) with ours: when
   // the peer holds more, recovers it (RecoverBothFeeds); when it holds as
   // much or less, checks its entry at its head is ours. Then tells the
   // Ledger that the peer has confirmed our head (Ledger::ConfirmOwnHead).
-  bool RecoverOwnFeed(v1::Peer::Stub& stub, const v1::Heads& heads);
+  bool RecoverOwnFeed(const v1::Heads& heads);
   // Ingests our own feed up to `own_to` and the other feed up to `other_to`
   // from the peer, interleaved so that every seen link is satisfied.
-  bool RecoverBothFeeds(v1::Peer::Stub& stub, uint64_t own_to, uint64_t other_to);
+  bool RecoverBothFeeds(uint64_t own_to, uint64_t other_to);
   // Brings our copy of the other feed up to the head the peer reported, in
   // batches (range reads + Ledger::IngestBatch).
-  bool CatchUp(v1::Peer::Stub& stub, const v1::Heads& heads);
-  // One range read of `party`'s feed from `from` (up to kMaxReadCount).
-  Result<std::vector<std::string>> ReadRange(v1::Peer::Stub& stub, PartyIndex party, uint64_t from) const;
-  // Adds a token signed with the key KeyRing::TokenKey names.
-  void Authenticate(grpc::ClientContext& ctx, std::string_view method) const;
+  bool CatchUp(const v1::Heads& heads);
   // If the other party has a pending key rotation, appends a statement that
   // acknowledges it (any entry of ours that has seen it does; §5.1).
   void AcknowledgeRotation();
@@ -99,9 +85,9 @@ class Replicator {
   Ledger& ledger_;
   const std::string address_;
   const KeyRing& keys_;
-  const std::shared_ptr<grpc::ChannelCredentials> credentials_;
   const PartyIndex self_;
   const PartyIndex other_;
+  const PeerClient peer_;  // the other node's Peer service
   std::thread thread_;
 
   mutable std::mutex mu_;
