@@ -27,6 +27,30 @@ Digest Hash(std::string_view domain, std::string_view message) {
   return out;
 }
 
+static_assert(sizeof(crypto_generichash_state) <= 384);
+
+HashStream::HashStream(std::string_view domain) {
+  InitCrypto();
+  auto* state = reinterpret_cast<crypto_generichash_state*>(state_);
+  PARLEY_CHECK(crypto_generichash_init(state, nullptr, 0, Digest::kSize) == 0);
+  Update(domain);
+}
+
+HashStream& HashStream::Update(std::string_view part) {
+  if (!part.empty()) {
+    PARLEY_CHECK(crypto_generichash_update(reinterpret_cast<crypto_generichash_state*>(state_),
+                                           reinterpret_cast<const unsigned char*>(part.data()), part.size()) == 0);
+  }
+  return *this;
+}
+
+Digest HashStream::Final() {
+  Digest out;
+  PARLEY_CHECK(crypto_generichash_final(reinterpret_cast<crypto_generichash_state*>(state_), out.bytes.data(),
+                                        out.kSize) == 0);
+  return out;
+}
+
 void RandomBytes(std::span<uint8_t> out) {
   InitCrypto();
   randombytes_buf(out.data(), out.size());
