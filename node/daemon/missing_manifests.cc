@@ -1,0 +1,64 @@
+#include "node/daemon/missing_manifests.h"
+
+#include "node/daemon/log.h"
+
+namespace parley {
+
+std::vector<v1::ManifestCommitment> OwnManifestCommitments(const v1::Entry& e, PartyIndex self) {
+  std::vector<v1::ManifestCommitment> out;
+  if (e.author() != self) return out;
+  switch (e.body_case()) {
+    case v1::Entry::kDisclose:
+      if (e.disclose().has_manifest()) out.push_back(e.disclose().manifest());
+      break;
+    case v1::Entry::kHandover:
+      if (e.handover().has_manifest()) out.push_back(e.handover().manifest());
+      break;
+    case v1::Entry::kPropose: {
+      v1::Terms terms;
+      if (!terms.ParseFromString(e.propose().terms())) break;
+      for (const v1::Transfer& t : terms.transfers()) {
+        if (t.from_party() == self && t.has_manifest()) out.push_back(t.manifest());
+      }
+      break;
+    }
+    default: break;  // a Receipt names the sender's manifest
+  }
+  return out;
+}
+
+Result<std::vector<v1::MissingManifest>> MissingManifests::Check() {
+  std::lock_guard lock(mu_);
+  const PartyIndex self = *ledger_.self();
+  const uint64_t head = ledger_.Head(self).seq;
+  while (scanned_ < head) {
+    auto batch = ledger_.Read(self, scanned_ + 1, 512);
+    if (!batch) return batch.error();
+    if (batch->empty()) break;
+    for (const DecodedEntry& e : *batch) {
+      for (const v1::ManifestCommitment& m : OwnManifestCommitments(e.entry, self)) {
+        if (missing_.contains(m.root())) continue;
+        auto root = Digest::FromBytes(m.root());
+        if (!root) continue;  // the entry rules allow only 32-byte roots
+        auto held = manifests_.Find(*root);
+        if (!held) return held.error();
+        if (held->has_value()) continue;
+        v1::MissingManifest& miss = missing_[m.root()];
+        miss.set_root(m.root());
+        miss.set_count(m.count());
+        miss.set_seq(e.seq());
+        order_.push_back(m.root());
+        Log(LogLevel::kError,
+            "manifest missing: an own entry names a manifest this node does not hold (committed after the backup "
+            "this node was restored from?); it cannot be recovered from the peer",
+            {{"manifest", ToHex(*root)}, {"records", std::to_string(m.count())}, {"seq", std::to_string(e.seq())}});
+      }
+    }
+    scanned_ = batch->back().seq();
+  }
+  std::vector<v1::MissingManifest> out;
+  for (const std::string& root : order_) out.push_back(missing_[root]);
+  return out;
+}
+
+}  // namespace parley
