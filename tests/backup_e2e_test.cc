@@ -84,7 +84,7 @@ TEST_CASE("backup, 50 more signed, folder lost, restore: the node recovers the 5
   REQUIRE_MESSAGE(b.code == 0, b.err);
   CHECK(b.out.find("backup written to") != std::string::npos);
   CHECK(b.out.find("4 + 4 entries") != std::string::npos);
-  const std::string backup_bytes = ReadBytes(file);
+  std::string backup_bytes = ReadBytes(file);
   CHECK((fs::status(file).permissions() & (fs::perms::group_all | fs::perms::others_all)) == fs::perms::none);
   // The key's mark as it was at the backup (for the second subcase).
   fs::copy_file(n.ru.dir() / "key.hwm", n.ru.dir() / "hwm-at-backup");
@@ -94,6 +94,17 @@ TEST_CASE("backup, 50 more signed, folder lost, restore: the node recovers the 5
   CHECK(again.code != 0);
   CHECK_MESSAGE(again.err.find("exists; give --force") != std::string::npos, again.err);
   CHECK(ReadBytes(file) == backup_bytes);
+  // With --force it is replaced by a new, whole backup (of the same feeds).
+  auto forced = n.ru.Cli({"backup", "--out", file.string(), "--force"});
+  REQUIRE_MESSAGE(forced.code == 0, forced.err);
+  auto reread = BackupReader::Open(file);
+  REQUIRE_MESSAGE(reread.has_value(), reread.error().ToString());
+  CHECK((*reread)->summary().heads[kRU] == at_backup.seq);
+  backup_bytes = ReadBytes(file);
+  CHECK(std::distance(fs::directory_iterator(n.ru.dir()), fs::directory_iterator()) > 0);
+  for (const auto& e : fs::directory_iterator(n.ru.dir())) {
+    CHECK_MESSAGE(e.path().filename().string().find(".partial-") == std::string::npos, e.path());
+  }
 
   // 50 more by RU, and UA's answers in between.
   {
