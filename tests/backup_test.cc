@@ -191,9 +191,42 @@ TEST_CASE("restore refuses a damaged, cut-short or foreign file and a non-empty 
     CHECK(Listing(target) == "something\n");
     CHECK(ReadAll(target / "something") == "keep me");
   }
-  SUBCASE("an empty folder is fine") {
+  SUBCASE("an empty folder is fine, named with a trailing slash too") {
     fs::create_directories(target);
-    CHECK(RestoreBackup(file, target).has_value());
+    auto r = RestoreBackup(file, target.string() + "/");
+    REQUIRE_MESSAGE(r.has_value(), r.error().ToString());
+    CHECK(WasRestored(target));
+    CHECK(fs::exists(target / "ledger"));
+    CHECK(fs::exists(target / "manifests"));
+  }
+}
+
+TEST_CASE("restore with a manifest folder outside the data folder fills both, or neither") {
+  test::TempDir dir;
+  auto ua = OpenUa(dir.path() / "ua");
+  auto ru = OpenRuInMemory();
+  auto manifests = OpenManifests(dir.path() / "ua-manifests");
+  const v1::ManifestInfo info = CommitManifest(*manifests, 2);
+  PlayRounds(*ua, *ru, 2);
+  const fs::path file = dir.path() / "ua.backup";
+  REQUIRE(BackupTo(*ua, *manifests, file).has_value());
+  const fs::path data = dir.path() / "new" / "data", mdir = dir.path() / "new" / "manifests";
+  SUBCASE("both empty") {
+    auto r = RestoreBackup(file, data, mdir);
+    REQUIRE_MESSAGE(r.has_value(), r.error().ToString());
+    CHECK(WasRestored(data));
+    CHECK_FALSE(fs::exists(data / "manifests"));
+    auto restored = OpenManifests(mdir);
+    CHECK(restored->Find(*Digest::FromBytes(info.root())).value().has_value());
+  }
+  SUBCASE("the manifest folder not empty") {
+    fs::create_directories(mdir);
+    WriteAll(mdir / "x", "x");
+    auto r = RestoreBackup(file, data, mdir);
+    REQUIRE_FALSE(r.has_value());
+    CHECK_MESSAGE(r.error().message().find("manifest folder") != std::string::npos, r.error().message());
+    CHECK_FALSE(fs::exists(data));
+    CHECK(Listing(mdir) == "x\n");
   }
 }
 

@@ -457,9 +457,13 @@ Status BuildFromBackup(BackupReader& reader, const std::filesystem::path& stage,
 
 Result<BackupSummary> RestoreBackup(const std::filesystem::path& file, const std::filesystem::path& data_dir_in,
                                     const std::filesystem::path& manifest_dir_in) {
-  const std::filesystem::path data_dir = std::filesystem::absolute(data_dir_in).lexically_normal();
-  const std::filesystem::path manifest_dir =
-      manifest_dir_in.empty() ? data_dir / "manifests" : std::filesystem::absolute(manifest_dir_in).lexically_normal();
+  // Absolute, normal, without a trailing separator ("data/" is "data").
+  const auto normal = [](const std::filesystem::path& p) {
+    std::filesystem::path n = std::filesystem::absolute(p).lexically_normal();
+    return n.has_filename() ? n : n.parent_path();
+  };
+  const std::filesystem::path data_dir = normal(data_dir_in);
+  const std::filesystem::path manifest_dir = manifest_dir_in.empty() ? data_dir / "manifests" : normal(manifest_dir_in);
   const std::filesystem::path rel = manifest_dir.lexically_relative(data_dir);
   const bool inside = !rel.empty() && *rel.begin() != ".." && rel != ".";
   if (Status s = CheckEmptyTarget(data_dir, "data folder"); !s.ok()) return s;
