@@ -15,6 +15,7 @@
 #include "crypto/hash.h"
 #include "fixtures.h"
 #include "node/daemon/backup.h"
+#include "node/daemon/missing_manifests.h"
 #include "node/manifest/manifest_store.h"
 
 namespace parley {
@@ -228,6 +229,40 @@ TEST_CASE("restore with a manifest folder outside the data folder fills both, or
     CHECK_FALSE(fs::exists(data));
     CHECK(Listing(mdir) == "x\n");
   }
+}
+
+TEST_CASE("missing manifests: own manifests named by own entries and not held, nothing else") {
+  test::TempDir dir;
+  LedgerOptions o;
+  o.self = kUA;
+  o.key = test::PartyKey(kUA);
+  auto ua = Ledger::Open(NewMemoryStore(), test::TestCharter(), std::move(o)).value();
+  auto manifests = OpenManifests(dir.path() / "m");
+  const v1::ManifestInfo held = CommitManifest(*manifests, 2);
+  const auto root_of = [](uint8_t b) { return Digest::FromBytes(std::string(32, static_cast<char>(b))).value(); };
+  MissingManifests missing(*ua, *manifests);
+  CHECK(missing.Check().value().empty());
+  // An exchange: UA's transfer names a manifest not held (missing), RU's
+  // transfer one that is RU's to hold (not UA's: not named).
+  v1::Terms terms = test::ExchangeTerms(2, test::kT0);
+  terms.mutable_transfers(0)->mutable_manifest()->set_root(root_of(0xA1).str());
+  terms.mutable_transfers(0)->mutable_manifest()->set_count(2);
+  terms.mutable_transfers(1)->mutable_manifest()->set_root(root_of(0xB2).str());
+  terms.mutable_transfers(1)->mutable_manifest()->set_count(2);
+  REQUIRE(ua->Append(test::Propose(terms, v1::PRISONER_EXCHANGE), test::kT0));
+  // A disclosure of a held manifest: not missing; of one not held: missing.
+  REQUIRE(ua->Append(test::Disclose(*Digest::FromBytes(held.root()), 2, kRU), test::kT0));
+  REQUIRE(ua->Append(test::Say("nothing named"), test::kT0));
+  REQUIRE(ua->Append(test::Disclose(root_of(0xC3), 7, kRU), test::kT0));
+  auto found = missing.Check();
+  REQUIRE(found.has_value());
+  REQUIRE(found->size() == 2);
+  CHECK((*found)[0].root() == root_of(0xA1).str());
+  CHECK((*found)[0].seq() == 1);
+  CHECK((*found)[1].root() == root_of(0xC3).str());
+  CHECK((*found)[1].count() == 7);
+  CHECK((*found)[1].seq() == 4);
+  CHECK(missing.Check().value().size() == 2);  // the same again, not twice
 }
 
 TEST_CASE("restore verifies every entry with the ledger's checks, even in a file whose digest is right") {
