@@ -39,10 +39,11 @@ StreamHash::StreamHash(std::string_view domain) : state_(std::make_unique<State>
 
 StreamHash::~StreamHash() = default;
 
-void StreamHash::Update(std::string_view part) {
-  if (part.empty()) return;
+StreamHash& StreamHash::Update(std::string_view part) {
+  if (part.empty()) return *this;
   PARLEY_CHECK(crypto_generichash_update(&state_->s, reinterpret_cast<const unsigned char*>(part.data()),
                                          part.size()) == 0);
+  return *this;
 }
 
 Digest StreamHash::Final() {

@@ -21,7 +21,7 @@ class StreamHash {
   ~StreamHash();
   StreamHash(const StreamHash&) = delete;
   StreamHash& operator=(const StreamHash&) = delete;
-  void Update(std::string_view part);
+  StreamHash& Update(std::string_view part);
   Digest Final();  // REQUIRES: called once; no Update after
 
  private:

@@ -13,6 +13,7 @@
 #include "crypto/sign.h"
 #include "node/base/text.h"
 #include "node/cli/audit_cli.h"
+#include "node/cli/backup_cli.h"
 #include "node/cli/charter_cli.h"
 #include "node/cli/cli_common.h"
 #include "node/cli/key_cli.h"
@@ -89,6 +90,7 @@ int RunCli(int argc, char** argv) {
   families.push_back(AddTlsCommands(app));      // tls init
   families.push_back(AddDemoCommand(app, argv[0]));
   families.push_back(AddManifestCommands(app));  // manifest ...
+  families.push_back(AddBackupCommands(app, DefaultSocket()));  // backup, restore
 
   try {
     app.parse(argc, argv);

@@ -6,6 +6,7 @@
 //   handover receipt attest statement        sign statements at the local node
 //   list show status watch export            views of the local node
 //   keygen  charter create|sign|show  audit  offline tools
+//   backup (online)  restore (offline)       node/cli/backup_cli.h
 //   demo                          two nodes on loopback play the June 2025 story
 //
 // Exit codes: 0 success; 1 the operation failed (or, for audit, violations

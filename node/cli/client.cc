@@ -245,6 +245,24 @@ Result<v1::GetReconciliationsResponse> OperatorClient::GetReconciliations(const 
   return LongCall<v1::ManifestRef, v1::GetReconciliationsResponse>(&v1::Operator::Stub::GetReconciliations, req);
 }
 
+Status OperatorClient::Backup(const std::function<Status(std::string_view)>& sink) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::hours(2));
+  auto reader = stub_->Backup(&ctx, v1::BackupRequest());
+  v1::BackupChunk chunk;
+  Status failed;
+  while (reader->Read(&chunk)) {
+    failed = sink(chunk.data());
+    if (!failed.ok()) {
+      ctx.TryCancel();
+      break;
+    }
+  }
+  grpc::Status s = reader->Finish();
+  if (!failed.ok()) return failed;
+  return Convert(s);
+}
+
 Status OperatorClient::Follow(PartyIndex party, uint64_t from, const std::function<bool(const std::string&)>& fn) {
   grpc::ClientContext ctx;
   v1::OperatorReadRequest req;

@@ -54,6 +54,9 @@ class OperatorClient {
   Status EraseRecord(const Digest& root, const std::string& record_id);
   Result<v1::ReadManifestResponse> ReadManifest(const Digest& root);
   Result<v1::GetReconciliationsResponse> GetReconciliations(const Digest& root);
+  // An online backup (operator.proto Backup): hands each piece of the
+  // backup file's bytes to `sink` as it arrives; stops at its first error.
+  Status Backup(const std::function<Status(std::string_view)>& sink);
   // Streams one feed from `from` on, following new entries, calling fn for
   // each; stops when fn returns false or the node goes away.
   Status Follow(PartyIndex party, uint64_t from, const std::function<bool(const std::string&)>& fn);

@@ -143,6 +143,10 @@ int CmdStatus(const Common& c, const HealthLimits& limits) {
     j["frozen"] = nlohmann::json::array();
     for (uint32_t f : st->frozen_parties()) j["frozen"].push_back(charter->party_code(f));
     j["fork_proofs"] = st->fork_proofs();
+    j["missing_manifests"] = nlohmann::json::array();
+    for (const auto& m : st->missing_manifests()) {
+      j["missing_manifests"].push_back({{"root", ToHex(m.root())}, {"count", m.count()}, {"seq", m.seq()}});
+    }
     j["alarms"] = nlohmann::json::array();
     for (const auto& a : st->alarms()) j["alarms"].push_back(a);
     j["health"] = {{"state", HealthName(health.code)}, {"reasons", health.reasons}};
@@ -169,6 +173,11 @@ int CmdStatus(const Common& c, const HealthLimits& limits) {
             << ", lag " << p.lag() << (p.last_error().empty() ? "" : "  last error: " + Printable(p.last_error()))
             << "\n";
   std::cout << "  fork proofs: " << st->fork_proofs() << "\n";
+  for (const auto& m : st->missing_manifests()) {
+    std::cout << "  MISSING manifest " << ToHex(m.root()) << " (" << m.count() << " records, named by own entry #"
+              << m.seq() << "): not in this node's store (committed after the backup it was restored from?); the "
+              << "peer cannot give it back\n";
+  }
   for (const auto& r : st->rotations()) {
     const std::string& code = charter->party_code(r.party());
     std::cout << "  key rotation " << code << "#" << r.seq() << " to " << ToHex(r.new_key()).substr(0, 16) << "…: "

@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 
+#include "node/daemon/backup.h"
 #include "node/daemon/log.h"
 #include "node/daemon/operator_service.h"
 #include "node/daemon/tls.h"
@@ -72,7 +73,16 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config, SecretKey ke
                                 ? std::filesystem::path(config.key_file.string() + ".hwm")
                                 : config.high_water_mark;
   options.require_peer_confirmation = !config.sign_without_peer_confirmation;
-  if (config.sign_without_peer_confirmation) {
+  // A restored folder may be older than what the peer holds, and so may the
+  // mark: sign only after the peer's confirmation, whatever the config says.
+  const bool restored = WasRestored(config.data_dir);
+  if (restored) {
+    options.require_peer_confirmation = true;
+    Log(LogLevel::kWarn, "the data folder was restored from a backup: signing waits for the peer to confirm our own "
+                         "head, and what was signed after the backup is recovered from the peer",
+        {{"data_dir", config.data_dir.string()},
+         {"sign_without_peer_confirmation", config.sign_without_peer_confirmation ? "set, but ignored until then" : "no"}});
+  } else if (config.sign_without_peer_confirmation) {
     Log(LogLevel::kWarn, "signing without the peer's confirmation of our own head (sign_without_peer_confirmation)",
         {{"risk", "if the data folder and high-water mark are an older copy, a seq is signed twice and the peer "
                   "freezes our feed with a fork proof"}});
@@ -102,9 +112,29 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config, SecretKey ke
     channel_creds = PinnedChannelCredentials(*tls, config.peer_fingerprint);
   }
   node->replicator_ = std::make_unique<Replicator>(*node->ledger_, config.peer, *node->keys_, channel_creds);
+  node->missing_manifests_ = std::make_unique<MissingManifests>(*node->ledger_, *node->manifests_);
+  {
+    MissingManifests* missing = node->missing_manifests_.get();
+    const std::filesystem::path data_dir = config.data_dir;
+    node->replicator_->OnOwnHeadConfirmed([missing, data_dir, restored] {
+      // What was signed after a backup is recovered by now: name the own
+      // manifests it names that the restored store lacks.
+      auto found = missing->Check();
+      if (!found) Log(LogLevel::kWarn, "cannot check for missing manifests", {{"reason", found.error().ToString()}});
+      if (restored) {
+        if (Status s = ClearRestoredMarker(data_dir); !s.ok()) {
+          Log(LogLevel::kWarn, "cannot remove the restore marker", {{"reason", s.ToString()}});
+        } else {
+          Log(LogLevel::kInfo, "restore complete: the peer confirmed our own head",
+              {{"missing_manifests", found ? std::to_string(found->size()) : "unknown"}});
+        }
+      }
+    });
+  }
   node->peer_service_ = std::make_unique<PeerService>(*node->ledger_, node->manifests_.get());
   node->operator_service_ =
-      std::make_unique<OperatorService>(*node->ledger_, *node->replicator_, *node->keys_, *node->manifests_);
+      std::make_unique<OperatorService>(*node->ledger_, *node->replicator_, *node->keys_, *node->manifests_,
+                                         *node->missing_manifests_);
 
   {
     grpc::ServerBuilder b;

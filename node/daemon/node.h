@@ -12,6 +12,7 @@
 
 #include "node/daemon/config.h"
 #include "node/daemon/keyring.h"
+#include "node/daemon/missing_manifests.h"
 #include "node/daemon/peer_service.h"
 #include "node/daemon/replicator.h"
 #include "node/ledger/ledger.h"
@@ -44,6 +45,7 @@ class Node {
   NodeConfig config_;
   std::unique_ptr<Ledger> ledger_;
   std::unique_ptr<ManifestStore> manifests_;
+  std::unique_ptr<MissingManifests> missing_manifests_;
   std::unique_ptr<KeyRing> keys_;
   std::unique_ptr<PeerService> peer_service_;
   std::unique_ptr<OperatorService> operator_service_;

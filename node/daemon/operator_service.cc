@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "crypto/hash.h"
+#include "node/daemon/backup.h"
 #include "node/protocol/agreements.h"
 #include "node/base/clock.h"
 #include "node/daemon/log.h"
@@ -147,6 +148,9 @@ grpc::Status OperatorService::GetStatus(grpc::ServerContext*, const v1::StatusRe
   auto forks = ledger_.Forks();
   if (forks) resp->set_fork_proofs(static_cast<uint32_t>(forks->size()));
   if (auto blocked = ledger_.signing_blocked()) resp->add_alarms("signing stopped: " + *blocked);
+  if (auto missing = missing_manifests_.Check()) {
+    for (auto& m : *missing) *resp->add_missing_manifests() = std::move(m);
+  }
   auto schedule = ledger_.key_schedule();
   for (PartyIndex p = 0; p < 2; ++p) {
     for (const KeyRotation& r : schedule->rotations(p)) {
@@ -447,6 +451,42 @@ grpc::Status OperatorService::GetReconciliations(grpc::ServerContext*, const v1:
   auto saved = manifests_.Reconciliations(*root);
   if (!saved) return ToGrpc(saved.error());
   for (v1::SavedReconciliation& r : *saved) *resp->add_reconciliations() = std::move(r);
+  return grpc::Status::OK;
+}
+
+}  // namespace parley
+
+namespace parley {
+
+grpc::Status OperatorService::Backup(grpc::ServerContext* ctx, const v1::BackupRequest*,
+                                     grpc::ServerWriter<v1::BackupChunk>* writer) {
+  // The ledger first, then the manifests: a manifest is stored before any
+  // entry names it, so the manifest snapshot holds every one the ledger
+  // snapshot names.
+  const auto t0 = std::chrono::steady_clock::now();
+  auto ledger = ledger_.Snapshot();
+  if (!ledger) return ToGrpc(ledger.error());
+  auto manifests = manifests_.Snapshot();
+  if (!manifests) return ToGrpc(manifests.error());
+  const auto taken = std::chrono::steady_clock::now();
+  v1::BackupChunk chunk;
+  auto summary = WriteBackup(**ledger, **manifests, *ledger_.self(), NowMs(), [&](std::string_view bytes) {
+    if (stopping_ || ctx->IsCancelled()) return Status(Code::kUnavailable, "the backup was cancelled");
+    chunk.set_data(std::string(bytes));
+    if (!writer->Write(chunk)) return Status(Code::kUnavailable, "the caller went away");
+    return Status::Ok();
+  });
+  if (!summary) {
+    Log(LogLevel::kWarn, "backup failed", {{"reason", summary.error().ToString()}});
+    return ToGrpc(summary.error());
+  }
+  const auto us = [](auto d) { return std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(d).count()); };
+  Log(LogLevel::kInfo, "backup streamed",
+      {{"entries", std::to_string(summary->entries)},
+       {"manifest_rows", std::to_string(summary->manifest_rows)},
+       {"bytes", std::to_string(summary->bytes)},
+       {"snapshot_us", us(taken - t0)},
+       {"total_us", us(std::chrono::steady_clock::now() - t0)}});
   return grpc::Status::OK;
 }
 

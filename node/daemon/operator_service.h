@@ -13,6 +13,7 @@
 
 #include "node/base/clock.h"
 #include "node/daemon/keyring.h"
+#include "node/daemon/missing_manifests.h"
 #include "node/daemon/replicator.h"
 #include "node/ledger/ledger.h"
 #include "node/manifest/manifest_store.h"
@@ -22,8 +23,14 @@ namespace parley {
 
 class OperatorService final : public v1::Operator::Service {
  public:
-  OperatorService(Ledger& ledger, const Replicator& replicator, KeyRing& keys, ManifestStore& manifests)
-      : ledger_(ledger), replicator_(replicator), keys_(keys), manifests_(manifests), started_ms_(NowMs()) {}
+  OperatorService(Ledger& ledger, const Replicator& replicator, KeyRing& keys, ManifestStore& manifests,
+                  MissingManifests& missing_manifests)
+      : ledger_(ledger),
+        replicator_(replicator),
+        keys_(keys),
+        manifests_(manifests),
+        missing_manifests_(missing_manifests),
+        started_ms_(NowMs()) {}
 
   void Stop() { stopping_ = true; }
 
@@ -45,6 +52,7 @@ class OperatorService final : public v1::Operator::Service {
   grpc::Status ReadManifest(grpc::ServerContext*, const v1::ManifestRef*, v1::ReadManifestResponse*) override;
   grpc::Status GetReconciliations(grpc::ServerContext*, const v1::ManifestRef*,
                                   v1::GetReconciliationsResponse*) override;
+  grpc::Status Backup(grpc::ServerContext*, const v1::BackupRequest*, grpc::ServerWriter<v1::BackupChunk>*) override;
 
  private:
   // The manifest with `root`, held here or fetched from the peer now.
@@ -67,6 +75,7 @@ class OperatorService final : public v1::Operator::Service {
   const Replicator& replicator_;
   KeyRing& keys_;
   ManifestStore& manifests_;
+  MissingManifests& missing_manifests_;
   std::atomic<bool> stopping_{false};
   const int64_t started_ms_;  // when this node process started (StatusResponse.started_ms)
 };

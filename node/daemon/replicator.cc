@@ -212,6 +212,7 @@ bool Replicator::RecoverOwnFeed(const v1::Heads& heads) {
   if (!was_confirmed) {
     Log(LogLevel::kInfo, "the peer confirmed our own head",
         {{"own_head", std::to_string(ledger_.Head(self_).seq)}, {"peer_holds", std::to_string(peer_own)}});
+    if (on_confirmed_) on_confirmed_();
   }
   return true;
 }

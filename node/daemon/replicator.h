@@ -20,6 +20,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -45,6 +46,10 @@ class Replicator {
   Replicator(Ledger& ledger, std::string peer_address, const KeyRing& keys,
              std::shared_ptr<grpc::ChannelCredentials> credentials);
   ~Replicator();
+
+  // Called (on the replicator's thread) each time the peer has confirmed
+  // our own head for the first time since the start. Set before Start.
+  void OnOwnHeadConfirmed(std::function<void()> fn) { on_confirmed_ = std::move(fn); }
 
   void Start();
   void Stop();
@@ -89,6 +94,7 @@ class Replicator {
   const PartyIndex other_;
   const PeerClient peer_;  // the other node's Peer service
   std::thread thread_;
+  std::function<void()> on_confirmed_;
 
   mutable std::mutex mu_;
   std::condition_variable wake_;

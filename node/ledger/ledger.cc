@@ -776,6 +776,71 @@ Result<std::vector<StoredFork>> Ledger::Forks() const {
   return out;
 }
 
+Result<std::unique_ptr<LedgerSnapshot>> Ledger::Snapshot() const {
+  if (auto damage = damaged()) {
+    return Status(Code::kFailedPrecondition, "the data folder is damaged (" + *damage +
+                                                 "); a backup would copy the damage");
+  }
+  auto snapshot = store_->Snapshot();
+  if (!snapshot) return snapshot.error();
+  auto out = std::make_unique<LedgerSnapshot>(std::move(*snapshot));
+  if (Status s = out->Load(); !s.ok()) return NoteDamage(s);
+  return out;
+}
+
+Status LedgerSnapshot::Load() {
+  auto charter = snapshot_->Get("c");
+  if (!charter) return charter.error();
+  if (!charter->has_value()) return Status(Code::kDataLoss, "the store holds no charter");
+  charter_ = **charter;
+  for (PartyIndex p = 0; p < 2; ++p) {
+    auto head = snapshot_->Get(HeadKey(p));
+    if (!head) return head.error();
+    if (!head->has_value()) continue;
+    if ((*head)->size() != 56) return Status(Code::kDataLoss, "stored head of party " + std::to_string(p) + " is corrupt");
+    heads_[p] = ReadBigEndian64(**head);
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<std::string>> LedgerSnapshot::ReadEnvelopes(PartyIndex party, uint64_t from, size_t max) const {
+  from = std::max<uint64_t>(from, 1);
+  std::vector<std::string> out;
+  if (from > heads_[party]) return out;
+  max = static_cast<size_t>(std::min<uint64_t>(max, heads_[party] - from + 1));
+  uint64_t want = from;
+  bool gap = false;
+  Status s = snapshot_->Scan(EntryKey(party, from), EntryKey(party, heads_[party] + 1),
+                             [&](std::string_view key, std::string_view value) {
+                               if (ReadBigEndian64(key.substr(2)) != want) {
+                                 gap = true;
+                                 return false;
+                               }
+                               out.emplace_back(value);
+                               ++want;
+                               return out.size() < max;
+                             });
+  if (!s.ok()) return s;
+  if (gap || out.size() < max) {
+    return Status(Code::kDataLoss, "entry " + std::to_string(want) + " of party " + std::to_string(party) +
+                                       " is missing from the store below its head " + std::to_string(heads_[party]));
+  }
+  return out;
+}
+
+Result<std::vector<v1::ForkProof>> LedgerSnapshot::ForkProofs() const {
+  std::vector<v1::ForkProof> out;
+  bool corrupt = false;
+  Status s = snapshot_->Scan("f", "g", [&](std::string_view, std::string_view value) {
+    out.emplace_back();
+    corrupt = !out.back().ParseFromArray(value.data(), static_cast<int>(value.size()));
+    return !corrupt;
+  });
+  if (!s.ok()) return s;
+  if (corrupt) return Status(Code::kDataLoss, "stored fork proof is corrupt");
+  return out;
+}
+
 Status Ledger::StoreEntry(const DecodedEntry& e, WriteBatch batch, bool sync) {
   const PartyIndex p = e.author();
   PutEntryRows(e, batch);

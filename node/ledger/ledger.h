@@ -116,6 +116,29 @@ struct StoredFork {
   v1::ForkProof proof;
 };
 
+// A consistent, read-only view of a ledger as of one moment, for an online
+// backup (Ledger::Snapshot): both feeds, their heads and the fork proofs as
+// they were when it was taken — every entry with its index and head rows,
+// never half of one. Taking it blocks neither signing nor ingest for longer
+// than LevelDB takes to pin a sequence number; reading it blocks neither.
+class LedgerSnapshot {
+ public:
+  explicit LedgerSnapshot(std::unique_ptr<StoreSnapshot> snapshot) : snapshot_(std::move(snapshot)) {}
+  // Reads the charter and both heads. kDataLoss if a row is damaged.
+  Status Load();
+  const std::string& signed_charter() const { return charter_; }
+  uint64_t head(PartyIndex party) const { return heads_[party]; }
+  // Up to `max` envelopes of `party`'s feed from seq `from` on, as stored;
+  // kDataLoss if a seq below the head is missing.
+  Result<std::vector<std::string>> ReadEnvelopes(PartyIndex party, uint64_t from, size_t max) const;
+  Result<std::vector<v1::ForkProof>> ForkProofs() const;
+
+ private:
+  std::unique_ptr<StoreSnapshot> snapshot_;
+  std::string charter_;
+  uint64_t heads_[2] = {0, 0};
+};
+
 class Ledger : public FeedIndex {
  public:
   // Opens the ledger in `store`. A new store is founded with the charter; an
@@ -208,6 +231,10 @@ class Ledger : public FeedIndex {
                        std::chrono::steady_clock::time_point deadline) const;
 
   Result<std::vector<StoredFork>> Forks() const;
+  // A snapshot of the whole ledger as of now (see LedgerSnapshot).
+  // kFailedPrecondition if damage was found in the store (a backup would
+  // copy it), or if the store takes no snapshots.
+  Result<std::unique_ptr<LedgerSnapshot>> Snapshot() const;
   bool frozen(PartyIndex party) const;
   // What damage was found in the store (at Open or by a read since), if
   // any: then signing is stopped and the damaged range is not served.

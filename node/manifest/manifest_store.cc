@@ -632,3 +632,69 @@ Status ManifestStore::Erase(const Digest& root, std::string_view record_id) {
 }
 
 }  // namespace parley
+
+namespace parley {
+
+Status ManifestStore::RowCheck::Add(std::string_view key, std::string_view value) {
+  const auto bad = [&](const std::string& what) {
+    return Status(Code::kDataLoss, "manifest store row " + (key.empty() ? std::string("(empty key)") : std::string(1, key[0])) +
+                                       (key.size() > 1 ? ToHex(key.substr(1, 8)) + "…" : "") + ": " + what);
+  };
+  if (key.empty()) return bad("empty key");
+  const size_t n = key.size();
+  switch (key[0]) {
+    case 'w':
+      if (n != 1 + PublicKey::kSize) return bad("wrong key length");
+      return Status::Ok();
+    case 'm': {
+      if (n != 1 + Digest::kSize) return bad("wrong key length");
+      v1::ManifestInfo info;
+      if (!info.ParseFromArray(value.data(), static_cast<int>(value.size())) || info.root() != key.substr(1) ||
+          info.count() == 0) {
+        return bad("the manifest header does not parse or names another root");
+      }
+      infos_[std::string(key.substr(1))] = info.count();
+      return Status::Ok();
+    }
+    case 'l': {
+      if (n != 1 + Digest::kSize) return bad("wrong key length");
+      if (value.empty() || value.size() % Digest::kSize != 0) return bad("the leaves are not whole digests");
+      std::vector<Digest> leaves;
+      leaves.reserve(value.size() / Digest::kSize);
+      for (size_t off = 0; off < value.size(); off += Digest::kSize) {
+        leaves.push_back(*Digest::FromBytes(value.substr(off, Digest::kSize)));
+      }
+      if (MerkleRoot(leaves) != *Digest::FromBytes(key.substr(1))) return bad("its leaves do not give its root");
+      leaves_[std::string(key.substr(1))] = leaves.size();
+      return Status::Ok();
+    }
+    case 'd':
+      if (n != 1 + Digest::kSize + 8) return bad("wrong key length");
+      return Status::Ok();
+    case 'i':
+      if (n != 1 + Digest::kSize) return bad("wrong key length");
+      if (value.size() % 24 != 0) return bad("the index is not whole entries");
+      return Status::Ok();
+    case 'a':
+      if (n != 1 + 2 * Digest::kSize) return bad("wrong key length");
+      return Status::Ok();
+    default: return bad("unknown row kind");
+  }
+}
+
+Status ManifestStore::RowCheck::Finish() const {
+  if (infos_.size() != leaves_.size()) {
+    return Status(Code::kDataLoss, "manifest store rows: " + std::to_string(infos_.size()) + " manifest headers but " +
+                                       std::to_string(leaves_.size()) + " leaf rows");
+  }
+  for (const auto& [root, count] : infos_) {
+    auto it = leaves_.find(root);
+    if (it == leaves_.end() || it->second != count) {
+      return Status(Code::kDataLoss, "manifest store rows: manifest " + ToHex(root).substr(0, 16) +
+                                         "… has no leaf row of its count");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace parley

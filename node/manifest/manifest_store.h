@@ -16,6 +16,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -96,6 +97,26 @@ class ManifestStore {
   // that names it (the line and its outcome stay, so the figures still add
   // up); then compacts the database so the deleted rows leave its files.
   Status Erase(const Digest& root, std::string_view record_id);
+
+  // A consistent copy of every row as of now, for an online backup: the
+  // rows stay encrypted (the backup holds what the data folder holds).
+  Result<std::unique_ptr<StoreSnapshot>> Snapshot() const { return store_->Snapshot(); }
+
+  // Checks rows of a manifest store read from elsewhere (a backup) before
+  // they are written to a new store, without the key: each row's key has a
+  // known kind and length; each `m` row parses and names its own root; each
+  // `l` row's leaves give the root it is stored under and match that
+  // manifest's count; every manifest has both rows. kDataLoss naming the
+  // first row that fails.
+  class RowCheck {
+   public:
+    Status Add(std::string_view key, std::string_view value);
+    Status Finish() const;
+
+   private:
+    std::map<std::string, uint64_t> infos_;   // root -> count of its `m` row
+    std::map<std::string, uint64_t> leaves_;  // root -> leaves of its `l` row
+  };
 
  private:
   ManifestStore(std::unique_ptr<Store> store, SymmetricKey master)

@@ -194,6 +194,8 @@ class LevelDbStore final : public Store {
     return FromLevelDb(it->status(), "store scan");
   }
 
+  Result<std::unique_ptr<StoreSnapshot>> Snapshot() override;
+
   // LevelDB's recovery on open replays the write-ahead log into a new table
   // (a log record cut short by the failed write is dropped whole; a complete
   // one is kept), syncs it, and starts a fresh log, so nothing written later
@@ -265,6 +267,53 @@ class LevelDbStore final : public Store {
   std::shared_mutex mu_;
   std::unique_ptr<leveldb::DB> db_;  // null after a Reopen that failed to open
 };
+
+// A leveldb::Snapshot of an open LevelDbStore. It holds the store's lock
+// shared for its lifetime, so the DB it was taken from stays open under it
+// (Reopen waits; reads and writes do not).
+class LevelDbSnapshot final : public StoreSnapshot {
+ public:
+  LevelDbSnapshot(std::shared_lock<std::shared_mutex> lock, leveldb::DB* db)
+      : lock_(std::move(lock)), db_(db), snapshot_(db->GetSnapshot()) {}
+  ~LevelDbSnapshot() override { db_->ReleaseSnapshot(snapshot_); }
+
+  Result<std::optional<std::string>> Get(std::string_view key) override {
+    std::string value;
+    leveldb::Status s = db_->Get(Options(), leveldb::Slice(key.data(), key.size()), &value);
+    if (s.IsNotFound()) return std::optional<std::string>();
+    if (!s.ok()) return FromLevelDb(s, "snapshot read");
+    return std::optional<std::string>(std::move(value));
+  }
+
+  Status Scan(std::string_view start, std::string_view end,
+              const std::function<bool(std::string_view, std::string_view)>& fn) override {
+    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(Options()));
+    for (it->Seek(leveldb::Slice(start.data(), start.size())); it->Valid() && it->status().ok(); it->Next()) {
+      std::string_view key(it->key().data(), it->key().size());
+      if (key >= end) break;
+      if (!fn(key, std::string_view(it->value().data(), it->value().size()))) break;
+    }
+    return FromLevelDb(it->status(), "snapshot scan");
+  }
+
+ private:
+  leveldb::ReadOptions Options() const {
+    leveldb::ReadOptions options = CheckedReads();
+    options.snapshot = snapshot_;
+    options.fill_cache = false;  // a backup reads everything once
+    return options;
+  }
+  std::shared_lock<std::shared_mutex> lock_;
+  leveldb::DB* db_;
+  const leveldb::Snapshot* snapshot_;
+};
+
+Result<std::unique_ptr<StoreSnapshot>> LevelDbStore::Snapshot() {
+  std::shared_lock<std::shared_mutex> lock;
+  if (Status s = LockOpen(lock); !s.ok()) return s;
+  leveldb::DB* db = db_.get();
+  return std::unique_ptr<StoreSnapshot>(std::make_unique<LevelDbSnapshot>(std::move(lock), db));
+}
 
 }  // namespace
 

@@ -35,6 +35,19 @@ class WriteBatch {
   std::vector<std::string> deletes_;
 };
 
+// A read-only view of a store as of one moment (Store::Snapshot): writes made
+// after it was taken are not seen, and it does not hold writers up (LevelDB:
+// a leveldb::Snapshot, taken under LevelDB's mutex in O(1)). Every batch
+// written before it is seen whole or not at all.
+class StoreSnapshot {
+ public:
+  virtual ~StoreSnapshot() = default;
+  virtual Result<std::optional<std::string>> Get(std::string_view key) = 0;
+  // As Store::Scan, over the snapshot.
+  virtual Status Scan(std::string_view start, std::string_view end,
+                      const std::function<bool(std::string_view key, std::string_view value)>& fn) = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -67,6 +80,14 @@ class Store {
   // file system does with the freed blocks is outside its reach. The default
   // (memory stores) does nothing.
   virtual Status Compact() { return Status::Ok(); }
+
+  // A consistent read-only view of the store as of now (for an online
+  // backup). LevelDB: while a snapshot lives, Reopen waits for it (a
+  // snapshot holds the open database); Get, Scan and Write do not. The
+  // default: kFailedPrecondition.
+  virtual Result<std::unique_ptr<StoreSnapshot>> Snapshot() {
+    return Status(Code::kFailedPrecondition, "this store takes no snapshots");
+  }
 };
 
 std::unique_ptr<Store> NewMemoryStore();
