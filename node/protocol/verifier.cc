@@ -75,14 +75,16 @@ Result<DecodedEntry> FeedVerifier::Decode(std::string_view envelope, const KeySc
 }
 
 bool FeedVerifier::KeyChanged(const KeySchedule& used, const KeySchedule& now, const v1::Entry& e) {
-  if (used.version() == now.version()) return false;
+  if (&used == &now) return false;
   const uint64_t seen = e.has_seen() ? e.seen().seq() : 0;
   return used.KeyFor(e.author(), e.seq(), seen) != now.KeyFor(e.author(), e.seq(), seen);
 }
 
 void FeedVerifier::Recheck(Result<DecodedEntry>& decoded, std::string_view envelope, const KeySchedule& used,
                            const KeySchedule& now) const {
-  if (used.version() == now.version()) return;
+  // Versions tell copies apart, not a schedule re-read from the store: the
+  // keys themselves are compared.
+  if (&used == &now) return;
   if (!decoded || KeyChanged(used, now, decoded->entry)) decoded = Decode(envelope, &now);
 }
 
