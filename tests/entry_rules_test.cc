@@ -696,6 +696,40 @@ TEST_CASE("the verifier's signing-side check refuses every row's entry as the re
   CHECK(n > 100);
 }
 
+TEST_CASE("FeedVerifier::CheckForkProof: two validly signed entries at one seq prove a fork; nothing else does") {
+  World w(kLater);
+  const FeedVerifier verifier(TheCharter());
+  const KeySchedule schedule(TheCharter());
+  auto half = [](const std::string& envelope) {
+    v1::SignedEntry s;
+    PARLEY_CHECK(s.ParseFromString(envelope));
+    return s;
+  };
+  const DecodedEntry& head = w.feed(kRU)[1];
+  v1::Entry twin = head.entry;
+  twin.set_time_ms(twin.time_ms() + 1);
+  const std::string twin_envelope = w.Sign(twin);
+  auto proof = [&](const std::string& a, const std::string& b) {
+    v1::ForkProof f;
+    *f.mutable_first() = half(a);
+    *f.mutable_second() = half(b);
+    return verifier.CheckForkProof(f, schedule);
+  };
+  auto fork = proof(head.envelope, twin_envelope);
+  REQUIRE_MESSAGE(fork.has_value(), fork.error().ToString());
+  CHECK(fork->party == kRU);
+  CHECK(fork->seq == 2);
+  auto refusal = [&](const std::string& a, const std::string& b) {
+    auto r = proof(a, b);
+    return r ? std::string("accepted as a fork") : r.error().message();
+  };
+  const std::string not_two = "fork proof is not two different entries at one seq of one feed";
+  CHECK(refusal(head.envelope, head.envelope) == not_two);             // one entry twice
+  CHECK(refusal(w.feed(kRU)[0].envelope, head.envelope) == not_two);  // two seqs
+  CHECK(refusal(w.feed(kUA)[1].envelope, head.envelope) == not_two);  // two feeds
+  CHECK(refusal(head.envelope, FlipSignatureBit(twin_envelope)).rfind("fork proof does not verify", 0) == 0);
+}
+
 // --- totals at the 64-bit boundary, through every path ------------------------
 
 // UA's proposal P (RU hands 1212 remains to UA) accepted by RU; RU's
