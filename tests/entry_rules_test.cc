@@ -2,7 +2,11 @@
 // path by which an entry is accepted: Ledger::Ingest, Ledger::IngestBatch (the
 // bad entry after valid ones, and alone after everything else), the offline
 // audit of a bundle, and — for rules about the body, which the signing side
-// applies too — Ledger::Append and Ledger::Preview of the same body.
+// applies too — Ledger::Append and Ledger::Preview of the same body; every
+// row but forged signatures also through the signing side's check itself
+// (FeedVerifier::CheckSignable: all of them run the one FeedVerifier).
+// Handover and receipt totals at and past 2^64 - 1 run through every path
+// into agreement state, and through the node's VoidReason.
 //
 // Each row names a rule case, which starting ledger it applies to (RU's first
 // entry, or a later one), which body kinds it is tried with, and the
@@ -24,6 +28,8 @@
 #include "node/report/audit.h"
 #include "node/report/bundle.h"
 #include "node/ledger/ledger.h"
+#include "node/protocol/agreements.h"
+#include "node/protocol/verifier.h"
 
 namespace parley {
 namespace {
@@ -667,6 +673,159 @@ TEST_CASE("Append and Preview refuse to sign a body that breaks a rule, and sign
     ++n;
   }
   CHECK(n > 50);
+}
+
+TEST_CASE("the verifier's signing-side check refuses every row's entry as the receiving paths do (faults of the "
+          "signature aside)") {
+  // FeedVerifier::CheckSignable is what Append and Preview run before they
+  // sign; here it is given the very entry each row delivers, header faults
+  // included (a node's own header is built by FeedVerifier::NextEntry, so
+  // Append alone cannot reach them).
+  int n = 0;
+  for (const Case& c : Cases()) {
+    if (c.rule->expect == Violation::kBadSignature) continue;  // the one check that needs the signature
+    INFO(c.name());
+    auto [w, bad] = c.Build();
+    auto l = ObserverCopy();
+    Deliver(*l, Concat(w.order(), w.extras()));
+    const FeedVerifier verifier(l->charter());
+    const Status s = verifier.CheckSignable(bad.entry, *l, *l->key_schedule());
+    CHECK((s.ok() ? std::string("stored") : Outcome(s)) == c.expected());
+    ++n;
+  }
+  CHECK(n > 100);
+}
+
+TEST_CASE("FeedVerifier::CheckForkProof: two validly signed entries at one seq prove a fork; nothing else does") {
+  World w(kLater);
+  const FeedVerifier verifier(TheCharter());
+  const KeySchedule schedule(TheCharter());
+  auto half = [](const std::string& envelope) {
+    v1::SignedEntry s;
+    PARLEY_CHECK(s.ParseFromString(envelope));
+    return s;
+  };
+  const DecodedEntry& head = w.feed(kRU)[1];
+  v1::Entry twin = head.entry;
+  twin.set_time_ms(twin.time_ms() + 1);
+  const std::string twin_envelope = w.Sign(twin);
+  auto proof = [&](const std::string& a, const std::string& b) {
+    v1::ForkProof f;
+    *f.mutable_first() = half(a);
+    *f.mutable_second() = half(b);
+    return verifier.CheckForkProof(f, schedule);
+  };
+  auto fork = proof(head.envelope, twin_envelope);
+  REQUIRE_MESSAGE(fork.has_value(), fork.error().ToString());
+  CHECK(fork->party == kRU);
+  CHECK(fork->seq == 2);
+  auto refusal = [&](const std::string& a, const std::string& b) {
+    auto r = proof(a, b);
+    return r ? std::string("accepted as a fork") : r.error().message();
+  };
+  const std::string not_two = "fork proof is not two different entries at one seq of one feed";
+  CHECK(refusal(head.envelope, head.envelope) == not_two);             // one entry twice
+  CHECK(refusal(w.feed(kRU)[0].envelope, head.envelope) == not_two);  // two seqs
+  CHECK(refusal(w.feed(kUA)[1].envelope, head.envelope) == not_two);  // two feeds
+  CHECK(refusal(head.envelope, FlipSignatureBit(twin_envelope)).rfind("fork proof does not verify", 0) == 0);
+}
+
+// --- totals at the 64-bit boundary, through every path ------------------------
+
+// UA's proposal P (RU hands 1212 remains to UA) accepted by RU; RU's
+// handovers and UA's receipts of transfer 0 as given.
+struct Totals {
+  const char* name;
+  std::vector<uint64_t> handovers, receipts;
+  const char* state;  // the agreement's state
+  uint64_t handed_over, received;
+  size_t void_reports;
+};
+
+const std::vector<Totals> kTotals = {
+    {"handovers 2^63-1, 2^63-1, 1214 and a receipt of 1212: the last handover would wrap; never completed",
+     {UINT64_MAX / 2, UINT64_MAX / 2, 1214}, {1212}, "disputed", UINT64_MAX - 1, 1212, 1},
+    {"handovers 2^63-1 and 2^63 reach 2^64-1 exactly; a receipt of 2^64-1 completes",
+     {UINT64_MAX / 2, UINT64_MAX / 2 + 1}, {UINT64_MAX}, "completed", UINT64_MAX, UINT64_MAX, 0},
+    {"one handover and one receipt of 2^64-1", {UINT64_MAX}, {UINT64_MAX}, "completed", UINT64_MAX, UINT64_MAX, 0},
+    {"a handover of 1 after 2^64-1 is void; the agreement stays completed",
+     {UINT64_MAX, 1}, {UINT64_MAX}, "completed", UINT64_MAX, UINT64_MAX, 1},
+    {"receipts 2^64-2, 1, then 1 past the limit: void", {UINT64_MAX}, {UINT64_MAX - 1, 1, 1}, "completed", UINT64_MAX,
+     UINT64_MAX, 1},
+};
+
+World TotalsWorld(const Totals& t) {
+  World w(kFirst);
+  w.Add(kRU, test::Accept(w.P()));
+  for (uint64_t h : t.handovers) w.Add(kRU, test::Handover(w.P(), 0, h));
+  for (uint64_t r : t.receipts) w.Add(kUA, test::Receipt(w.P(), 0, r));
+  return w;
+}
+
+std::string TotalsOf(const LedgerState& s, const World& w) {
+  const Proposal* p = s.Find(w.P().id);
+  if (!p || !p->agreement) return "no agreement";
+  const TransferProgress& t = p->agreement->transfers[0];
+  size_t void_reports = 0;
+  for (const VoidStatement& v : s.void_statements) {
+    void_reports += v.kind == v1::Entry::kHandover || v.kind == v1::Entry::kReceipt;
+  }
+  return std::string(AgreementStateName(p->agreement->state)) + " " + std::to_string(t.handed_over) + "/" +
+         std::to_string(t.received) + ", " + std::to_string(void_reports) + " void";
+}
+
+LedgerState StateOf(const Ledger& l) {
+  return ComputeState(l.Read(kUA, 1, SIZE_MAX).value(), l.Read(kRU, 1, SIZE_MAX).value(), kT0);
+}
+
+TEST_CASE("handover and receipt totals at 2^64-1 exactly and past it: the same state through every path") {
+  test::TempDir dir;
+  for (const Totals& t : kTotals) {
+    INFO(t.name);
+    const World w = TotalsWorld(t);
+    const std::string expected = std::string(t.state) + " " + std::to_string(t.handed_over) + "/" +
+                                 std::to_string(t.received) + ", " + std::to_string(t.void_reports) + " void";
+    // Ingest, one by one.
+    auto one = ObserverCopy();
+    Deliver(*one, w.order());
+    CHECK(TotalsOf(StateOf(*one), w) == expected);
+    // IngestBatch, all at once.
+    auto batch = ObserverCopy();
+    auto r = batch->IngestBatch(w.order());
+    REQUIRE_MESSAGE(r.has_value(), r.error().ToString());
+    CHECK(r->stored == w.order().size());
+    CHECK(TotalsOf(StateOf(*batch), w) == expected);
+    // The audit of a bundle.
+    const std::filesystem::path path = dir.path() / "totals.parley";
+    {
+      auto bw = BundleWriter::Create(path, TheCharter(), "entry_rules_test", kT0).value();
+      for (const std::string& env : w.order()) REQUIRE(bw->AddEntry(env).ok());
+      REQUIRE(bw->Finish().ok());
+    }
+    AuditOptions o;
+    o.now_ms = kT0;
+    o.threads = 1;
+    auto report = AuditBundle(path.string(), o);
+    REQUIRE_MESSAGE(report.has_value(), report.error().ToString());
+    CHECK(TotalsOf(report->state, w) == expected);
+    // The node's own side: the state it keeps for Submit, and VoidReason of
+    // each report before it is signed (void exactly when the state lists it).
+    IncrementalState inc;
+    size_t at[2] = {0, 0};
+    for (const std::string& env : w.order()) {
+      const PartyIndex p = at[kUA] < w.feed(kUA).size() && w.feed(kUA)[at[kUA]].envelope == env ? kUA : kRU;
+      const DecodedEntry& e = w.feed(p)[at[p]++];
+      REQUIRE(e.envelope == env);
+      const bool void_now = VoidReason(inc.state(), e.entry).has_value();
+      bool listed = false;
+      for (const VoidStatement& v : report->state.void_statements) listed = listed || v.at.id == e.id;
+      CHECK(void_now == listed);
+      std::vector<DecodedEntry> next[2];
+      next[p].push_back(e);
+      REQUIRE(inc.Add(next));
+    }
+    CHECK(TotalsOf(inc.state(), w) == expected);
+  }
 }
 
 }  // namespace

@@ -31,38 +31,44 @@ bool CanBeVoid(const v1::Entry& body) {
 
 }  // namespace
 
-Result<std::optional<std::string>> OperatorService::VoidReason(const v1::Entry& body, int64_t now_ms) const {
+Status OperatorService::CatchUpAgreements() {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (!agreements_) {
+      agreements_ = std::make_unique<IncrementalState>();
+      const auto schedule = ledger_.key_schedule();
+      for (PartyIndex p = 0; p < 2; ++p) {
+        for (const KeyRotation& r : schedule->rotations(p)) agreements_->DeclareCompromised(p, r.compromised_from, r.seq);
+      }
+    }
+    std::vector<DecodedEntry> next[2];
+    for (PartyIndex p = 0; p < 2; ++p) {
+      auto f = ledger_.Read(p, agreements_->count(p) + 1, SIZE_MAX);
+      if (!f) return f.error();
+      next[p] = std::move(*f);
+    }
+    if (agreements_->Add(next)) return Status::Ok();
+    agreements_.reset();  // start again from the whole feeds
+  }
+  return Status(Code::kInternal, "agreement state: the stored feeds cannot be replayed in canonical order");
+}
+
+Result<std::optional<std::string>> OperatorService::VoidReason(const v1::Entry& body, int64_t now_ms) {
   const PartyIndex self = *ledger_.self();
-  std::vector<DecodedEntry> feeds[2];
-  for (PartyIndex p = 0; p < 2; ++p) {
-    auto f = ledger_.Read(p, 1, SIZE_MAX);
-    if (!f) return f.error();
-    feeds[p] = std::move(*f);
+  std::lock_guard lock(agreements_mu_);
+  if (Status s = CatchUpAgreements(); !s.ok()) return s;
+  // The candidate as it would be signed next (after the heads just read).
+  const FeedHead& own = agreements_->head(self);
+  const FeedHead& other = agreements_->head(1 - self);
+  v1::Entry candidate = body;
+  candidate.set_author(self);
+  candidate.set_seq(own.seq + 1);
+  candidate.clear_seen();
+  if (other.seq > 0) {
+    candidate.mutable_seen()->set_seq(other.seq);
+    candidate.mutable_seen()->set_id(other.id.str());
   }
-  // The candidate as it would be signed next. Agreement state never looks at
-  // signatures, so it is evaluated unsigned and never leaves this function.
-  DecodedEntry candidate;
-  candidate.entry = body;
-  candidate.entry.set_author(self);
-  candidate.entry.set_seq(feeds[self].size() + 1);
-  const auto& other = feeds[1 - self];
-  if (!other.empty()) {
-    candidate.entry.mutable_seen()->set_seq(other.back().seq());
-    candidate.entry.mutable_seen()->set_id(other.back().id.str());
-  }
-  candidate.entry.set_time_ms(std::max(now_ms, feeds[self].empty() ? 0 : feeds[self].back().time_ms()));
-  candidate.id = Hash("parley/candidate", candidate.entry.SerializeAsString());
-  feeds[self].push_back(candidate);
-  LedgerState state = ComputeState(feeds[0], feeds[1], now_ms);
-  for (const VoidStatement& v : state.void_statements) {
-    if (v.at.id == candidate.id) return std::optional<std::string>(v.reason);
-  }
-  // A proposal whose counters / amends would do nothing, or an acceptance
-  // that would leave an amendment's link without effect.
-  for (const VoidLink& v : state.void_links) {
-    if (v.by.id == candidate.id) return std::optional<std::string>(v.field + ": " + v.reason);
-  }
-  return std::optional<std::string>();
+  candidate.set_time_ms(std::max(now_ms, own.time_ms));
+  return parley::VoidReason(agreements_->state(), candidate);
 }
 
 grpc::Status OperatorService::Submit(grpc::ServerContext*, const v1::SubmitRequest* req, v1::SubmitResponse* resp) {

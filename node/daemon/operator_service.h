@@ -1,6 +1,8 @@
 // OperatorService: the gRPC Operator service (proto/parley/v1/operator.proto)
 // for the local CLI. Submit refuses statements that would be void (accepting
-// one's own or a withdrawn proposal, ...) with the reason, before signing.
+// one's own or a withdrawn proposal, ...) with the reason, before signing:
+// VoidReason (node/protocol/agreements.h) on an agreement state kept up to
+// date here, to which each Submit adds only the entries stored since.
 // RotateKey hands the node its next key and signs the RotateKey entry. The
 // manifest calls work on the node's ManifestStore; error messages about a
 // manifest's content name lines and columns, never a value.
@@ -10,6 +12,8 @@
 #pragma once
 
 #include <atomic>
+#include <memory>
+#include <mutex>
 
 #include "node/base/clock.h"
 #include "node/daemon/keyring.h"
@@ -17,6 +21,7 @@
 #include "node/daemon/replicator.h"
 #include "node/ledger/ledger.h"
 #include "node/manifest/manifest_store.h"
+#include "node/protocol/agreements.h"
 #include "parley/v1/operator.grpc.pb.h"
 
 namespace parley {
@@ -68,14 +73,22 @@ class OperatorService final : public v1::Operator::Service {
   // body is checked to be a Receipt naming a manifest whose figures and count
   // are exactly what the list gives.
   Result<Reconciled> CheckReceiptArrivals(const v1::Entry& body, std::string_view arrivals_csv);
-  // Why `body`, signed now, would have no effect; nullopt if it would.
-  Result<std::optional<std::string>> VoidReason(const v1::Entry& body, int64_t now_ms) const;
+  // Why `body`, signed now, would have no effect; nullopt if it would
+  // (agreements.h VoidReason, on the state kept up to date below).
+  Result<std::optional<std::string>> VoidReason(const v1::Entry& body, int64_t now_ms);
+  // Brings agreements_ up to the stored heads: reads only the entries stored
+  // since, and the whole feeds only when they cannot be added in canonical
+  // order (the other party wrote concurrently) or a rotation declared
+  // entries compromised. REQUIRES: agreements_mu_ held.
+  Status CatchUpAgreements();
 
   Ledger& ledger_;
   const Replicator& replicator_;
   KeyRing& keys_;
   ManifestStore& manifests_;
   MissingManifests& missing_manifests_;
+  std::mutex agreements_mu_;
+  std::unique_ptr<IncrementalState> agreements_;  // guarded by agreements_mu_
   std::atomic<bool> stopping_{false};
   const int64_t started_ms_;  // when this node process started (StatusResponse.started_ms)
 };

@@ -647,10 +647,11 @@ FeedHead Ledger::Head(PartyIndex party) const {
 
 // A FeedIndex over the ledger for use while mu_ is held.
 namespace {
-class HeldIndex final : public FeedIndex {
+class HeldIndex final : public FeedView {
  public:
-  HeldIndex(const FeedHead* heads, const FeedIndex& base) : heads_(heads), base_(base) {}
+  HeldIndex(const FeedHead* heads, const FeedView& base) : heads_(heads), base_(base) {}
   FeedHead Head(PartyIndex party) const override { return heads_[party]; }
+  bool Frozen(PartyIndex party) const override { return base_.Frozen(party); }
   Result<std::optional<EntryRef>> Find(const Digest& id) const override { return base_.Find(id); }
   Result<std::optional<Digest>> IdAt(PartyIndex party, uint64_t seq) const override {
     return base_.IdAt(party, seq);
@@ -658,7 +659,7 @@ class HeldIndex final : public FeedIndex {
 
  private:
   const FeedHead* heads_;
-  const FeedIndex& base_;
+  const FeedView& base_;
 };
 }  // namespace
 
@@ -898,39 +899,23 @@ Result<DecodedEntry> Ledger::Append(const v1::Entry& body, int64_t now_ms, const
 }
 
 Result<std::pair<v1::Entry, const SecretKey*>> Ledger::NextEntry(const v1::Entry& body, int64_t now_ms,
-                                                                 const FeedHead heads[2],
                                                                  const KeySchedule& schedule,
-                                                                 const FeedIndex& index,
+                                                                 const FeedView& index,
                                                                  const std::optional<std::string>& blocked) const {
   if (blocked) return Status(Code::kFailedPrecondition, "refusing to sign: " + *blocked);
   const PartyIndex self = options_.self.value_or(0);
-  const FeedHead& head = heads[self];
-  const FeedHead& other = heads[1 - self];
-  v1::Entry entry;
-  entry.CopyFrom(body);
-  entry.set_ledger_id(charter_.ledger_id().str());
-  entry.set_author(self);
-  entry.set_seq(head.seq + 1);
-  entry.set_prev(head.seq == 0 ? charter_.ledger_id().str() : head.id.str());
-  if (other.seq > 0) {
-    entry.mutable_seen()->set_seq(other.seq);
-    entry.mutable_seen()->set_id(other.id.str());
-  } else {
-    entry.clear_seen();
-  }
-  entry.set_time_ms(std::max(now_ms, head.time_ms));
+  v1::Entry entry = verifier_.NextEntry(self, body, index, now_ms);
   // Everything a receiving node checks but the signature: never sign what
   // the peer would refuse.
-  if (Status s = CheckSignable(entry, charter_); !s.ok()) return s;
-  if (Status s = CheckSuccessor(entry, charter_.ledger_id(), index); !s.ok()) return s;
-  if (Status s = schedule.CheckRotation(entry); !s.ok()) return s;
+  if (Status s = verifier_.CheckSignable(entry, index, schedule); !s.ok()) return s;
   if (entry.body_case() == v1::Entry::kRotateKey &&
       (!options_.next_key || options_.next_key->public_key().view() != entry.rotate_key().new_public_key())) {
     return Status(Code::kFailedPrecondition,
                   "refusing to rotate to a key this node does not hold: give the node the new secret key as "
                   "its next key first, so that it can sign once the rotation takes effect");
   }
-  const SecretKey* signer = SignerFor(schedule, entry.seq(), other.seq);
+  const uint64_t seen = entry.has_seen() ? entry.seen().seq() : 0;
+  const SecretKey* signer = SignerFor(schedule, entry.seq(), seen);
   if (!signer) return Status(Code::kFailedPrecondition, "refusing to sign: this node does not hold the key in effect");
   return std::make_pair(std::move(entry), signer);
 }
@@ -968,7 +953,7 @@ Result<v1::Entry> Ledger::Preview(const v1::Entry& body, int64_t now_ms) {
   if (Status s = ReadyToSign(); !s.ok()) return s;
   const SigningState st = SigningSnapshot();
   HeldIndex index(st.heads, *this);
-  auto next = NextEntry(body, now_ms, st.heads, *st.schedule, index, st.blocked);
+  auto next = NextEntry(body, now_ms, *st.schedule, index, st.blocked);
   if (!next) return next.error();
   return std::move(next->first);
 }
@@ -1025,7 +1010,7 @@ void Ledger::CommitGroup(const std::vector<Writer*>& group) {
         continue;
       }
     }
-    auto next = NextEntry(*w->body, w->now_ms, heads, *schedule, index, blocked);
+    auto next = NextEntry(*w->body, w->now_ms, *schedule, index, blocked);
     if (!next) { w->result = next.error(); continue; }
     const auto& [entry, signer] = *next;
 
@@ -1088,7 +1073,15 @@ FeedHead Ledger::WaitForHead(PartyIndex party, uint64_t seq,
   return heads_[party];
 }
 
-Result<IngestOutcome> Ledger::RecordFork(const DecodedEntry& e, const std::string& stored_envelope) {
+Result<IngestOutcome> Ledger::RecordFork(const DecodedEntry& e) {
+  auto stored = store_->Get(EntryKey(e.author(), e.seq()));
+  if (!stored) return NoteDamage(stored.error(), e.author(), e.seq());
+  if (!stored->has_value()) return Status(Code::kDataLoss, "entry below head is missing from the store");
+  const std::string& stored_envelope = **stored;
+  // The proof must hold two valid entries: the stored one is verified again.
+  if (auto first = verifier_.Decode(stored_envelope, schedule_.get()); !first) {
+    return Status(Code::kDataLoss, "stored entry fails verification: " + first.error().message());
+  }
   v1::ForkProof proof;
   if (!proof.mutable_first()->ParseFromString(stored_envelope) ||
       !proof.mutable_second()->ParseFromString(e.envelope)) {
@@ -1115,29 +1108,19 @@ Result<IngestOutcome> Ledger::Ingest(std::string_view envelope) {
   // under the lock if the schedule changed in between (rare: a rotation or
   // its acknowledgement was stored meanwhile).
   const std::shared_ptr<const KeySchedule> seen_schedule = key_schedule();
-  auto decoded = DecodeEntry(envelope, charter_, seen_schedule.get());
+  auto decoded = verifier_.Decode(envelope, seen_schedule.get());
   std::lock_guard write_lock(write_mu_);
   // After a failed write nothing more is written until the store has been
   // reopened and re-read.
   if (Status s = RecoverStore(); !s.ok()) return s;
-  if (schedule_ != seen_schedule) decoded = DecodeEntry(envelope, charter_, schedule_.get());
+  verifier_.Recheck(decoded, envelope, *seen_schedule, *schedule_);
   if (!decoded) return decoded.error();
   const DecodedEntry& e = *decoded;
   const PartyIndex p = e.author();
-  if (e.seq() <= heads_[p].seq) {
-    auto stored = store_->Get(EntryKey(p, e.seq()));
-    if (!stored) return stored.error();
-    if (!stored->has_value()) return Status(Code::kDataLoss, "entry below head is missing from the store");
-    auto stored_entry = DecodeEntry(**stored, charter_, schedule_.get());
-    if (!stored_entry) return Status(Code::kDataLoss, "stored entry fails verification: " + stored_entry.error().message());
-    if (stored_entry->id == e.id) return IngestOutcome::kDuplicate;
-    return RecordFork(e, **stored);
-  }
-  if (frozen(p)) {
-    return Rejection(Violation::kFeedFrozen, "the feed of " + charter_.party_code(p) +
-                                                 " is frozen by a fork proof; entry " +
-                                                 std::to_string(e.seq()) + " not accepted");
-  }
+  auto placed = verifier_.Place(e, *this);
+  if (!placed) return placed.error();
+  if (*placed == FeedVerifier::Placement::kDuplicate) return IngestOutcome::kDuplicate;
+  if (*placed == FeedVerifier::Placement::kFork) return RecordFork(e);
   const bool own = options_.self && p == *options_.self;
   bool adopt = false;  // an own entry above a mark that may be stale
   if (own && (!hwm_ || e.seq() > hwm_->seq())) {
@@ -1158,9 +1141,7 @@ Result<IngestOutcome> Ledger::Ingest(std::string_view envelope) {
                   "entry " + std::to_string(e.seq()) + " of this node's own feed (" + charter_.party_code(p) +
                       ") was never signed here: the key is being misused; signing stopped");
   }
-  HeldIndex index(heads_, *this);
-  if (Status s = CheckSuccessor(e.entry, charter_.ledger_id(), index); !s.ok()) return s;
-  if (Status s = schedule_->CheckRotation(e.entry); !s.ok()) return s;
+  if (Status s = verifier_.CheckNext(e.entry, *this, *schedule_); !s.ok()) return s;
   if (Status s = StoreEntry(e, WriteBatch(), true); !s.ok()) return s;
   if (adopt) {
     if (Status s = hwm_->Advance(e.seq()); !s.ok()) {
@@ -1182,9 +1163,9 @@ namespace {
 
 // The stored feeds plus a run of entries about to be stored with them, for
 // stage 2 of each entry of the run (it may name earlier ones of the run).
-class BatchIndex final : public FeedIndex {
+class BatchIndex final : public FeedView {
  public:
-  BatchIndex(const FeedHead* heads, const FeedIndex& base) : base_(base) {
+  BatchIndex(const FeedHead* heads, const FeedView& base) : base_(base) {
     heads_[0] = heads[0];
     heads_[1] = heads[1];
   }
@@ -1194,6 +1175,7 @@ class BatchIndex final : public FeedIndex {
     ids_[{e.author(), e.seq()}] = e.id;
   }
   FeedHead Head(PartyIndex party) const override { return heads_[party]; }
+  bool Frozen(PartyIndex party) const override { return base_.Frozen(party); }
   Result<std::optional<EntryRef>> Find(const Digest& id) const override {
     if (auto it = by_id_.find(id); it != by_id_.end()) return std::optional<EntryRef>(it->second);
     return base_.Find(id);
@@ -1205,7 +1187,7 @@ class BatchIndex final : public FeedIndex {
 
  private:
   FeedHead heads_[2];
-  const FeedIndex& base_;
+  const FeedView& base_;
   std::map<Digest, EntryRef> by_id_;
   std::map<std::pair<PartyIndex, uint64_t>, Digest> ids_;
 };
@@ -1244,18 +1226,17 @@ Result<Ledger::BatchOutcome> Ledger::IngestBatch(const std::vector<std::string>&
       for (; run < envelopes.size(); ++run) {
         const Result<DecodedEntry>& d = *decoded[run];
         if (!d) break;
-        const PartyIndex p = d->author();
-        if ((options_.self && p == *options_.self) || frozen(p) || d->seq() != index.Head(p).seq + 1) break;
+        // The own feed goes through Ingest (recovery, key misuse).
+        if (options_.self && d->author() == *options_.self) break;
         // Stage 1 ran under seen_schedule. If an entry earlier in this run
         // changed the key this one must be signed with (a rotation and its
         // acknowledgement both in the batch: possible when both feeds come
         // through here), Ingest decodes it again under the current schedule.
-        const uint64_t seen = d->entry.has_seen() ? d->entry.seen().seq() : 0;
-        if (schedule != seen_schedule && schedule->KeyFor(p, d->seq(), seen) != seen_schedule->KeyFor(p, d->seq(), seen)) {
-          break;
-        }
-        if (!CheckSuccessor(d->entry, charter_.ledger_id(), index).ok()) break;
-        if (!schedule->CheckRotation(d->entry).ok()) break;
+        if (FeedVerifier::KeyChanged(*seen_schedule, *schedule, d->entry)) break;
+        // Anything but the author's next, acceptable entry (a duplicate, a
+        // fork, a violation) goes through Ingest, which says what it is.
+        auto verdict = verifier_.Verify(*d, index, *schedule);
+        if (!verdict || *verdict != FeedVerifier::Placement::kNext) break;
         PutEntryRows(*d, batch);
         if (auto changed = ObserveInto(*schedule, d->entry, batch)) schedule = std::move(changed);
         index.Add(*d);

@@ -67,6 +67,7 @@
 #include "crypto/status.h"
 #include "node/protocol/charter.h"
 #include "node/protocol/entry.h"
+#include "node/protocol/verifier.h"
 #include "node/store/high_water_mark.h"
 #include "node/store/store.h"
 
@@ -139,7 +140,7 @@ class LedgerSnapshot {
   uint64_t heads_[2] = {0, 0};
 };
 
-class Ledger : public FeedIndex {
+class Ledger : public FeedView {
  public:
   // Opens the ledger in `store`. A new store is founded with the charter; an
   // existing one must hold the same charter (kFailedPrecondition otherwise).
@@ -211,8 +212,9 @@ class Ledger : public FeedIndex {
   // own feed, duplicates, forks, violations) goes through Ingest one by one.
   Result<BatchOutcome> IngestBatch(const std::vector<std::string>& envelopes);
 
-  // FeedIndex.
+  // FeedView (what the verifier looks up).
   FeedHead Head(PartyIndex party) const override;
+  bool Frozen(PartyIndex party) const override { return frozen(party); }
   Result<std::optional<EntryRef>> Find(const Digest& id) const override;
   Result<std::optional<Digest>> IdAt(PartyIndex party, uint64_t seq) const override;
 
@@ -261,7 +263,7 @@ class Ledger : public FeedIndex {
 
  private:
   Ledger(std::unique_ptr<Store> store, Charter charter, LedgerOptions options)
-      : store_(std::move(store)), charter_(std::move(charter)), options_(std::move(options)) {}
+      : store_(std::move(store)), charter_(std::move(charter)), verifier_(charter_), options_(std::move(options)) {}
 
   struct Writer;  // one waiting Append
 
@@ -301,14 +303,12 @@ class Ledger : public FeedIndex {
     std::shared_ptr<const KeySchedule> schedule;
   };
   SigningState SigningSnapshot() const;
-  // The local party's next entry with `body`, given `heads`, and the key to
-  // sign it with: header fields set, then every check a receiving node makes
-  // but the signature (CheckSignable, CheckSuccessor, CheckRotation), and
-  // the node's own conditions (not blocked, the keys held). REQUIRES:
-  // write_mu_ held.
+  // The local party's next entry with `body`, given the heads in `index`,
+  // and the key to sign it with: the verifier's next entry and its every
+  // check but the signature (FeedVerifier::CheckSignable), and the node's own
+  // conditions (not blocked, the keys held). REQUIRES: write_mu_ held.
   Result<std::pair<v1::Entry, const SecretKey*>> NextEntry(const v1::Entry& body, int64_t now_ms,
-                                                           const FeedHead heads[2], const KeySchedule& schedule,
-                                                           const FeedIndex& index,
+                                                           const KeySchedule& schedule, const FeedView& index,
                                                            const std::optional<std::string>& blocked) const;
   // Commits `group` (signing each in order, one batch write). REQUIRES:
   // write_mu_ held, mu_ not held.
@@ -320,7 +320,9 @@ class Ledger : public FeedIndex {
   // "k" rows to `batch` and returns the copy (nullptr: unchanged).
   static std::shared_ptr<const KeySchedule> ObserveInto(const KeySchedule& schedule, const v1::Entry& e,
                                                         WriteBatch& batch);
-  Result<IngestOutcome> RecordFork(const DecodedEntry& e, const std::string& stored_envelope);
+  // Stores the fork proof of `e` and the entry stored at its seq; freezes
+  // the feed. REQUIRES: write_mu_ held.
+  Result<IngestOutcome> RecordFork(const DecodedEntry& e);
   // REQUIRES: mu_ held.
   void RefreshSigningBlock();
   // Waits (up to kPeerConfirmationWait) while the only thing that keeps this
@@ -339,6 +341,7 @@ class Ledger : public FeedIndex {
 
   std::unique_ptr<Store> store_;
   const Charter charter_;
+  const FeedVerifier verifier_;  // decides every entry's acceptance
   // Set by Open; only next_key changes later (SetNextKey, with write_mu_ and
   // mu_ held: read it with either held).
   LedgerOptions options_;

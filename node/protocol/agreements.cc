@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <sstream>
 
+#include "crypto/hash.h"
+
 namespace parley {
 namespace {
 
@@ -485,6 +487,77 @@ LedgerState ComputeState(const std::vector<DecodedEntry>& feed0,
     builder.Apply((*feeds[party])[index]);
   }
   return std::move(builder).Finish(now_ms);
+}
+
+std::optional<std::string> VoidReason(const LedgerState& state, const v1::Entry& candidate) {
+  // What the candidate reads and changes: the proposals, and the entries
+  // declared compromised. The lists it may add to start empty, so that
+  // whatever lands in them is the candidate's doing.
+  LedgerState scratch;
+  scratch.proposals = state.proposals;
+  scratch.by_id = state.by_id;
+  scratch.compromised = state.compromised;
+  DecodedEntry e;
+  e.entry = candidate;
+  // Agreement state never looks at signatures; an ID no stored entry has.
+  e.id = Hash("parley/candidate", candidate.SerializeAsString());
+  Replayer(scratch).Apply(e);
+  for (const VoidStatement& v : scratch.void_statements) {
+    if (v.at.id == e.id) return v.reason;
+  }
+  // A proposal whose counters / amends would do nothing, or an acceptance
+  // that would leave an amendment's link without effect.
+  for (const VoidLink& v : scratch.void_links) {
+    if (v.by.id == e.id) return v.field + ": " + v.reason;
+  }
+  return std::nullopt;
+}
+
+void IncrementalState::DeclareCompromised(PartyIndex party, uint64_t from_seq, uint64_t rotation_seq) {
+  builder_.DeclareCompromised(party, from_seq, rotation_seq);
+  declared_.insert({party, rotation_seq});
+}
+
+bool IncrementalState::AddOne(const DecodedEntry& e, uint64_t lamport) {
+  const PartyIndex p = e.author();
+  if (lamport < last_lamport_ || (lamport == last_lamport_ && p < last_party_)) return false;
+  const uint64_t from = e.kind() == v1::Entry::kRotateKey ? e.entry.rotate_key().compromised_from_seq() : 0;
+  if (from != 0 && from < e.seq() && declared_.count({p, e.seq()}) == 0) return false;
+  builder_.Apply(e);
+  lamport_[p].push_back(lamport);
+  heads_[p] = FeedHead{e.seq(), e.id, e.time_ms(), e.entry.has_seen() ? e.entry.seen().seq() : 0};
+  last_lamport_ = lamport;
+  last_party_ = p;
+  return true;
+}
+
+bool IncrementalState::Add(const std::vector<DecodedEntry> (&next)[2]) {
+  size_t at[2] = {0, 0};
+  while (at[0] < next[0].size() || at[1] < next[1].size()) {
+    // Of the two feeds' next entries, those whose seen is applied already;
+    // the one first in canonical order (L, party) goes next.
+    std::optional<PartyIndex> pick;
+    uint64_t pick_l = 0;
+    for (PartyIndex p = 0; p < 2; ++p) {
+      if (at[p] >= next[p].size()) continue;
+      const DecodedEntry& e = next[p][at[p]];
+      if (e.author() != p || e.seq() != count(p) + 1) return false;
+      const uint64_t seen = e.entry.has_seen() ? e.entry.seen().seq() : 0;
+      if (seen > count(1 - p)) continue;
+      uint64_t l = lamport_[p].empty() ? 0 : lamport_[p].back();
+      if (seen > 0) l = std::max(l, lamport_[1 - p][seen - 1]);
+      if (!pick || l + 1 < pick_l) {
+        pick = p;
+        pick_l = l + 1;
+      }
+    }
+    // The rest name entries of the other feed not given yet (it was read a
+    // moment earlier than this one): left for the next Add.
+    if (!pick) return true;
+    if (!AddOne(next[*pick][at[*pick]], pick_l)) return false;
+    ++at[*pick];
+  }
+  return true;
 }
 
 std::string LedgerState::Render(const Charter& c) const {

@@ -171,6 +171,9 @@ class StateBuilder {
   // they are void. from_seq 0 declares nothing.
   void DeclareCompromised(PartyIndex party, uint64_t from_seq, uint64_t rotation_seq);
   void Apply(const DecodedEntry& e);
+  // The state so far, before Finish (open proposals not yet expired as of
+  // a time): what VoidReason needs.
+  const LedgerState& state() const { return state_; }
   LedgerState Finish(int64_t now_ms) &&;
 
  private:
@@ -179,6 +182,50 @@ class StateBuilder {
   };
   std::vector<CompromisedRange> compromised_[2];
   LedgerState state_;
+};
+
+// Whether `candidate` would be void: its author's next entry, header fields
+// set (author, seq, seen, time_ms; the rest of the header is not looked at),
+// applied after everything `state` holds. `state` is a state before Finish
+// (StateBuilder::state(), IncrementalState::state()) of entries that all
+// come before the candidate in canonical order — true of a party's next
+// entry, whose seen is the other feed's head. The reason a void statement
+// gets (docs/PROTOCOL.md §7), or for a statement that stands while a link it
+// carries or finds is void, "field: reason". nullopt: it would take effect.
+// Pure: `state` is not changed, and no signature is needed.
+std::optional<std::string> VoidReason(const LedgerState& state, const v1::Entry& candidate);
+
+// Agreement state kept up to date as the feeds grow, for a node that asks
+// VoidReason on every statement it is to sign. Entries are added in
+// canonical order; an entry that would not come after everything applied
+// (the other party wrote it without having seen entries applied already),
+// or a RotateKey declaring earlier entries compromised that was not declared
+// up front, is refused: then the caller starts again from an empty one
+// (DeclareCompromised for every rotation first), which always succeeds.
+class IncrementalState {
+ public:
+  // As StateBuilder's. REQUIRES: before any Add.
+  void DeclareCompromised(PartyIndex party, uint64_t from_seq, uint64_t rotation_seq);
+  // Applies each feed's next entries (`next[p]`: `p`'s entries from seq
+  // count(p) + 1 on, in seq order) in canonical order. Entries whose seen
+  // names an entry of the other feed not applied and not given (the feeds
+  // were read one after the other) are left for a later Add: count() says
+  // how far it got. False if one cannot be applied (see above); what came
+  // before it stays applied.
+  bool Add(const std::vector<DecodedEntry> (&next)[2]);
+  uint64_t count(PartyIndex p) const { return lamport_[p].size(); }
+  // The head of each feed as applied (seq 0: empty).
+  const FeedHead& head(PartyIndex p) const { return heads_[p]; }
+  const LedgerState& state() const { return builder_.state(); }
+
+ private:
+  bool AddOne(const DecodedEntry& e, uint64_t lamport);
+  StateBuilder builder_;
+  std::vector<uint64_t> lamport_[2];
+  FeedHead heads_[2];
+  uint64_t last_lamport_ = 0;
+  PartyIndex last_party_ = 0;
+  std::set<std::pair<PartyIndex, uint64_t>> declared_;  // (party, RotateKey seq) declared up front
 };
 
 // Canonical order of the two feeds: pairs (party, index into that feed).

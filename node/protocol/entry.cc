@@ -242,6 +242,23 @@ std::string WrongKeyDetail(const Charter& c, const KeySchedule& schedule, const 
 
 }  // namespace
 
+namespace {
+
+// The header fields the signature check needs: whose key, in which ledger.
+Status CheckLedgerAndAuthor(const v1::Entry& e, const Charter& charter) {
+  if (e.ledger_id() != charter.ledger_id().view()) {
+    return Rejection(Violation::kWrongLedger, "entry belongs to ledger " + ToHex(e.ledger_id()) +
+                                                  ", this is " + ToHex(charter.ledger_id()));
+  }
+  if (e.author() > 1) {
+    return Rejection(Violation::kUnknownAuthor,
+                     "author " + std::to_string(e.author()) + " is not a party (0 or 1)");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<DecodedEntry> DecodeEntry(std::string_view envelope, const Charter& charter, const KeySchedule* schedule) {
   if (envelope.size() > kMaxEnvelopeBytes) {
     return Rejection(Violation::kOversized, std::to_string(envelope.size()) +
@@ -263,14 +280,7 @@ Result<DecodedEntry> DecodeEntry(std::string_view envelope, const Charter& chart
     return Rejection(Violation::kMalformed, "entry bytes are not an Entry (protobuf parse failed)");
   }
   const v1::Entry& e = out.entry;
-  if (e.ledger_id() != charter.ledger_id().view()) {
-    return Rejection(Violation::kWrongLedger, "entry belongs to ledger " + ToHex(e.ledger_id()) +
-                                                  ", this is " + ToHex(charter.ledger_id()));
-  }
-  if (e.author() > 1) {
-    return Rejection(Violation::kUnknownAuthor,
-                     "author " + std::to_string(e.author()) + " is not a party (0 or 1)");
-  }
+  if (Status s = CheckLedgerAndAuthor(e, charter); !s.ok()) return s;
   const uint64_t seen_seq = e.has_seen() ? e.seen().seq() : 0;
   const PublicKey& key = schedule ? schedule->KeyFor(e.author(), e.seq(), seen_seq) : charter.party_key(e.author());
   if (!Verify(key, kEntryDomain, signed_entry.entry(), *signature)) {
@@ -295,6 +305,7 @@ Status CheckEntryFields(const v1::Entry& e, const Charter& charter) {
 }
 
 Status CheckSignable(const v1::Entry& entry, const Charter& charter) {
+  if (Status s = CheckLedgerAndAuthor(entry, charter); !s.ok()) return s;
   if (Status s = CheckEntryFields(entry, charter); !s.ok()) return s;
   // The envelope's size does not depend on the signature's value: measure it
   // with a placeholder of the signature's fixed length.
@@ -504,63 +515,6 @@ std::vector<BodyReference> ReferencesOf(const v1::Entry& e) {
     default: break;
   }
   return refs;
-}
-
-Status CheckSuccessor(const v1::Entry& e, const Digest& ledger_id, const FeedIndex& index) {
-  const PartyIndex author = e.author();
-  const PartyIndex other = 1 - author;
-  const FeedHead head = index.Head(author);
-  const std::string where = "entry " + std::to_string(e.seq()) + " of party " + std::to_string(author);
-
-  if (e.seq() != head.seq + 1) {
-    return Rejection(Violation::kSeqGap, where + ": expected seq " + std::to_string(head.seq + 1));
-  }
-  const Digest& expected_prev = head.seq == 0 ? ledger_id : head.id;
-  if (e.prev() != expected_prev.view()) {
-    return Rejection(Violation::kWrongPrev,
-                     where + ": prev " + ToHex(e.prev()).substr(0, 16) + "… is not " +
-                         (head.seq == 0 ? std::string("the ledger id")
-                                        : "the ID of entry " + std::to_string(head.seq)));
-  }
-  if (head.seq > 0 && e.time_ms() < head.time_ms) {
-    return Rejection(Violation::kTimeBackwards,
-                     where + ": time " + std::to_string(e.time_ms()) + " ms is before " +
-                         std::to_string(head.time_ms) + " ms of entry " + std::to_string(head.seq));
-  }
-  const uint64_t seen_seq = e.has_seen() ? e.seen().seq() : 0;
-  if (seen_seq < head.seen_seq) {
-    return Rejection(Violation::kSeenBackwards,
-                     where + ": seen seq " + std::to_string(seen_seq) + " is below " +
-                         std::to_string(head.seen_seq) + " of entry " + std::to_string(head.seq));
-  }
-  if (e.has_seen()) {
-    auto id = index.IdAt(other, seen_seq);
-    if (!id) return id.error();
-    if (!id->has_value() || (*id)->view() != e.seen().id()) {
-      return Rejection(Violation::kSeenMismatch,
-                       where + ": seen names entry " + std::to_string(seen_seq) +
-                           " of the other feed, which " +
-                           (id->has_value() ? "has a different ID" : "is not stored"));
-    }
-  }
-  for (const BodyReference& ref : ReferencesOf(e)) {
-    auto found = index.Find(ref.id);
-    if (!found) return found.error();
-    const std::string what = where + ": " + std::string(ref.field) + " " + ToHex(ref.id).substr(0, 16) + "…";
-    if (!found->has_value()) {
-      return Rejection(Violation::kBadReference, what + " is not a known entry");
-    }
-    const EntryRef& r = **found;
-    bool in_past = (r.party == author && r.seq < e.seq()) || (r.party == other && r.seq <= seen_seq);
-    if (!in_past) {
-      return Rejection(Violation::kBadReference, what + " is not in the author's causal past");
-    }
-    if (ref.must_be_proposal && r.kind != v1::Entry::kPropose) {
-      return Rejection(Violation::kBadReference,
-                       what + " is " + KindWithArticle(r.kind) + ", not a proposal");
-    }
-  }
-  return Status::Ok();
 }
 
 }  // namespace parley

@@ -10,10 +10,11 @@
 //      under is the charter's unless the author rotated its key: then a
 //      KeySchedule derived from the stored feeds says which key signs which
 //      entry (docs/PROTOCOL.md §5.1).
-//   2. CheckSuccessor — against what is already stored (a FeedIndex): seq,
-//      prev, time, seen, and that body references lie in the author's
-//      causal past and point at the right kind of entry; then
-//      KeySchedule::CheckRotation for RotateKey bodies.
+//   2. Stage 2 — against what is already stored (a FeedIndex): seq, prev,
+//      time, seen, and that body references lie in the author's causal past
+//      and point at the right kind of entry; then KeySchedule::CheckRotation
+//      for RotateKey bodies. FeedVerifier (node/protocol/verifier.h) runs
+//      the whole sequence for every path.
 // Each failure is a Status with code kRejected whose message starts with the
 // violation's name ("seq-gap: ..."), listed in docs/PROTOCOL.md.
 //
@@ -99,8 +100,9 @@ Status CheckEntryFields(const v1::Entry& entry, const Charter& charter);
 Status CheckEntryBody(const v1::Entry& entry, const Charter& charter);
 
 // Stage 1 for an entry about to be signed: every check DecodeEntry makes of
-// a signed envelope but the signature — CheckEntryFields, and that the
-// envelope will not be oversized. A node runs it before it signs, so that it
+// a signed envelope but the signature — ledger and author, CheckEntryFields,
+// and that the envelope will not be oversized. FeedVerifier::CheckSignable
+// runs it (with a frozen feed and stage 2) before a node signs, so that it
 // never signs what a receiving node refuses.
 Status CheckSignable(const v1::Entry& entry, const Charter& charter);
 
@@ -132,9 +134,8 @@ class FeedIndex {
   virtual Result<std::optional<Digest>> IdAt(PartyIndex party, uint64_t seq) const = 0;
 };
 
-// Stage 2: may `e` be appended to its author's feed, given `index`?
-// REQUIRES: e passed CheckEntryFields for this ledger.
-Status CheckSuccessor(const v1::Entry& e, const Digest& ledger_id, const FeedIndex& index);
+// Stage 2 (seq, prev, time, seen, references) is FeedVerifier::CheckNext
+// (node/protocol/verifier.h), the one place that decides acceptance.
 
 // --- Key rotation (docs/PROTOCOL.md §5.1) ---------------------------------
 
@@ -186,7 +187,7 @@ class KeySchedule {
   // rotation must be in effect for `e` (rotation-pending); the new key must
   // be no party's or observer's key, past or present, and compromised_from_seq
   // must not reach back to the previous rotation (bad-body).
-  // REQUIRES: e passed stage 1 and CheckSuccessor.
+  // REQUIRES: e passed stage 1 and stage 2 (FeedVerifier::CheckNext runs it after them).
   Status CheckRotation(const v1::Entry& e) const;
 
   // Records a stored entry: a RotateKey adds a pending rotation; an entry

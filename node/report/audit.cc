@@ -15,6 +15,7 @@
 #include "node/ledger/ledger.h"
 #include "node/base/text.h"
 #include "node/base/version.h"
+#include "node/protocol/verifier.h"
 #include "node/report/views.h"
 
 namespace parley {
@@ -184,7 +185,7 @@ namespace {
 // What stage 2 needs to know about the entries verified so far, kept
 // compactly: per feed the IDs, kinds, Lamport numbers and file offsets, and
 // an index from the first 8 bytes of an ID to its position.
-class AuditIndex final : public FeedIndex {
+class AuditIndex final : public FeedView {
  public:
   struct Feed {
     FeedHead head;
@@ -197,6 +198,9 @@ class AuditIndex final : public FeedIndex {
   };
 
   FeedHead Head(PartyIndex party) const override { return feeds[party].head; }
+  // A feed after its first violation is not checked further, as after a
+  // fork: the verifier refuses its entries (feed-frozen), counted unchecked.
+  bool Frozen(PartyIndex party) const override { return feeds[party].frozen || feeds[party].broken; }
 
   Result<std::optional<EntryRef>> Find(const Digest& id) const override {
     auto [lo, hi] = by_prefix_.equal_range(Prefix(id));
@@ -257,7 +261,7 @@ class ParallelDecoder {
     int pending = 0;
   };
 
-  ParallelDecoder(const Charter& charter, int threads) : charter_(charter) {
+  ParallelDecoder(const FeedVerifier& verifier, int threads) : verifier_(verifier) {
     for (int i = 0; i < std::max(1, threads); ++i) workers_.emplace_back([this] { Work(); });
   }
   ~ParallelDecoder() {
@@ -304,7 +308,7 @@ class ParallelDecoder {
       }
       for (size_t i = t.begin; i < t.end; ++i) {
         const auto& r = t.chunk->records[i];
-        if (r.entry) t.chunk->decoded[i] = DecodeEntry(*r.entry, charter_, t.chunk->schedule.get());
+        if (r.entry) t.chunk->decoded[i] = verifier_.Decode(*r.entry, t.chunk->schedule.get());
       }
       {
         std::lock_guard lock(mu_);
@@ -314,7 +318,7 @@ class ParallelDecoder {
     }
   }
 
-  const Charter& charter_;
+  const FeedVerifier& verifier_;
   std::vector<std::thread> workers_;
   std::mutex mu_;
   std::condition_variable cv_, done_;
@@ -372,7 +376,8 @@ Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& opt
   AuditIndex index;
   KeySchedule schedule(charter);  // as of the entries checked so far
   auto published = std::make_shared<const KeySchedule>(schedule);  // what the workers use
-  ParallelDecoder decoder(charter, options.threads);
+  const FeedVerifier verifier(charter);  // the acceptance of every entry, as a node decides it
+  ParallelDecoder decoder(verifier, options.threads);
   // A chunk is 1024 records, or fewer once they hold 1 MiB: records in
   // flight hold at most kInFlight × (1 MiB + one record of up to 1 MiB),
   // however large the records of a bundle (real entries are at most 64 KiB).
@@ -406,25 +411,24 @@ Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& opt
     const DecodedEntry& e = *decoded;
     const std::string label = where + " (" + EntryLabel(charter, e.author(), e.seq()) + ")";
     AuditIndex::Feed& f = index.feeds[e.author()];
-    if (e.seq() <= f.head.seq) {
-      if (f.ids[e.seq() - 1] == e.id) {
-        report.AddFinding({FindingKind::kViolation, label, "the same entry appears twice"});
-      } else {
-        f.frozen = true;
-        report.AddFinding({FindingKind::kFork, label, charter.party_code(e.author()) +
-                                                      " signed two different entries at seq " + std::to_string(e.seq())});
+    auto verdict = verifier.Verify(e, index, schedule);
+    if (!verdict) {
+      if (ViolationOf(verdict.error()) == Violation::kFeedFrozen) {
+        ++report.unchecked;  // after the feed's first violation or fork
+        return;
       }
-      return;
-    }
-    if (f.broken || f.frozen) {
-      ++report.unchecked;
-      return;
-    }
-    Status s = CheckSuccessor(e.entry, charter.ledger_id(), index);
-    if (s.ok()) s = schedule.CheckRotation(e.entry);
-    if (!s.ok()) {
       f.broken = true;
-      report.AddFinding({FindingKind::kViolation, label, s.message()});
+      report.AddFinding({FindingKind::kViolation, label, verdict.error().message()});
+      return;
+    }
+    if (*verdict == FeedVerifier::Placement::kDuplicate) {
+      report.AddFinding({FindingKind::kViolation, label, "the same entry appears twice"});
+      return;
+    }
+    if (*verdict == FeedVerifier::Placement::kFork) {
+      f.frozen = true;
+      report.AddFinding({FindingKind::kFork, label, charter.party_code(e.author()) +
+                                                    " signed two different entries at seq " + std::to_string(e.seq())});
       return;
     }
     index.Add(e, r.offset);
@@ -459,29 +463,17 @@ Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& opt
       ++report.records;
       if (r.entry) {
         Result<DecodedEntry>& decoded = *chunk->decoded[i];
-        if (chunk->schedule->version() != schedule.version()) {
-          // Verified under an older schedule: again if its key may differ.
-          bool again = !decoded;
-          if (decoded) {
-            const uint64_t seen = decoded->entry.has_seen() ? decoded->entry.seen().seq() : 0;
-            again = chunk->schedule->KeyFor(decoded->author(), decoded->seq(), seen) !=
-                    schedule.KeyFor(decoded->author(), decoded->seq(), seen);
-          }
-          if (again) decoded = DecodeEntry(*r.entry, charter, &schedule);
-        }
+        // Verified under an older schedule: again if its key may differ.
+        verifier.Recheck(decoded, *r.entry, *chunk->schedule, schedule);
         check(r, decoded);
       } else if (r.fork) {
         const std::string where = "record " + std::to_string(r.index);
-        auto a = DecodeEntry(r.fork->first().SerializeAsString(), charter, &schedule);
-        auto b = DecodeEntry(r.fork->second().SerializeAsString(), charter, &schedule);
-        if (!a || !b) {
-          report.AddFinding({FindingKind::kViolation, where, "fork proof does not verify: " +
-                                                             (!a ? a.error().message() : b.error().message())});
-        } else if (a->author() != b->author() || a->seq() != b->seq() || a->id == b->id) {
-          report.AddFinding({FindingKind::kViolation, where, "fork proof is not two different entries at one seq of one feed"});
+        auto proof = verifier.CheckForkProof(*r.fork, schedule);
+        if (!proof) {
+          report.AddFinding({FindingKind::kViolation, where, proof.error().message()});
         } else {
-          report.AddFinding({FindingKind::kFork, where, charter.party_code(a->author()) + " signed two different entries at seq " +
-                                                        std::to_string(a->seq()) + " (fork proof)"});
+          report.AddFinding({FindingKind::kFork, where, charter.party_code(proof->party) + " signed two different entries at seq " +
+                                                        std::to_string(proof->seq) + " (fork proof)"});
         }
       }
     }
