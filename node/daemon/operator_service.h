@@ -20,10 +20,15 @@
 
 namespace parley {
 
+class Metrics;
+
 class OperatorService final : public v1::Operator::Service {
  public:
-  OperatorService(Ledger& ledger, const Replicator& replicator, KeyRing& keys, ManifestStore& manifests)
-      : ledger_(ledger), replicator_(replicator), keys_(keys), manifests_(manifests), started_ms_(NowMs()) {}
+  // `metrics` (may be null) is told of every entry signed or refused.
+  OperatorService(Ledger& ledger, const Replicator& replicator, KeyRing& keys, ManifestStore& manifests,
+                  Metrics* metrics = nullptr)
+      : ledger_(ledger), replicator_(replicator), keys_(keys), manifests_(manifests), metrics_(metrics),
+        started_ms_(NowMs()) {}
 
   void Stop() { stopping_ = true; }
 
@@ -67,6 +72,7 @@ class OperatorService final : public v1::Operator::Service {
   const Replicator& replicator_;
   KeyRing& keys_;
   ManifestStore& manifests_;
+  Metrics* const metrics_;
   std::atomic<bool> stopping_{false};
   const int64_t started_ms_;  // when this node process started (StatusResponse.started_ms)
 };

@@ -12,6 +12,7 @@
 #include "node/report/bundle.h"
 #include "node/base/clock.h"
 #include "node/daemon/log.h"
+#include "node/daemon/metrics.h"
 #include "node/manifest/manifest.h"
 #include "node/daemon/peer_auth.h"
 #include "node/daemon/peer_service.h"
@@ -27,13 +28,14 @@ constexpr auto kSubscribeDeadline = std::chrono::seconds(60);
 }  // namespace
 
 Replicator::Replicator(Ledger& ledger, std::string peer_address, const KeyRing& keys,
-                       std::shared_ptr<grpc::ChannelCredentials> credentials)
+                       std::shared_ptr<grpc::ChannelCredentials> credentials, Metrics* metrics)
     : ledger_(ledger),
       address_(std::move(peer_address)),
       keys_(keys),
       credentials_(std::move(credentials)),
       self_(*ledger.self()),
-      other_(1 - *ledger.self()) {
+      other_(1 - *ledger.self()),
+      metrics_(metrics) {
   status_.set_address(address_);
 }
 
@@ -58,6 +60,22 @@ v1::PeerStatus Replicator::status() const {
   const uint64_t have = ledger_.Head(other_).seq;
   s.set_lag(s.peer_head_seq() > have ? s.peer_head_seq() - have : 0);
   return s;
+}
+
+std::array<uint64_t, 2> Replicator::catching_up_to() const {
+  std::lock_guard lock(mu_);
+  return catching_up_to_;
+}
+
+Replicator::ProgressScope::ProgressScope(Replicator& r, uint64_t own_to, uint64_t other_to) : r_(r) {
+  std::lock_guard lock(r_.mu_);
+  r_.catching_up_to_[r_.self_] = own_to;
+  r_.catching_up_to_[r_.other_] = other_to;
+}
+
+Replicator::ProgressScope::~ProgressScope() {
+  std::lock_guard lock(r_.mu_);
+  r_.catching_up_to_ = {0, 0};
 }
 
 void Replicator::SetError(const std::string& error) {
@@ -195,7 +213,7 @@ void Replicator::AcknowledgeRotation() {
   body.mutable_statement()->set_text("acknowledges " + code + "'s key rotation at " + code + "#" + seq +
                                      " to key " + ToHex(pending->new_key).substr(0, 16) + "…");
   body.mutable_statement()->set_reference(rotation->front().id.str());
-  auto e = ledger_.Append(body, NowMs(), "ack-rotation/" + code + "/" + seq);
+  auto e = MeteredAppend(ledger_, metrics_, body, NowMs(), "ack-rotation/" + code + "/" + seq);
   if (!e) {
     Log(LogLevel::kWarn, "cannot acknowledge the peer's key rotation yet",
         {{"rotation", code + "#" + seq}, {"reason", e.error().ToString()}});
@@ -226,7 +244,7 @@ bool Replicator::RecoverOwnFeed(v1::Peer::Stub& stub, const v1::Heads& heads) {
                " of our feed but did not serve seq " + std::to_string(common));
       return false;
     }
-    auto r = ledger_.Ingest(batch->front());
+    auto r = MeteredIngest(ledger_, metrics_, batch->front());
     if (!r) {
       Log(LogLevel::kError, "peer's copy of our own feed refused", {{"reason", r.error().ToString()}});
       SetError("own feed from peer: " + r.error().ToString());
@@ -273,6 +291,7 @@ bool Replicator::RecoverBothFeeds(v1::Peer::Stub& stub, uint64_t own_to, uint64_
   // heads.
   const PartyIndex parties[2] = {self_, other_};
   const uint64_t limit[2] = {own_to, other_to};
+  ProgressScope progress(*this, own_to, other_to);
   uint64_t next[2] = {ledger_.Head(self_).seq + 1, ledger_.Head(other_).seq + 1};
   std::vector<std::string> buffered[2];
   size_t at[2] = {0, 0};
@@ -296,7 +315,7 @@ bool Replicator::RecoverBothFeeds(v1::Peer::Stub& stub, uint64_t own_to, uint64_
   PartyIndex run_party = self_;
   auto flush = [&]() -> Status {
     if (run.empty()) return Status::Ok();
-    auto r = ledger_.IngestBatch(run);
+    auto r = MeteredIngestBatch(ledger_, metrics_, run_party, run);
     run.clear();
     if (!r) return r.error();
     if (r->forks > 0) return Status(Code::kFailedPrecondition, "a fork proof was stored");
@@ -355,6 +374,7 @@ bool Replicator::CatchUp(v1::Peer::Stub& stub, const v1::Heads& heads) {
   }
   uint64_t from = ledger_.Head(other_).seq + 1;
   if (from > peer_seq) return true;
+  ProgressScope progress(*this, 0, peer_seq);
   // Range reads of up to kMaxReadCount entries, each batch verified on two
   // threads and stored with one fsync (Ledger::IngestBatch), the next range
   // read while this one is ingested. The live Subscribe that follows starts
@@ -371,7 +391,7 @@ bool Replicator::CatchUp(v1::Peer::Stub& stub, const v1::Heads& heads) {
     if (from <= peer_seq) {
       pending = std::async(std::launch::async, [this, &stub, from] { return ReadRange(stub, other_, from); });
     }
-    auto r = ledger_.IngestBatch(*batch);
+    auto r = MeteredIngestBatch(ledger_, metrics_, other_, *batch);
     if (!r) {
       Log(LogLevel::kWarn, "refused an entry from the peer",
           {{"peer", address_}, {"reason", r.error().ToString()}});
@@ -436,7 +456,7 @@ bool Replicator::Round(v1::Peer::Stub& stub) {
   v1::FeedItem item;
   bool refused = false;
   while (reader->Read(&item)) {
-    auto r = ledger_.Ingest(item.envelope());
+    auto r = MeteredIngest(ledger_, metrics_, item.envelope());
     if (!r) {
       Log(LogLevel::kWarn, "refused an entry from the peer",
           {{"peer", address_}, {"reason", r.error().ToString()}});
