@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <optional>
 #include <regex>
@@ -91,6 +92,70 @@ std::set<int> ListeningPorts(pid_t pid) {
     }
   }
   return ports;
+}
+
+// A fake RU node for the refusals that only a peer can cause: GetHeads
+// reports an RU feed of `ru_head` entries (none of UA's), ReadFeed serves
+// nothing, and Subscribe streams `items` byte for byte, then holds the
+// stream until the client cancels.
+class FakePeer final : public v1::Peer::Service {
+ public:
+  FakePeer(std::vector<std::string> items, uint64_t ru_head) : items_(std::move(items)), ru_head_(ru_head) {
+    grpc::ServerBuilder b;
+    b.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
+    b.RegisterService(this);
+    server_ = b.BuildAndStart();
+    PARLEY_CHECK(server_ != nullptr && port_ != 0);
+  }
+  ~FakePeer() override {
+    stopping_ = true;
+    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+  grpc::Status GetHeads(grpc::ServerContext*, const v1::GetHeadsRequest*, v1::Heads* resp) override {
+    resp->set_ledger_id(test::TheCharter().ledger_id().str());
+    auto* ua = resp->add_feeds();
+    ua->set_party(kUA);
+    auto* ru = resp->add_feeds();
+    ru->set_party(kRU);
+    ru->set_seq(ru_head_);
+    ru->set_id(std::string(32, '\x5a'));
+    return grpc::Status::OK;
+  }
+  grpc::Status ReadFeed(grpc::ServerContext*, const v1::ReadFeedRequest*, grpc::ServerWriter<v1::FeedItem>*) override {
+    return grpc::Status::OK;
+  }
+  grpc::Status Subscribe(grpc::ServerContext* ctx, const v1::SubscribeRequest* req,
+                         grpc::ServerWriter<v1::FeedItem>* writer) override {
+    if (req->party() == kRU) {
+      v1::FeedItem item;
+      for (const std::string& env : items_) {
+        item.set_envelope(env);
+        if (!writer->Write(item)) return grpc::Status::OK;
+      }
+    }
+    while (!ctx->IsCancelled() && !stopping_) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return grpc::Status::OK;
+  }
+
+ private:
+  const std::vector<std::string> items_;
+  const uint64_t ru_head_;
+  int port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::unique_ptr<grpc::Server> server_;
+};
+
+// RU#1 with `text`, signed with RU's real key.
+DecodedEntry RuFirst(const std::string& text) {
+  v1::Entry e = test::Say(text);
+  e.set_ledger_id(test::TheCharter().ledger_id().str());
+  e.set_author(kRU);
+  e.set_seq(1);
+  e.set_prev(test::TheCharter().ledger_id().str());
+  e.set_time_ms(test::kT0);
+  return SignEntry(test::PartyKey(kRU), e);
 }
 
 std::string MetricsConfig(int port) { return "metrics_listen = 127.0.0.1:" + std::to_string(port) + "\n"; }
@@ -235,6 +300,46 @@ TEST_CASE("metrics: heads, appends, ingests, refusals, peer calls and the peer l
   CHECK(Scraped(ru_metrics, "parley_entries_ingested_total{party=\"peer\"}") == 2);
   CHECK(test::Eventually([&] { return Scraped(ua_metrics, "parley_lag_entries{behind=\"peer\"}") == 0; }));
   CHECK(Scraped(ru_metrics, "parley_catchup_remaining_entries{party=\"peer\"}") == 0);
+}
+
+TEST_CASE("metrics: an entry the peer sends that breaks a rule counts under its violation, not its text") {
+  DecodedEntry ru1 = RuFirst("RU#1 reason=\"}\n# HELP injected");
+  v1::SignedEntry env;
+  REQUIRE(env.ParseFromString(ru1.envelope));
+  std::string sig = env.signature();
+  sig[5] = static_cast<char>(sig[5] ^ 0x01);
+  env.set_signature(sig);
+  test::TempDir root;
+  FakePeer fake({env.SerializeAsString()}, 1);
+  test::NodeProcess ua(root.path(), kUA, test::FreePort(), fake.address());
+  const int port = test::FreePort();
+  ua.SetExtraConfig(MetricsConfig(port));
+  REQUIRE(ua.Start());
+  const std::string series = "parley_entries_refused_total{reason=\"bad-signature\",source=\"peer\"}";
+  CHECK(test::Eventually([&] { return Scraped(port, series) >= 1; }));
+  auto text = HttpGet(port);
+  REQUIRE(text.has_value());
+  CHECK(Sample(*text, "parley_entries_ingested_total{party=\"peer\"}") == 0);
+  CHECK(Sample(*text, "parley_feed_head_seq{party=\"peer\"}") == 0);
+  CHECK(Sample(*text, "parley_entries_refused_total{reason=\"bad-signature\",source=\"local\"}") == 0);
+  CHECK(text->find("injected") == std::string::npos);
+  CHECK(ua.HeadOf(kRU).seq == 0);  // nothing stored
+}
+
+TEST_CASE("metrics: two RU#1s from the peer are one fork proof, counted and held") {
+  test::TempDir root;
+  FakePeer fake({RuFirst("RU#1").envelope, RuFirst("RU#1, another version").envelope}, 1);
+  test::NodeProcess ua(root.path(), kUA, test::FreePort(), fake.address());
+  const int port = test::FreePort();
+  ua.SetExtraConfig(MetricsConfig(port));
+  REQUIRE(ua.Start());
+  CHECK(test::Eventually([&] { return Scraped(port, "parley_fork_proofs{party=\"peer\"}") == 1; }));
+  auto text = HttpGet(port);
+  REQUIRE(text.has_value());
+  CHECK(Sample(*text, "parley_fork_proofs_stored_total") == 1);
+  CHECK(Sample(*text, "parley_fork_proofs{party=\"own\"}") == 0);
+  CHECK(Sample(*text, "parley_entries_ingested_total{party=\"peer\"}") == 1);
+  CHECK(Sample(*text, "parley_feed_head_seq{party=\"peer\"}") == 1);
 }
 
 TEST_CASE("metrics: a node whose metrics address is taken does not start, and says why") {
