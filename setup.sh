@@ -38,6 +38,7 @@ PACKAGES=(
   libsodium-dev libleveldb-dev libsnappy-dev
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   doctest-dev libcli11-dev nlohmann-json3-dev
+  prometheus-cpp-dev
   chromium fonts-dejavu-core
 )
 # Only for `test`: the fuzz targets (clang, libFuzzer and its sanitizer

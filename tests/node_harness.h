@@ -183,6 +183,11 @@ class NodeProcess {
     sign_without_peer_confirmation_ = on;
     WriteConfig();
   }
+  // Lines appended to the config file (e.g. "metrics_listen = ...\n").
+  void SetExtraConfig(std::string lines) {
+    extra_config_ = std::move(lines);
+    WriteConfig();
+  }
   ~NodeProcess() { Kill(); }
 
   const fs::path& dir() const { return dir_; }
@@ -257,7 +262,8 @@ class NodeProcess {
                                       << "charter = charter\nlisten = 127.0.0.1:" << listen_port_ << "\n"
                                       << "peer = " << peer_ << "\nsocket = op.sock\nplaintext = true\n"
                                       << "sign_without_peer_confirmation = "
-                                      << (sign_without_peer_confirmation_ ? "true" : "false") << "\n";
+                                      << (sign_without_peer_confirmation_ ? "true" : "false") << "\n"
+                                      << extra_config_;
   }
 
   std::unique_ptr<OperatorClient> Client() const { return std::move(OperatorClient::Connect(socket()).value()); }
@@ -288,6 +294,7 @@ class NodeProcess {
   int listen_port_;
   std::string peer_;
   bool sign_without_peer_confirmation_ = true;
+  std::string extra_config_;
   pid_t pid_ = -1;
   int exit_status_ = 0;
   mutable std::mutex status_mu_;

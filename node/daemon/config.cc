@@ -1,5 +1,7 @@
 #include "node/daemon/config.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
@@ -34,6 +36,26 @@ std::string ReadSecretLine(std::istream& in) {
   return line;
 }
 
+// host:port with an IPv4 literal or a bracketed IPv6 literal and a port in
+// 1..65535.
+bool ParseMetricsAddress(std::string_view v) {
+  const size_t colon = v.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return false;
+  const std::string_view port = v.substr(colon + 1);
+  if (port.empty() || port.size() > 5 ||
+      !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return false;
+  }
+  const int n = std::stoi(std::string(port));
+  if (n < 1 || n > 65535) return false;
+  std::string host(v.substr(0, colon));
+  unsigned char buf[sizeof(in6_addr)];
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    return ::inet_pton(AF_INET6, host.substr(1, host.size() - 2).c_str(), buf) == 1;
+  }
+  return ::inet_pton(AF_INET, host.c_str(), buf) == 1;
+}
+
 }  // namespace
 
 const std::vector<std::string_view>& NodeConfig::Keys() {
@@ -41,7 +63,8 @@ const std::vector<std::string_view>& NodeConfig::Keys() {
       "data_dir",  "key_file",        "next_key_file",         "party",          "passphrase_env",
       "passphrase_file", "charter",   "listen",                "peer",           "socket",
       "high_water_mark", "manifest_dir", "tls_cert",           "tls_key",        "peer_fingerprint",
-      "observer_fingerprints", "plaintext", "log_level",       "log_file",       "sign_without_peer_confirmation"};
+      "observer_fingerprints", "plaintext", "log_level",       "log_file",       "sign_without_peer_confirmation",
+      "metrics_listen", "metrics_allow_remote"};
   return keys;
 }
 
@@ -87,6 +110,23 @@ Status NodeConfig::Set(std::string_view key, std::string_view value, const std::
     }
     sign_without_peer_confirmation = value == "true";
   }
+  else if (key == "metrics_listen") {
+    // An IP literal and a port (the HTTP server binds addresses, it does not
+    // resolve names); an empty value turns metrics off.
+    if (!value.empty() && !ParseMetricsAddress(value)) {
+      return Status(Code::kInvalidArgument,
+                    "metrics_listen must be IP:port (an IPv4 address or [IPv6], port 1-65535), e.g. "
+                    "127.0.0.1:9464, not '" + Printable(value) + "'");
+    }
+    metrics_listen = std::string(value);
+  }
+  else if (key == "metrics_allow_remote") {
+    if (value != "true" && value != "false") {
+      return Status(Code::kInvalidArgument,
+                    "metrics_allow_remote must be true or false, not '" + Printable(value) + "'");
+    }
+    metrics_allow_remote = value == "true";
+  }
   else return Status(Code::kInternal, "config key '" + std::string(key) + "' is listed but not handled");
   return Status::Ok();
 }
@@ -100,6 +140,12 @@ Status NodeConfig::Validate() const {
   if (charter.empty()) return missing("charter");
   if (socket.empty()) return missing("socket");
   if (peer.empty()) return missing("peer");
+  if (!metrics_listen.empty() && !metrics_allow_remote && !IsLoopbackAddress(metrics_listen)) {
+    return Status(Code::kInvalidArgument,
+                  "config: metrics_listen address " + Printable(metrics_listen) +
+                      " is not on loopback; the metrics endpoint has no authentication or TLS, so it is refused "
+                      "off loopback unless you also set metrics_allow_remote = true (then firewall it)");
+  }
   const bool tls = !tls_cert.empty() || !tls_key.empty() || !peer_fingerprint.empty();
   if (tls) {
     if (tls_cert.empty() || tls_key.empty() || peer_fingerprint.size() != 64) {

@@ -29,6 +29,8 @@
 //                                         # restored from an older copy, a seq the peer already
 //                                         # holds is signed twice, the peer proves a fork and
 //                                         # freezes our feed (docs/OPERATIONS.md, "Recovery")
+//   metrics_listen  = 127.0.0.1:9464      # Prometheus endpoint (GET /metrics); default: none (off)
+//   metrics_allow_remote = true           # serve metrics off loopback (unauthenticated; default false)
 //
 // Relative paths are relative to the config file's folder.
 #pragma once
@@ -63,6 +65,8 @@ struct NodeConfig {
   bool sign_without_peer_confirmation = false;
   std::string log_level = "info";       // debug | info | warn | error
   std::filesystem::path log_file;       // empty: stderr
+  std::string metrics_listen;           // host:port; empty: no metrics endpoint
+  bool metrics_allow_remote = false;    // metrics_listen may be off loopback
 
   // Every key Set accepts, in the order docs/OPERATIONS.md lists them (a
   // test holds the two together).
@@ -72,7 +76,8 @@ struct NodeConfig {
   // relative paths.
   Status Set(std::string_view key, std::string_view value, const std::filesystem::path& base);
   // Every required setting present; TLS configured, or plaintext asked for
-  // explicitly with both addresses on loopback.
+  // explicitly with both addresses on loopback; metrics_listen on loopback
+  // unless metrics_allow_remote.
   Status Validate() const;
 };
 

@@ -111,7 +111,10 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config, SecretKey ke
     server_creds = PinnedServerCredentials(*tls, std::move(allowed));
     channel_creds = PinnedChannelCredentials(*tls, config.peer_fingerprint);
   }
-  node->replicator_ = std::make_unique<Replicator>(*node->ledger_, config.peer, *node->keys_, channel_creds);
+  node->metrics_ = std::make_unique<Metrics>(*node->ledger_);
+  Metrics* metrics = node->metrics_.get();
+  node->replicator_ =
+      std::make_unique<Replicator>(*node->ledger_, config.peer, *node->keys_, channel_creds, metrics);
   node->missing_manifests_ = std::make_unique<MissingManifests>(*node->ledger_, *node->manifests_);
   {
     MissingManifests* missing = node->missing_manifests_.get();
@@ -131,10 +134,11 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config, SecretKey ke
       }
     });
   }
-  node->peer_service_ = std::make_unique<PeerService>(*node->ledger_, node->manifests_.get());
+  node->peer_service_ = std::make_unique<PeerService>(*node->ledger_, node->manifests_.get(), metrics);
   node->operator_service_ =
       std::make_unique<OperatorService>(*node->ledger_, *node->replicator_, *node->keys_, *node->manifests_,
-                                         *node->missing_manifests_);
+                                         *node->missing_manifests_, metrics);
+  metrics->Watch(node->replicator_.get(), node->peer_service_.get());
 
   {
     grpc::ServerBuilder b;
@@ -158,6 +162,9 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config, SecretKey ke
     // same address and take a share of the connections. The port is ours
     // alone: a second bind must fail.
     b.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+    interceptors.push_back(PeerCallMetrics(*metrics));
+    b.experimental().SetInterceptorCreators(std::move(interceptors));
     node->peer_server_ = b.BuildAndStart();
     // A failed bind: BuildAndStart returns null, or a server whose selected
     // port is 0 (gRPC logs the errno; we cannot read it here).
@@ -192,6 +199,13 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config, SecretKey ke
     }
     ::chmod(config.socket.c_str(), 0600);
   }
+  if (!config.metrics_listen.empty()) {
+    if (Status s = metrics->Serve(config.metrics_listen); !s.ok()) return s;
+    if (!IsLoopbackAddress(config.metrics_listen)) {
+      Log(LogLevel::kWarn, "metrics served off loopback without authentication (metrics_allow_remote)",
+          {{"metrics", config.metrics_listen}});
+    }
+  }
   node->replicator_->Start();
   const Charter& c = node->ledger_->charter();
   Log(LogLevel::kInfo, "node started",
@@ -201,6 +215,7 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config, SecretKey ke
        {"peer", config.peer},
        {"socket", config.socket.string()},
        {"transport", config.plaintext ? "plaintext (loopback)" : "mutual TLS, pinned"},
+       {"metrics", config.metrics_listen.empty() ? "off" : config.metrics_listen},
        {"own_head", std::to_string(node->ledger_->Head(*self).seq)},
        {"peer_head", std::to_string(node->ledger_->Head(1 - *self).seq)}});
   return node;
@@ -209,6 +224,7 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config, SecretKey ke
 void Node::Shutdown() {
   if (stopped_) return;
   stopped_ = true;
+  if (metrics_) metrics_->Stop();  // no scrape reads what is stopped below
   if (operator_server_ && operator_server_->GetHealthCheckService()) {
     operator_server_->GetHealthCheckService()->SetServingStatus(false);  // stopping: NOT_SERVING
   }

@@ -1,6 +1,7 @@
 // Node: one party's running node — the Ledger in its data folder, the peer
 // gRPC service on TCP (loopback until TLS lands), the operator gRPC service
-// on a Unix socket (mode 0600), and the Replicator pulling the other feed.
+// on a Unix socket (mode 0600), the Replicator pulling the other feed, and,
+// with metrics_listen set, the Prometheus endpoint (metrics.h).
 //
 // Thread safety: Start and Shutdown from one thread; the services run on
 // gRPC's threads.
@@ -13,6 +14,7 @@
 #include "node/daemon/config.h"
 #include "node/daemon/keyring.h"
 #include "node/daemon/missing_manifests.h"
+#include "node/daemon/metrics.h"
 #include "node/daemon/peer_service.h"
 #include "node/daemon/replicator.h"
 #include "node/ledger/ledger.h"
@@ -38,12 +40,15 @@ class Node {
   Ledger& ledger() { return *ledger_; }
   const Replicator& replicator() const { return *replicator_; }
   int peer_port() const { return peer_port_; }
+  // The node's figures; served over HTTP only with metrics_listen set.
+  const Metrics& metrics() const { return *metrics_; }
 
  private:
   Node() = default;
 
   NodeConfig config_;
   std::unique_ptr<Ledger> ledger_;
+  std::unique_ptr<Metrics> metrics_;  // declared after ledger_: reads it until destroyed
   std::unique_ptr<ManifestStore> manifests_;
   std::unique_ptr<MissingManifests> missing_manifests_;
   std::unique_ptr<KeyRing> keys_;

@@ -7,6 +7,7 @@
 #include "node/protocol/agreements.h"
 #include "node/base/clock.h"
 #include "node/daemon/log.h"
+#include "node/daemon/metrics.h"
 #include "node/daemon/peer_service.h"
 
 namespace parley {
@@ -84,7 +85,10 @@ grpc::Status OperatorService::Submit(grpc::ServerContext*, const v1::SubmitReque
   }
   // Malformed bodies are refused with the structural reason before anything
   // else looks at them.
-  if (Status s = CheckEntryBody(req->body(), ledger_.charter()); !s.ok()) return ToGrpc(s);
+  if (Status s = CheckEntryBody(req->body(), ledger_.charter()); !s.ok()) {
+    if (metrics_) metrics_->EntryRefused(RefusalSource::kLocal, s);
+    return ToGrpc(s);
+  }
   const int64_t now = NowMs();
   if (CanBeVoid(req->body())) {
     auto reason = VoidReason(req->body(), now);
@@ -108,7 +112,7 @@ grpc::Status OperatorService::Submit(grpc::ServerContext*, const v1::SubmitReque
     resp->set_preview(preview->SerializeAsString());
     return grpc::Status::OK;
   }
-  auto e = ledger_.Append(req->body(), now, req->request_id());
+  auto e = MeteredAppend(ledger_, metrics_, req->body(), now, req->request_id());
   if (!e) {
     Log(LogLevel::kWarn, "submit refused", {{"reason", e.error().ToString()}});
     return ToGrpc(e.error());
@@ -188,7 +192,7 @@ grpc::Status OperatorService::RotateKey(grpc::ServerContext*, const v1::RotateKe
     if (Status s = manifests_.AddKey(next); !s.ok()) return ToGrpc(s);
   }
   v1::Entry body = RotateKeyBody(ledger_.charter(), self, next, req->compromised_from_seq());
-  auto e = ledger_.Append(body, NowMs(), req->request_id());
+  auto e = MeteredAppend(ledger_, metrics_, body, NowMs(), req->request_id());
   if (!e) {
     Log(LogLevel::kWarn, "key rotation refused", {{"reason", e.error().ToString()}});
     return ToGrpc(e.error());

@@ -26,15 +26,19 @@
 
 namespace parley {
 
+class Metrics;
+
 class OperatorService final : public v1::Operator::Service {
  public:
+  // `metrics` (may be null) is told of every entry signed or refused.
   OperatorService(Ledger& ledger, const Replicator& replicator, KeyRing& keys, ManifestStore& manifests,
-                  MissingManifests& missing_manifests)
+                  MissingManifests& missing_manifests, Metrics* metrics = nullptr)
       : ledger_(ledger),
         replicator_(replicator),
         keys_(keys),
         manifests_(manifests),
         missing_manifests_(missing_manifests),
+        metrics_(metrics),
         started_ms_(NowMs()) {}
 
   void Stop() { stopping_ = true; }
@@ -89,6 +93,7 @@ class OperatorService final : public v1::Operator::Service {
   MissingManifests& missing_manifests_;
   std::mutex agreements_mu_;
   std::unique_ptr<IncrementalState> agreements_;  // guarded by agreements_mu_
+  Metrics* const metrics_;
   std::atomic<bool> stopping_{false};
   const int64_t started_ms_;  // when this node process started (StatusResponse.started_ms)
 };

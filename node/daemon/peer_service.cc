@@ -5,6 +5,7 @@
 
 #include "crypto/seal.h"
 #include "node/daemon/log.h"
+#include "node/daemon/metrics.h"
 
 namespace parley {
 
@@ -48,7 +49,8 @@ void FillHeads(const Ledger& ledger, google::protobuf::RepeatedPtrField<v1::Feed
 
 grpc::Status StreamFeed(const Ledger& ledger, PartyIndex party, uint64_t from_seq, uint64_t max_count,
                         bool follow, grpc::ServerContext* ctx, grpc::ServerWriter<v1::FeedItem>* writer,
-                        const std::atomic<bool>& stopping, std::chrono::steady_clock::duration max_duration) {
+                        const std::atomic<bool>& stopping, std::chrono::steady_clock::duration max_duration,
+                        const std::function<void(uint64_t)>& on_sent) {
   const auto started = std::chrono::steady_clock::now();
   if (party > 1) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "party must be 0 or 1");
   if (from_seq == 0) from_seq = 1;
@@ -70,6 +72,7 @@ grpc::Status StreamFeed(const Ledger& ledger, PartyIndex party, uint64_t from_se
     for (std::string& envelope : *entries) {
       item.set_envelope(std::move(envelope));
       if (!writer->Write(item)) return grpc::Status::OK;  // client went away
+      if (on_sent) on_sent(next);
       ++next;  // a feed has no gaps
       ++sent;
     }
@@ -80,6 +83,20 @@ grpc::Status StreamFeed(const Ledger& ledger, PartyIndex party, uint64_t from_se
     }
   }
   return grpc::Status::OK;
+}
+
+std::optional<uint64_t> PeerService::own_sent_to_peer() const {
+  if (!own_sent_known_) return std::nullopt;
+  return own_sent_to_peer_.load();
+}
+
+std::function<void(uint64_t)> PeerService::TrackOwnFeedRead(const PublicKey& caller, PartyIndex party,
+                                                            uint64_t from_seq) {
+  const PartyIndex self = *ledger_.self();
+  if (party != self || CallerKeys(ledger_)(caller) != std::optional<PartyIndex>(1 - self)) return {};
+  own_sent_to_peer_ = from_seq > 0 ? from_seq - 1 : 0;
+  own_sent_known_ = true;
+  return [this](uint64_t seq) { own_sent_to_peer_ = seq; };
 }
 
 grpc::Status PeerService::CheckLedger(const std::string& ledger_id) const {
@@ -118,7 +135,8 @@ grpc::Status PeerService::ReadFeed(grpc::ServerContext* ctx, const v1::ReadFeedR
   std::optional<PeerAuthenticator::StreamSlot> slot;
   if (auto s = auth_.AcquireStream(caller, &slot); !s.ok()) return s;
   uint32_t max = req->max_count() == 0 ? kMaxReadCount : std::min(req->max_count(), kMaxReadCount);
-  return StreamFeed(ledger_, req->party(), req->from_seq(), max, false, ctx, writer, stopping_);
+  return StreamFeed(ledger_, req->party(), req->from_seq(), max, false, ctx, writer, stopping_,
+                    std::chrono::steady_clock::duration::max(), TrackOwnFeedRead(caller, req->party(), req->from_seq()));
 }
 
 grpc::Status PeerService::Subscribe(grpc::ServerContext* ctx, const v1::SubscribeRequest* req,
@@ -128,7 +146,7 @@ grpc::Status PeerService::Subscribe(grpc::ServerContext* ctx, const v1::Subscrib
   std::optional<PeerAuthenticator::StreamSlot> slot;
   if (auto s = auth_.AcquireStream(caller, &slot); !s.ok()) return s;
   return StreamFeed(ledger_, req->party(), req->from_seq(), UINT64_MAX, true, ctx, writer, stopping_,
-                    kMaxPeerStreamDuration);
+                    kMaxPeerStreamDuration, TrackOwnFeedRead(caller, req->party(), req->from_seq()));
 }
 
 grpc::Status PeerService::GetForkProofs(grpc::ServerContext* ctx, const v1::GetForkProofsRequest* req,
@@ -196,7 +214,7 @@ grpc::Status PeerService::GetManifest(grpc::ServerContext* ctx, const v1::GetMan
   disclose->mutable_manifest()->set_root(root->str());
   disclose->mutable_manifest()->set_count((*info)->count());
   disclose->set_to_party(*party);
-  auto e = ledger_.Append(body, NowMs());
+  auto e = MeteredAppend(ledger_, metrics_, body, NowMs());
   if (!e) {
     release();
     Log(LogLevel::kWarn, "manifest not shared: its disclosure could not be recorded",

@@ -11,6 +11,8 @@
 
 #include <atomic>
 #include <deque>
+#include <functional>
+#include <optional>
 #include <map>
 #include <mutex>
 
@@ -38,12 +40,19 @@ inline constexpr size_t kMaxDisclosuresPerHour = 10;
 // rotation, docs/PROTOCOL.md §10).
 PeerAuthenticator::PartyKeys CallerKeys(const Ledger& ledger);
 
+class Metrics;
+
 class PeerService final : public v1::Peer::Service {
  public:
   // `manifests` may be null (no manifests served). Disclosures are signed
-  // into `ledger`'s own feed.
-  PeerService(Ledger& ledger, const ManifestStore* manifests)
-      : ledger_(ledger), manifests_(manifests), auth_(ledger.charter(), CallerKeys(ledger)) {}
+  // into `ledger`'s own feed. `metrics` (may be null) counts them.
+  PeerService(Ledger& ledger, const ManifestStore* manifests, Metrics* metrics = nullptr)
+      : ledger_(ledger), manifests_(manifests), metrics_(metrics), auth_(ledger.charter(), CallerKeys(ledger)) {}
+
+  // How much of our own feed the other party's node holds as far as this
+  // service knows: the seq before the one it last asked for (ReadFeed,
+  // Subscribe), or the last one sent to it since. nullopt until it asks.
+  std::optional<uint64_t> own_sent_to_peer() const;
 
   // Makes open Subscribe streams end promptly (before server shutdown).
   void Stop() { stopping_ = true; }
@@ -60,12 +69,19 @@ class PeerService final : public v1::Peer::Service {
 
  private:
   grpc::Status CheckLedger(const std::string& ledger_id) const;
+  // For a read of `party`'s feed from `from_seq` by `caller`: if it is the
+  // other party reading our feed, notes how much of it that node holds and
+  // returns the callback that notes each entry sent; else an empty one.
+  std::function<void(uint64_t)> TrackOwnFeedRead(const PublicKey& caller, PartyIndex party, uint64_t from_seq);
   // The one place every call is authenticated and authorised.
   grpc::Status Admit(grpc::ServerContext* ctx, std::string_view method, const std::string& ledger_id,
                      PublicKey* caller, PeerRole* role = nullptr);
 
   Ledger& ledger_;
   const ManifestStore* manifests_;
+  Metrics* const metrics_;
+  std::atomic<uint64_t> own_sent_to_peer_{0};
+  std::atomic<bool> own_sent_known_{false};
   std::mutex disclosures_mu_;
   std::map<Digest, std::deque<std::chrono::steady_clock::time_point>> disclosures_;  // per root, last hour
   PeerAuthenticator auth_;
@@ -79,9 +95,11 @@ void FillHeads(const Ledger& ledger, google::protobuf::RepeatedPtrField<v1::Feed
 // Streams `party`'s feed from `from_seq`; with `follow`, waits for and sends
 // new entries until `ctx` is cancelled, `stopping` is set or `max_duration`
 // has passed (then it ends with OK and the client subscribes again).
+// `on_sent`, if set, is called with each seq written.
 grpc::Status StreamFeed(const Ledger& ledger, PartyIndex party, uint64_t from_seq, uint64_t max_count,
                         bool follow, grpc::ServerContext* ctx, grpc::ServerWriter<v1::FeedItem>* writer,
                         const std::atomic<bool>& stopping,
-                        std::chrono::steady_clock::duration max_duration = std::chrono::steady_clock::duration::max());
+                        std::chrono::steady_clock::duration max_duration = std::chrono::steady_clock::duration::max(),
+                        const std::function<void(uint64_t)>& on_sent = {});
 
 }  // namespace parley

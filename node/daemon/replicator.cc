@@ -12,6 +12,7 @@
 #include "node/report/bundle.h"
 #include "node/base/clock.h"
 #include "node/daemon/log.h"
+#include "node/daemon/metrics.h"
 #include "node/manifest/manifest.h"
 #include "node/daemon/peer_auth.h"
 #include "node/daemon/peer_service.h"
@@ -26,14 +27,15 @@ constexpr auto kSubscribeDeadline = std::chrono::seconds(60);
 }  // namespace
 
 Replicator::Replicator(Ledger& ledger, std::string peer_address, const KeyRing& keys,
-                       std::shared_ptr<grpc::ChannelCredentials> credentials)
+                       std::shared_ptr<grpc::ChannelCredentials> credentials, Metrics* metrics)
     : ledger_(ledger),
       address_(std::move(peer_address)),
       keys_(keys),
       self_(*ledger.self()),
       other_(1 - *ledger.self()),
       peer_(address_, std::move(credentials), ledger.charter().ledger_id(),
-            [this] { return keys_.TokenKey(*ledger_.key_schedule(), self_); }) {
+            [this] { return keys_.TokenKey(*ledger_.key_schedule(), self_); }),
+      metrics_(metrics) {
   status_.set_address(address_);
 }
 
@@ -58,6 +60,22 @@ v1::PeerStatus Replicator::status() const {
   const uint64_t have = ledger_.Head(other_).seq;
   s.set_lag(s.peer_head_seq() > have ? s.peer_head_seq() - have : 0);
   return s;
+}
+
+std::array<uint64_t, 2> Replicator::catching_up_to() const {
+  std::lock_guard lock(mu_);
+  return catching_up_to_;
+}
+
+Replicator::ProgressScope::ProgressScope(Replicator& r, uint64_t own_to, uint64_t other_to) : r_(r) {
+  std::lock_guard lock(r_.mu_);
+  r_.catching_up_to_[r_.self_] = own_to;
+  r_.catching_up_to_[r_.other_] = other_to;
+}
+
+Replicator::ProgressScope::~ProgressScope() {
+  std::lock_guard lock(r_.mu_);
+  r_.catching_up_to_ = {0, 0};
 }
 
 void Replicator::SetError(const std::string& error) {
@@ -148,7 +166,7 @@ void Replicator::AcknowledgeRotation() {
   body.mutable_statement()->set_text("acknowledges " + code + "'s key rotation at " + code + "#" + seq +
                                      " to key " + ToHex(pending->new_key).substr(0, 16) + "…");
   body.mutable_statement()->set_reference(rotation->front().id.str());
-  auto e = ledger_.Append(body, NowMs(), "ack-rotation/" + code + "/" + seq);
+  auto e = MeteredAppend(ledger_, metrics_, body, NowMs(), "ack-rotation/" + code + "/" + seq);
   if (!e) {
     Log(LogLevel::kWarn, "cannot acknowledge the peer's key rotation yet",
         {{"rotation", code + "#" + seq}, {"reason", e.error().ToString()}});
@@ -179,7 +197,7 @@ bool Replicator::RecoverOwnFeed(const v1::Heads& heads) {
                " of our feed but did not serve seq " + std::to_string(common));
       return false;
     }
-    auto r = ledger_.Ingest(batch->front());
+    auto r = MeteredIngest(ledger_, metrics_, batch->front());
     if (!r) {
       Log(LogLevel::kError, "peer's copy of our own feed refused", {{"reason", r.error().ToString()}});
       SetError("own feed from peer: " + r.error().ToString());
@@ -225,11 +243,12 @@ bool Replicator::RecoverBothFeeds(uint64_t own_to, uint64_t other_to) {
   // batch (for the other feed: one fsync per run). What was stored stays
   // stored if the node is killed meanwhile: the next start resumes from the
   // heads.
+  ProgressScope progress(*this, own_to, other_to);
   std::vector<std::string> run;
   PartyIndex run_party = self_;
   auto flush = [&]() -> Status {
     if (run.empty()) return Status::Ok();
-    auto r = ledger_.IngestBatch(run);
+    auto r = MeteredIngestBatch(ledger_, metrics_, run_party, run);
     run.clear();
     if (!r) return r.error();
     if (r->forks > 0) return Status(Code::kFailedPrecondition, "a fork proof was stored");
@@ -271,6 +290,7 @@ bool Replicator::CatchUp(const v1::Heads& heads) {
   }
   uint64_t from = ledger_.Head(other_).seq + 1;
   if (from > peer_seq) return true;
+  ProgressScope progress(*this, 0, peer_seq);
   // Range reads of up to kMaxReadCount entries, each batch verified on two
   // threads and stored with one fsync (Ledger::IngestBatch), the next range
   // read while this one is ingested. The live Subscribe that follows starts
@@ -287,7 +307,7 @@ bool Replicator::CatchUp(const v1::Heads& heads) {
     if (from <= peer_seq) {
       pending = std::async(std::launch::async, [this, from] { return peer_.ReadFeed(other_, from, kMaxReadCount); });
     }
-    auto r = ledger_.IngestBatch(*batch);
+    auto r = MeteredIngestBatch(ledger_, metrics_, other_, *batch);
     if (!r) {
       Log(LogLevel::kWarn, "refused an entry from the peer",
           {{"peer", address_}, {"reason", r.error().ToString()}});
@@ -338,7 +358,7 @@ bool Replicator::Round() {
   bool refused = false;
   grpc::Status s = peer_.Subscribe(ctx, other_, ledger_.Head(other_).seq + 1, kSubscribeDeadline,
                                    [&](const std::string& envelope) {
-    auto r = ledger_.Ingest(envelope);
+    auto r = MeteredIngest(ledger_, metrics_, envelope);
     if (!r) {
       Log(LogLevel::kWarn, "refused an entry from the peer",
           {{"peer", address_}, {"reason", r.error().ToString()}});

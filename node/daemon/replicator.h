@@ -18,6 +18,7 @@
 // Thread safety: Start/Stop from one thread; status() from any.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <functional>
@@ -39,12 +40,15 @@ class ChannelCredentials;
 
 namespace parley {
 
+class Metrics;
+
 class Replicator {
  public:
   // `keys` sign every call's token (peer_auth.h, through PeerClient); it must
-  // outlive this.
+  // outlive this, as must `metrics` (may be null), which is told what every
+  // ingest did.
   Replicator(Ledger& ledger, std::string peer_address, const KeyRing& keys,
-             std::shared_ptr<grpc::ChannelCredentials> credentials);
+             std::shared_ptr<grpc::ChannelCredentials> credentials, Metrics* metrics = nullptr);
   ~Replicator();
 
   // Called (on the replicator's thread) each time the peer has confirmed
@@ -55,6 +59,9 @@ class Replicator {
   void Stop();
 
   v1::PeerStatus status() const;
+  // The seq each feed (by PartyIndex) is being caught up or recovered to
+  // now; 0 while no catch-up or recovery of it runs (for the metrics).
+  std::array<uint64_t, 2> catching_up_to() const;
 
   // Fetches the other party's manifest with this root from its node (Peer
   // GetManifest): the sealed box is opened with this node's token key and
@@ -86,6 +93,16 @@ class Replicator {
   // REQUIRES: mu_ held.
   void SetConnectedLocked(bool connected);
   void SleepFor(std::chrono::milliseconds d);
+  // Sets catching_up_to_ (own feed to `own_to`, the other to `other_to`; 0:
+  // not this one) for its lifetime.
+  class ProgressScope {
+   public:
+    ProgressScope(Replicator& r, uint64_t own_to, uint64_t other_to);
+    ~ProgressScope();
+
+   private:
+    Replicator& r_;
+  };
 
   Ledger& ledger_;
   const std::string address_;
@@ -102,6 +119,8 @@ class Replicator {
   grpc::ClientContext* active_ = nullptr;  // the call to cancel on Stop
   v1::PeerStatus status_;
   bool ever_connected_ = false;  // guarded by mu_
+  std::array<uint64_t, 2> catching_up_to_{0, 0};  // guarded by mu_
+  Metrics* const metrics_;
 };
 
 }  // namespace parley
