@@ -22,6 +22,7 @@
 #include "node/report/bundle.h"
 #include "node/cli/client.h"
 #include "node/cli/manifest_cli.h"
+#include "node/cli/witness_cli.h"
 #include "node/cli/version.h"
 #include "node/base/clock.h"
 #include "node/daemon/config.h"
@@ -1321,6 +1322,8 @@ int RunCli(int argc, char** argv) {
 
   ManifestFlags manifest_flags;
   AddManifestCommands(app, manifest_flags, DefaultSocket());
+  WitnessFlags witness_flags;
+  AddWitnessCommand(app, witness_flags);
 
   try {
     app.parse(argc, argv);
@@ -1357,6 +1360,7 @@ int RunCli(int argc, char** argv) {
     return CmdRotateKey(c, new_key_file, rotate_pass, *from);
   }
   if (auto code = RunManifestCommand(manifest_flags)) return *code;
+  if (auto code = RunWitnessCommand(witness_flags)) return *code;
   if (*receipt && arrivals.empty() && receipt_count->count() == 0) {
     return Fail(Status(Code::kInvalidArgument, "receipt needs --count or --arrivals"));
   }

@@ -1,0 +1,65 @@
+#include "node/witness/server.h"
+
+#include <httplib.h>
+
+#include "crypto/hash.h"
+
+namespace parley {
+
+struct WitnessServer::Impl {
+  httplib::Server http;
+};
+
+WitnessServer::WitnessServer(std::unique_ptr<Impl> impl, int port) : impl_(std::move(impl)), port_(port) {}
+WitnessServer::~WitnessServer() = default;
+
+Result<std::unique_ptr<WitnessServer>> WitnessServer::Bind(Witness* witness, const std::string& listen) {
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return Status(Code::kInvalidArgument, "listen address must be host:port, got " + listen);
+  }
+  std::string host = listen.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  int port = 0;
+  try {
+    size_t used = 0;
+    port = std::stoi(listen.substr(colon + 1), &used);
+    if (used != listen.size() - colon - 1 || port < 0 || port > 65535) throw std::out_of_range("port");
+  } catch (const std::exception&) {
+    return Status(Code::kInvalidArgument, "listen address has no valid port: " + listen);
+  }
+  auto impl = std::make_unique<Impl>();
+  httplib::Server& http = impl->http;
+  http.set_payload_max_length(kMaxAddCheckpointBytes);
+  http.Post("/add-checkpoint", [witness](const httplib::Request& req, httplib::Response& res) {
+    WitnessResponse r = witness->AddCheckpoint(req.body);
+    res.status = r.status;
+    res.set_content(r.body, r.content_type.c_str());
+  });
+  http.Get(R"(/([0-9a-f]{64})/checkpoint)", [witness](const httplib::Request& req, httplib::Response& res) {
+    const std::string want = req.matches[1];
+    // The origins the witness knows, by the hash the monitoring URL uses.
+    for (const std::string& origin : witness->Origins()) {
+      if (ToHex(Sha256(origin)) != want) continue;
+      if (auto note = witness->Latest(origin)) {
+        res.status = 200;
+        res.set_content(*note, "text/plain; charset=utf-8");
+        return;
+      }
+    }
+    res.status = 404;
+    res.set_content("no checkpoint cosigned for this origin\n", "text/plain; charset=utf-8");
+  });
+  if (port == 0) {
+    port = http.bind_to_any_port(host);
+    if (port < 0) return Status(Code::kUnavailable, "cannot listen on " + listen);
+  } else if (!http.bind_to_port(host, port)) {
+    return Status(Code::kUnavailable, "cannot listen on " + listen + " (in use, or not a local address)");
+  }
+  return std::unique_ptr<WitnessServer>(new WitnessServer(std::move(impl), port));
+}
+
+bool WitnessServer::Serve() { return impl_->http.listen_after_bind(); }
+void WitnessServer::Stop() { impl_->http.stop(); }
+
+}  // namespace parley
