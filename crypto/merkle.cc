@@ -94,6 +94,22 @@ MerkleTree::MerkleTree(std::vector<Digest> leaves, MerkleScheme scheme) : scheme
   root_ = levels_.back().empty() ? Rfc6962EmptyRoot() : levels_.back().front();
 }
 
+void MerkleTree::Append(const Digest& leaf) {
+  levels_[0].push_back(leaf);
+  for (size_t l = 0; levels_[l].size() > 1; ++l) {
+    if (l + 1 == levels_.size()) levels_.emplace_back();
+    const size_t i = levels_[l].size() - 1;  // the new or changed node
+    const Digest up = (i & 1) ? NodeOf(scheme_, levels_[l][i - 1], levels_[l][i]) : levels_[l][i];
+    std::vector<Digest>& parents = levels_[l + 1];
+    if (i / 2 == parents.size()) {
+      parents.push_back(up);
+    } else {
+      parents[i / 2] = up;
+    }
+  }
+  root_ = levels_.back().front();
+}
+
 // A node of the RFC 6962 shape over [lo, hi) starts at a multiple of 2^l,
 // l = ceil(log2(hi - lo)), and is complete unless hi is the tree's size, where
 // level building promoted it: either way it is levels_[l][lo >> l].

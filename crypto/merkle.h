@@ -78,6 +78,11 @@ class MerkleTree {
   // REQUIRES: index < size().
   MerkleProof Prove(uint64_t index) const;
 
+  // Appends one leaf hash, updating the right edge: O(log n). The result is
+  // the tree that the constructor builds from all the leaves (a feed's tree
+  // grows with each entry without being rebuilt).
+  void Append(const Digest& leaf);
+
   // RFC 6962 §2.1.2 PROOF(old_size, D[size]): the consistency proof from the
   // tree of the first `old_size` leaves to this one. Empty when old_size is 0
   // or size(). O(log n).

@@ -3,6 +3,7 @@
 // independent recursive implementation of RFC 6962 §2.1 written out below.
 #include <doctest/doctest.h>
 
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -210,6 +211,35 @@ TEST_CASE("property: in random trees every consistency proof between any two siz
         auto other = data;
         other[rng() % m] += "!";
         REQUIRE_FALSE(Rfc6962VerifyConsistency(m, k, RefMth(other, 0, m), new_root, proof));
+      }
+    }
+  }
+}
+
+TEST_CASE("a tree grown leaf by leaf equals the tree built at once, at every size, in both hashings") {
+  std::mt19937_64 rng(42);
+  for (MerkleScheme scheme : {MerkleScheme::kRfc6962, MerkleScheme::kManifest}) {
+    std::vector<Digest> leaves;
+    std::optional<MerkleTree> grown;
+    if (scheme == MerkleScheme::kRfc6962) grown.emplace(std::vector<Digest>{}, scheme);
+    for (size_t n = 1; n <= 130; ++n) {
+      Digest leaf;
+      for (auto& b : leaf.bytes) b = static_cast<uint8_t>(rng());
+      leaves.push_back(leaf);
+      if (grown) {
+        grown->Append(leaf);
+      } else {
+        grown.emplace(leaves, scheme);
+      }
+      const MerkleTree built(leaves, scheme);
+      CAPTURE(n);
+      REQUIRE(grown->size() == n);
+      REQUIRE(grown->root() == built.root());
+      const uint64_t i = rng() % n;
+      CHECK(grown->Prove(i).path == built.Prove(i).path);
+      if (scheme == MerkleScheme::kRfc6962) {
+        const uint64_t m = rng() % (n + 1);
+        CHECK(grown->ConsistencyProof(m) == built.ConsistencyProof(m));
       }
     }
   }
