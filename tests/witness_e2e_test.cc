@@ -40,14 +40,21 @@ class WitnessProcess {
   fs::path log() const { return dir_ / "witness.log"; }
   fs::path state() const { return dir_ / "witness.state"; }
 
+  // Serves HTTPS with a certificate of `parley tls init`.
+  void UseTls(const fs::path& tls_dir) {
+    std::ofstream(config(), std::ios::app) << "tls_cert = " << (tls_dir / "tls.crt").string() << "\n"
+                                           << "tls_key = " << (tls_dir / "tls.key").string() << "\n";
+    tls_ = true;
+  }
+  int port() const { return port_; }
+
   bool Start() {
     ::setenv("PARLEY_TEST_PASSPHRASE", "test passphrase", 1);
     pid_ = test::Spawn({PARLEY_BINARY, "witness", "--config", config().string()}, nullptr, 0, log().c_str(),
                        O_WRONLY | O_CREAT | O_APPEND);
     return test::Eventually([&] {
       if (Exited()) return true;
-      httplib::Client c("127.0.0.1", port_);
-      return static_cast<bool>(c.Get("/" + std::string(64, '0') + "/checkpoint"));
+      return static_cast<bool>(Get("/" + std::string(64, '0') + "/checkpoint"));
     }) && !Exited();
   }
   bool Exited() {
@@ -77,11 +84,23 @@ class WitnessProcess {
     pid_ = -1;
   }
 
+  // The certificate is self-signed and pinned nowhere here: the TLS test
+  // checks the channel, not the certificate's name.
   httplib::Result Post(const std::string& body) {
+    if (tls_) {
+      httplib::SSLClient c("127.0.0.1", port_);
+      c.enable_server_certificate_verification(false);
+      return c.Post("/add-checkpoint", body, "text/plain");
+    }
     httplib::Client c("127.0.0.1", port_);
     return c.Post("/add-checkpoint", body, "text/plain");
   }
   httplib::Result Get(const std::string& path) {
+    if (tls_) {
+      httplib::SSLClient c("127.0.0.1", port_);
+      c.enable_server_certificate_verification(false);
+      return c.Get(path.c_str());
+    }
     httplib::Client c("127.0.0.1", port_);
     return c.Get(path.c_str());
   }
@@ -91,6 +110,7 @@ class WitnessProcess {
   int port_;
   pid_t pid_ = -1;
   int exit_code_ = -1;
+  bool tls_ = false;
 };
 
 NoteVerifier WitnessVerifier() {
@@ -231,6 +251,22 @@ TEST_CASE("parley witness: concurrent HTTP submissions of two forks are cosigned
   for (auto& t : threads) t.join();
   REQUIRE_FALSE(winners.empty());
   for (int f : winners) CHECK(f == winners.front());
+  CHECK(w.Stop() == 0);
+}
+
+TEST_CASE("parley witness over HTTPS with a certificate of parley tls init; plain HTTP gets no answer" *
+          doctest::test_suite("e2e")) {
+  test::TempDir dir;
+  TestLog log{"log.example/tls", 0x26};
+  auto made = test::RunParley({"tls", "init", "--out", (dir.path() / "tls").string(), "--name", "witness"});
+  REQUIRE_MESSAGE(made.code == 0, made.err);
+  WitnessProcess w(dir.path() / "w", {&log});
+  w.UseTls(dir.path() / "tls");
+  REQUIRE_MESSAGE(w.Start(), test::ReadText(w.log()));
+  CHECK(Cosigns(w.Post(log.Body(0, 3)), log, 3));
+  httplib::Client plain("127.0.0.1", w.port());
+  auto r = plain.Post("/add-checkpoint", log.Body(3, 4), "text/plain");
+  CHECK_FALSE((r && r->status == 200));
   CHECK(w.Stop() == 0);
 }
 

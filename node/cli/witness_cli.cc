@@ -64,10 +64,11 @@ std::optional<int> RunWitnessCommand(const WitnessFlags& f) {
     Log(LogLevel::kError, "witness failed to start", {{"reason", witness.error().message()}});
     return Fail(witness.error());
   }
-  auto server = WitnessServer::Bind(witness->get(), cfg->listen);
+  auto server = WitnessServer::Bind(witness->get(), cfg->listen, cfg->tls_cert, cfg->tls_key);
   if (!server) return Fail(server.error());
   Log(LogLevel::kInfo, "witness listening",
       {{"listen", cfg->listen}, {"port", std::to_string((*server)->port())},
+       {"tls", cfg->tls_cert.empty() ? "no" : "yes"},
        {"vkey", FormatVerifierKey((*witness)->verifier())},
        {"logs", std::to_string(cfg->logs.size())},
        {"generation", std::to_string((*witness)->generation())}});

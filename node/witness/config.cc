@@ -47,6 +47,10 @@ Result<WitnessConfig> ParseWitnessConfig(std::string_view text, const std::files
       c.passphrase_file = path(value);
     } else if (key == "listen") {
       c.listen = value;
+    } else if (key == "tls_cert") {
+      c.tls_cert = path(value);
+    } else if (key == "tls_key") {
+      c.tls_key = path(value);
     } else if (key == "state_file") {
       c.state_file = path(value);
     } else if (key == "high_water_mark") {

@@ -5,7 +5,9 @@
 //   key_file        = witness.key            # passphrase-protected key (0600)
 //   passphrase_env  = PARLEY_PASSPHRASE      # or passphrase_file, or neither: prompt
 //   passphrase_file = witness.pass
-//   listen          = 127.0.0.1:7480         # HTTP
+//   listen          = 127.0.0.1:7480         # HTTP, or HTTPS with tls_cert and tls_key
+//   tls_cert        = tls/tls.crt            # PEM (parley tls init); both or neither
+//   tls_key         = tls/tls.key            # mode 0600
 //   state_file      = witness.state          # the last cosigned checkpoint per log
 //   high_water_mark = witness.key.hwm        # default key_file + ".hwm"; keep apart from state_file
 //   log             = <vkey> [<origin>]      # one line per log key; the origin
@@ -29,6 +31,8 @@ struct WitnessConfig {
   std::string passphrase_env;
   std::filesystem::path passphrase_file;
   std::string listen = "127.0.0.1:7480";
+  std::filesystem::path tls_cert;
+  std::filesystem::path tls_key;
   std::filesystem::path state_file;
   std::filesystem::path high_water_mark;
   std::vector<WitnessLog> logs;

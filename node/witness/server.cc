@@ -1,19 +1,26 @@
 #include "node/witness/server.h"
 
 #include <httplib.h>
+#include <sys/stat.h>
 
 #include "crypto/hash.h"
+#include "crypto/key_file.h"
 
 namespace parley {
 
 struct WitnessServer::Impl {
-  httplib::Server http;
+  std::unique_ptr<httplib::Server> http;
 };
 
 WitnessServer::WitnessServer(std::unique_ptr<Impl> impl, int port) : impl_(std::move(impl)), port_(port) {}
 WitnessServer::~WitnessServer() = default;
 
-Result<std::unique_ptr<WitnessServer>> WitnessServer::Bind(Witness* witness, const std::string& listen) {
+Result<std::unique_ptr<WitnessServer>> WitnessServer::Bind(Witness* witness, const std::string& listen,
+                                                          const std::filesystem::path& tls_cert,
+                                                          const std::filesystem::path& tls_key) {
+  if (tls_cert.empty() != tls_key.empty()) {
+    return Status(Code::kInvalidArgument, "TLS needs both tls_cert and tls_key");
+  }
   const size_t colon = listen.rfind(':');
   if (colon == std::string::npos || colon == 0) {
     return Status(Code::kInvalidArgument, "listen address must be host:port, got " + listen);
@@ -29,7 +36,21 @@ Result<std::unique_ptr<WitnessServer>> WitnessServer::Bind(Witness* witness, con
     return Status(Code::kInvalidArgument, "listen address has no valid port: " + listen);
   }
   auto impl = std::make_unique<Impl>();
-  httplib::Server& http = impl->http;
+  if (tls_cert.empty()) {
+    impl->http = std::make_unique<httplib::Server>();
+  } else {
+    struct stat st {};
+    if (::stat(tls_key.c_str(), &st) != 0) return Status(Code::kNotFound, "cannot read TLS key " + tls_key.string());
+    Status mode = CheckPrivateFileMode(st.st_mode, tls_key, "TLS key");
+    if (!mode.ok()) return mode;
+    auto tls = std::make_unique<httplib::SSLServer>(tls_cert.c_str(), tls_key.c_str());
+    if (!tls->is_valid()) {
+      return Status(Code::kInvalidArgument,
+                    "cannot make a TLS server from " + tls_cert.string() + " and " + tls_key.string());
+    }
+    impl->http = std::move(tls);
+  }
+  httplib::Server& http = *impl->http;
   http.set_payload_max_length(kMaxAddCheckpointBytes);
   http.Post("/add-checkpoint", [witness](const httplib::Request& req, httplib::Response& res) {
     WitnessResponse r = witness->AddCheckpoint(req.body);
@@ -59,7 +80,7 @@ Result<std::unique_ptr<WitnessServer>> WitnessServer::Bind(Witness* witness, con
   return std::unique_ptr<WitnessServer>(new WitnessServer(std::move(impl), port));
 }
 
-bool WitnessServer::Serve() { return impl_->http.listen_after_bind(); }
-void WitnessServer::Stop() { impl_->http.stop(); }
+bool WitnessServer::Serve() { return impl_->http->listen_after_bind(); }
+void WitnessServer::Stop() { impl_->http->stop(); }
 
 }  // namespace parley

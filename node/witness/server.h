@@ -2,12 +2,15 @@
 //   POST /add-checkpoint             → Witness::AddCheckpoint
 //   GET  /<hex SHA-256 of origin>/checkpoint → the last cosigned checkpoint
 //                                      (monitoring; 404 if none)
-// Plain HTTP; put a TLS-terminating proxy in front where needed.
+// HTTPS when given a certificate and key (PEM, e.g. from `parley tls init`;
+// the key file must not be readable by group or others), plain HTTP
+// otherwise.
 //
 // Thread safety: Serve blocks on its own threads; Stop may be called from
 // any thread (e.g. a signal watcher).
 #pragma once
 
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -19,8 +22,11 @@ namespace parley {
 class WitnessServer {
  public:
   // Binds `listen` ("host:port"; "[::1]:port" for IPv6). kUnavailable if it
-  // cannot bind.
-  static Result<std::unique_ptr<WitnessServer>> Bind(Witness* witness, const std::string& listen);
+  // cannot bind; kInvalidArgument for only one of tls_cert and tls_key, or
+  // files that do not make a TLS server.
+  static Result<std::unique_ptr<WitnessServer>> Bind(Witness* witness, const std::string& listen,
+                                                     const std::filesystem::path& tls_cert = {},
+                                                     const std::filesystem::path& tls_key = {});
   ~WitnessServer();
 
   int port() const { return port_; }
