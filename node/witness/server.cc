@@ -3,6 +3,8 @@
 #include <httplib.h>
 #include <sys/stat.h>
 
+#include <thread>
+
 #include "crypto/hash.h"
 #include "crypto/key_file.h"
 
@@ -80,7 +82,26 @@ Result<std::unique_ptr<WitnessServer>> WitnessServer::Bind(Witness* witness, con
   return std::unique_ptr<WitnessServer>(new WitnessServer(std::move(impl), port));
 }
 
-bool WitnessServer::Serve() { return impl_->http->listen_after_bind(); }
-void WitnessServer::Stop() { impl_->http->stop(); }
+bool WitnessServer::Serve() {
+  {
+    std::lock_guard lock(mu_);
+    if (stop_requested_) return true;
+    serving_ = true;
+  }
+  const bool ok = impl_->http->listen_after_bind();
+  serving_ = false;
+  return ok;
+}
+
+// httplib's stop() acts only on a server already listening, so a Stop that
+// races with the start of Serve waits until Serve listens (or has returned).
+void WitnessServer::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stop_requested_ = true;
+  }
+  while (serving_ && !impl_->http->is_running()) std::this_thread::yield();
+  impl_->http->stop();
+}
 
 }  // namespace parley

@@ -10,8 +10,10 @@
 // any thread (e.g. a signal watcher).
 #pragma once
 
+#include <atomic>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "crypto/status.h"
@@ -30,8 +32,10 @@ class WitnessServer {
   ~WitnessServer();
 
   int port() const { return port_; }
-  // Serves until Stop. Returns false if the server failed.
+  // Serves until Stop (at once if Stop came first). Returns false if the
+  // server failed.
   bool Serve();
+  // Ends Serve, whether it is serving, about to, or not called yet.
   void Stop();
 
  private:
@@ -39,6 +43,9 @@ class WitnessServer {
   explicit WitnessServer(std::unique_ptr<Impl> impl, int port);
   std::unique_ptr<Impl> impl_;
   int port_;
+  std::mutex mu_;
+  bool stop_requested_ = false;  // guarded by mu_
+  std::atomic<bool> serving_{false};
 };
 
 }  // namespace parley
