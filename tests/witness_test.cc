@@ -39,6 +39,7 @@ struct Fixture {
     o.logs = {log.witness_log(), other.witness_log()};
     o.state_file = dir.path() / "witness.state";
     o.high_water_mark = dir.path() / "mark" / "witness.hwm";
+    o.evidence_dir = dir.path() / "evidence";
     fs::create_directories(dir.path() / "mark");
     o.now_seconds = [this] { return now; };
     return o;
@@ -213,6 +214,27 @@ TEST_CASE("witness: 422 for a proof that does not verify, a fork, or a proof fro
   }
   CHECK(w->generation() == before);
   CHECK(ParseNote(*w->Latest(f.log.origin()))->text == f.log.CheckpointText(5));
+}
+
+TEST_CASE("witness: a refused fork the log validly signed is kept as evidence, once; others are not") {
+  Fixture f;
+  auto w = f.Open();
+  REQUIRE(w->AddCheckpoint(f.log.Body(0, 5)).status == 200);
+  TestLog fork{f.log.origin(), 0x11, "fork", 3};
+  const std::string body = fork.Body(5, 9);
+  CHECK(w->AddCheckpoint(body).status == 422);
+  CHECK(w->AddCheckpoint(body).status == 422);
+  const fs::path kept = f.dir.path() / "evidence" / (ToHex(Sha256(body)) + ".txt");
+  REQUIRE(fs::exists(kept));
+  std::ifstream in(kept, std::ios::binary);
+  CHECK(std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()) == body);
+  // Not kept: a 409, an impostor's 403, a malformed 400.
+  CHECK(w->AddCheckpoint(f.log.Body(2, 9)).status == 409);
+  CHECK(w->AddCheckpoint(TestLog(f.log.origin(), 0x99, "fork", 3).Body(5, 9)).status == 403);
+  CHECK(w->AddCheckpoint("old x\n\n").status == 400);
+  size_t files = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(f.dir.path() / "evidence")) ++files;
+  CHECK(files == 1);
 }
 
 TEST_CASE("witness: a restart keeps the last cosigned checkpoint: old sizes are checked against it") {

@@ -59,6 +59,7 @@ std::optional<int> RunWitnessCommand(const WitnessFlags& f) {
   o.logs = cfg->logs;
   o.state_file = cfg->state_file;
   o.high_water_mark = cfg->high_water_mark;
+  o.evidence_dir = cfg->evidence_dir;
   auto witness = Witness::Open(std::move(*key), std::move(o));
   if (!witness) {
     Log(LogLevel::kError, "witness failed to start", {{"reason", witness.error().message()}});

@@ -53,6 +53,8 @@ Result<WitnessConfig> ParseWitnessConfig(std::string_view text, const std::files
       c.tls_key = path(value);
     } else if (key == "state_file") {
       c.state_file = path(value);
+    } else if (key == "evidence_dir") {
+      c.evidence_dir = path(value);
     } else if (key == "high_water_mark") {
       c.high_water_mark = path(value);
     } else if (key == "log") {
@@ -75,6 +77,7 @@ Result<WitnessConfig> ParseWitnessConfig(std::string_view text, const std::files
     if (!ok) return Status(Code::kInvalidArgument, std::string("witness config: ") + what + " is required");
   }
   if (c.high_water_mark.empty()) c.high_water_mark = c.key_file.string() + ".hwm";
+  if (c.evidence_dir.empty()) c.evidence_dir = c.state_file.string() + ".evidence";
   return c;
 }
 

@@ -10,6 +10,7 @@
 //   tls_key         = tls/tls.key            # mode 0600
 //   state_file      = witness.state          # the last cosigned checkpoint per log
 //   high_water_mark = witness.key.hwm        # default key_file + ".hwm"; keep apart from state_file
+//   evidence_dir    = witness-evidence       # default state_file + ".evidence"; refused forks kept
 //   log             = <vkey> [<origin>]      # one line per log key; the origin
 //                                            # defaults to the vkey's key name
 //
@@ -35,6 +36,7 @@ struct WitnessConfig {
   std::filesystem::path tls_key;
   std::filesystem::path state_file;
   std::filesystem::path high_water_mark;
+  std::filesystem::path evidence_dir;
   std::vector<WitnessLog> logs;
 };
 

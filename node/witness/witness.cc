@@ -262,17 +262,20 @@ WitnessResponse Witness::AddCheckpoint(std::string_view body) {
     r.content_type = std::string(kTlogSizeContentType);
     return r;
   }
+  const auto refuse = [&](const char* why) {
+    KeepEvidence(body);
+    return Answer(422, why);
+  };
   if (checkpoint->size == 0 && checkpoint->root != Rfc6962EmptyRoot()) {
-    return Answer(422, "a checkpoint of size 0 must have the empty tree's root");
+    return refuse("a checkpoint of size 0 must have the empty tree's root");
   }
   if (request->old_size == 0 && !request->proof.empty()) {
-    return Answer(422, "a consistency proof from size 0 must be empty");
+    return refuse("a consistency proof from size 0 must be empty");
   }
   const Digest old_root = latest == state_.end() ? Rfc6962EmptyRoot() : latest->second.checkpoint.root;
   if (!Rfc6962VerifyConsistency(request->old_size, checkpoint->size, old_root, checkpoint->root, request->proof)) {
-    return Answer(422, request->old_size == checkpoint->size
-                           ? "the checkpoint has the cosigned size but another root"
-                           : "the consistency proof does not verify");
+    return refuse(request->old_size == checkpoint->size ? "the checkpoint has the cosigned size but another root"
+                                                        : "the consistency proof does not verify");
   }
 
   const NoteSignature cosignature = Cosign(key_, options_.name, note->text, options_.now_seconds());
@@ -295,6 +298,26 @@ WitnessResponse Witness::AddCheckpoint(std::string_view body) {
   state_ = std::move(next);
   ++generation_;
   return Answer(200, FormatSignatureLine(cosignature));
+}
+
+void Witness::KeepEvidence(std::string_view body) {
+  if (options_.evidence_dir.empty()) return;
+  std::error_code ec;
+  std::filesystem::create_directories(options_.evidence_dir, ec);
+  const std::filesystem::path file = options_.evidence_dir / (ToHex(Sha256(body)) + ".txt");
+  if (std::filesystem::exists(file, ec)) return;
+  size_t count = 0;
+  for (auto it = std::filesystem::directory_iterator(options_.evidence_dir, ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    if (++count >= kMaxEvidenceFiles) return;
+  }
+  const std::filesystem::path tmp = file.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << body;
+    if (!out.good()) return;
+  }
+  std::filesystem::rename(tmp, file, ec);
 }
 
 std::optional<std::string> Witness::Latest(std::string_view origin) const {

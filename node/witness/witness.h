@@ -12,7 +12,7 @@
 //        trusted key that does not verify
 //   409  old size is not the last cosigned size; body "<size>\n",
 //        Content-Type text/x.tlog.size
-//   422  a size-0 checkpoint whose root is not the empty tree's; a proof for
+//   422  (the body kept in evidence_dir) a size-0 checkpoint whose root is not the empty tree's; a proof for
 //        old size 0; equal sizes with another root; a consistency proof that
 //        does not verify
 //   200  one cosignature/v1 line by the witness key, carrying its own time
@@ -56,6 +56,7 @@ inline constexpr size_t kMaxProofLines = 63;
 // The largest request body accepted: 63 proof lines and a note.
 inline constexpr size_t kMaxAddCheckpointBytes = 64 + kMaxProofLines * 45 + kMaxNoteBytes;
 inline constexpr std::string_view kTlogSizeContentType = "text/x.tlog.size";
+inline constexpr size_t kMaxEvidenceFiles = 1000;
 
 struct WitnessLog {
   std::string origin;
@@ -67,6 +68,10 @@ struct WitnessOptions {
   std::vector<WitnessLog> logs;
   std::filesystem::path state_file;
   std::filesystem::path high_water_mark;
+  // Where refused checkpoints that the log validly signed are kept as
+  // evidence of its misbehaviour (422 only): one file per distinct request
+  // body, named by its SHA-256 in hex, at most kMaxEvidenceFiles. Empty: not kept.
+  std::filesystem::path evidence_dir;
   // Seconds since the epoch for cosignatures; the system clock by default.
   std::function<uint64_t()> now_seconds;
 };
@@ -115,6 +120,8 @@ class Witness {
   };
   Witness(SecretKey key, WitnessOptions options, std::unique_ptr<HighWaterMark> mark);
   Status Persist(const std::map<std::string, Stored>& state, uint64_t generation);
+  // Keeps a refused, validly signed request body in evidence_dir (best effort).
+  void KeepEvidence(std::string_view body);
 
   const SecretKey key_;
   const WitnessOptions options_;
