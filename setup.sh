@@ -37,7 +37,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libsodium-dev libleveldb-dev libsnappy-dev
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
-  doctest-dev libcli11-dev nlohmann-json3-dev
+  doctest-dev libcli11-dev nlohmann-json3-dev libcpp-httplib-dev
   prometheus-cpp-dev
   chromium fonts-dejavu-core
 )

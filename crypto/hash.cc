@@ -52,6 +52,16 @@ Digest StreamHash::Final() {
   return out;
 }
 
+Digest Sha256(std::string_view message) {
+  InitCrypto();
+  static_assert(Digest::kSize == crypto_hash_sha256_BYTES);
+  Digest out;
+  PARLEY_CHECK(crypto_hash_sha256(out.bytes.data(),
+                                  reinterpret_cast<const unsigned char*>(message.data()),
+                                  message.size()) == 0);
+  return out;
+}
+
 void RandomBytes(std::span<uint8_t> out) {
   InitCrypto();
   randombytes_buf(out.data(), out.size());

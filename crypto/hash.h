@@ -1,5 +1,6 @@
 // H: BLAKE2b-256 (libsodium crypto_generichash, 32-byte output, no key),
 // always domain separated: H(domain, message) = BLAKE2b-256(domain || message).
+// Sha256: for the formats of other specifications only (RFC 6962, C2SP).
 //
 // Thread safety: pure functions.
 #pragma once
@@ -28,6 +29,11 @@ class StreamHash {
   struct State;
   std::unique_ptr<State> state_;
 };
+
+// Plain SHA-256 (libsodium crypto_hash_sha256), with no domain string: only
+// for formats that other specifications fix, RFC 6962 Merkle trees and
+// C2SP signed-note key IDs (docs/PROTOCOL.md §15). Parley's own hashes use Hash.
+Digest Sha256(std::string_view message);
 
 // Fills `out` with cryptographically secure random bytes.
 void RandomBytes(std::span<uint8_t> out);

@@ -57,7 +57,9 @@ Signature Sign(const SecretKey& key, std::string_view domain,
 [[nodiscard]] bool Verify(const PublicKey& key, std::string_view domain,
                           std::string_view message, const Signature& signature);
 
-// Raw Ed25519 (no domain) for known-answer tests against RFC 8032.
+// Raw Ed25519 (no domain): known-answer tests against RFC 8032, and C2SP
+// signed notes (node/tlog), whose texts are kept apart from every
+// `domain || message` above by the rule in docs/PROTOCOL.md §15.3.
 Signature SignRaw(const SecretKey& key, std::string_view message);
 [[nodiscard]] bool VerifyRaw(const PublicKey& key, std::string_view message,
                              const Signature& signature);

@@ -29,4 +29,29 @@ std::optional<std::string> FromHex(std::string_view hex) {
   return bin;
 }
 
+std::string ToBase64(std::string_view bytes) {
+  const size_t len = sodium_base64_encoded_len(bytes.size(), sodium_base64_VARIANT_ORIGINAL);
+  std::string out(len, '\0');
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
+                    bytes.size(), sodium_base64_VARIANT_ORIGINAL);
+  out.pop_back();  // the terminating NUL
+  return out;
+}
+
+std::optional<std::string> FromBase64(std::string_view text) {
+  if (text.size() % 4 != 0) return std::nullopt;
+  std::string bin(text.size() / 4 * 3, '\0');
+  size_t bin_len = 0;
+  const char* end = nullptr;
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(bin.data()), bin.size(), text.data(),
+                        text.size(), nullptr, &bin_len, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+      end != text.data() + text.size()) {
+    return std::nullopt;
+  }
+  bin.resize(bin_len);
+  // Canonical only: non-zero unused bits would give a second spelling.
+  if (ToBase64(bin) != text) return std::nullopt;
+  return bin;
+}
+
 }  // namespace parley

@@ -46,7 +46,7 @@ struct SeedTag {};
 
 using PublicKey = FixedBytes<32, PublicKeyTag>;  // Ed25519 public key
 using Signature = FixedBytes<64, SignatureTag>;  // Ed25519 detached signature
-using Digest = FixedBytes<32, DigestTag>;        // BLAKE2b-256 output
+using Digest = FixedBytes<32, DigestTag>;        // BLAKE2b-256 output (SHA-256 in RFC 6962 trees)
 using Seed = FixedBytes<32, SeedTag>;            // Ed25519 seed (secret!)
 
 // Lower-case hex of arbitrary bytes.
@@ -56,5 +56,11 @@ std::string ToHex(const FixedBytes<N, Tag>& b) { return ToHex(b.view()); }
 
 // Decodes hex (either case, even length); nullopt on any other input.
 std::optional<std::string> FromHex(std::string_view hex);
+
+// Standard base64 with padding (RFC 4648 §4), as C2SP notes use it.
+std::string ToBase64(std::string_view bytes);
+// Strict: only the canonical encoding of some byte string is accepted (no
+// whitespace, padding required, unused bits zero); nullopt otherwise.
+std::optional<std::string> FromBase64(std::string_view text);
 
 }  // namespace parley

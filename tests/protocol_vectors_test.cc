@@ -14,6 +14,7 @@
 #include "node/manifest/manifest.h"
 #include "fixtures.h"
 #include "node/protocol/agreements.h"
+#include "node/protocol/feed_log.h"
 #include "node/report/audit.h"
 #include "node/report/bundle.h"
 #include "node/ledger/ledger.h"
@@ -524,6 +525,109 @@ TEST_CASE("the rotation vector is acknowledged and in effect, and the bundle vec
   CHECK(b.clean());
   CHECK(b.Count("void") == 1);
   CHECK(b.Count("discrepancy") >= 1);
+}
+
+// --- the transparency-log view of a feed (§15) ----------------------------------
+
+constexpr std::string_view kTlogBegin = "<!-- tlog-vectors:begin -->";
+constexpr std::string_view kTlogEnd = "<!-- tlog-vectors:end -->";
+
+std::vector<std::string> FeedOf(PartyIndex party) {
+  std::vector<std::string> feed;
+  for (const std::string& env : Generate().envelopes) {
+    auto d = DecodeEntry(env, test::TheCharter());
+    if (d.has_value() && d->author() == party) feed.push_back(env);
+  }
+  return feed;
+}
+
+std::string GenerateTlogVectors() {
+  const Charter& c = test::TheCharter();
+  const std::vector<std::string> feed = FeedOf(kUA);
+  const SecretKey key = test::PartyKey(kUA);
+  std::ostringstream out;
+  out << "UA's feed of the vectors above (6 entries), as a log, signed with UA's key (seed 00..1f):\n\n";
+  out << "    origin " << FeedOrigin(c, kUA) << "\n";
+  out << "    vkey   " << FormatVerifierKey(FeedNoteVerifier(c, kUA, key.public_key())) << "\n\n";
+  out << "Leaf hashes, SHA-256(0x00 || envelope), seq 1 to 6:\n\n";
+  for (size_t i = 0; i < feed.size(); ++i) out << "    " << (i + 1) << " " << ToHex(Rfc6962LeafHash(feed[i])) << "\n";
+  const std::vector<std::string> first3(feed.begin(), feed.begin() + 3);
+  for (const auto* part : {&first3, &feed}) {
+    const Checkpoint cp = FeedCheckpoint(c, kUA, *part);
+    out << "\nThe checkpoint of size " << cp.size << ", as a signed note (exact bytes; the last line is the signature):\n\n";
+    std::istringstream lines(SignFeedCheckpoint(key, c, kUA, cp));
+    for (std::string line; std::getline(lines, line);) out << (line.empty() ? "" : "    ") << line << "\n";
+  }
+  out << "\nThe consistency proof from size 3 to size 6 (RFC 6962 §2.1.2), base64 as in an add-checkpoint body:\n\n";
+  for (const Digest& h : FeedTree(feed).ConsistencyProof(3)) out << "    " << ToBase64(h.view()) << "\n";
+  return out.str();
+}
+
+TEST_CASE("the transparency-log vectors in docs/PROTOCOL.md match what the code computes") {
+  const std::string path = std::string(PARLEY_SOURCE_DIR) + "/docs/PROTOCOL.md";
+  std::string doc = ReadDoc(path);
+  const size_t b = doc.find(kTlogBegin);
+  const size_t e = doc.find(kTlogEnd);
+  REQUIRE_MESSAGE(b != std::string::npos, "no tlog-vectors block in " << path);
+  REQUIRE(e != std::string::npos);
+  const size_t start = b + kTlogBegin.size() + 1;
+  const std::string generated = GenerateTlogVectors();
+  if (std::getenv("PARLEY_UPDATE_VECTORS")) {
+    doc.replace(start, e - start, generated);
+    std::ofstream(path) << doc;
+  }
+  CHECK(doc.substr(start, e - start) == generated);
+}
+
+TEST_CASE("a feed checkpoint verifies as a C2SP note under the party's vkey, and its proof links the sizes") {
+  const Charter& c = test::TheCharter();
+  const std::vector<std::string> feed = FeedOf(kUA);
+  REQUIRE(feed.size() == 6);
+  const Checkpoint cp = FeedCheckpoint(c, kUA, feed);
+  CHECK(cp.origin == "parley-ledger/" + ToHex(c.ledger_id()) + "/UA");
+  CHECK(cp.size == 6);
+  auto note = ParseNote(SignFeedCheckpoint(test::PartyKey(kUA), c, kUA, cp));
+  REQUIRE(note.has_value());
+  CHECK(ParseCheckpoint(note->text).value() == cp);
+  CHECK(VerifyNote(*note, std::vector{FeedNoteVerifier(c, kUA, test::PartyKey(kUA).public_key())}).has_value());
+  // Not under the other party's key, nor under UA's key for RU's origin.
+  CHECK_FALSE(VerifyNote(*note, std::vector{FeedNoteVerifier(c, kUA, test::PartyKey(kRU).public_key())}).has_value());
+  CHECK_FALSE(VerifyNote(*note, std::vector{FeedNoteVerifier(c, kRU, test::PartyKey(kUA).public_key())}).has_value());
+  const Checkpoint old = FeedCheckpoint(c, kUA, std::vector<std::string>(feed.begin(), feed.begin() + 3));
+  CHECK(Rfc6962VerifyConsistency(3, 6, old.root, cp.root, FeedTree(feed).ConsistencyProof(3)));
+  CHECK(FeedCheckpoint(c, kUA, {}).root == Rfc6962EmptyRoot());
+}
+
+TEST_CASE("domain separation: a note signature is never an entry signature, nor the other way round") {
+  const Charter& c = test::TheCharter();
+  const SecretKey key = test::PartyKey(kUA);
+  const std::vector<std::string> feed = FeedOf(kUA);
+  // Every Parley domain string starts with "parley/"; every feed origin, so
+  // every checkpoint text a node signs, starts with "parley-ledger/".
+  for (std::string_view d : {kEntryDomain, kTermsDomain, kRotateDomain}) CHECK(d.substr(0, 7) == "parley/");
+  CHECK(FeedOrigin(c, kUA).substr(0, 14) == kFeedOriginPrefix);
+  CHECK(FeedOrigin(c, kUA).substr(0, 7) != "parley/");
+
+  // A checkpoint signature does not verify as an entry signature of the checkpoint text.
+  const std::string text = FormatCheckpoint(FeedCheckpoint(c, kUA, feed));
+  const NoteSignature note_sig = SignNote(key, FeedOrigin(c, kUA), text);
+  CHECK_FALSE(Verify(key.public_key(), kEntryDomain, text, *Signature::FromBytes(note_sig.signature)));
+  CHECK_FALSE(Verify(key.public_key(), kEntryDomain, text.substr(kEntryDomain.size()),
+                     *Signature::FromBytes(note_sig.signature)));
+
+  // An entry signature signs "parley/entry/v1" || E: as a note text that is
+  // not a note (E holds control bytes), and its first line is not the origin.
+  v1::SignedEntry env;
+  REQUIRE(env.ParseFromString(feed[0]));
+  const std::string signed_bytes = std::string(kEntryDomain) + env.entry();
+  Note forged{signed_bytes + "\n", {NoteSignature{FeedOrigin(c, kUA), FeedNoteVerifier(c, kUA, key.public_key()).key_id(),
+                                                  env.signature()}}};
+  CHECK_FALSE(ParseNote(FormatNote(forged)).has_value());
+  auto as_checkpoint = ParseCheckpoint(forged.text);
+  const bool is_feed_checkpoint = as_checkpoint.has_value() && as_checkpoint->origin == FeedOrigin(c, kUA);
+  CHECK_FALSE(is_feed_checkpoint);
+  // Its signature is over signed_bytes, not signed_bytes + "\n".
+  CHECK_FALSE(VerifyNote(forged, std::vector{FeedNoteVerifier(c, kUA, key.public_key())}).has_value());
 }
 
 }  // namespace

@@ -22,6 +22,7 @@
 #include "node/cli/submit_cli.h"
 #include "node/cli/version.h"
 #include "node/cli/views_cli.h"
+#include "node/cli/witness_cli.h"
 
 namespace parley {
 
@@ -91,6 +92,9 @@ int RunCli(int argc, char** argv) {
   families.push_back(AddDemoCommand(app, argv[0]));
   families.push_back(AddManifestCommands(app));  // manifest ...
   families.push_back(AddBackupCommands(app, DefaultSocket()));  // backup, restore
+  WitnessFlags witness_flags;  // witness
+  AddWitnessCommand(app, witness_flags);
+  families.push_back([&witness_flags] { return RunWitnessCommand(witness_flags); });
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,107 @@
+#include "node/witness/server.h"
+
+#include <httplib.h>
+#include <sys/stat.h>
+
+#include <thread>
+
+#include "crypto/hash.h"
+#include "crypto/key_file.h"
+
+namespace parley {
+
+struct WitnessServer::Impl {
+  std::unique_ptr<httplib::Server> http;
+};
+
+WitnessServer::WitnessServer(std::unique_ptr<Impl> impl, int port) : impl_(std::move(impl)), port_(port) {}
+WitnessServer::~WitnessServer() = default;
+
+Result<std::unique_ptr<WitnessServer>> WitnessServer::Bind(Witness* witness, const std::string& listen,
+                                                          const std::filesystem::path& tls_cert,
+                                                          const std::filesystem::path& tls_key) {
+  if (tls_cert.empty() != tls_key.empty()) {
+    return Status(Code::kInvalidArgument, "TLS needs both tls_cert and tls_key");
+  }
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return Status(Code::kInvalidArgument, "listen address must be host:port, got " + listen);
+  }
+  std::string host = listen.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  int port = 0;
+  try {
+    size_t used = 0;
+    port = std::stoi(listen.substr(colon + 1), &used);
+    if (used != listen.size() - colon - 1 || port < 0 || port > 65535) throw std::out_of_range("port");
+  } catch (const std::exception&) {
+    return Status(Code::kInvalidArgument, "listen address has no valid port: " + listen);
+  }
+  auto impl = std::make_unique<Impl>();
+  if (tls_cert.empty()) {
+    impl->http = std::make_unique<httplib::Server>();
+  } else {
+    struct stat st {};
+    if (::stat(tls_key.c_str(), &st) != 0) return Status(Code::kNotFound, "cannot read TLS key " + tls_key.string());
+    Status mode = CheckPrivateFileMode(st.st_mode, tls_key, "TLS key");
+    if (!mode.ok()) return mode;
+    auto tls = std::make_unique<httplib::SSLServer>(tls_cert.c_str(), tls_key.c_str());
+    if (!tls->is_valid()) {
+      return Status(Code::kInvalidArgument,
+                    "cannot make a TLS server from " + tls_cert.string() + " and " + tls_key.string());
+    }
+    impl->http = std::move(tls);
+  }
+  httplib::Server& http = *impl->http;
+  http.set_payload_max_length(kMaxAddCheckpointBytes);
+  http.Post("/add-checkpoint", [witness](const httplib::Request& req, httplib::Response& res) {
+    WitnessResponse r = witness->AddCheckpoint(req.body);
+    res.status = r.status;
+    res.set_content(r.body, r.content_type.c_str());
+  });
+  http.Get(R"(/([0-9a-f]{64})/checkpoint)", [witness](const httplib::Request& req, httplib::Response& res) {
+    const std::string want = req.matches[1];
+    // The origins the witness knows, by the hash the monitoring URL uses.
+    for (const std::string& origin : witness->Origins()) {
+      if (ToHex(Sha256(origin)) != want) continue;
+      if (auto note = witness->Latest(origin)) {
+        res.status = 200;
+        res.set_content(*note, "text/plain; charset=utf-8");
+        return;
+      }
+    }
+    res.status = 404;
+    res.set_content("no checkpoint cosigned for this origin\n", "text/plain; charset=utf-8");
+  });
+  if (port == 0) {
+    port = http.bind_to_any_port(host);
+    if (port < 0) return Status(Code::kUnavailable, "cannot listen on " + listen);
+  } else if (!http.bind_to_port(host, port)) {
+    return Status(Code::kUnavailable, "cannot listen on " + listen + " (in use, or not a local address)");
+  }
+  return std::unique_ptr<WitnessServer>(new WitnessServer(std::move(impl), port));
+}
+
+bool WitnessServer::Serve() {
+  {
+    std::lock_guard lock(mu_);
+    if (stop_requested_) return true;
+    serving_ = true;
+  }
+  const bool ok = impl_->http->listen_after_bind();
+  serving_ = false;
+  return ok;
+}
+
+// httplib's stop() acts only on a server already listening, so a Stop that
+// races with the start of Serve waits until Serve listens (or has returned).
+void WitnessServer::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stop_requested_ = true;
+  }
+  while (serving_ && !impl_->http->is_running()) std::this_thread::yield();
+  impl_->http->stop();
+}
+
+}  // namespace parley

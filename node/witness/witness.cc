@@ -1,0 +1,345 @@
+#include "node/witness/witness.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <set>
+
+#include "crypto/endian.h"
+#include "crypto/hash.h"
+#include "crypto/merkle.h"
+#include "node/store/high_water_mark.h"
+
+namespace parley {
+namespace {
+
+constexpr std::string_view kStateMagic = "PARLEYW1";
+constexpr std::string_view kStateDomain = "parley/witness-state/v1";
+constexpr std::string_view kMarkDomain = "parley/witness/v1";
+
+WitnessResponse Answer(int status, std::string body) {
+  WitnessResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  if (!r.body.empty() && r.body.back() != '\n') r.body += "\n";
+  return r;
+}
+
+Status IoError(const std::string& what, const std::filesystem::path& path) {
+  const int e = errno;
+  return Status(e == ENOSPC || e == EDQUOT ? Code::kResourceExhausted : Code::kIoError,
+                what + " " + path.string() + ": " + std::strerror(e));
+}
+
+// Writes `bytes` to `path` atomically and durably: a temporary beside it,
+// fsync, rename over `path`, fsync of the folder.
+Status WriteFileDurably(const std::filesystem::path& path, std::string_view bytes) {
+  const std::filesystem::path tmp = path.string() + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return IoError("cannot create", tmp);
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      Status s = IoError("cannot write", tmp);
+      ::close(fd);
+      return s;
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    Status s = IoError("cannot fsync", tmp);
+    ::close(fd);
+    return s;
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return IoError("cannot rename onto", path);
+  const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : ".";
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return IoError("cannot open folder", dir);
+  const int rc = ::fsync(dfd);
+  ::close(dfd);
+  if (rc != 0) return IoError("cannot fsync folder", dir);
+  return Status::Ok();
+}
+
+uint64_t SystemSeconds() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+}
+
+}  // namespace
+
+Digest WitnessMarkId(const PublicKey& key) { return Hash(kMarkDomain, key.view()); }
+
+// "PARLEYW1" | witness key (32) | generation u64le | count u32le |
+// count × (length u32le | note) | H("parley/witness-state/v1", all preceding)
+std::string EncodeWitnessState(const WitnessStateFile& state) {
+  std::string out(kStateMagic);
+  out += state.witness_key.view();
+  AppendLittleEndian64(out, state.generation);
+  AppendLittleEndian32(out, static_cast<uint32_t>(state.notes.size()));
+  for (const auto& n : state.notes) {
+    AppendLittleEndian32(out, static_cast<uint32_t>(n.size()));
+    out += n;
+  }
+  out += Hash(kStateDomain, out).view();
+  return out;
+}
+
+Result<WitnessStateFile> DecodeWitnessState(std::string_view bytes) {
+  const Status corrupt(Code::kDataLoss, "the witness state file is corrupt (bad magic, length or checksum)");
+  constexpr size_t kHeader = 8 + 32 + 8 + 4;
+  if (bytes.size() < kHeader + Digest::kSize || bytes.substr(0, 8) != kStateMagic) return corrupt;
+  const std::string_view body = bytes.substr(0, bytes.size() - Digest::kSize);
+  if (Hash(kStateDomain, body).view() != bytes.substr(body.size())) return corrupt;
+  WitnessStateFile s;
+  s.witness_key = *PublicKey::FromBytes(body.substr(8, 32));
+  s.generation = ReadLittleEndian64(body.substr(40, 8));
+  std::string_view count_bytes = body.substr(48, 4);
+  uint32_t count = 0;
+  for (int i = 3; i >= 0; --i) count = (count << 8) | static_cast<uint8_t>(count_bytes[i]);
+  size_t pos = kHeader;
+  for (uint32_t i = 0; i < count; ++i) {
+    if (pos + 4 > body.size()) return corrupt;
+    uint32_t len = 0;
+    for (int k = 3; k >= 0; --k) len = (len << 8) | static_cast<uint8_t>(body[pos + k]);
+    pos += 4;
+    if (len > body.size() - pos) return corrupt;
+    s.notes.emplace_back(body.substr(pos, len));
+    pos += len;
+  }
+  if (pos != body.size()) return corrupt;
+  return s;
+}
+
+Result<AddCheckpointRequest> ParseAddCheckpoint(std::string_view body) {
+  const auto bad = [](const std::string& what) { return Status(Code::kInvalidArgument, what); };
+  if (body.size() > kMaxAddCheckpointBytes) return bad("the request body is too large");
+  AddCheckpointRequest r;
+  size_t nl = body.find('\n');
+  if (nl == std::string_view::npos) return bad("no old size line");
+  const std::string_view first = body.substr(0, nl);
+  if (first.substr(0, 4) != "old ") return bad("the first line is not \"old <size>\"");
+  auto old = ParseTlogDecimal(first.substr(4));
+  if (!old) return bad("the old size is not a decimal without leading zeros");
+  r.old_size = *old;
+  size_t pos = nl + 1;
+  while (true) {
+    nl = body.find('\n', pos);
+    if (nl == std::string_view::npos) return bad("no empty line before the checkpoint");
+    const std::string_view line = body.substr(pos, nl - pos);
+    pos = nl + 1;
+    if (line.empty()) break;
+    if (r.proof.size() == kMaxProofLines) return bad("more than 63 consistency proof lines");
+    auto h = FromBase64(line);
+    if (!h || h->size() != Digest::kSize) return bad("a proof line is not base64 of 32 bytes");
+    r.proof.push_back(*Digest::FromBytes(*h));
+  }
+  r.note = std::string(body.substr(pos));
+  return r;
+}
+
+std::string FormatAddCheckpoint(const AddCheckpointRequest& request) {
+  std::string out = "old " + std::to_string(request.old_size) + "\n";
+  for (const auto& h : request.proof) out += ToBase64(h.view()) + "\n";
+  return out + "\n" + request.note;
+}
+
+Witness::Witness(SecretKey key, WitnessOptions options, std::unique_ptr<HighWaterMark> mark)
+    : key_(std::move(key)), options_(std::move(options)), mark_(std::move(mark)) {
+  for (const auto& log : options_.logs) logs_[log.origin] = &log;
+}
+
+Witness::~Witness() = default;
+
+Result<std::unique_ptr<Witness>> Witness::Open(SecretKey key, WitnessOptions options) {
+  if (!ValidKeyName(options.name)) {
+    return Status(Code::kInvalidArgument, "the witness name must be a key name (no spaces, no '+'), e.g. witness.example/w1");
+  }
+  std::set<std::string> seen;
+  for (const auto& log : options.logs) {
+    if (log.origin.empty() || log.origin.find('\n') != std::string::npos) {
+      return Status(Code::kInvalidArgument, "a log has an empty or multi-line origin");
+    }
+    if (!seen.insert(log.origin).second) {
+      return Status(Code::kInvalidArgument, "log " + log.origin + " is listed twice; list all its keys on one entry");
+    }
+    if (log.keys.empty()) return Status(Code::kInvalidArgument, "log " + log.origin + " has no key");
+  }
+  if (!options.now_seconds) options.now_seconds = SystemSeconds;
+  auto mark = HighWaterMark::Open(options.high_water_mark, WitnessMarkId(key.public_key()));
+  if (!mark) return mark.error();
+
+  std::map<std::string, Stored> state;
+  uint64_t generation = 0;
+  std::error_code ec;
+  const bool exists = std::filesystem::exists(options.state_file, ec);
+  if (ec) return Status(Code::kIoError, "cannot check " + options.state_file.string() + ": " + ec.message());
+  if (exists) {
+    std::ifstream in(options.state_file, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!in.good() && !in.eof()) return Status(Code::kIoError, "cannot read " + options.state_file.string());
+    auto file = DecodeWitnessState(bytes);
+    if (!file) {
+      return Status(Code::kDataLoss, file.error().message() + ": " + options.state_file.string() +
+                                         ". Restore it from a copy no older than the last cosignature; never delete it");
+    }
+    if (file->witness_key != key.public_key()) {
+      return Status(Code::kDataLoss, options.state_file.string() + " belongs to another witness key");
+    }
+    for (const auto& n : file->notes) {
+      auto note = ParseNote(n);
+      if (!note) return Status(Code::kDataLoss, "a stored note does not parse: " + note.error().message());
+      auto c = ParseCheckpoint(note->text);
+      if (!c) return Status(Code::kDataLoss, "a stored checkpoint does not parse: " + c.error().message());
+      state[c->origin] = Stored{*c, n};
+    }
+    generation = file->generation;
+  }
+  const uint64_t marked = (*mark)->seq();
+  if (!exists && marked > 0) {
+    return Status(Code::kFailedPrecondition,
+                  "the witness state " + options.state_file.string() + " is missing, but the high-water mark " +
+                      options.high_water_mark.string() + " says this witness has cosigned " + std::to_string(marked) +
+                      " times: starting empty could cosign a checkpoint inconsistent with one already cosigned. "
+                      "Restore the state file from its latest copy; if it is lost for good, retire this witness key "
+                      "and start a new witness with a new key (and tell the logs)");
+  }
+  if (generation < marked) {
+    return Status(Code::kFailedPrecondition,
+                  "the witness state " + options.state_file.string() + " is at generation " +
+                      std::to_string(generation) + " but the high-water mark " + options.high_water_mark.string() +
+                      " is at " + std::to_string(marked) +
+                      ": the state was rolled back to an older copy, and cosigning from it could cosign a checkpoint "
+                      "inconsistent with one already cosigned. Restore the newest state file; if none reaches "
+                      "generation " + std::to_string(marked) + ", retire this witness key and start a new witness");
+  }
+  if (generation > marked) {
+    // A crash between the state write and the mark's: the state is newer.
+    Status s = (*mark)->Advance(generation);
+    if (!s.ok()) return s;
+  }
+  std::unique_ptr<Witness> w(new Witness(std::move(key), std::move(options), std::move(mark).value()));
+  w->state_ = std::move(state);
+  w->generation_ = generation;
+  return w;
+}
+
+Status Witness::Persist(const std::map<std::string, Stored>& state, uint64_t generation) {
+  WitnessStateFile file;
+  file.witness_key = key_.public_key();
+  file.generation = generation;
+  for (const auto& [origin, s] : state) file.notes.push_back(s.note);
+  Status st = WriteFileDurably(options_.state_file, EncodeWitnessState(file));
+  if (!st.ok()) return st;
+  return mark_->Advance(generation);
+}
+
+WitnessResponse Witness::AddCheckpoint(std::string_view body) {
+  auto request = ParseAddCheckpoint(body);
+  if (!request) return Answer(400, request.error().message());
+  auto note = ParseNote(request->note);
+  if (!note) return Answer(400, note.error().message());
+  auto checkpoint = ParseCheckpoint(note->text);
+  if (!checkpoint) return Answer(400, checkpoint.error().message());
+  auto log = logs_.find(checkpoint->origin);
+  if (log == logs_.end()) return Answer(404, "unknown log origin");
+  auto verified = VerifyNote(*note, log->second->keys);
+  if (!verified) return Answer(403, verified.error().message());
+  if (request->old_size > checkpoint->size) return Answer(400, "the old size is above the checkpoint size");
+
+  std::lock_guard lock(mu_);
+  auto latest = state_.find(checkpoint->origin);
+  const uint64_t latest_size = latest == state_.end() ? 0 : latest->second.checkpoint.size;
+  if (request->old_size != latest_size) {
+    WitnessResponse r = Answer(409, std::to_string(latest_size));
+    r.content_type = std::string(kTlogSizeContentType);
+    return r;
+  }
+  const auto refuse = [&](const char* why) {
+    KeepEvidence(body);
+    return Answer(422, why);
+  };
+  if (checkpoint->size == 0 && checkpoint->root != Rfc6962EmptyRoot()) {
+    return refuse("a checkpoint of size 0 must have the empty tree's root");
+  }
+  if (request->old_size == 0 && !request->proof.empty()) {
+    return refuse("a consistency proof from size 0 must be empty");
+  }
+  const Digest old_root = latest == state_.end() ? Rfc6962EmptyRoot() : latest->second.checkpoint.root;
+  if (!Rfc6962VerifyConsistency(request->old_size, checkpoint->size, old_root, checkpoint->root, request->proof)) {
+    return refuse(request->old_size == checkpoint->size ? "the checkpoint has the cosigned size but another root"
+                                                        : "the consistency proof does not verify");
+  }
+
+  const NoteSignature cosignature = Cosign(key_, options_.name, note->text, options_.now_seconds());
+  // Kept: the text, the signature lines of the log's trusted keys (all of
+  // which verified), and the cosignature.
+  Note kept{note->text, {}};
+  for (const auto& sig : note->signatures) {
+    for (const auto& k : log->second->keys) {
+      if (sig.name == k.name && sig.key_id == k.key_id()) {
+        kept.signatures.push_back(sig);
+        break;
+      }
+    }
+  }
+  kept.signatures.push_back(cosignature);
+  auto next = state_;
+  next[checkpoint->origin] = Stored{*checkpoint, FormatNote(kept)};
+  Status s = Persist(next, generation_ + 1);
+  if (!s.ok()) return Answer(500, "the witness could not store its state; nothing was cosigned: " + s.message());
+  state_ = std::move(next);
+  ++generation_;
+  return Answer(200, FormatSignatureLine(cosignature));
+}
+
+void Witness::KeepEvidence(std::string_view body) {
+  if (options_.evidence_dir.empty()) return;
+  std::error_code ec;
+  std::filesystem::create_directories(options_.evidence_dir, ec);
+  const std::filesystem::path file = options_.evidence_dir / (ToHex(Sha256(body)) + ".txt");
+  if (std::filesystem::exists(file, ec)) return;
+  size_t count = 0;
+  for (auto it = std::filesystem::directory_iterator(options_.evidence_dir, ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    if (++count >= kMaxEvidenceFiles) return;
+  }
+  const std::filesystem::path tmp = file.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << body;
+    if (!out.good()) return;
+  }
+  std::filesystem::rename(tmp, file, ec);
+}
+
+std::optional<std::string> Witness::Latest(std::string_view origin) const {
+  std::lock_guard lock(mu_);
+  auto it = state_.find(std::string(origin));
+  if (it == state_.end()) return std::nullopt;
+  return it->second.note;
+}
+
+std::vector<std::string> Witness::Origins() const {
+  std::vector<std::string> out;
+  for (const auto& log : options_.logs) out.push_back(log.origin);
+  return out;
+}
+
+NoteVerifier Witness::verifier() const {
+  return NoteVerifier{options_.name, NoteKeyType::kCosignatureV1, key_.public_key()};
+}
+
+uint64_t Witness::generation() const {
+  std::lock_guard lock(mu_);
+  return generation_;
+}
+
+}  // namespace parley

@@ -1,0 +1,148 @@
+// A c2sp.org/tlog-witness: it cosigns checkpoints of the logs it is
+// configured for, each only if it is consistent with the last checkpoint it
+// cosigned for that origin, and keeps that last checkpoint durably.
+//
+// AddCheckpoint implements `POST <prefix>/add-checkpoint` exactly as the
+// spec says, without HTTP (node/witness/server.h carries it):
+//   body = "old " size "\n" *(base64(hash) "\n") "\n" checkpoint-note
+// answering
+//   400  malformed body (also: more than 63 proof lines), old size > size
+//   404  unknown origin
+//   403  no valid signature of a trusted key for the origin, or a line of a
+//        trusted key that does not verify
+//   409  old size is not the last cosigned size; body "<size>\n",
+//        Content-Type text/x.tlog.size
+//   422  (the body kept in evidence_dir) a size-0 checkpoint whose root is not the empty tree's; a proof for
+//        old size 0; equal sizes with another root; a consistency proof that
+//        does not verify
+//   200  one cosignature/v1 line by the witness key, carrying its own time
+//   500  the state could not be written (nothing was cosigned)
+// The checks against the stored state, the write and the signature happen
+// under one lock, so concurrent requests for one origin are serialized and
+// never both succeed from the same old size with different trees.
+//
+// Durability: the state (every origin's last cosigned checkpoint note,
+// including the log's signatures and the cosignature) is one file, replaced
+// atomically (write a temporary, fsync, rename, fsync the folder) before a
+// cosignature is returned. A generation counter in it is also recorded in a
+// high-water mark (node/store/high_water_mark.h) kept apart from it; Open
+// refuses a state file older than the mark (rolled back) or missing while
+// the mark says the witness has cosigned (lost). Layout: docs/PROTOCOL.md §15.5.
+//
+// Thread safety: AddCheckpoint and Latest may be called from any thread.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crypto/sign.h"
+#include "crypto/status.h"
+#include "node/tlog/checkpoint.h"
+#include "node/tlog/note.h"
+
+namespace parley {
+
+class HighWaterMark;
+
+// The most proof lines a request may carry.
+inline constexpr size_t kMaxProofLines = 63;
+// The largest request body accepted: 63 proof lines and a note.
+inline constexpr size_t kMaxAddCheckpointBytes = 64 + kMaxProofLines * 45 + kMaxNoteBytes;
+inline constexpr std::string_view kTlogSizeContentType = "text/x.tlog.size";
+inline constexpr size_t kMaxEvidenceFiles = 1000;
+
+struct WitnessLog {
+  std::string origin;
+  std::vector<NoteVerifier> keys;  // any of them may sign (key rotation)
+};
+
+struct WitnessOptions {
+  std::string name;  // the witness's key name, e.g. "witness.example/icrc"
+  std::vector<WitnessLog> logs;
+  std::filesystem::path state_file;
+  std::filesystem::path high_water_mark;
+  // Where refused checkpoints that the log validly signed are kept as
+  // evidence of its misbehaviour (422 only): one file per distinct request
+  // body, named by its SHA-256 in hex, at most kMaxEvidenceFiles. Empty: not kept.
+  std::filesystem::path evidence_dir;
+  // Seconds since the epoch for cosignatures; the system clock by default.
+  std::function<uint64_t()> now_seconds;
+};
+
+struct WitnessResponse {
+  int status = 500;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+};
+
+// The parsed request body.
+struct AddCheckpointRequest {
+  uint64_t old_size = 0;
+  std::vector<Digest> proof;
+  std::string note;  // the checkpoint note, unparsed
+};
+// kInvalidArgument naming what is malformed (the 400 cases of the body's form).
+Result<AddCheckpointRequest> ParseAddCheckpoint(std::string_view body);
+std::string FormatAddCheckpoint(const AddCheckpointRequest& request);
+
+class Witness {
+ public:
+  // Opens (or, on first use, creates) the state. Refuses, saying what to do:
+  // a log listed twice or with no key; a state file corrupt or of another
+  // witness key (kDataLoss); a state older than the high-water mark or
+  // missing while the mark is above zero (kFailedPrecondition); the mark
+  // held by another process (kAlreadyExists).
+  static Result<std::unique_ptr<Witness>> Open(SecretKey key, WitnessOptions options);
+  ~Witness();
+
+  WitnessResponse AddCheckpoint(std::string_view body);
+
+  // The stored note (checkpoint, log signature, cosignature) of `origin`, if
+  // the witness has cosigned one.
+  std::optional<std::string> Latest(std::string_view origin) const;
+  // Every configured origin.
+  std::vector<std::string> Origins() const;
+  // The witness's verifier key (type cosignature/v1).
+  NoteVerifier verifier() const;
+  uint64_t generation() const;
+
+ private:
+  struct Stored {
+    Checkpoint checkpoint;
+    std::string note;
+  };
+  Witness(SecretKey key, WitnessOptions options, std::unique_ptr<HighWaterMark> mark);
+  Status Persist(const std::map<std::string, Stored>& state, uint64_t generation);
+  // Keeps a refused, validly signed request body in evidence_dir (best effort).
+  void KeepEvidence(std::string_view body);
+
+  const SecretKey key_;
+  const WitnessOptions options_;
+  std::map<std::string, const WitnessLog*, std::less<>> logs_;
+  mutable std::mutex mu_;
+  std::unique_ptr<HighWaterMark> mark_;        // guarded by mu_
+  std::map<std::string, Stored> state_;        // guarded by mu_
+  uint64_t generation_ = 0;                    // guarded by mu_
+};
+
+// The witness state file, for tests and tools: decode and encode.
+struct WitnessStateFile {
+  PublicKey witness_key;
+  uint64_t generation = 0;
+  std::vector<std::string> notes;
+};
+Result<WitnessStateFile> DecodeWitnessState(std::string_view bytes);
+std::string EncodeWitnessState(const WitnessStateFile& state);
+
+// The 32-byte identity the witness's high-water mark is bound to:
+// H("parley/witness/v1", witness public key).
+Digest WitnessMarkId(const PublicKey& key);
+
+}  // namespace parley

@@ -1,0 +1,377 @@
+// The witness (node/witness/witness.h) without HTTP: every add-checkpoint
+// status code of c2sp.org/tlog-witness on a log the test builds itself, the
+// durable state across restarts, and refusal of a lost or rolled-back state.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "crypto/hash.h"
+#include "fixtures.h"
+#include "node/witness/config.h"
+#include "node/witness/witness.h"
+#include "tlog_fixtures.h"
+
+namespace parley {
+namespace {
+
+namespace fs = std::filesystem;
+using test::TestLog;
+
+SecretKey WitnessKey() {
+  Seed s;
+  s.bytes.fill(0x77);
+  return SecretKey::FromSeed(s);
+}
+
+struct Fixture {
+  test::TempDir dir;
+  TestLog log{"example.org/test-log", 0x11};
+  TestLog other{"example.org/other-log", 0x12};
+  uint64_t now = 1700000000;
+
+  WitnessOptions Options() {
+    WitnessOptions o;
+    o.name = "witness.example/w1";
+    o.logs = {log.witness_log(), other.witness_log()};
+    o.state_file = dir.path() / "witness.state";
+    o.high_water_mark = dir.path() / "mark" / "witness.hwm";
+    o.evidence_dir = dir.path() / "evidence";
+    fs::create_directories(dir.path() / "mark");
+    o.now_seconds = [this] { return now; };
+    return o;
+  }
+  std::unique_ptr<Witness> Open() {
+    auto w = Witness::Open(WitnessKey(), Options());
+    REQUIRE_MESSAGE(w.has_value(), w.error().ToString());
+    return std::move(w).value();
+  }
+};
+
+// The cosignature in a 200 answer verifies over the checkpoint, with the
+// witness's time.
+void CheckCosigned(const WitnessResponse& r, const TestLog& log, uint64_t size, uint64_t time) {
+  REQUIRE_MESSAGE(r.status == 200, r.body);
+  auto lines = ParseSignatureLines(r.body);
+  REQUIRE(lines.has_value());
+  REQUIRE(lines->size() == 1);
+  const NoteVerifier w{"witness.example/w1", NoteKeyType::kCosignatureV1, WitnessKey().public_key()};
+  Note note{log.CheckpointText(size), *lines};
+  auto ok = VerifyNote(note, std::vector{w});
+  REQUIRE(ok.has_value());
+  CHECK((*ok)[0].timestamp == time);
+}
+
+TEST_CASE("witness: cosigns a first checkpoint from old size 0 and then consistent growth, with its own time") {
+  Fixture f;
+  auto w = f.Open();
+  CheckCosigned(w->AddCheckpoint(f.log.Body(0, 3)), f.log, 3, f.now);
+  f.now += 60;
+  CheckCosigned(w->AddCheckpoint(f.log.Body(3, 7)), f.log, 7, f.now);
+  // The same size and root again: cosigned again (a fresh time).
+  f.now += 1;
+  CheckCosigned(w->AddCheckpoint(f.log.Body(7, 7)), f.log, 7, f.now);
+  // Sizes up to a power of two and beyond it.
+  CheckCosigned(w->AddCheckpoint(f.log.Body(7, 8)), f.log, 8, f.now);
+  CheckCosigned(w->AddCheckpoint(f.log.Body(8, 33)), f.log, 33, f.now);
+  // The stored note is the checkpoint with the log's signature and the cosignature.
+  auto latest = w->Latest(f.log.origin());
+  REQUIRE(latest.has_value());
+  auto note = ParseNote(*latest);
+  REQUIRE(note.has_value());
+  CHECK(note->text == f.log.CheckpointText(33));
+  CHECK(note->signatures.size() == 2);
+  // Another log is independent.
+  CheckCosigned(w->AddCheckpoint(f.other.Body(0, 2)), f.other, 2, f.now);
+}
+
+TEST_CASE("witness: an empty tree is cosigned only with the empty root") {
+  Fixture f;
+  auto w = f.Open();
+  CheckCosigned(w->AddCheckpoint(f.log.Body(0, 0)), f.log, 0, f.now);
+  const std::string text = FormatCheckpoint(Checkpoint{f.log.origin(), 0, Sha256("not empty"), {}});
+  const std::string body = "old 0\n\n" + FormatNote(Note{text, {SignNote(f.log.key(), f.log.origin(), text)}});
+  CHECK(w->AddCheckpoint(body).status == 422);
+}
+
+TEST_CASE("witness: 404 for an unknown origin") {
+  Fixture f;
+  auto w = f.Open();
+  TestLog stranger{"example.org/stranger", 0x11};  // same key, unknown origin
+  const WitnessResponse r = w->AddCheckpoint(stranger.Body(0, 2));
+  CHECK(r.status == 404);
+  CHECK_FALSE(w->Latest(stranger.origin()).has_value());
+}
+
+TEST_CASE("witness: 403 without a valid signature of a trusted key; unknown signature lines are ignored") {
+  Fixture f;
+  auto w = f.Open();
+  const std::string text = f.log.CheckpointText(4);
+  const std::string proofless = "old 0\n\n";
+  TestLog impostor{f.log.origin(), 0x99};  // same origin, another key
+  SUBCASE("signed by another key only") {
+    CHECK(w->AddCheckpoint(impostor.Body(0, 4)).status == 403);
+  }
+  SUBCASE("the trusted key's line does not verify") {
+    NoteSignature sig = SignNote(f.log.key(), f.log.origin(), text);
+    sig.signature[0] ^= 1;
+    CHECK(w->AddCheckpoint(proofless + FormatNote(Note{text, {sig}})).status == 403);
+  }
+  SUBCASE("a trusted key's valid line next to a bad one of the same key") {
+    NoteSignature good = SignNote(f.log.key(), f.log.origin(), text);
+    NoteSignature bad = good;
+    bad.signature[1] ^= 1;
+    CHECK(w->AddCheckpoint(proofless + FormatNote(Note{text, {good, bad}})).status == 403);
+  }
+  SUBCASE("unknown lines around the trusted one are ignored") {
+    Note note{text,
+              {SignNote(impostor.key(), f.log.origin(), text), SignNote(f.log.key(), f.log.origin(), text),
+               SignNote(impostor.key(), "someone.example/else", text),
+               Cosign(impostor.key(), "witness.example/other", text, 5)}};
+    CheckCosigned(w->AddCheckpoint(proofless + FormatNote(note)), f.log, 4, f.now);
+  }
+  CHECK(w->generation() <= 1);
+}
+
+TEST_CASE("witness: 400 for a malformed body or an old size above the size, naming the fault") {
+  Fixture f;
+  auto w = f.Open();
+  const std::string cp = f.log.SignedCheckpoint(5);
+  const std::string h = ToBase64(Sha256("h").view()) + "\n";
+  std::string sixty_four = "old 0\n";
+  for (int i = 0; i < 64; ++i) sixty_four += h;
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"", "old size"},
+      {"old 0", "old size"},
+      {"new 0\n\n" + cp, "old <size>"},
+      {"old 01\n\n" + cp, "decimal"},
+      {"old -1\n\n" + cp, "decimal"},
+      {"old 0\n" + cp, "proof line"},  // no empty line: the origin is read as a proof line
+      {"old 0\nAAAA\n\n" + cp, "32 bytes"},
+      {sixty_four + "\n" + cp, "63"},
+      {"old 0\n\nnot a note\n", "note"},
+      {"old 0\n\n" + f.log.CheckpointText(5), "note"},
+      {"old 0\n\nx\n\n" + cp.substr(cp.find("\xE2\x80\x94")), "checkpoint"},
+      {"old 6\n\n" + cp, "above"},
+  };
+  for (const auto& [body, says] : cases) {
+    CAPTURE(body.substr(0, 60));
+    const WitnessResponse r = w->AddCheckpoint(body);
+    CHECK(r.status == 400);
+    CHECK(r.body.find(says) != std::string::npos);
+  }
+  // 63 proof lines is the limit, not an error of form (here the proof is wrong: 422).
+  std::string sixty_three = "old 0\n";
+  for (int i = 0; i < 63; ++i) sixty_three += h;
+  CHECK(w->AddCheckpoint(sixty_three + "\n" + cp).status == 422);
+  CHECK(w->generation() == 0);
+}
+
+TEST_CASE("witness: 409 with text/x.tlog.size and the last cosigned size when the old size is not it") {
+  Fixture f;
+  auto w = f.Open();
+  WitnessResponse r = w->AddCheckpoint(f.log.Body(2, 5));
+  CHECK(r.status == 409);
+  CHECK(r.content_type == "text/x.tlog.size");
+  CHECK(r.body == "0\n");
+  REQUIRE(w->AddCheckpoint(f.log.Body(0, 5)).status == 200);
+  for (uint64_t old : {0, 3, 6}) {
+    CAPTURE(old);
+    r = w->AddCheckpoint(f.log.Body(old, 9));
+    CHECK(r.status == 409);
+    CHECK(r.content_type == "text/x.tlog.size");
+    CHECK(r.body == "5\n");
+  }
+  CHECK(w->AddCheckpoint(f.log.Body(5, 9)).status == 200);
+}
+
+TEST_CASE("witness: 422 for a proof that does not verify, a fork, or a proof from size 0") {
+  Fixture f;
+  auto w = f.Open();
+  SUBCASE("a proof with old size 0") {
+    AddCheckpointRequest req{0, {Sha256("x")}, f.log.SignedCheckpoint(3)};
+    CHECK(w->AddCheckpoint(FormatAddCheckpoint(req)).status == 422);
+  }
+  REQUIRE(w->AddCheckpoint(f.log.Body(0, 5)).status == 200);
+  const uint64_t before = w->generation();
+  SUBCASE("a tampered proof") {
+    AddCheckpointRequest req{5, f.log.Tree(9).ConsistencyProof(5), f.log.SignedCheckpoint(9)};
+    req.proof[0].bytes[0] ^= 1;
+    CHECK(w->AddCheckpoint(FormatAddCheckpoint(req)).status == 422);
+  }
+  SUBCASE("an empty proof") {
+    AddCheckpointRequest req{5, {}, f.log.SignedCheckpoint(9)};
+    CHECK(w->AddCheckpoint(FormatAddCheckpoint(req)).status == 422);
+  }
+  SUBCASE("a fork: the same log key, leaves rewritten from 3 on, with its own valid proof") {
+    TestLog fork{f.log.origin(), 0x11, "fork", 3};
+    CHECK(w->AddCheckpoint(fork.Body(5, 9)).status == 422);
+    // The same size with another root.
+    CHECK(w->AddCheckpoint(fork.Body(5, 5)).status == 422);
+  }
+  CHECK(w->generation() == before);
+  CHECK(ParseNote(*w->Latest(f.log.origin()))->text == f.log.CheckpointText(5));
+}
+
+TEST_CASE("witness: a refused fork the log validly signed is kept as evidence, once; others are not") {
+  Fixture f;
+  auto w = f.Open();
+  REQUIRE(w->AddCheckpoint(f.log.Body(0, 5)).status == 200);
+  TestLog fork{f.log.origin(), 0x11, "fork", 3};
+  const std::string body = fork.Body(5, 9);
+  CHECK(w->AddCheckpoint(body).status == 422);
+  CHECK(w->AddCheckpoint(body).status == 422);
+  const fs::path kept = f.dir.path() / "evidence" / (ToHex(Sha256(body)) + ".txt");
+  REQUIRE(fs::exists(kept));
+  std::ifstream in(kept, std::ios::binary);
+  CHECK(std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()) == body);
+  // Not kept: a 409, an impostor's 403, a malformed 400.
+  CHECK(w->AddCheckpoint(f.log.Body(2, 9)).status == 409);
+  CHECK(w->AddCheckpoint(TestLog(f.log.origin(), 0x99, "fork", 3).Body(5, 9)).status == 403);
+  CHECK(w->AddCheckpoint("old x\n\n").status == 400);
+  size_t files = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(f.dir.path() / "evidence")) ++files;
+  CHECK(files == 1);
+}
+
+TEST_CASE("witness: a restart keeps the last cosigned checkpoint: old sizes are checked against it") {
+  Fixture f;
+  {
+    auto w = f.Open();
+    REQUIRE(w->AddCheckpoint(f.log.Body(0, 6)).status == 200);
+  }
+  auto w = f.Open();
+  CHECK(w->generation() == 1);
+  WitnessResponse r = w->AddCheckpoint(f.log.Body(0, 8));
+  CHECK(r.status == 409);
+  CHECK(r.body == "6\n");
+  TestLog fork{f.log.origin(), 0x11, "fork", 2};
+  CHECK(w->AddCheckpoint(fork.Body(6, 8)).status == 422);
+  CHECK(w->AddCheckpoint(f.log.Body(6, 8)).status == 200);
+}
+
+TEST_CASE("witness: refuses to start on a rolled-back or lost state, saying what to do; nothing is changed") {
+  Fixture f;
+  {
+    auto w = f.Open();
+    REQUIRE(w->AddCheckpoint(f.log.Body(0, 3)).status == 200);
+  }
+  const fs::path state = f.dir.path() / "witness.state";
+  const fs::path copy = f.dir.path() / "old.state";
+  fs::copy_file(state, copy);
+  {
+    auto w = f.Open();
+    REQUIRE(w->AddCheckpoint(f.log.Body(3, 5)).status == 200);
+  }
+  SUBCASE("rolled back to an older copy") {
+    fs::copy_file(copy, state, fs::copy_options::overwrite_existing);
+    auto w = Witness::Open(WitnessKey(), f.Options());
+    REQUIRE_FALSE(w.has_value());
+    CHECK(w.error().code() == Code::kFailedPrecondition);
+    CHECK(w.error().message().find("rolled back") != std::string::npos);
+    CHECK(w.error().message().find("Restore the newest state file") != std::string::npos);
+  }
+  SUBCASE("lost") {
+    fs::remove(state);
+    auto w = Witness::Open(WitnessKey(), f.Options());
+    REQUIRE_FALSE(w.has_value());
+    CHECK(w.error().code() == Code::kFailedPrecondition);
+    CHECK(w.error().message().find("missing") != std::string::npos);
+    CHECK_FALSE(fs::exists(state));
+  }
+  SUBCASE("corrupt") {
+    std::ifstream in(state, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    in.close();
+    bytes[20] ^= 1;
+    std::ofstream(state, std::ios::binary | std::ios::trunc) << bytes;
+    auto w = Witness::Open(WitnessKey(), f.Options());
+    REQUIRE_FALSE(w.has_value());
+    CHECK(w.error().code() == Code::kDataLoss);
+  }
+  SUBCASE("another witness key's state") {
+    auto w = Witness::Open(SecretKey::FromSeed(test::SeedFrom(0x01)), f.Options());
+    REQUIRE_FALSE(w.has_value());
+  }
+}
+
+TEST_CASE("witness: when the state cannot be written nothing is cosigned and the old state stands") {
+  Fixture f;
+  WitnessOptions o = f.Options();
+  o.state_file = f.dir.path() / "no-such-folder" / "witness.state";
+  auto w = Witness::Open(WitnessKey(), std::move(o)).value();
+  const WitnessResponse r = w->AddCheckpoint(f.log.Body(0, 3));
+  CHECK(r.status == 500);
+  CHECK(r.body.find("nothing was cosigned") != std::string::npos);
+  CHECK(r.body.find("\xE2\x80\x94") == std::string::npos);
+  CHECK_FALSE(w->Latest(f.log.origin()).has_value());
+  CHECK(w->generation() == 0);
+}
+
+TEST_CASE("witness: concurrent submissions of two forks never yield cosignatures of inconsistent trees") {
+  Fixture f;
+  auto w = f.Open();
+  REQUIRE(w->AddCheckpoint(f.log.Body(0, 3)).status == 200);
+  const TestLog forks[2] = {TestLog{f.log.origin(), 0x11, "a", 3}, TestLog{f.log.origin(), 0x11, "b", 3}};
+  std::mutex mu;
+  std::vector<std::pair<int, uint64_t>> cosigned;  // (fork, size)
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      const TestLog& mine = forks[t % 2];
+      uint64_t old = 3;
+      for (uint64_t n = 4 + t / 2; n <= 40; n += 4) {
+        if (old > n) continue;
+        WitnessResponse r = w->AddCheckpoint(mine.Body(old, n));
+        if (r.status == 409) {  // re-synchronise, as a log does, and retry once
+          old = std::stoull(r.body);
+          if (old > n) continue;
+          r = w->AddCheckpoint(mine.Body(old, n));
+        }
+        if (r.status == 200) {
+          std::lock_guard lock(mu);
+          cosigned.emplace_back(t % 2, n);
+          old = n;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  REQUIRE_FALSE(cosigned.empty());
+  // Every cosigned checkpoint above the common prefix belongs to one fork.
+  for (const auto& [fork, size] : cosigned) CHECK(fork == cosigned.front().first);
+  // And the witness's state is one of them.
+  const TestLog& winner = forks[cosigned.front().first];
+  uint64_t largest = 0;
+  for (const auto& c : cosigned) largest = std::max(largest, c.second);
+  CHECK(ParseNote(*w->Latest(f.log.origin()))->text == winner.CheckpointText(largest));
+}
+
+TEST_CASE("witness config: logs as vkeys, origins defaulting to the key name, errors naming the line") {
+  const TestLog log{"example.org/test-log", 0x11};
+  const std::string vkey = FormatVerifierKey(log.verifier());
+  auto c = ParseWitnessConfig("name = w.example/1\nkey_file = w.key\nstate_file = w.state\n"
+                              "log = " + vkey + "\nlog = " + vkey + " other.example/x  # comment\n",
+                              "/etc/w");
+  REQUIRE_MESSAGE(c.has_value(), c.error().ToString());
+  CHECK(c->key_file == fs::path("/etc/w/w.key"));
+  CHECK(c->high_water_mark == fs::path("/etc/w/w.key.hwm"));
+  REQUIRE(c->logs.size() == 2);
+  CHECK(c->logs[0].origin == "example.org/test-log");
+  CHECK(c->logs[1].origin == "other.example/x");
+  for (const auto& [text, says] : std::vector<std::pair<std::string, std::string>>{
+           {"name = a\nname = b\n", "line 2"},
+           {"name = a\nfoo = 1\n", "unknown key foo"},
+           {"log = nonsense\n", "line 1"},
+           {"name = a\nkey_file = k\nstate_file = s\n", "log is required"}}) {
+    auto bad = ParseWitnessConfig(text, "/");
+    REQUIRE_FALSE(bad.has_value());
+    CHECK(bad.error().message().find(says) != std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace parley
