@@ -462,6 +462,11 @@ void StateBuilder::Apply(const DecodedEntry& e) {
       return;
     }
   }
+  const bool claim = e.kind() == v1::Entry::kAttestation || e.kind() == v1::Entry::kStatement;
+  if (claim && state_.claims.size() >= max_claims_) {
+    ++state_.claims_omitted;
+    return;
+  }
   Replayer(state_).Apply(e);
 }
 

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <deque>
 #include <map>
 #include <optional>
@@ -140,6 +141,9 @@ struct LedgerState {
   std::deque<VoidStatement> void_statements;
   std::deque<VoidLink> void_links;  // in the order found (canonical order)
   std::deque<Claim> claims;
+  // Claims past the StateBuilder's max_claims: counted, not kept (the
+  // auditor's bound on memory; a node keeps every claim).
+  uint64_t claims_omitted = 0;
   std::map<Digest, size_t> by_id;  // proposal ID -> index in proposals
   // Entries signed with a key declared compromised (each also in
   // void_statements), so that statements naming them can say so.
@@ -166,6 +170,9 @@ LedgerState ComputeState(const std::vector<DecodedEntry>& feed0,
 // every RotateKey's compromised range is declared before the first Apply.
 class StateBuilder {
  public:
+  // Keeps the first `max_claims` claims (attestations and statements; they
+  // change no agreement) and counts the rest in LedgerState::claims_omitted.
+  explicit StateBuilder(size_t max_claims = SIZE_MAX) : max_claims_(max_claims) {}
   // `party`'s entries with seq in [from_seq, rotation_seq) were signed with a
   // key that party declared compromised in its RotateKey at rotation_seq:
   // they are void. from_seq 0 declares nothing.
@@ -181,6 +188,7 @@ class StateBuilder {
     uint64_t from, to;  // [from, to): to is the RotateKey's seq
   };
   std::vector<CompromisedRange> compromised_[2];
+  size_t max_claims_;
   LedgerState state_;
 };
 

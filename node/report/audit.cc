@@ -501,7 +501,7 @@ Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& opt
     std::vector<uint64_t>().swap(f.lamport);
   }
   std::sort(order.begin(), order.end());
-  StateBuilder builder;
+  StateBuilder builder(kMaxClaimsListed);
   for (PartyIndex p = 0; p < 2; ++p) {
     for (const KeyRotation& rot : schedule.rotations(p)) {
       builder.DeclareCompromised(p, rot.compromised_from, rot.seq);
@@ -663,7 +663,7 @@ std::string RenderAudit(const AuditReport& report) {
     const uint64_t n = report.Count(kind);
     out << (kind == kFindingKinds[0] ? "" : ", ") << n << " " << (n == 1 ? InfoOf(kind).one : InfoOf(kind).many);
   }
-  out << "; " << report.unilateral.size() << " one-sided claims\n";
+  out << "; " << report.unilateral.size() + report.state.claims_omitted << " one-sided claims\n";
   return out.str();
 }
 
@@ -684,6 +684,7 @@ nlohmann::json AuditJson(const AuditReport& report) {
   for (const UnilateralItem& u : report.unilateral) {
     j["unilateral"].push_back({{"kind", "unilateral"}, {"where", u.where}, {"what", u.what}});
   }
+  j["unilateral_omitted"] = report.state.claims_omitted;
   j["key_rotations"] = nlohmann::json::array();
   for (const AuditKeyRotation& k : report.key_rotations) {
     const KeyRotation& r = k.rotation;

@@ -150,6 +150,10 @@ struct AuditKeyRotation {
 // thus costs the audit no more memory, and its report no more lines, than a
 // hundred would (docs/PROTOCOL.md §13).
 inline constexpr size_t kMaxFindingsPerKind = 100;
+// The claims (attestations, statements) an audit lists; the rest are counted
+// (LedgerState::claims_omitted), so that the audit's memory does not grow
+// with a ledger made of statements.
+inline constexpr size_t kMaxClaimsListed = 1000;
 
 struct AuditReport {
   std::string charter_bytes;

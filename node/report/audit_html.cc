@@ -503,10 +503,14 @@ void RenderFindings(std::ostringstream& out, const std::vector<AuditFinding>& fi
   out << "</tbody></table>\n";
 }
 
-void RenderUnilateral(std::ostringstream& out, const std::vector<UnilateralItem>& items) {
+void RenderUnilateral(std::ostringstream& out, const std::vector<UnilateralItem>& items, uint64_t omitted) {
   out << "<table class=\"grid\" id=\"one-sided-claims\">\n<thead><tr><th>Kind</th><th>Where</th><th>What</th></tr></thead>\n<tbody>\n";
-  if (items.empty()) out << "<tr><td colspan=\"3\" class=\"muted\">None.</td></tr>\n";
+  if (items.empty() && omitted == 0) out << "<tr><td colspan=\"3\" class=\"muted\">None.</td></tr>\n";
   for (const UnilateralItem& u : items) RenderFindingRow(out, "unilateral", "f-info", "one-sided", u.where, u.what);
+  if (omitted > 0) {
+    out << "<tr><td colspan=\"3\" class=\"muted\">… and " << omitted
+        << " more claims, counted but not listed (the audit lists the first " << kMaxClaimsListed << ").</td></tr>\n";
+  }
   out << "</tbody></table>\n";
 }
 
@@ -698,7 +702,7 @@ std::string RenderAuditHtml(const AuditReport& report) {
     out << "<li data-kind=\"" << info.name << "\"><b>" << n << "</b> " << E(std::string(n == 1 ? info.one : info.many))
         << "</li>\n";
   }
-  const size_t claims = report.unilateral.size();
+  const uint64_t claims = report.unilateral.size() + report.state.claims_omitted;
   out << "<li data-kind=\"unilateral\"><b>" << claims << "</b> "
       << (claims == 1 ? "one-sided claim (one side&#39;s word alone)" : "one-sided claims (one side&#39;s word alone)")
       << "</li>\n";
@@ -756,7 +760,7 @@ std::string RenderAuditHtml(const AuditReport& report) {
   out << "<h3>One side&#39;s word alone</h3>\n"
       << "<p class=\"muted\">Not problems in themselves, but never agreed: open proposals, cancel requests, "
          "attestations and statements, each signed by one side only.</p>\n";
-  RenderUnilateral(out, report.unilateral);
+  RenderUnilateral(out, report.unilateral, report.state.claims_omitted);
   out << "<h3>Key rotations</h3>\n<ul id=\"key-rotations\">\n";
   if (report.key_rotations.empty()) {
     out << "<li class=\"muted\">None: every entry is signed with its party's charter key.</li>\n";

@@ -659,7 +659,8 @@ json StateJson(const Charter& charter, const LedgerState& state) {
           {"proposals", std::move(proposals)},
           {"void_statements", std::move(voids)},
           {"void_links", std::move(void_links)},
-          {"claims", std::move(claims)}};
+          {"claims", std::move(claims)},
+          {"claims_omitted", state.claims_omitted}};
 }
 
 Result<std::string> RenderList(const Charter& charter, const LedgerState& state,
@@ -723,7 +724,11 @@ Result<std::string> RenderList(const Charter& charter, const LedgerState& state,
     out << "  " << Label(charter, cl.at) << "  " << IsoTime(cl.at.time_ms) << "  " << ClaimWords(charter, state, cl)
         << "\n";
   }
-  if (state.claims.empty()) out << "  none\n";
+  if (state.claims_omitted > 0) {
+    out << "  … and " << state.claims_omitted << " more, not listed (the audit lists the first " << state.claims.size()
+        << ")\n";
+  }
+  if (state.claims.empty() && state.claims_omitted == 0) out << "  none\n";
 
   if (!state.void_statements.empty()) {
     out << "\nVoid statements (kept in the feed as signed, without effect):\n";
