@@ -450,6 +450,16 @@ void StateBuilder::DeclareCompromised(PartyIndex party, uint64_t from_seq, uint6
   compromised_[party].push_back(CompromisedRange{from_seq, rotation_seq});
 }
 
+bool StateBuilder::OmitsClaim(PartyIndex party, uint64_t seq, v1::Entry::BodyCase kind) {
+  if (kind != v1::Entry::kAttestation && kind != v1::Entry::kStatement) return false;
+  if (state_.claims.size() < max_claims_) return false;
+  for (const CompromisedRange& r : compromised_[party]) {
+    if (seq >= r.from && seq < r.to) return false;
+  }
+  ++state_.claims_omitted;
+  return true;
+}
+
 void StateBuilder::Apply(const DecodedEntry& e) {
   for (const CompromisedRange& r : compromised_[e.author()]) {
     if (e.seq() >= r.from && e.seq() < r.to) {

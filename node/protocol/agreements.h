@@ -181,6 +181,11 @@ class StateBuilder {
   // The state so far, before Finish (open proposals not yet expired as of
   // a time): what VoidReason needs.
   const LedgerState& state() const { return state_; }
+  // If an entry of `kind` at `party`'s `seq` would only be counted as an
+  // omitted claim (the claims list is full and no compromised range covers
+  // it), counts it and returns true: the caller need not decode it. Else
+  // returns false and changes nothing; the caller Applies the entry.
+  bool OmitsClaim(PartyIndex party, uint64_t seq, v1::Entry::BodyCase kind);
   LedgerState Finish(int64_t now_ms) &&;
 
  private:
