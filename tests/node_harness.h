@@ -119,6 +119,24 @@ inline CliResult RunParley(const std::vector<std::string>& args) {
   se << e.rdbuf();
   r.out = so.str();
   r.err = se.str();
+#ifdef PARLEY_SOURCE_DIR  // the test suite (not the benches)
+  // Every `audit --json` report of the suite must also be valid under the
+  // published schema (docs/audit.schema.json, $defs/audit).
+  const bool json = std::find(args.begin(), args.end(), "--json") != args.end();
+  if (json && !args.empty() && args[0] == "audit" && (r.code == 0 || r.code == 1) && !r.out.empty()) {
+    const std::string src = PARLEY_SOURCE_DIR;
+    const std::string cmd = "/usr/bin/python3 '" + src + "/tests/validate_json.py' '" + src +
+                            "/docs/audit.schema.json' audit '" + out.string() + "' >'" + err.string() + ".schema' 2>&1";
+    if (std::system(cmd.c_str()) != 0) {
+      std::ifstream why(err.string() + ".schema");
+      std::stringstream sw;
+      sw << why.rdbuf();
+      r.err += "\n[test harness] audit --json output does not follow docs/audit.schema.json: " + sw.str();
+      r.code = 99;
+    }
+    fs::remove(err.string() + ".schema");
+  }
+#endif
   fs::remove(out);
   fs::remove(err);
   // Every --json output of the suite must parse: one document, or one per
