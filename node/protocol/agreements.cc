@@ -450,8 +450,13 @@ void StateBuilder::DeclareCompromised(PartyIndex party, uint64_t from_seq, uint6
   compromised_[party].push_back(CompromisedRange{from_seq, rotation_seq});
 }
 
+namespace {
+// Attestations and statements: one side's word, changing no agreement.
+bool IsClaim(v1::Entry::BodyCase kind) { return kind == v1::Entry::kAttestation || kind == v1::Entry::kStatement; }
+}  // namespace
+
 bool StateBuilder::OmitsClaim(PartyIndex party, uint64_t seq, v1::Entry::BodyCase kind) {
-  if (kind != v1::Entry::kAttestation && kind != v1::Entry::kStatement) return false;
+  if (!IsClaim(kind)) return false;
   if (state_.claims.size() < max_claims_) return false;
   for (const CompromisedRange& r : compromised_[party]) {
     if (seq >= r.from && seq < r.to) return false;
@@ -472,8 +477,7 @@ void StateBuilder::Apply(const DecodedEntry& e) {
       return;
     }
   }
-  const bool claim = e.kind() == v1::Entry::kAttestation || e.kind() == v1::Entry::kStatement;
-  if (claim && state_.claims.size() >= max_claims_) {
+  if (IsClaim(e.kind()) && state_.claims.size() >= max_claims_) {
     ++state_.claims_omitted;
     return;
   }
