@@ -157,12 +157,12 @@ std::vector<Fault> Faults() {
                edit([](const Base&, Parts& p) { p.records.erase(p.records.begin() + kRu2); })});
   f.push_back({"added entry, trailer as it was", 2, "wrong trailer counts: the trailer counts 4 entries",
                edit([](const Base&, Parts& p) { p.records.insert(p.records.begin() + kTrailer, p.records[kTrailer - 1]); })});
-  f.push_back({"wrong fork-proof count", 2, "and 1 fork proofs, the file holds 4 and 0",
+  f.push_back({"wrong fork-proof count", 2, "4 entries, 1 fork proofs and 0 checkpoints, the file holds 4, 0 and 0",
                edit([](const Base&, Parts& p) { p.records[kTrailer] = Trailer(4, 1); })});
   f.push_back({"data after the trailer", 2, "data after the trailer", edit([](const Base&, Parts& p) { p.tail = "x"; })});
-  f.push_back({"a second header among the entries", 2, "record 3 is not an entry, fork proof or trailer",
+  f.push_back({"a second header among the entries", 2, "record 3 is not an entry, fork proof, checkpoint or trailer",
                edit([](const Base&, Parts& p) { p.records.insert(p.records.begin() + 3, p.records[0]); })});
-  f.push_back({"an empty record", 2, "record 3 is not an entry, fork proof or trailer",
+  f.push_back({"an empty record", 2, "record 3 is not an entry, fork proof, checkpoint or trailer",
                edit([](const Base&, Parts& p) { p.records.insert(p.records.begin() + 3, std::string()); })});
   // --- a bundle with violations: exit 1, a full report --------------------------
   f.push_back({"dropped entry, trailer recounted", 1, "record 4 (RU#3): seq-gap", edit([](const Base&, Parts& p) {

@@ -90,6 +90,40 @@ TEST_CASE("edge: charter create refuses control characters in the charter's text
   CHECK_FALSE(std::filesystem::exists(out));
 }
 
+TEST_CASE("charter create takes witnesses as VKEY=URL; show prints them; a bad witness is refused and nothing is written") {
+  test::TempDir dir;
+  const std::string out = (dir.path() / "charter").string();
+  const std::string ua = "UA=" + ToHex(test::PartyKey(kUA).public_key()), ru = "RU=" + ToHex(test::PartyKey(kRU).public_key());
+  const NoteVerifier w{"icrc.example/witness", NoteKeyType::kCosignatureV1, SecretKey::FromSeed(test::SeedFrom(0x60)).public_key()};
+  const std::string vkey = FormatVerifierKey(w);
+  // An Ed25519 (log) vkey is not a witness's cosignature key.
+  const std::string log_vkey = FormatVerifierKey({"icrc.example/witness", NoteKeyType::kEd25519, w.key});
+  auto r = test::RunParley({"charter", "create", "--title", "t", "--party", ua, "--party", ru, "--witness",
+                            log_vkey + "=http://127.0.0.1:9", "--out", out});
+  CHECK(r.code == 2);
+  CHECK_MESSAGE(r.err.find("not a cosignature/v1 key") != std::string::npos, r.err);
+  r = test::RunParley({"charter", "create", "--title", "t", "--party", ua, "--party", ru, "--witness",
+                       vkey + "=http://127.0.0.1:9/", "--out", out});
+  CHECK(r.code == 2);
+  CHECK_MESSAGE(r.err.find("must not end in '/'") != std::string::npos, r.err);
+  r = test::RunParley({"charter", "create", "--title", "t", "--party", ua, "--party", ru, "--witness",
+                       vkey + "=http://127.0.0.1:9", "--require-cosignatures", "2", "--out", out});
+  CHECK(r.code == 2);
+  CHECK_MESSAGE(r.err.find("exceeds the 1 witnesses") != std::string::npos, r.err);
+  CHECK_FALSE(std::filesystem::exists(out));
+  r = test::RunParley({"charter", "create", "--title", "t", "--party", ua, "--party", ru, "--witness",
+                       vkey + "=http://127.0.0.1:9/tlog", "--require-cosignatures", "1", "--out", out});
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  r = test::RunParley({"charter", "show", "--charter", out});
+  CHECK(r.out.find("witness " + vkey + "\n  at http://127.0.0.1:9/tlog") != std::string::npos);
+  CHECK(r.out.find("audits require 1 of 1 witness cosignatures") != std::string::npos);
+  r = test::RunParley({"charter", "show", "--charter", out, "--json"});
+  auto j = nlohmann::json::parse(r.out);
+  CHECK(j["witnesses"][0]["vkey"] == vkey);
+  CHECK(j["witnesses"][0]["url"] == "http://127.0.0.1:9/tlog");
+  CHECK(j["required_cosignatures"] == 1);
+}
+
 TEST_SUITE("e2e") {
 
 TEST_CASE("edge: the CLI and the operator API refuse what must not be signed; nothing is signed, the peer keeps up") {

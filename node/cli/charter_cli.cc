@@ -22,8 +22,25 @@
 namespace parley::cli {
 namespace {
 
+// "--witness VKEY=URL": the witness's vkey as `parley witness --print-vkey`
+// prints it (name+keyid+base64(0x04 || key)), then its submission URL.
+Result<CharterWitness> ParseWitnessFlag(const std::string& arg) {
+  const auto eq = arg.find('=');
+  if (eq == std::string::npos) {
+    return Status(Code::kInvalidArgument, "bad --witness '" + Printable(arg) + "': use VKEY=URL");
+  }
+  auto vkey = ParseVerifierKey(arg.substr(0, eq));
+  if (!vkey) return Status(Code::kInvalidArgument, "bad --witness vkey: " + vkey.error().message());
+  if (vkey->type != NoteKeyType::kCosignatureV1) {
+    return Status(Code::kInvalidArgument, "bad --witness vkey '" + Printable(vkey->name) +
+                                              "': not a cosignature/v1 key (`parley witness --print-vkey` prints one)");
+  }
+  return CharterWitness{vkey->name, vkey->key, arg.substr(eq + 1)};
+}
+
 int CmdCharterCreate(const std::string& title, const std::vector<std::string>& parties,
                      const std::vector<std::string>& names, const std::vector<std::string>& observers,
+                     const std::vector<std::string>& witnesses, uint32_t required_cosignatures,
                      const std::string& out) {
   if (parties.size() != 2) return Fail(Status(Code::kInvalidArgument, "exactly two --party CODE=KEY are needed"));
   // The charter's text is shown to every operator and auditor: the same rule
@@ -64,6 +81,12 @@ int CmdCharterCreate(const std::string& title, const std::vector<std::string>& p
     if (!key) return Fail(key.error());
     d.observers.push_back({o.substr(0, eq), *key});
   }
+  for (const std::string& w : witnesses) {
+    auto witness = ParseWitnessFlag(w);
+    if (!witness) return Fail(witness.error());
+    d.witnesses.push_back(std::move(*witness));
+  }
+  d.required_cosignatures = required_cosignatures;
   auto bytes = NewUnsignedCharter(d);
   if (!bytes) return Fail(bytes.error());
   if (Status s = WriteFileAtomically(out, *bytes); !s.ok()) return Fail(s);
@@ -107,6 +130,12 @@ int CmdCharterShow(const std::string& path, bool json) {
     }
     j["observers"] = nlohmann::json::array();
     for (const auto& o : c->observers()) j["observers"].push_back({{"name", o.name}, {"public_key", ToHex(o.key)}});
+    j["witnesses"] = nlohmann::json::array();
+    for (const auto& w : c->witnesses()) {
+      j["witnesses"].push_back({{"name", w.name}, {"public_key", ToHex(w.key)}, {"url", w.url},
+                                {"vkey", FormatVerifierKey(w.verifier())}});
+    }
+    j["required_cosignatures"] = c->required_cosignatures();
     std::cout << DumpJson(j, 2) << "\n";
     return kExitOk;
   }
@@ -116,6 +145,13 @@ int CmdCharterShow(const std::string& path, bool json) {
               << "  " << (c->signed_by(p) ? "signed" : "NOT signed") << "\n";
   }
   for (const auto& o : c->observers()) std::cout << "observer " << Printable(o.name) << ": " << ToHex(o.key) << "\n";
+  for (const auto& w : c->witnesses()) {
+    std::cout << "witness " << FormatVerifierKey(w.verifier()) << "\n  at " << w.url << "\n";
+  }
+  if (!c->witnesses().empty()) {
+    std::cout << "audits require " << c->required_cosignatures() << " of " << c->witnesses().size()
+              << " witness cosignatures by default\n";
+  }
   return kExitOk;
 }
 
@@ -124,7 +160,8 @@ int CmdCharterShow(const std::string& path, bool json) {
 CommandRunner AddCharterCommands(CLI::App& app) {
   struct Flags {
     std::string title, out, charter_file, key_file;
-    std::vector<std::string> parties, names, observers;
+    std::vector<std::string> parties, names, observers, witnesses;
+    uint32_t required_cosignatures = 0;
     bool json = false;
     PassFlags pf;
     CLI::App *ccreate, *csign, *cshow;
@@ -137,6 +174,10 @@ CommandRunner AddCharterCommands(CLI::App& app) {
   ccreate->add_option("--party", f->parties, "CODE=KEY (hex public key or key file), twice")->required();
   ccreate->add_option("--name", f->names, "CODE=display name");
   ccreate->add_option("--observer", f->observers, "NAME=KEY of an auditor or witness");
+  ccreate->add_option("--witness", f->witnesses,
+                      "VKEY=URL of a transparency-log witness (vkey from `parley witness --print-vkey`)");
+  ccreate->add_option("--require-cosignatures", f->required_cosignatures,
+                      "cosignatures an audit requires by default (at most the witnesses listed)");
   ccreate->add_option("--out", f->out, "charter file")->required();
   auto* csign = f->csign = charter->add_subcommand("sign", "sign the charter as the party whose key this is");
   csign->add_option("--charter", f->charter_file, "charter file (updated in place)")->required();
@@ -146,7 +187,8 @@ CommandRunner AddCharterCommands(CLI::App& app) {
   cshow->add_option("--charter", f->charter_file, "charter file")->required();
   cshow->add_flag("--json", f->json, "machine-readable output");
   return [f]() -> std::optional<int> {
-    if (*f->ccreate) return CmdCharterCreate(f->title, f->parties, f->names, f->observers, f->out);
+    if (*f->ccreate) return CmdCharterCreate(f->title, f->parties, f->names, f->observers, f->witnesses,
+                                           f->required_cosignatures, f->out);
     if (*f->csign) return CmdCharterSign(f->charter_file, f->key_file, f->pf);
     if (*f->cshow) return CmdCharterShow(f->charter_file, f->json);
     return std::nullopt;

@@ -55,10 +55,61 @@ Status CheckCharter(const v1::Charter& c) {
                     "charter: observer '" + o.name() + "' uses a party's key");
     }
   }
+  for (int i = 0; i < c.witnesses_size(); ++i) {
+    const auto& w = c.witnesses(i);
+    const std::string which = "charter: witness " + std::to_string(i + 1);
+    if (w.name().size() > kMaxWitnessNameBytes || !ValidKeyName(w.name())) {
+      return Status(Code::kInvalidArgument,
+                    which + " name '" + Printable(w.name()) +
+                        "' must be a signed-note key name: 1-255 bytes of UTF-8, no space, no '+'");
+    }
+    if (w.public_key().size() != PublicKey::kSize) {
+      return Status(Code::kInvalidArgument, which + " '" + w.name() + "' public key must be 32 bytes");
+    }
+    if (w.public_key() == c.parties(0).public_key() || w.public_key() == c.parties(1).public_key()) {
+      return Status(Code::kInvalidArgument, which + " '" + w.name() + "' uses a party's key");
+    }
+    if (Status s = CheckWitnessUrl(w.url()); !s.ok()) {
+      return Status(Code::kInvalidArgument, which + " '" + w.name() + "': " + s.message());
+    }
+    for (int j = 0; j < i; ++j) {
+      if (c.witnesses(j).name() == w.name()) {
+        return Status(Code::kInvalidArgument, which + ": the name '" + w.name() + "' is listed twice");
+      }
+      if (c.witnesses(j).public_key() == w.public_key()) {
+        return Status(Code::kInvalidArgument, which + " '" + w.name() + "' has the key of witness '" +
+                                                  c.witnesses(j).name() + "'");
+      }
+    }
+  }
+  if (c.required_cosignatures() > static_cast<uint32_t>(c.witnesses_size())) {
+    return Status(Code::kInvalidArgument, "charter: required_cosignatures " +
+                                              std::to_string(c.required_cosignatures()) + " exceeds the " +
+                                              std::to_string(c.witnesses_size()) + " witnesses listed");
+  }
   return Status::Ok();
 }
 
 }  // namespace
+
+Status CheckWitnessUrl(std::string_view url) {
+  const bool http = url.starts_with("http://"), https = url.starts_with("https://");
+  const size_t host_at = https ? 8 : 7;
+  if (!http && !https) return Status(Code::kInvalidArgument, "url must start with http:// or https://");
+  if (url.size() > kMaxWitnessUrlBytes) {
+    return Status(Code::kInvalidArgument, "url longer than " + std::to_string(kMaxWitnessUrlBytes) + " bytes");
+  }
+  for (char ch : url) {
+    const auto u = static_cast<unsigned char>(ch);
+    if (u <= 0x20 || u >= 0x7f) return Status(Code::kInvalidArgument, "url must be printable ASCII without spaces");
+  }
+  if (url.size() == host_at || url[host_at] == '/') return Status(Code::kInvalidArgument, "url has no host");
+  if (url.find_first_of("?#", host_at) != std::string_view::npos) {
+    return Status(Code::kInvalidArgument, "url must not have a query or fragment");
+  }
+  if (url.ends_with("/")) return Status(Code::kInvalidArgument, "url must not end in '/'");
+  return Status::Ok();
+}
 
 Result<std::string> NewUnsignedCharter(const CharterDraft& draft) {
   v1::Charter c;
@@ -76,6 +127,13 @@ Result<std::string> NewUnsignedCharter(const CharterDraft& draft) {
     obs->set_public_key(o.key.str());
   }
   c.set_created_ms(draft.created_ms);
+  for (const auto& w : draft.witnesses) {
+    auto* cw = c.add_witnesses();
+    cw->set_name(w.name);
+    cw->set_public_key(w.key.str());
+    cw->set_url(w.url);
+  }
+  c.set_required_cosignatures(draft.required_cosignatures);
   if (Status s = CheckCharter(c); !s.ok()) return s;
   v1::SignedCharter sc;
   sc.set_charter(c.SerializeAsString());
@@ -103,6 +161,9 @@ Result<Charter> Charter::Parse(std::string_view bytes) {
     return Status(Code::kInvalidArgument, "charter: more than 2 signatures");
   }
   out.ledger_id_ = Hash(kCharterDomain, out.signed_.charter());
+  for (const auto& w : out.charter_.witnesses()) {
+    out.witnesses_.push_back({w.name(), *PublicKey::FromBytes(w.public_key()), w.url()});
+  }
   for (PartyIndex i = 0; i < 2; ++i) {
     out.keys_[i] = *PublicKey::FromBytes(out.charter_.parties(i).public_key());
     if (static_cast<int>(i) >= out.signed_.signatures_size()) continue;

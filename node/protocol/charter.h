@@ -1,5 +1,6 @@
 // Charter: the founding document of a ledger — title, exactly two parties
-// (code, name, Ed25519 key), optional observers — signed by both parties.
+// (code, name, Ed25519 key), optional observers, optional transparency-log
+// witnesses — signed by both parties.
 //
 //   ledger_id      = BLAKE2b-256("parley/charter/v1" || charter_bytes)
 //   signatures[i]  = Ed25519(party i, "parley/charter/v1" || charter_bytes)
@@ -21,6 +22,7 @@
 #include "crypto/sign.h"
 #include "crypto/status.h"
 #include "crypto/types.h"
+#include "node/tlog/note.h"
 #include "parley/v1/ledger.pb.h"
 
 namespace parley {
@@ -42,15 +44,36 @@ struct CharterObserver {
   PublicKey key;
 };
 
+// A transparency-log witness named in the charter (docs/PROTOCOL.md §2).
+struct CharterWitness {
+  std::string name;  // its cosignature key name
+  PublicKey key;     // its Ed25519 cosignature/v1 key
+  std::string url;   // submission prefix: http(s)://host[:port][/path]
+
+  // The cosignature/v1 verifier of this witness (c2sp.org/tlog-cosignature).
+  NoteVerifier verifier() const { return {name, NoteKeyType::kCosignatureV1, key}; }
+};
+
 struct CharterDraft {
   std::string title;
   std::array<CharterParty, 2> parties;
   std::vector<CharterObserver> observers;
   int64_t created_ms = 0;
+  std::vector<CharterWitness> witnesses;
+  uint32_t required_cosignatures = 0;  // <= witnesses.size()
 };
 
+inline constexpr size_t kMaxWitnessNameBytes = 255;
+inline constexpr size_t kMaxWitnessUrlBytes = 1024;
+
+// A witness's submission URL as the charter allows it: "http://" or
+// "https://", a host, then an optional port and path; printable ASCII, no
+// space, query, fragment or trailing '/'; at most kMaxWitnessUrlBytes.
+Status CheckWitnessUrl(std::string_view url);
+
 // Serializes a draft into SignedCharter bytes with no signatures yet, after
-// checking it (codes 1..16 of [A-Z0-9_-], distinct codes and keys, title set).
+// checking it (codes 1..16 of [A-Z0-9_-], distinct codes and keys, title set,
+// witnesses well-formed and distinct, required_cosignatures <= witnesses).
 Result<std::string> NewUnsignedCharter(const CharterDraft& draft);
 
 class Charter {
@@ -79,6 +102,11 @@ class Charter {
   std::optional<PartyIndex> PartyOf(const PublicKey& key) const;
   std::optional<PartyIndex> PartyByCode(std::string_view code) const;
   std::vector<CharterObserver> observers() const;
+  // The charter's witnesses, in charter order (empty: none).
+  const std::vector<CharterWitness>& witnesses() const { return witnesses_; }
+  // How many cosignatures from distinct charter witnesses an auditor
+  // requires by default (`audit --require-witnesses`).
+  uint32_t required_cosignatures() const { return charter_.required_cosignatures(); }
 
  private:
   Charter() = default;
@@ -88,6 +116,7 @@ class Charter {
   Digest ledger_id_;
   std::array<PublicKey, 2> keys_;
   std::array<bool, 2> signed_by_{false, false};
+  std::vector<CharterWitness> witnesses_;
 };
 
 }  // namespace parley

@@ -447,7 +447,9 @@ Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& opt
           at_end = true;
           break;
         }
-        chunk_bytes += (*rec)->entry ? (*rec)->entry->size() : (*rec)->fork->ByteSizeLong();
+        chunk_bytes += (*rec)->entry ? (*rec)->entry->size()
+                       : (*rec)->fork ? (*rec)->fork->ByteSizeLong()
+                                      : (*rec)->checkpoint->size();
         chunk->records.push_back(std::move(**rec));
       }
       if (published->version() != schedule.version()) published = std::make_shared<const KeySchedule>(schedule);

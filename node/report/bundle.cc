@@ -76,10 +76,18 @@ Status BundleWriter::AddForkProof(const v1::ForkProof& proof) {
   return Write(r);
 }
 
+Status BundleWriter::AddCheckpoint(const std::string& note) {
+  v1::BundleRecord r;
+  r.set_checkpoint(note);
+  ++checkpoints_;
+  return Write(r);
+}
+
 Status BundleWriter::Finish() {
   v1::BundleRecord r;
   r.mutable_trailer()->set_entry_count(entries_);
   r.mutable_trailer()->set_fork_proof_count(forks_);
+  r.mutable_trailer()->set_checkpoint_count(checkpoints_);
   if (Status s = Write(r); !s.ok()) return s;
   if (std::fflush(file_) != 0 || ::fsync(fileno(file_)) != 0) {
     return Status(Code::kIoError, "cannot flush " + path_.string() + ": " + std::strerror(errno));
@@ -240,13 +248,20 @@ Result<std::optional<BundleReader::Record>> BundleReader::Next() {
       ++forks_;
       out.fork = std::move(*r->mutable_fork_proof());
       return std::optional<Record>(std::move(out));
+    case v1::BundleRecord::kCheckpoint:
+      ++checkpoints_;
+      out.checkpoint = std::move(*r->mutable_checkpoint());
+      return std::optional<Record>(std::move(out));
     case v1::BundleRecord::kTrailer:
-      if (r->trailer().entry_count() != entries_ || r->trailer().fork_proof_count() != forks_) {
+      if (r->trailer().entry_count() != entries_ || r->trailer().fork_proof_count() != forks_ ||
+          r->trailer().checkpoint_count() != checkpoints_) {
         return Status(Code::kDataLoss, "bundle: wrong trailer counts: the trailer counts " +
-                                           std::to_string(r->trailer().entry_count()) + " entries and " +
-                                           std::to_string(r->trailer().fork_proof_count()) +
-                                           " fork proofs, the file holds " + std::to_string(entries_) + " and " +
-                                           std::to_string(forks_) + " (records were dropped or added)");
+                                           std::to_string(r->trailer().entry_count()) + " entries, " +
+                                           std::to_string(r->trailer().fork_proof_count()) + " fork proofs and " +
+                                           std::to_string(r->trailer().checkpoint_count()) +
+                                           " checkpoints, the file holds " + std::to_string(entries_) + ", " +
+                                           std::to_string(forks_) + " and " + std::to_string(checkpoints_) +
+                                           " (records were dropped or added)");
       }
       done_ = true;
       if (std::fgetc(file_) != EOF) return Status(Code::kDataLoss, "bundle: data after the trailer");
@@ -255,7 +270,7 @@ Result<std::optional<BundleReader::Record>> BundleReader::Next() {
       return std::optional<Record>();
     default:
       return Status(Code::kDataLoss, "bundle: record " + std::to_string(out.index) +
-                                         " is not an entry, fork proof or trailer");
+                                         " is not an entry, fork proof, checkpoint or trailer");
   }
 }
 

@@ -37,6 +37,9 @@ class BundleWriter {
   // REQUIRES: entries are added in a causal order (see WriteFeedsInCausalOrder).
   Status AddEntry(const std::string& envelope);
   Status AddForkProof(const v1::ForkProof& proof);
+  // A cosigned checkpoint of one feed as a signed note (docs/PROTOCOL.md
+  // §12): added after the fork proofs.
+  Status AddCheckpoint(const std::string& note);
   // Writes the trailer, flushes and fsyncs. The file is complete only after.
   Status Finish();
 
@@ -47,6 +50,7 @@ class BundleWriter {
   std::filesystem::path path_;
   uint64_t entries_ = 0;
   uint64_t forks_ = 0;
+  uint64_t checkpoints_ = 0;
 };
 
 // Next envelope of one feed in seq order, nullopt at its end.
@@ -82,9 +86,10 @@ class BundleReader {
     uint64_t index = 0;                  // position of the record in the file (0-based)
     uint64_t offset = 0;                 // byte offset of the record's length prefix
     std::optional<std::string> entry;    // an envelope, or
-    std::optional<v1::ForkProof> fork;   // a fork proof
+    std::optional<v1::ForkProof> fork;   // a fork proof, or
+    std::optional<std::string> checkpoint;  // a cosigned checkpoint note (unverified)
   };
-  // The next entry or fork-proof record; nullopt once the trailer has been
+  // The next entry, fork-proof or checkpoint record; nullopt once the trailer has been
   // read and its counts match. Errors: truncated, malformed, counts differ.
   Result<std::optional<Record>> Next();
 
@@ -108,6 +113,7 @@ class BundleReader {
   uint64_t last_offset_ = 0;
   uint64_t entries_ = 0;
   uint64_t forks_ = 0;
+  uint64_t checkpoints_ = 0;
   bool done_ = false;
   bool rereading_ = false;  // inside EntryAt: bytes read are not digested again
   std::unique_ptr<StreamHash> hash_;
