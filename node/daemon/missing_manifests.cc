@@ -7,22 +7,8 @@ namespace parley {
 std::vector<v1::ManifestCommitment> OwnManifestCommitments(const v1::Entry& e, PartyIndex self) {
   std::vector<v1::ManifestCommitment> out;
   if (e.author() != self) return out;
-  switch (e.body_case()) {
-    case v1::Entry::kDisclose:
-      if (e.disclose().has_manifest()) out.push_back(e.disclose().manifest());
-      break;
-    case v1::Entry::kHandover:
-      if (e.handover().has_manifest()) out.push_back(e.handover().manifest());
-      break;
-    case v1::Entry::kPropose: {
-      v1::Terms terms;
-      if (!terms.ParseFromString(e.propose().terms())) break;
-      for (const v1::Transfer& t : terms.transfers()) {
-        if (t.from_party() == self && t.has_manifest()) out.push_back(t.manifest());
-      }
-      break;
-    }
-    default: break;  // a Receipt names the sender's manifest
+  for (CarriedManifest& c : ManifestCommitmentsOf(e)) {
+    if (c.sender == self) out.push_back(std::move(c.commitment));
   }
   return out;
 }

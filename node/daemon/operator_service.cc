@@ -237,22 +237,14 @@ Result<Digest> RootOf(const std::string& bytes) {
   return *root;
 }
 
-// The manifest commitment `body` carries with this root, if any.
+// Whether `e` carries a manifest commitment with this root and count.
 bool CarriesCommitment(const v1::Entry& e, const Digest& root, uint64_t count) {
-  const auto is = [&](const v1::ManifestCommitment& m) { return m.root() == root.view() && m.count() == count; };
-  switch (e.body_case()) {
-    case v1::Entry::kPropose: {
-      v1::Terms terms;
-      if (!terms.ParseFromString(e.propose().terms())) return false;
-      for (const v1::Transfer& t : terms.transfers()) {
-        if (t.has_manifest() && is(t.manifest())) return true;
-      }
-      return false;
+  for (const CarriedManifest& c : ManifestCommitmentsOf(e)) {
+    if (c.kind != v1::Entry::kDisclose && c.commitment.root() == root.view() && c.commitment.count() == count) {
+      return true;
     }
-    case v1::Entry::kHandover: return e.handover().has_manifest() && is(e.handover().manifest());
-    case v1::Entry::kReceipt: return e.receipt().has_manifest() && is(e.receipt().manifest());
-    default: return false;
   }
+  return false;
 }
 
 }  // namespace

@@ -35,30 +35,6 @@ std::optional<v1::Entry> SignedBy(std::string_view envelope, const PublicKey& ke
   return e;
 }
 
-bool Carries(const v1::Entry& e, const std::string& root, uint64_t count, std::string* where) {
-  const auto is = [&](const v1::ManifestCommitment& m) { return m.root() == root && m.count() == count; };
-  switch (e.body_case()) {
-    case v1::Entry::kPropose: {
-      v1::Terms terms;
-      if (!terms.ParseFromString(e.propose().terms())) return false;
-      for (int i = 0; i < terms.transfers_size(); ++i) {
-        if (terms.transfers(i).has_manifest() && is(terms.transfers(i).manifest())) {
-          *where = "the proposal's transfer " + std::to_string(i);
-          return true;
-        }
-      }
-      return false;
-    }
-    case v1::Entry::kHandover:
-      *where = "a handover report";
-      return e.handover().has_manifest() && is(e.handover().manifest());
-    case v1::Entry::kReceipt:
-      *where = "a receipt report";
-      return e.receipt().has_manifest() && is(e.receipt().manifest());
-    default: return false;
-  }
-}
-
 Result<std::string> Hex(const Json& j, const char* field, size_t size = 0) {
   if (!j.contains(field) || !j[field].is_string()) return Unusable(std::string("\"") + field + "\" must be a hex string");
   auto b = FromHex(j[field].get<std::string>());
@@ -210,31 +186,21 @@ Result<ProofVerdict> VerifyProofFile(std::string_view text, std::string_view tru
   std::string where;
   bool found = false;
   // The root is not stated separately: the commitment in the entry names it.
-  const auto try_root = [&](const v1::ManifestCommitment& m) {
-    if (!found && m.count() == proof.leaf_count) {
-      auto r = Digest::FromBytes(m.root());
-      if (r) {
-        const Digest leaf = MerkleLeaf(*Salt::FromBytes(*salt_bytes), CanonicalRecord(record));
-        if (MerkleVerify(*r, leaf, proof) && Carries(carrier, m.root(), m.count(), &where)) {
-          root = r;
-          found = true;
-        }
-      }
+  // A disclosure is not a place a record is committed to (§8.5).
+  const auto carried = ManifestCommitmentsOf(carrier);
+  if (carrier.body_case() != v1::Entry::kPropose && carrier.body_case() != v1::Entry::kHandover &&
+      carrier.body_case() != v1::Entry::kReceipt) {
+    return Invalid("the entry carries no manifest commitment (it is no proposal, handover or receipt)");
+  }
+  const Digest leaf = MerkleLeaf(*Salt::FromBytes(*salt_bytes), CanonicalRecord(record));
+  for (const CarriedManifest& c : carried) {
+    if (found || c.kind == v1::Entry::kDisclose || c.commitment.count() != proof.leaf_count) continue;
+    auto r = Digest::FromBytes(c.commitment.root());
+    if (r && MerkleVerify(*r, leaf, proof)) {
+      root = r;
+      where = c.where;
+      found = true;
     }
-  };
-  switch (carrier.body_case()) {
-    case v1::Entry::kPropose: {
-      v1::Terms terms;
-      if (terms.ParseFromString(carrier.propose().terms())) {
-        for (const v1::Transfer& t : terms.transfers()) {
-          if (t.has_manifest()) try_root(t.manifest());
-        }
-      }
-      break;
-    }
-    case v1::Entry::kHandover: if (carrier.handover().has_manifest()) try_root(carrier.handover().manifest()); break;
-    case v1::Entry::kReceipt: if (carrier.receipt().has_manifest()) try_root(carrier.receipt().manifest()); break;
-    default: return Invalid("the entry carries no manifest commitment (it is no proposal, handover or receipt)");
   }
   if (!found) {
     return Invalid("the record, its salt, index and path do not lead to a manifest root of " +

@@ -493,6 +493,35 @@ void KeySchedule::Restore(PartyIndex p, const KeyRotation& r) {
   ++version_;
 }
 
+std::vector<CarriedManifest> ManifestCommitmentsOf(const v1::Entry& e) {
+  std::vector<CarriedManifest> out;
+  const PartyIndex author = e.author();
+  switch (e.body_case()) {
+    case v1::Entry::kPropose: {
+      v1::Terms terms;
+      if (!terms.ParseFromString(e.propose().terms())) break;
+      for (int i = 0; i < terms.transfers_size(); ++i) {
+        const v1::Transfer& t = terms.transfers(i);
+        if (t.has_manifest()) {
+          out.push_back({t.manifest(), t.from_party(), e.body_case(), "the proposal's transfer " + std::to_string(i)});
+        }
+      }
+      break;
+    }
+    case v1::Entry::kHandover:
+      if (e.handover().has_manifest()) out.push_back({e.handover().manifest(), author, e.body_case(), "a handover report"});
+      break;
+    case v1::Entry::kReceipt:
+      if (e.receipt().has_manifest()) out.push_back({e.receipt().manifest(), 1 - author, e.body_case(), "a receipt report"});
+      break;
+    case v1::Entry::kDisclose:
+      if (e.disclose().has_manifest()) out.push_back({e.disclose().manifest(), author, e.body_case(), "a disclosure"});
+      break;
+    default: break;
+  }
+  return out;
+}
+
 std::vector<BodyReference> ReferencesOf(const v1::Entry& e) {
   std::vector<BodyReference> refs;
   auto add = [&](std::string_view field, const std::string& bytes, bool proposal) {

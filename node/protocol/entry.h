@@ -237,6 +237,21 @@ struct BodyReference {
 };
 std::vector<BodyReference> ReferencesOf(const v1::Entry& entry);
 
+// The manifest commitments an entry carries (docs/PROTOCOL.md §8.1), in
+// body order: a proposal's transfers that name one, a handover's, a
+// receipt's, a disclosure's. `sender` is the party whose manifest it is:
+// the transfer's from_party, a handover's or disclosure's author, a
+// receipt's other party (a receipt names the sender's manifest). `where`
+// describes the place for messages ("the proposal's transfer 0"). Terms
+// that do not parse carry none.
+struct CarriedManifest {
+  v1::ManifestCommitment commitment;
+  PartyIndex sender = 0;
+  v1::Entry::BodyCase kind = v1::Entry::BODY_NOT_SET;
+  std::string where;
+};
+std::vector<CarriedManifest> ManifestCommitmentsOf(const v1::Entry& entry);
+
 // Short lower-case name of a body kind: "propose", "accept", ...
 const char* KindName(v1::Entry::BodyCase kind);
 // The name with its article, for messages: "a propose", "an accept".
