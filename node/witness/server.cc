@@ -54,6 +54,15 @@ Result<std::unique_ptr<WitnessServer>> WitnessServer::Bind(Witness* witness, con
   }
   httplib::Server& http = *impl->http;
   http.set_payload_max_length(kMaxAddCheckpointBytes);
+  // One thread per open connection: a log keeps its connection open and
+  // waits on the group commit (witness.h), so the pool must hold as many
+  // connections as there are logs submitting at once for their requests to
+  // share one state write (httplib's default is 8 threads).
+  http.new_task_queue = [] { return new httplib::ThreadPool(kWitnessHttpThreads); };
+  // Answers go out at once, not held back by Nagle's algorithm for the
+  // client's delayed acknowledgement.
+  http.set_tcp_nodelay(true);
+  http.set_keep_alive_max_count(1000);
   http.Post("/add-checkpoint", [witness](const httplib::Request& req, httplib::Response& res) {
     WitnessResponse r = witness->AddCheckpoint(req.body);
     res.status = r.status;

@@ -16,28 +16,43 @@
 //        old size 0; equal sizes with another root; a consistency proof that
 //        does not verify
 //   200  one cosignature/v1 line by the witness key, carrying its own time
-//   500  the state could not be written (nothing was cosigned)
-// The checks against the stored state, the write and the signature happen
-// under one lock, so concurrent requests for one origin are serialized and
-// never both succeed from the same old size with different trees.
+//   500  the state could not be written (nothing was cosigned), or an earlier
+//        write failed and the witness has stopped cosigning until restarted
+// The check of the old size against the last cosigned size and the update of
+// that size happen under one lock, so concurrent requests for one origin are
+// serialized: two requests from the same old size are never both cosigned,
+// and a smaller checkpoint never replaces a larger one.
 //
 // Durability: the state (every origin's last cosigned checkpoint note,
 // including the log's signatures and the cosignature) is one file, replaced
-// atomically (write a temporary, fsync, rename, fsync the folder) before a
-// cosignature is returned. A generation counter in it is also recorded in a
-// high-water mark (node/store/high_water_mark.h) kept apart from it; Open
-// refuses a state file older than the mark (rolled back) or missing while
-// the mark says the witness has cosigned (lost). Layout: docs/PROTOCOL.md §15.5.
+// atomically (write a temporary, fsync, rename, fsync the folder). A
+// generation counter in it is also recorded in a high-water mark
+// (node/store/high_water_mark.h) kept apart from it; Open refuses a state
+// file older than the mark (rolled back) or missing while the mark says the
+// witness has cosigned (lost). Layout: docs/PROTOCOL.md §15.5.
+//
+// Group commit: a request that passes the checks updates the in-memory state
+// at once (so the next request is checked against it) and waits. One of the
+// waiting requests (the leader) writes the whole state, and then the mark,
+// once for all requests pending, while the next ones queue; when both are
+// durable every request of that write gets its cosignature. No cosignature
+// (answer, Latest, generation) leaves the witness before the state that
+// records it is durable. If a write fails, every request of it gets 500, and
+// the witness stops cosigning (500 "state not durable, restart") until it is
+// restarted: its memory is ahead of its disk, and a restart reads back
+// whatever the disk holds.
 //
 // Thread safety: AddCheckpoint and Latest may be called from any thread.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -104,13 +119,14 @@ class Witness {
 
   WitnessResponse AddCheckpoint(std::string_view body);
 
-  // The stored note (checkpoint, log signature, cosignature) of `origin`, if
-  // the witness has cosigned one.
+  // The durable note (checkpoint, log signature, cosignature) of `origin`,
+  // if the witness has cosigned one.
   std::optional<std::string> Latest(std::string_view origin) const;
   // Every configured origin.
   std::vector<std::string> Origins() const;
   // The witness's verifier key (type cosignature/v1).
   NoteVerifier verifier() const;
+  // The generation of the durable state (the count of state writes).
   uint64_t generation() const;
 
  private:
@@ -118,8 +134,16 @@ class Witness {
     Checkpoint checkpoint;
     std::string note;
   };
+  using Notes = std::map<std::string, std::string, std::less<>>;  // origin → note
   Witness(SecretKey key, WitnessOptions options, std::unique_ptr<HighWaterMark> mark);
-  Status Persist(const std::map<std::string, Stored>& state, uint64_t generation);
+  // Writes `notes` as the state at `generation`, then the mark.
+  Status Persist(const Notes& notes, uint64_t generation);
+  // Returns once the state at generation `want` (or a later one) is durable,
+  // writing it itself if no other request is writing; false if a write
+  // failed first. REQUIRES: `lock` holds mu_.
+  bool WaitDurable(std::unique_lock<std::mutex>& lock, uint64_t want);
+  // The 500 once a write has failed. REQUIRES: mu_ held.
+  WitnessResponse NotDurable() const;
   // Keeps a refused, validly signed request body in evidence_dir (best effort).
   void KeepEvidence(std::string_view body);
 
@@ -127,9 +151,17 @@ class Witness {
   const WitnessOptions options_;
   std::map<std::string, const WitnessLog*, std::less<>> logs_;
   mutable std::mutex mu_;
-  std::unique_ptr<HighWaterMark> mark_;        // guarded by mu_
-  std::map<std::string, Stored> state_;        // guarded by mu_
-  uint64_t generation_ = 0;                    // guarded by mu_
+  std::condition_variable written_;  // a write ended (with success or not)
+  std::unique_ptr<HighWaterMark> mark_;  // used only by the writer (writing_)
+  // What requests are checked against: every accepted checkpoint, durable or
+  // not yet, at generation generation_.
+  std::map<std::string, Stored> state_;  // guarded by mu_
+  uint64_t generation_ = 0;              // guarded by mu_
+  // What has been written: the notes Latest shows, at durable_generation_.
+  Notes durable_;                        // guarded by mu_
+  uint64_t durable_generation_ = 0;      // guarded by mu_
+  bool writing_ = false;                 // guarded by mu_: a leader is writing
+  std::string failed_;                   // guarded by mu_: why a write failed; empty if none has
 };
 
 // The witness state file, for tests and tools: decode and encode.
