@@ -1,6 +1,7 @@
 #include "node/witness/server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <thread>
@@ -12,6 +13,7 @@ namespace parley {
 
 struct WitnessServer::Impl {
   std::unique_ptr<httplib::Server> http;
+  int listen_fd = -1;  // the listening socket httplib made (for its backlog)
 };
 
 WitnessServer::WitnessServer(std::unique_ptr<Impl> impl, int port) : impl_(std::move(impl)), port_(port) {}
@@ -63,6 +65,11 @@ Result<std::unique_ptr<WitnessServer>> WitnessServer::Bind(Witness* witness, con
   // client's delayed acknowledgement.
   http.set_tcp_nodelay(true);
   http.set_keep_alive_max_count(1000);
+  Impl* raw = impl.get();
+  http.set_socket_options([raw](socket_t sock) {
+    httplib::default_socket_options(sock);
+    raw->listen_fd = sock;
+  });
   http.Post("/add-checkpoint", [witness](const httplib::Request& req, httplib::Response& res) {
     WitnessResponse r = witness->AddCheckpoint(req.body);
     res.status = r.status;
@@ -88,6 +95,9 @@ Result<std::unique_ptr<WitnessServer>> WitnessServer::Bind(Witness* witness, con
   } else if (!http.bind_to_port(host, port)) {
     return Status(Code::kUnavailable, "cannot listen on " + listen + " (in use, or not a local address)");
   }
+  // httplib listens with a backlog of 5: many logs connecting at once would
+  // have connections refused or reset. Listening again only raises it.
+  if (raw->listen_fd >= 0) ::listen(raw->listen_fd, SOMAXCONN);
   return std::unique_ptr<WitnessServer>(new WitnessServer(std::move(impl), port));
 }
 

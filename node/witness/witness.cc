@@ -286,9 +286,26 @@ WitnessResponse Witness::AddCheckpoint(std::string_view body) {
   if (!verified) return Answer(403, verified.error().message());
   if (request->old_size > checkpoint->size) return Answer(400, "the old size is above the checkpoint size");
 
+  // Signed before taking the lock, which is then held only for the checks
+  // and the update: the cosignature does not depend on the state, and if the
+  // request is refused below it is dropped, never sent.
+  const NoteSignature cosignature = Cosign(key_, options_.name, note->text, options_.now_seconds());
+  // Kept: the text, the signature lines of the log's trusted keys (all of
+  // which verified), and the cosignature.
+  Note kept{note->text, {}};
+  for (const auto& sig : note->signatures) {
+    for (const auto& k : log->second->keys) {
+      if (sig.name == k.name && sig.key_id == k.key_id()) {
+        kept.signatures.push_back(sig);
+        break;
+      }
+    }
+  }
+  kept.signatures.push_back(cosignature);
+  std::string kept_note = FormatNote(kept);
+
   const char* refused = nullptr;  // the 422 reason
   uint64_t generation = 0;
-  NoteSignature cosignature;
   {
     std::unique_lock lock(mu_);
     if (!failed_.empty()) return NotDurable();
@@ -309,20 +326,7 @@ WitnessResponse Witness::AddCheckpoint(std::string_view body) {
       refused = request->old_size == checkpoint->size ? "the checkpoint has the cosigned size but another root"
                                                       : "the consistency proof does not verify";
     } else {
-      cosignature = Cosign(key_, options_.name, note->text, options_.now_seconds());
-      // Kept: the text, the signature lines of the log's trusted keys (all of
-      // which verified), and the cosignature.
-      Note kept{note->text, {}};
-      for (const auto& sig : note->signatures) {
-        for (const auto& k : log->second->keys) {
-          if (sig.name == k.name && sig.key_id == k.key_id()) {
-            kept.signatures.push_back(sig);
-            break;
-          }
-        }
-      }
-      kept.signatures.push_back(cosignature);
-      state_[checkpoint->origin] = Stored{*checkpoint, FormatNote(kept)};
+      state_[checkpoint->origin] = Stored{*checkpoint, std::move(kept_note)};
       generation = ++generation_;
       if (!WaitDurable(lock, generation)) {
         return Answer(500, "the witness could not store its state; nothing was cosigned: " + failed_);
