@@ -156,7 +156,14 @@ Witness::Witness(SecretKey key, WitnessOptions options, std::unique_ptr<HighWate
   for (const auto& log : options_.logs) logs_[log.origin] = &log;
 }
 
-Witness::~Witness() = default;
+Witness::~Witness() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  work_.notify_all();
+  if (committer_.joinable()) committer_.join();
+}
 
 Result<std::unique_ptr<Witness>> Witness::Open(SecretKey key, WitnessOptions options) {
   if (!ValidKeyName(options.name)) {
@@ -230,6 +237,8 @@ Result<std::unique_ptr<Witness>> Witness::Open(SecretKey key, WitnessOptions opt
   w->state_ = std::move(state);
   w->generation_ = generation;
   w->durable_generation_ = generation;
+  w->published_.store(generation);
+  w->committer_ = std::thread([p = w.get()] { p->CommitLoop(); });
   return w;
 }
 
@@ -246,31 +255,29 @@ Status Witness::Persist(const Notes& notes, uint64_t generation) {
   return mark_->Advance(generation);
 }
 
-bool Witness::WaitDurable(std::unique_lock<std::mutex>& lock, uint64_t want) {
-  while (durable_generation_ < want) {
-    if (!failed_.empty()) return false;
-    if (writing_) {
-      written_.wait(lock);
-      continue;
-    }
-    // Lead: write everything accepted so far, for every request waiting.
-    writing_ = true;
+void Witness::CommitLoop() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    work_.wait(lock, [&] { return stop_ || generation_ > durable_generation_; });
+    if (generation_ == durable_generation_) return;  // stopping, nothing pending
+    // Everything accepted so far, for every request waiting.
     const uint64_t generation = generation_;
     Notes notes;
     for (const auto& [origin, s] : state_) notes.emplace(origin, s.note);
     lock.unlock();
     const Status s = Persist(notes, generation);
     lock.lock();
-    writing_ = false;
-    if (s.ok()) {
-      durable_ = std::move(notes);
-      durable_generation_ = generation;
-    } else {
+    if (!s.ok()) {
       failed_ = s.message();
+      published_.store(kWriteFailed);
+      published_.notify_all();
+      return;  // memory is ahead of the disk: nothing more is written or cosigned
     }
-    written_.notify_all();
+    durable_ = std::move(notes);
+    durable_generation_ = generation;
+    published_.store(generation);
+    published_.notify_all();
   }
-  return true;
 }
 
 WitnessResponse Witness::AddCheckpoint(std::string_view body) {
@@ -307,7 +314,7 @@ WitnessResponse Witness::AddCheckpoint(std::string_view body) {
   const char* refused = nullptr;  // the 422 reason
   uint64_t generation = 0;
   {
-    std::unique_lock lock(mu_);
+    std::lock_guard lock(mu_);
     if (!failed_.empty()) return NotDurable();
     auto latest = state_.find(checkpoint->origin);
     const uint64_t latest_size = latest == state_.end() ? 0 : latest->second.checkpoint.size;
@@ -328,14 +335,23 @@ WitnessResponse Witness::AddCheckpoint(std::string_view body) {
     } else {
       state_[checkpoint->origin] = Stored{*checkpoint, std::move(kept_note)};
       generation = ++generation_;
-      if (!WaitDurable(lock, generation)) {
-        return Answer(500, "the witness could not store its state; nothing was cosigned: " + failed_);
-      }
     }
   }
   if (refused != nullptr) {
     KeepEvidence(body);  // outside the lock: file I/O
     return Answer(422, refused);
+  }
+  work_.notify_one();
+  uint64_t seen = published_.load();
+  while (seen < generation) {
+    published_.wait(seen);
+    seen = published_.load();
+  }
+  if (seen == kWriteFailed) {
+    std::lock_guard lock(mu_);
+    if (durable_generation_ < generation) {
+      return Answer(500, "the witness could not store its state; nothing was cosigned: " + failed_);
+    }
   }
   return Answer(200, FormatSignatureLine(cosignature));
 }

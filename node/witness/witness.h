@@ -32,9 +32,9 @@
 // witness has cosigned (lost). Layout: docs/PROTOCOL.md §15.5.
 //
 // Group commit: a request that passes the checks updates the in-memory state
-// at once (so the next request is checked against it) and waits. One of the
-// waiting requests (the leader) writes the whole state, and then the mark,
-// once for all requests pending, while the next ones queue; when both are
+// at once (so the next request is checked against it) and waits. A committer
+// thread writes the whole state, and then the mark, once for all requests
+// accepted since its last write, while the next ones queue; when both are
 // durable every request of that write gets its cosignature. No cosignature
 // (answer, Latest, generation) leaves the witness before the state that
 // records it is durable. If a write fails, every request of it gets 500, and
@@ -45,6 +45,7 @@
 // Thread safety: AddCheckpoint and Latest may be called from any thread.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
@@ -55,6 +56,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "crypto/sign.h"
@@ -138,10 +140,10 @@ class Witness {
   Witness(SecretKey key, WitnessOptions options, std::unique_ptr<HighWaterMark> mark);
   // Writes `notes` as the state at `generation`, then the mark.
   Status Persist(const Notes& notes, uint64_t generation);
-  // Returns once the state at generation `want` (or a later one) is durable,
-  // writing it itself if no other request is writing; false if a write
-  // failed first. REQUIRES: `lock` holds mu_.
-  bool WaitDurable(std::unique_lock<std::mutex>& lock, uint64_t want);
+  // The committer thread: whenever requests have been accepted since the
+  // last write, writes the state (all of them at once); after a failed
+  // write it writes nothing more.
+  void CommitLoop();
   // The 500 once a write has failed. REQUIRES: mu_ held.
   WitnessResponse NotDurable() const;
   // Keeps a refused, validly signed request body in evidence_dir (best effort).
@@ -151,8 +153,8 @@ class Witness {
   const WitnessOptions options_;
   std::map<std::string, const WitnessLog*, std::less<>> logs_;
   mutable std::mutex mu_;
-  std::condition_variable written_;  // a write ended (with success or not)
-  std::unique_ptr<HighWaterMark> mark_;  // used only by the writer (writing_)
+  std::condition_variable work_;         // requests accepted, or stopping
+  std::unique_ptr<HighWaterMark> mark_;  // used only by the committer thread
   // What requests are checked against: every accepted checkpoint, durable or
   // not yet, at generation generation_.
   std::map<std::string, Stored> state_;  // guarded by mu_
@@ -160,8 +162,14 @@ class Witness {
   // What has been written: the notes Latest shows, at durable_generation_.
   Notes durable_;                        // guarded by mu_
   uint64_t durable_generation_ = 0;      // guarded by mu_
-  bool writing_ = false;                 // guarded by mu_: a leader is writing
   std::string failed_;                   // guarded by mu_: why a write failed; empty if none has
+  bool stop_ = false;                    // guarded by mu_
+  // durable_generation_, or kWriteFailed once a write has failed: what the
+  // requests waiting for their write watch (atomic wait: they wake without
+  // taking mu_).
+  static constexpr uint64_t kWriteFailed = UINT64_MAX;
+  std::atomic<uint64_t> published_{0};
+  std::thread committer_;
 };
 
 // The witness state file, for tests and tools: decode and encode.
