@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <functional>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -361,9 +363,10 @@ struct ManyLogs {
     fs::create_directories(dir.path() / "state");
     fs::create_directories(dir.path() / "mark");
   }
-  std::unique_ptr<Witness> Open() {
+  std::unique_ptr<Witness> Open(std::function<Status(uint64_t)> before_write = {}) {
     WitnessOptions o;
     o.name = "witness.example/w1";
+    o.before_write = std::move(before_write);
     for (const auto& l : logs) o.logs.push_back(l.witness_log());
     o.state_file = dir.path() / "state" / "witness.state";
     o.high_water_mark = dir.path() / "mark" / "witness.hwm";
@@ -530,6 +533,127 @@ TEST_CASE("witness group commit: a write failing under concurrent requests: ever
     const WitnessResponse r = again->AddCheckpoint(m.logs[l].Body(size, size + 1));
     CHECK_MESSAGE(r.status == 200, r.body);
   }
+}
+
+// A before_write hook that holds the write of one generation until Open()
+// is called, and records every generation written.
+struct Gate {
+  std::mutex mu;
+  std::condition_variable cv;
+  uint64_t hold = 0;  // the generation to hold (0: none)
+  bool held = false, open = false;
+  uint64_t fail_from = UINT64_MAX;  // writes of this generation or later fail
+  std::vector<uint64_t> written;
+  Status Before(uint64_t generation) {
+    std::unique_lock lock(mu);
+    written.push_back(generation);
+    if (generation == hold) {
+      held = true;
+      cv.notify_all();
+      cv.wait(lock, [&] { return open; });
+    }
+    if (generation >= fail_from) return Status(Code::kIoError, "injected write failure");
+    return Status::Ok();
+  }
+  void WaitHeld() {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return held; });
+  }
+  void Open() {
+    std::lock_guard lock(mu);
+    open = true;
+    cv.notify_all();
+  }
+};
+
+// Waits until the witness has accepted (not necessarily written) a
+// checkpoint of `size` for `log`: a 409 to a probe from old size 1 then names
+// that size. REQUIRES: size != 1.
+void WaitAccepted(Witness& w, const TestLog& log, uint64_t size) {
+  for (int i = 0; i < 10000; ++i) {
+    const WitnessResponse r = w.AddCheckpoint(log.Body(1, 1));
+    if (r.status == 409 && r.body == std::to_string(size) + "\n") return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  FAIL("the witness never accepted size " << size);
+}
+
+TEST_CASE("witness group commit: nothing is answered or shown before its write is durable; requests accepted during a "
+          "write share the next one") {
+  ManyLogs m(4);
+  Gate gate;
+  gate.hold = 2;
+  auto w = m.Open([&](uint64_t g) { return gate.Before(g); });
+  REQUIRE(w->AddCheckpoint(m.logs[0].Body(0, 3)).status == 200);  // generation 1
+  const std::string first = *w->Latest(m.logs[0].origin());
+  std::atomic<int> answered{0};
+  std::vector<int> status(4, 0);
+  std::vector<std::thread> threads;
+  threads.emplace_back([&] {
+    status[0] = w->AddCheckpoint(m.logs[0].Body(3, 5)).status;  // generation 2: held
+    ++answered;
+  });
+  gate.WaitHeld();
+  for (size_t l = 1; l < 4; ++l) {
+    threads.emplace_back([&, l] {
+      status[l] = w->AddCheckpoint(m.logs[l].Body(0, 2)).status;  // generations 3-5
+      ++answered;
+    });
+  }
+  for (size_t l = 1; l < 4; ++l) WaitAccepted(*w, m.logs[l], 2);
+  // The pending checkpoint of log 0 is what the next request is checked against...
+  WitnessResponse r = w->AddCheckpoint(m.logs[0].Body(3, 6));
+  CHECK(r.status == 409);
+  CHECK(r.body == "5\n");
+  // ...but nothing of it, or of the others, has left the witness.
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CHECK(answered == 0);
+  CHECK(w->Latest(m.logs[0].origin()) == first);
+  for (size_t l = 1; l < 4; ++l) CHECK_FALSE(w->Latest(m.logs[l].origin()).has_value());
+  CHECK(w->generation() == 1);
+  gate.Open();
+  for (auto& t : threads) t.join();
+  for (int s : status) CHECK(s == 200);
+  // Three writes: generation 1, the held 2, then 3-5 at once.
+  CHECK(gate.written == std::vector<uint64_t>{1, 2, 5});
+  CHECK(w->generation() == 5);
+  CHECK(ParseNote(*w->Latest(m.logs[0].origin()))->text == m.logs[0].CheckpointText(5));
+}
+
+TEST_CASE("witness group commit: an injected write failure answers 500 to every request of that write and to all "
+          "later ones; the earlier write stands") {
+  ManyLogs m(4);
+  Gate gate;
+  gate.hold = 2;
+  gate.fail_from = 3;
+  auto w = m.Open([&](uint64_t g) { return gate.Before(g); });
+  REQUIRE(w->AddCheckpoint(m.logs[0].Body(0, 3)).status == 200);
+  std::vector<WitnessResponse> answers(4);
+  std::vector<std::thread> threads;
+  threads.emplace_back([&] { answers[0] = w->AddCheckpoint(m.logs[0].Body(3, 5)); });
+  gate.WaitHeld();
+  for (size_t l = 1; l < 4; ++l) threads.emplace_back([&, l] { answers[l] = w->AddCheckpoint(m.logs[l].Body(0, 2)); });
+  for (size_t l = 1; l < 4; ++l) WaitAccepted(*w, m.logs[l], 2);
+  gate.Open();
+  for (auto& t : threads) t.join();
+  CHECK(answers[0].status == 200);  // its write (generation 2) succeeded
+  for (size_t l = 1; l < 4; ++l) {
+    CHECK(answers[l].status == 500);
+    CHECK(answers[l].body.find("nothing was cosigned") != std::string::npos);
+    CHECK(answers[l].body.find("injected write failure") != std::string::npos);
+    CHECK_FALSE(w->Latest(m.logs[l].origin()).has_value());
+  }
+  WitnessResponse r = w->AddCheckpoint(m.logs[0].Body(5, 6));
+  CHECK(r.status == 500);
+  CHECK(r.body.find("state not durable, restart") != std::string::npos);
+  CHECK(w->generation() == 2);
+  CHECK(gate.written == std::vector<uint64_t>{1, 2, 5});
+  w.reset();
+  auto again = m.Open();
+  CHECK(again->generation() == 2);
+  CHECK(ParseNote(*again->Latest(m.logs[0].origin()))->text == m.logs[0].CheckpointText(5));
+  for (size_t l = 1; l < 4; ++l) CHECK_FALSE(again->Latest(m.logs[l].origin()).has_value());
+  CHECK(again->AddCheckpoint(m.logs[1].Body(0, 2)).status == 200);
 }
 
 TEST_CASE("witness config: logs as vkeys, origins defaulting to the key name, errors naming the line") {

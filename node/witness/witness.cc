@@ -248,6 +248,10 @@ Status Witness::Persist(const Notes& notes, uint64_t generation) {
   file.generation = generation;
   file.notes.reserve(notes.size());
   for (const auto& [origin, note] : notes) file.notes.push_back(note);
+  if (options_.before_write) {
+    Status hooked = options_.before_write(generation);
+    if (!hooked.ok()) return hooked;
+  }
   // The whole state is encoded and written for every write: fine for the
   // handful to hundreds of logs a witness serves (a few hundred bytes each).
   Status st = WriteFileDurably(options_.state_file, EncodeWitnessState(file));

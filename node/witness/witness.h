@@ -91,6 +91,10 @@ struct WitnessOptions {
   std::filesystem::path evidence_dir;
   // Seconds since the epoch for cosignatures; the system clock by default.
   std::function<uint64_t()> now_seconds;
+  // Tests only: called by the committer thread before each state write,
+  // with the generation it is about to write; a non-OK status fails that
+  // write as a disk error would. Empty: nothing is called.
+  std::function<Status(uint64_t generation)> before_write;
 };
 
 struct WitnessResponse {
