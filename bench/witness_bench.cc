@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "crypto/hash.h"
 #include "crypto/key_file.h"
 #include "crypto/merkle.h"
 #include "crypto/sign.h"
@@ -180,6 +181,7 @@ struct RunResult {
   double seconds = 0;
   double p50_ms = 0, p99_ms = 0;
   double cpu_us_per_request = 0;
+  double get_rate = 0, get_cpu_us = 0;  // the monitoring GET: HTTP and threads without the crypto
   uint64_t cosigned = 0;  // the mark's generation: checkpoints cosigned
   bool ran_out = false;
 };
@@ -299,6 +301,38 @@ RunResult RunOnce(const fs::path& base, int clients, double seconds, size_t per_
   const double tick_us = 1e6 / static_cast<double>(::sysconf(_SC_CLK_TCK));
   if (r.requests > 0) r.cpu_us_per_request = static_cast<double>(cpu1 - cpu0) * tick_us / static_cast<double>(r.requests);
   r.ran_out = ran_out;
+
+  // Diagnostic: the same clients GET their log's latest checkpoint (the
+  // monitoring endpoint: no signature, no write) for 2 s: what the HTTP
+  // server and its threads cost per request on this core.
+  {
+    std::atomic<bool> get_stop{false};
+    std::atomic<uint64_t> gets{0};
+    std::vector<std::thread> getters;
+    const uint64_t g0 = ProcessCpuTicks(pid);
+    const auto gstart = Clock::now();
+    for (int i = 0; i < clients; ++i) {
+      getters.emplace_back([&, i] {
+        httplib::Client c("127.0.0.1", port);
+        c.set_keep_alive(true);
+        c.set_tcp_nodelay(true);
+        const std::string path = "/" + ToHex(Sha256(logs[static_cast<size_t>(i)].origin)) + "/checkpoint";
+        while (!get_stop) {
+          auto g = c.Get(path);
+          if (!g || g->status != 200) break;
+          gets.fetch_add(1, std::memory_order_relaxed);
+        }
+      });
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    const uint64_t g1 = ProcessCpuTicks(pid);
+    const uint64_t counted = gets.load();
+    const double gsecs = Seconds(gstart, Clock::now());
+    get_stop = true;
+    for (auto& t : getters) t.join();
+    r.get_rate = counted / gsecs;
+    if (counted > 0) r.get_cpu_us = static_cast<double>(g1 - g0) * tick_us / static_cast<double>(counted);
+  }
   ::kill(pid, SIGTERM);
   int st = 0;
   ::waitpid(pid, &st, 0);
@@ -382,6 +416,9 @@ int Main(int argc, char** argv) {
                 static_cast<unsigned long long>(r.requests), r.seconds, rate, r.p50_ms, r.p99_ms,
                 r.cpu_us_per_request, static_cast<unsigned long long>(r.cosigned), r.errors ? "; ERRORS" : "",
                 r.ran_out ? "; a log ran out of checkpoints (raise --per-log)" : "");
+    std::fflush(stdout);
+    std::printf("  diagnostic, GET <origin hash>/checkpoint from the same clients (HTTP and threads, no crypto, no "
+                "write): %.0f /s, witness CPU %.1f us/request\n", r.get_rate, r.get_cpu_us);
     std::fflush(stdout);
     rows.push_back({clients, r});
   }

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <map>
 #include <thread>
 
 #include "crypto/hash.h"
@@ -75,20 +76,23 @@ Result<std::unique_ptr<WitnessServer>> WitnessServer::Bind(Witness* witness, con
     res.status = r.status;
     res.set_content(r.body, r.content_type.c_str());
   });
-  http.Get(R"(/([0-9a-f]{64})/checkpoint)", [witness](const httplib::Request& req, httplib::Response& res) {
-    const std::string want = req.matches[1];
-    // The origins the witness knows, by the hash the monitoring URL uses.
-    for (const std::string& origin : witness->Origins()) {
-      if (ToHex(Sha256(origin)) != want) continue;
-      if (auto note = witness->Latest(origin)) {
-        res.status = 200;
-        res.set_content(*note, "text/plain; charset=utf-8");
-        return;
-      }
-    }
-    res.status = 404;
-    res.set_content("no checkpoint cosigned for this origin\n", "text/plain; charset=utf-8");
-  });
+  // The origins the witness knows, by the hash the monitoring URL uses
+  // (computed once, not per request).
+  std::map<std::string, std::string> by_hash;
+  for (const std::string& origin : witness->Origins()) by_hash.emplace(ToHex(Sha256(origin)), origin);
+  http.Get(R"(/([0-9a-f]{64})/checkpoint)",
+           [witness, by_hash = std::move(by_hash)](const httplib::Request& req, httplib::Response& res) {
+             auto origin = by_hash.find(req.matches[1]);
+             if (origin != by_hash.end()) {
+               if (auto note = witness->Latest(origin->second)) {
+                 res.status = 200;
+                 res.set_content(*note, "text/plain; charset=utf-8");
+                 return;
+               }
+             }
+             res.status = 404;
+             res.set_content("no checkpoint cosigned for this origin\n", "text/plain; charset=utf-8");
+           });
   if (port == 0) {
     port = http.bind_to_any_port(host);
     if (port < 0) return Status(Code::kUnavailable, "cannot listen on " + listen);
