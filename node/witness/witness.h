@@ -121,6 +121,8 @@ class Witness {
   // missing while the mark is above zero (kFailedPrecondition); the mark
   // held by another process (kAlreadyExists).
   static Result<std::unique_ptr<Witness>> Open(SecretKey key, WitnessOptions options);
+  // Writes what was accepted and not yet written, then stops the committer
+  // thread. REQUIRES: no AddCheckpoint call in progress.
   ~Witness();
 
   WitnessResponse AddCheckpoint(std::string_view body);
@@ -132,7 +134,8 @@ class Witness {
   std::vector<std::string> Origins() const;
   // The witness's verifier key (type cosignature/v1).
   NoteVerifier verifier() const;
-  // The generation of the durable state (the count of state writes).
+  // The generation of the durable state: the count of checkpoints cosigned
+  // (one write may record several).
   uint64_t generation() const;
 
  private:
