@@ -376,7 +376,10 @@ void Witness::KeepEvidence(std::string_view body) {
        !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
     if (++count >= kMaxEvidenceFiles) return;
   }
-  const std::filesystem::path tmp = file.string() + ".tmp";
+  // Called outside the lock: two requests may keep the same body at once,
+  // each through a temporary of its own (the count above is then best effort).
+  const std::filesystem::path tmp =
+      file.string() + "." + std::to_string(std::hash<std::thread::id>()(std::this_thread::get_id())) + ".tmp";
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     out << body;

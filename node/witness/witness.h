@@ -121,8 +121,8 @@ class Witness {
   // missing while the mark is above zero (kFailedPrecondition); the mark
   // held by another process (kAlreadyExists).
   static Result<std::unique_ptr<Witness>> Open(SecretKey key, WitnessOptions options);
-  // Writes what was accepted and not yet written, then stops the committer
-  // thread. REQUIRES: no AddCheckpoint call in progress.
+  // Stops the committer thread (after the write it is doing, if any).
+  // REQUIRES: no AddCheckpoint call in progress.
   ~Witness();
 
   WitnessResponse AddCheckpoint(std::string_view body);
