@@ -16,5 +16,7 @@ cmake --build "$build" --target parley_witness_bench parley -j 2 >/dev/null
 dir="${TMPDIR:-/tmp}"
 args=("$@")
 for ((i = 0; i < ${#args[@]}; i++)); do [[ "${args[i]}" == --dir ]] && dir="${args[i + 1]:-$dir}"; done
-echo "state folder file system: $(stat -f -c %T "$dir" 2>/dev/null || echo unknown) ($dir)"
+mkdir -p "$dir"
+fstype=$(findmnt -no FSTYPE -T "$dir" 2>/dev/null | head -1 || true)
+echo "state folder file system: ${fstype:-$(stat -f -c %T "$dir" 2>/dev/null || echo unknown)} ($dir)"
 exec "$build/bench/parley_witness_bench" "$@"
