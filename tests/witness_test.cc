@@ -4,8 +4,12 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -348,6 +352,308 @@ TEST_CASE("witness: concurrent submissions of two forks never yield cosignatures
   uint64_t largest = 0;
   for (const auto& c : cosigned) largest = std::max(largest, c.second);
   CHECK(ParseNote(*w->Latest(f.log.origin()))->text == winner.CheckpointText(largest));
+}
+
+// Many logs for the group-commit tests: log i has origin example.org/log-i.
+struct ManyLogs {
+  test::TempDir dir;
+  std::vector<TestLog> logs;
+  explicit ManyLogs(int n) {
+    for (int i = 0; i < n; ++i) logs.emplace_back("example.org/log-" + std::to_string(i), static_cast<uint8_t>(0x20 + i));
+    fs::create_directories(dir.path() / "state");
+    fs::create_directories(dir.path() / "mark");
+  }
+  std::unique_ptr<Witness> Open(std::function<Status(uint64_t)> before_write = {}) {
+    WitnessOptions o;
+    o.name = "witness.example/w1";
+    o.before_write = std::move(before_write);
+    for (const auto& l : logs) o.logs.push_back(l.witness_log());
+    o.state_file = dir.path() / "state" / "witness.state";
+    o.high_water_mark = dir.path() / "mark" / "witness.hwm";
+    o.now_seconds = [] { return uint64_t{1700000000}; };
+    auto w = Witness::Open(WitnessKey(), std::move(o));
+    REQUIRE_MESSAGE(w.has_value(), w.error().ToString());
+    return std::move(w).value();
+  }
+};
+
+struct Cosigned {
+  size_t log;
+  uint64_t old_size, size;
+};
+
+// Thread `t` submits growth of log `t % shared_logs` (several threads per
+// log race from the same old sizes, re-synchronising on 409 as a log does)
+// until it reaches `top` or gets a 500; every 200 is recorded.
+void Submitter(Witness& w, const ManyLogs& m, size_t log, uint64_t step, uint64_t top, std::mutex& mu,
+               std::vector<Cosigned>& cosigned, std::atomic<int>& failures) {
+  uint64_t old = 0;
+  for (uint64_t n = step; n <= top;) {
+    const WitnessResponse r = w.AddCheckpoint(m.logs[log].Body(old, n));
+    if (r.status == 200) {
+      std::lock_guard lock(mu);
+      cosigned.push_back({log, old, n});
+      old = n;
+      n += step;
+    } else if (r.status == 409) {
+      old = std::stoull(r.body);
+      if (old >= n) n = old + step;
+    } else {
+      CHECK_MESSAGE(r.status == 500, r.body);
+      ++failures;
+      return;
+    }
+  }
+}
+
+TEST_CASE("witness group commit: concurrent requests, same and distinct origins: one cosignature per old size; "
+          "the durable state is the in-memory one") {
+  ManyLogs m(6);
+  auto w = m.Open();
+  std::mutex mu;
+  std::vector<Cosigned> cosigned;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  // Logs 0 and 1: four threads each, racing (steps 1..4); logs 2..5: one thread each.
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] { Submitter(*w, m, t % 2, 1 + t / 2, 40, mu, cosigned, failures); });
+  }
+  for (size_t l = 2; l < 6; ++l) {
+    threads.emplace_back([&, l] { Submitter(*w, m, l, 1, 30, mu, cosigned, failures); });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(failures == 0);
+  CHECK(w->generation() == cosigned.size());
+  std::vector<std::string> latest;
+  for (size_t l = 0; l < m.logs.size(); ++l) {
+    CAPTURE(l);
+    // Exactly one cosignature per old size, and they chain: each starts where the previous one ended.
+    std::map<uint64_t, uint64_t> from;  // old size → size
+    for (const auto& c : cosigned) {
+      if (c.log == l) CHECK(from.emplace(c.old_size, c.size).second);
+    }
+    REQUIRE_FALSE(from.empty());
+    uint64_t at = 0;
+    for (const auto& [old_size, size] : from) {
+      CHECK(old_size == at);
+      at = size;
+    }
+    if (l >= 2) CHECK(from.size() == 30);
+    auto note = w->Latest(m.logs[l].origin());
+    REQUIRE(note.has_value());
+    CHECK(ParseNote(*note)->text == m.logs[l].CheckpointText(at));
+    latest.push_back(*note);
+  }
+  const uint64_t generation = w->generation();
+  w.reset();
+  // Reopened: the same notes, the same generation, and the next old size is the last cosigned one.
+  auto again = m.Open();
+  CHECK(again->generation() == generation);
+  for (size_t l = 0; l < m.logs.size(); ++l) CHECK(again->Latest(m.logs[l].origin()) == latest[l]);
+  CHECK(again->AddCheckpoint(m.logs[2].Body(29, 31)).status == 409);
+  CHECK(again->AddCheckpoint(m.logs[2].Body(30, 31)).status == 200);
+}
+
+TEST_CASE("witness group commit: a failed state write answers 500, and nothing is cosigned after it until a restart") {
+  ManyLogs m(2);
+  const fs::path state_dir = m.dir.path() / "state";
+  const fs::path away = m.dir.path() / "state.away";
+  auto w = m.Open();
+  REQUIRE(w->AddCheckpoint(m.logs[0].Body(0, 3)).status == 200);
+  const std::string before = *w->Latest(m.logs[0].origin());
+  fs::rename(state_dir, away);  // the next write cannot create its temporary
+  WitnessResponse r = w->AddCheckpoint(m.logs[0].Body(3, 5));
+  CHECK(r.status == 500);
+  CHECK(r.body.find("nothing was cosigned") != std::string::npos);
+  fs::rename(away, state_dir);  // the disk is back, but memory is ahead of it
+  for (const std::string& body : {m.logs[0].Body(3, 6), m.logs[0].Body(5, 6), m.logs[1].Body(0, 2)}) {
+    r = w->AddCheckpoint(body);
+    CHECK(r.status == 500);
+    CHECK(r.body.find("restart") != std::string::npos);
+  }
+  // Only what was durable shows.
+  CHECK(w->Latest(m.logs[0].origin()) == before);
+  CHECK_FALSE(w->Latest(m.logs[1].origin()).has_value());
+  CHECK(w->generation() == 1);
+  w.reset();
+  auto again = m.Open();
+  CHECK(again->Latest(m.logs[0].origin()) == before);
+  r = again->AddCheckpoint(m.logs[0].Body(5, 6));
+  CHECK(r.status == 409);
+  CHECK(r.body == "3\n");
+  CHECK(again->AddCheckpoint(m.logs[0].Body(3, 6)).status == 200);
+}
+
+TEST_CASE("witness group commit: a write failing under concurrent requests: every request of it and after it gets "
+          "500; every 200 is durable") {
+  ManyLogs m(8);
+  const fs::path state_dir = m.dir.path() / "state";
+  const fs::path away = m.dir.path() / "state.away";
+  auto w = m.Open();
+  std::mutex mu;
+  std::vector<Cosigned> cosigned;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 16; ++t) {
+    threads.emplace_back([&, t] { Submitter(*w, m, t % 8, 1, 1000000, mu, cosigned, failures); });
+  }
+  // Let some writes succeed, then take the folder away: some write fails.
+  while (w->generation() < 20) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  fs::rename(state_dir, away);
+  for (auto& t : threads) t.join();  // each ends on its first 500
+  CHECK(failures == 16);
+  fs::rename(away, state_dir);
+  CHECK(w->AddCheckpoint(m.logs[0].Body(0, 1)).status == 500);
+  CHECK(w->generation() == cosigned.size());
+  std::vector<uint64_t> largest(m.logs.size(), 0);
+  for (const auto& c : cosigned) largest[c.log] = std::max(largest[c.log], c.size);
+  for (size_t l = 0; l < m.logs.size(); ++l) {
+    CAPTURE(l);
+    auto note = w->Latest(m.logs[l].origin());
+    if (largest[l] == 0) {
+      CHECK_FALSE(note.has_value());
+    } else {
+      REQUIRE(note.has_value());
+      CHECK(ParseNote(*note)->text == m.logs[l].CheckpointText(largest[l]));
+    }
+  }
+  const uint64_t generation = w->generation();
+  w.reset();
+  // The disk holds every 200, and perhaps the write that failed (if it
+  // failed after its rename): checkpoints nobody was given a cosignature of.
+  auto again = m.Open();
+  CHECK(again->generation() >= generation);
+  for (size_t l = 0; l < m.logs.size(); ++l) {
+    CAPTURE(l);
+    auto note = again->Latest(m.logs[l].origin());
+    uint64_t size = 0;
+    if (note.has_value()) size = ParseCheckpoint(ParseNote(*note)->text)->size;
+    CHECK(size >= largest[l]);
+    if (note.has_value()) CHECK(ParseNote(*note)->text == m.logs[l].CheckpointText(size));
+    const WitnessResponse r = again->AddCheckpoint(m.logs[l].Body(size, size + 1));
+    CHECK_MESSAGE(r.status == 200, r.body);
+  }
+}
+
+// A before_write hook that holds the write of one generation until Open()
+// is called, and records every generation written.
+struct Gate {
+  std::mutex mu;
+  std::condition_variable cv;
+  uint64_t hold = 0;  // the generation to hold (0: none)
+  bool held = false, open = false;
+  uint64_t fail_from = UINT64_MAX;  // writes of this generation or later fail
+  std::vector<uint64_t> written;
+  Status Before(uint64_t generation) {
+    std::unique_lock lock(mu);
+    written.push_back(generation);
+    if (generation == hold) {
+      held = true;
+      cv.notify_all();
+      cv.wait(lock, [&] { return open; });
+    }
+    if (generation >= fail_from) return Status(Code::kIoError, "injected write failure");
+    return Status::Ok();
+  }
+  void WaitHeld() {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return held; });
+  }
+  void Open() {
+    std::lock_guard lock(mu);
+    open = true;
+    cv.notify_all();
+  }
+};
+
+// Waits until the witness has accepted (not necessarily written) a
+// checkpoint of `size` for `log`: a 409 to a probe from old size 1 then names
+// that size. REQUIRES: size != 1.
+void WaitAccepted(Witness& w, const TestLog& log, uint64_t size) {
+  for (int i = 0; i < 10000; ++i) {
+    const WitnessResponse r = w.AddCheckpoint(log.Body(1, 1));
+    if (r.status == 409 && r.body == std::to_string(size) + "\n") return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  FAIL("the witness never accepted size " << size);
+}
+
+TEST_CASE("witness group commit: nothing is answered or shown before its write is durable; requests accepted during a "
+          "write share the next one") {
+  ManyLogs m(4);
+  Gate gate;
+  gate.hold = 2;
+  auto w = m.Open([&](uint64_t g) { return gate.Before(g); });
+  REQUIRE(w->AddCheckpoint(m.logs[0].Body(0, 3)).status == 200);  // generation 1
+  const std::string first = *w->Latest(m.logs[0].origin());
+  std::atomic<int> answered{0};
+  std::vector<int> status(4, 0);
+  std::vector<std::thread> threads;
+  threads.emplace_back([&] {
+    status[0] = w->AddCheckpoint(m.logs[0].Body(3, 5)).status;  // generation 2: held
+    ++answered;
+  });
+  gate.WaitHeld();
+  for (size_t l = 1; l < 4; ++l) {
+    threads.emplace_back([&, l] {
+      status[l] = w->AddCheckpoint(m.logs[l].Body(0, 2)).status;  // generations 3-5
+      ++answered;
+    });
+  }
+  for (size_t l = 1; l < 4; ++l) WaitAccepted(*w, m.logs[l], 2);
+  // The pending checkpoint of log 0 is what the next request is checked against...
+  WitnessResponse r = w->AddCheckpoint(m.logs[0].Body(3, 6));
+  CHECK(r.status == 409);
+  CHECK(r.body == "5\n");
+  // ...but nothing of it, or of the others, has left the witness.
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CHECK(answered == 0);
+  CHECK(w->Latest(m.logs[0].origin()) == first);
+  for (size_t l = 1; l < 4; ++l) CHECK_FALSE(w->Latest(m.logs[l].origin()).has_value());
+  CHECK(w->generation() == 1);
+  gate.Open();
+  for (auto& t : threads) t.join();
+  for (int s : status) CHECK(s == 200);
+  // Three writes: generation 1, the held 2, then 3-5 at once.
+  CHECK(gate.written == std::vector<uint64_t>{1, 2, 5});
+  CHECK(w->generation() == 5);
+  CHECK(ParseNote(*w->Latest(m.logs[0].origin()))->text == m.logs[0].CheckpointText(5));
+}
+
+TEST_CASE("witness group commit: an injected write failure answers 500 to every request of that write and to all "
+          "later ones; the earlier write stands") {
+  ManyLogs m(4);
+  Gate gate;
+  gate.hold = 2;
+  gate.fail_from = 3;
+  auto w = m.Open([&](uint64_t g) { return gate.Before(g); });
+  REQUIRE(w->AddCheckpoint(m.logs[0].Body(0, 3)).status == 200);
+  std::vector<WitnessResponse> answers(4);
+  std::vector<std::thread> threads;
+  threads.emplace_back([&] { answers[0] = w->AddCheckpoint(m.logs[0].Body(3, 5)); });
+  gate.WaitHeld();
+  for (size_t l = 1; l < 4; ++l) threads.emplace_back([&, l] { answers[l] = w->AddCheckpoint(m.logs[l].Body(0, 2)); });
+  for (size_t l = 1; l < 4; ++l) WaitAccepted(*w, m.logs[l], 2);
+  gate.Open();
+  for (auto& t : threads) t.join();
+  CHECK(answers[0].status == 200);  // its write (generation 2) succeeded
+  for (size_t l = 1; l < 4; ++l) {
+    CHECK(answers[l].status == 500);
+    CHECK(answers[l].body.find("nothing was cosigned") != std::string::npos);
+    CHECK(answers[l].body.find("injected write failure") != std::string::npos);
+    CHECK_FALSE(w->Latest(m.logs[l].origin()).has_value());
+  }
+  WitnessResponse r = w->AddCheckpoint(m.logs[0].Body(5, 6));
+  CHECK(r.status == 500);
+  CHECK(r.body.find("state not durable, restart") != std::string::npos);
+  CHECK(w->generation() == 2);
+  CHECK(gate.written == std::vector<uint64_t>{1, 2, 5});
+  w.reset();
+  auto again = m.Open();
+  CHECK(again->generation() == 2);
+  CHECK(ParseNote(*again->Latest(m.logs[0].origin()))->text == m.logs[0].CheckpointText(5));
+  for (size_t l = 1; l < 4; ++l) CHECK_FALSE(again->Latest(m.logs[l].origin()).has_value());
+  CHECK(again->AddCheckpoint(m.logs[1].Body(0, 2)).status == 200);
 }
 
 TEST_CASE("witness config: logs as vkeys, origins defaulting to the key name, errors naming the line") {

@@ -1,8 +1,10 @@
 #include "node/witness/server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <map>
 #include <thread>
 
 #include "crypto/hash.h"
@@ -12,6 +14,7 @@ namespace parley {
 
 struct WitnessServer::Impl {
   std::unique_ptr<httplib::Server> http;
+  int listen_fd = -1;  // the listening socket httplib made (for its backlog)
 };
 
 WitnessServer::WitnessServer(std::unique_ptr<Impl> impl, int port) : impl_(std::move(impl)), port_(port) {}
@@ -54,31 +57,51 @@ Result<std::unique_ptr<WitnessServer>> WitnessServer::Bind(Witness* witness, con
   }
   httplib::Server& http = *impl->http;
   http.set_payload_max_length(kMaxAddCheckpointBytes);
+  // One thread per open connection: a log keeps its connection open and
+  // waits on the group commit (witness.h), so the pool must hold as many
+  // connections as there are logs submitting at once for their requests to
+  // share one state write (httplib's default is 8 threads).
+  http.new_task_queue = [] { return new httplib::ThreadPool(kWitnessHttpThreads); };
+  // Answers go out at once, not held back by Nagle's algorithm for the
+  // client's delayed acknowledgement.
+  http.set_tcp_nodelay(true);
+  http.set_keep_alive_max_count(1000);
+  Impl* raw = impl.get();
+  http.set_socket_options([raw](socket_t sock) {
+    httplib::default_socket_options(sock);
+    raw->listen_fd = sock;
+  });
   http.Post("/add-checkpoint", [witness](const httplib::Request& req, httplib::Response& res) {
     WitnessResponse r = witness->AddCheckpoint(req.body);
     res.status = r.status;
     res.set_content(r.body, r.content_type.c_str());
   });
-  http.Get(R"(/([0-9a-f]{64})/checkpoint)", [witness](const httplib::Request& req, httplib::Response& res) {
-    const std::string want = req.matches[1];
-    // The origins the witness knows, by the hash the monitoring URL uses.
-    for (const std::string& origin : witness->Origins()) {
-      if (ToHex(Sha256(origin)) != want) continue;
-      if (auto note = witness->Latest(origin)) {
-        res.status = 200;
-        res.set_content(*note, "text/plain; charset=utf-8");
-        return;
-      }
-    }
-    res.status = 404;
-    res.set_content("no checkpoint cosigned for this origin\n", "text/plain; charset=utf-8");
-  });
+  // The origins the witness knows, by the hash the monitoring URL uses
+  // (computed once, not per request).
+  std::map<std::string, std::string> by_hash;
+  for (const std::string& origin : witness->Origins()) by_hash.emplace(ToHex(Sha256(origin)), origin);
+  http.Get(R"(/([0-9a-f]{64})/checkpoint)",
+           [witness, by_hash = std::move(by_hash)](const httplib::Request& req, httplib::Response& res) {
+             auto origin = by_hash.find(req.matches[1]);
+             if (origin != by_hash.end()) {
+               if (auto note = witness->Latest(origin->second)) {
+                 res.status = 200;
+                 res.set_content(*note, "text/plain; charset=utf-8");
+                 return;
+               }
+             }
+             res.status = 404;
+             res.set_content("no checkpoint cosigned for this origin\n", "text/plain; charset=utf-8");
+           });
   if (port == 0) {
     port = http.bind_to_any_port(host);
     if (port < 0) return Status(Code::kUnavailable, "cannot listen on " + listen);
   } else if (!http.bind_to_port(host, port)) {
     return Status(Code::kUnavailable, "cannot listen on " + listen + " (in use, or not a local address)");
   }
+  // httplib listens with a backlog of 5: many logs connecting at once would
+  // have connections refused or reset. Listening again only raises it.
+  if (raw->listen_fd >= 0) ::listen(raw->listen_fd, SOMAXCONN);
   return std::unique_ptr<WitnessServer>(new WitnessServer(std::move(impl), port));
 }
 

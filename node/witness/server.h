@@ -21,6 +21,9 @@
 
 namespace parley {
 
+// Connections served at once (one thread each); more wait to be accepted.
+inline constexpr size_t kWitnessHttpThreads = 256;
+
 class WitnessServer {
  public:
   // Binds `listen` ("host:port"; "[::1]:port" for IPv6). kUnavailable if it

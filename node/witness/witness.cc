@@ -156,7 +156,14 @@ Witness::Witness(SecretKey key, WitnessOptions options, std::unique_ptr<HighWate
   for (const auto& log : options_.logs) logs_[log.origin] = &log;
 }
 
-Witness::~Witness() = default;
+Witness::~Witness() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  work_.notify_all();
+  if (committer_.joinable()) committer_.join();
+}
 
 Result<std::unique_ptr<Witness>> Witness::Open(SecretKey key, WitnessOptions options) {
   if (!ValidKeyName(options.name)) {
@@ -226,19 +233,55 @@ Result<std::unique_ptr<Witness>> Witness::Open(SecretKey key, WitnessOptions opt
     if (!s.ok()) return s;
   }
   std::unique_ptr<Witness> w(new Witness(std::move(key), std::move(options), std::move(mark).value()));
+  for (const auto& [origin, s] : state) w->durable_.emplace(origin, s.note);
   w->state_ = std::move(state);
   w->generation_ = generation;
+  w->durable_generation_ = generation;
+  w->published_.store(generation);
+  w->committer_ = std::thread([p = w.get()] { p->CommitLoop(); });
   return w;
 }
 
-Status Witness::Persist(const std::map<std::string, Stored>& state, uint64_t generation) {
+Status Witness::Persist(const Notes& notes, uint64_t generation) {
   WitnessStateFile file;
   file.witness_key = key_.public_key();
   file.generation = generation;
-  for (const auto& [origin, s] : state) file.notes.push_back(s.note);
+  file.notes.reserve(notes.size());
+  for (const auto& [origin, note] : notes) file.notes.push_back(note);
+  if (options_.before_write) {
+    Status hooked = options_.before_write(generation);
+    if (!hooked.ok()) return hooked;
+  }
+  // The whole state is encoded and written for every write: fine for the
+  // handful to hundreds of logs a witness serves (a few hundred bytes each).
   Status st = WriteFileDurably(options_.state_file, EncodeWitnessState(file));
   if (!st.ok()) return st;
   return mark_->Advance(generation);
+}
+
+void Witness::CommitLoop() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    work_.wait(lock, [&] { return stop_ || generation_ > durable_generation_; });
+    if (generation_ == durable_generation_) return;  // stopping, nothing pending
+    // Everything accepted so far, for every request waiting.
+    const uint64_t generation = generation_;
+    Notes notes;
+    for (const auto& [origin, s] : state_) notes.emplace(origin, s.note);
+    lock.unlock();
+    const Status s = Persist(notes, generation);
+    lock.lock();
+    if (!s.ok()) {
+      failed_ = s.message();
+      published_.store(kWriteFailed);
+      published_.notify_all();
+      return;  // memory is ahead of the disk: nothing more is written or cosigned
+    }
+    durable_ = std::move(notes);
+    durable_generation_ = generation;
+    published_.store(generation);
+    published_.notify_all();
+  }
 }
 
 WitnessResponse Witness::AddCheckpoint(std::string_view body) {
@@ -254,30 +297,9 @@ WitnessResponse Witness::AddCheckpoint(std::string_view body) {
   if (!verified) return Answer(403, verified.error().message());
   if (request->old_size > checkpoint->size) return Answer(400, "the old size is above the checkpoint size");
 
-  std::lock_guard lock(mu_);
-  auto latest = state_.find(checkpoint->origin);
-  const uint64_t latest_size = latest == state_.end() ? 0 : latest->second.checkpoint.size;
-  if (request->old_size != latest_size) {
-    WitnessResponse r = Answer(409, std::to_string(latest_size));
-    r.content_type = std::string(kTlogSizeContentType);
-    return r;
-  }
-  const auto refuse = [&](const char* why) {
-    KeepEvidence(body);
-    return Answer(422, why);
-  };
-  if (checkpoint->size == 0 && checkpoint->root != Rfc6962EmptyRoot()) {
-    return refuse("a checkpoint of size 0 must have the empty tree's root");
-  }
-  if (request->old_size == 0 && !request->proof.empty()) {
-    return refuse("a consistency proof from size 0 must be empty");
-  }
-  const Digest old_root = latest == state_.end() ? Rfc6962EmptyRoot() : latest->second.checkpoint.root;
-  if (!Rfc6962VerifyConsistency(request->old_size, checkpoint->size, old_root, checkpoint->root, request->proof)) {
-    return refuse(request->old_size == checkpoint->size ? "the checkpoint has the cosigned size but another root"
-                                                        : "the consistency proof does not verify");
-  }
-
+  // Signed before taking the lock, which is then held only for the checks
+  // and the update: the cosignature does not depend on the state, and if the
+  // request is refused below it is dropped, never sent.
   const NoteSignature cosignature = Cosign(key_, options_.name, note->text, options_.now_seconds());
   // Kept: the text, the signature lines of the log's trusted keys (all of
   // which verified), and the cosignature.
@@ -291,13 +313,56 @@ WitnessResponse Witness::AddCheckpoint(std::string_view body) {
     }
   }
   kept.signatures.push_back(cosignature);
-  auto next = state_;
-  next[checkpoint->origin] = Stored{*checkpoint, FormatNote(kept)};
-  Status s = Persist(next, generation_ + 1);
-  if (!s.ok()) return Answer(500, "the witness could not store its state; nothing was cosigned: " + s.message());
-  state_ = std::move(next);
-  ++generation_;
+  std::string kept_note = FormatNote(kept);
+
+  const char* refused = nullptr;  // the 422 reason
+  uint64_t generation = 0;
+  {
+    std::lock_guard lock(mu_);
+    if (!failed_.empty()) return NotDurable();
+    auto latest = state_.find(checkpoint->origin);
+    const uint64_t latest_size = latest == state_.end() ? 0 : latest->second.checkpoint.size;
+    if (request->old_size != latest_size) {
+      WitnessResponse r = Answer(409, std::to_string(latest_size));
+      r.content_type = std::string(kTlogSizeContentType);
+      return r;
+    }
+    const Digest old_root = latest == state_.end() ? Rfc6962EmptyRoot() : latest->second.checkpoint.root;
+    if (checkpoint->size == 0 && checkpoint->root != Rfc6962EmptyRoot()) {
+      refused = "a checkpoint of size 0 must have the empty tree's root";
+    } else if (request->old_size == 0 && !request->proof.empty()) {
+      refused = "a consistency proof from size 0 must be empty";
+    } else if (!Rfc6962VerifyConsistency(request->old_size, checkpoint->size, old_root, checkpoint->root,
+                                         request->proof)) {
+      refused = request->old_size == checkpoint->size ? "the checkpoint has the cosigned size but another root"
+                                                      : "the consistency proof does not verify";
+    } else {
+      state_[checkpoint->origin] = Stored{*checkpoint, std::move(kept_note)};
+      generation = ++generation_;
+    }
+  }
+  if (refused != nullptr) {
+    KeepEvidence(body);  // outside the lock: file I/O
+    return Answer(422, refused);
+  }
+  work_.notify_one();
+  uint64_t seen = published_.load();
+  while (seen < generation) {
+    published_.wait(seen);
+    seen = published_.load();
+  }
+  if (seen == kWriteFailed) {
+    std::lock_guard lock(mu_);
+    if (durable_generation_ < generation) {
+      return Answer(500, "the witness could not store its state; nothing was cosigned: " + failed_);
+    }
+  }
   return Answer(200, FormatSignatureLine(cosignature));
+}
+
+WitnessResponse Witness::NotDurable() const {
+  return Answer(500, "state not durable, restart: an earlier write of the witness state failed (" + failed_ +
+                         "), so this witness cosigns nothing more until it is restarted");
 }
 
 void Witness::KeepEvidence(std::string_view body) {
@@ -311,7 +376,10 @@ void Witness::KeepEvidence(std::string_view body) {
        !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
     if (++count >= kMaxEvidenceFiles) return;
   }
-  const std::filesystem::path tmp = file.string() + ".tmp";
+  // Called outside the lock: two requests may keep the same body at once,
+  // each through a temporary of its own (the count above is then best effort).
+  const std::filesystem::path tmp =
+      file.string() + "." + std::to_string(std::hash<std::thread::id>()(std::this_thread::get_id())) + ".tmp";
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     out << body;
@@ -322,9 +390,9 @@ void Witness::KeepEvidence(std::string_view body) {
 
 std::optional<std::string> Witness::Latest(std::string_view origin) const {
   std::lock_guard lock(mu_);
-  auto it = state_.find(std::string(origin));
-  if (it == state_.end()) return std::nullopt;
-  return it->second.note;
+  auto it = durable_.find(origin);
+  if (it == durable_.end()) return std::nullopt;
+  return it->second;
 }
 
 std::vector<std::string> Witness::Origins() const {
@@ -339,7 +407,7 @@ NoteVerifier Witness::verifier() const {
 
 uint64_t Witness::generation() const {
   std::lock_guard lock(mu_);
-  return generation_;
+  return durable_generation_;
 }
 
 }  // namespace parley

@@ -16,30 +16,47 @@
 //        old size 0; equal sizes with another root; a consistency proof that
 //        does not verify
 //   200  one cosignature/v1 line by the witness key, carrying its own time
-//   500  the state could not be written (nothing was cosigned)
-// The checks against the stored state, the write and the signature happen
-// under one lock, so concurrent requests for one origin are serialized and
-// never both succeed from the same old size with different trees.
+//   500  the state could not be written (nothing was cosigned), or an earlier
+//        write failed and the witness has stopped cosigning until restarted
+// The check of the old size against the last cosigned size and the update of
+// that size happen under one lock, so concurrent requests for one origin are
+// serialized: two requests from the same old size are never both cosigned,
+// and a smaller checkpoint never replaces a larger one.
 //
 // Durability: the state (every origin's last cosigned checkpoint note,
 // including the log's signatures and the cosignature) is one file, replaced
-// atomically (write a temporary, fsync, rename, fsync the folder) before a
-// cosignature is returned. A generation counter in it is also recorded in a
-// high-water mark (node/store/high_water_mark.h) kept apart from it; Open
-// refuses a state file older than the mark (rolled back) or missing while
-// the mark says the witness has cosigned (lost). Layout: docs/PROTOCOL.md §15.5.
+// atomically (write a temporary, fsync, rename, fsync the folder). A
+// generation counter in it is also recorded in a high-water mark
+// (node/store/high_water_mark.h) kept apart from it; Open refuses a state
+// file older than the mark (rolled back) or missing while the mark says the
+// witness has cosigned (lost). Layout: docs/PROTOCOL.md §15.5.
+//
+// Group commit: a request that passes the checks updates the in-memory state
+// at once (so the next request is checked against it) and waits. A committer
+// thread writes the whole state, and then the mark, once for all requests
+// accepted since its last write, while the next ones queue; when both are
+// durable every request of that write gets its cosignature. No cosignature
+// (answer, Latest, generation) leaves the witness before the state that
+// records it is durable. If a write fails, every request of it gets 500, and
+// the witness stops cosigning (500 "state not durable, restart") until it is
+// restarted: its memory is ahead of its disk, and a restart reads back
+// whatever the disk holds.
 //
 // Thread safety: AddCheckpoint and Latest may be called from any thread.
 #pragma once
 
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "crypto/sign.h"
@@ -74,6 +91,10 @@ struct WitnessOptions {
   std::filesystem::path evidence_dir;
   // Seconds since the epoch for cosignatures; the system clock by default.
   std::function<uint64_t()> now_seconds;
+  // Tests only: called by the committer thread before each state write,
+  // with the generation it is about to write; a non-OK status fails that
+  // write as a disk error would. Empty: nothing is called.
+  std::function<Status(uint64_t generation)> before_write;
 };
 
 struct WitnessResponse {
@@ -100,17 +121,21 @@ class Witness {
   // missing while the mark is above zero (kFailedPrecondition); the mark
   // held by another process (kAlreadyExists).
   static Result<std::unique_ptr<Witness>> Open(SecretKey key, WitnessOptions options);
+  // Stops the committer thread (after the write it is doing, if any).
+  // REQUIRES: no AddCheckpoint call in progress.
   ~Witness();
 
   WitnessResponse AddCheckpoint(std::string_view body);
 
-  // The stored note (checkpoint, log signature, cosignature) of `origin`, if
-  // the witness has cosigned one.
+  // The durable note (checkpoint, log signature, cosignature) of `origin`,
+  // if the witness has cosigned one.
   std::optional<std::string> Latest(std::string_view origin) const;
   // Every configured origin.
   std::vector<std::string> Origins() const;
   // The witness's verifier key (type cosignature/v1).
   NoteVerifier verifier() const;
+  // The generation of the durable state: the count of checkpoints cosigned
+  // (one write may record several).
   uint64_t generation() const;
 
  private:
@@ -118,8 +143,16 @@ class Witness {
     Checkpoint checkpoint;
     std::string note;
   };
+  using Notes = std::map<std::string, std::string, std::less<>>;  // origin → note
   Witness(SecretKey key, WitnessOptions options, std::unique_ptr<HighWaterMark> mark);
-  Status Persist(const std::map<std::string, Stored>& state, uint64_t generation);
+  // Writes `notes` as the state at `generation`, then the mark.
+  Status Persist(const Notes& notes, uint64_t generation);
+  // The committer thread: whenever requests have been accepted since the
+  // last write, writes the state (all of them at once); after a failed
+  // write it writes nothing more.
+  void CommitLoop();
+  // The 500 once a write has failed. REQUIRES: mu_ held.
+  WitnessResponse NotDurable() const;
   // Keeps a refused, validly signed request body in evidence_dir (best effort).
   void KeepEvidence(std::string_view body);
 
@@ -127,9 +160,23 @@ class Witness {
   const WitnessOptions options_;
   std::map<std::string, const WitnessLog*, std::less<>> logs_;
   mutable std::mutex mu_;
-  std::unique_ptr<HighWaterMark> mark_;        // guarded by mu_
-  std::map<std::string, Stored> state_;        // guarded by mu_
-  uint64_t generation_ = 0;                    // guarded by mu_
+  std::condition_variable work_;         // requests accepted, or stopping
+  std::unique_ptr<HighWaterMark> mark_;  // used only by the committer thread
+  // What requests are checked against: every accepted checkpoint, durable or
+  // not yet, at generation generation_.
+  std::map<std::string, Stored> state_;  // guarded by mu_
+  uint64_t generation_ = 0;              // guarded by mu_
+  // What has been written: the notes Latest shows, at durable_generation_.
+  Notes durable_;                        // guarded by mu_
+  uint64_t durable_generation_ = 0;      // guarded by mu_
+  std::string failed_;                   // guarded by mu_: why a write failed; empty if none has
+  bool stop_ = false;                    // guarded by mu_
+  // durable_generation_, or kWriteFailed once a write has failed: what the
+  // requests waiting for their write watch (atomic wait: they wake without
+  // taking mu_).
+  static constexpr uint64_t kWriteFailed = UINT64_MAX;
+  std::atomic<uint64_t> published_{0};
+  std::thread committer_;
 };
 
 // The witness state file, for tests and tools: decode and encode.

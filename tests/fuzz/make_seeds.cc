@@ -1,5 +1,6 @@
 // fuzz_make_seeds CORPUS_DIR: writes the committed seed corpora of
-// fuzz_envelope, fuzz_bundle, fuzz_key_file and fuzz_submit under
+// fuzz_envelope, fuzz_bundle, fuzz_key_file, fuzz_submit and
+// fuzz_add_checkpoint under
 // CORPUS_DIR/<target>/.
 // Everything is derived from the fixed test seeds with fixed times, salts and
 // nonces, so the output is the same on every run. (fuzz_ingest's seeds are
@@ -19,11 +20,13 @@
 #include <iterator>
 #include <string>
 
+#include "crypto/hash.h"
 #include "crypto/key_file.h"
 #include "node/report/bundle.h"
 #include "node/protocol/entry.h"
 #include "parley/v1/operator.pb.h"
 #include "tests/fixtures.h"
+#include "tests/fuzz/fuzz_add_checkpoint.h"
 
 namespace parley {
 namespace {
@@ -283,6 +286,28 @@ void SubmitSeeds(const fs::path& dir) {
                         SubmitRecord(kRU, propose, 63) + SubmitRecord(kUA, test::Say("just under"), 15));
 }
 
+// Bodies for fuzz_add_checkpoint, whose witness has cosigned the fuzz log's
+// checkpoint of size 8: valid growth (200), and near misses of each answer.
+void AddCheckpointSeeds(const fs::path& dir) {
+  const test::TestLog& log = fuzz::FuzzLog();
+  const uint64_t at = fuzz::kFuzzCosignedSize;
+  Put(dir, "grow-8-9", log.Body(at, 9));
+  Put(dir, "grow-8-13", log.Body(at, 13));
+  Put(dir, "grow-8-16", log.Body(at, 16));
+  Put(dir, "same-8-8", log.Body(at, at));
+  Put(dir, "stale-old-0", log.Body(0, 13));           // 409
+  Put(dir, "old-above-size", log.Body(at, at).replace(0, 5, "old 9"));  // 400
+  AddCheckpointRequest tampered{at, log.Tree(13).ConsistencyProof(at), log.SignedCheckpoint(13)};
+  tampered.proof[0].bytes[0] ^= 1;
+  Put(dir, "tampered-proof", FormatAddCheckpoint(tampered));  // 422
+  Put(dir, "fork", test::TestLog(log.origin(), 0x52, "fork", 5).Body(at, 12));  // 422
+  Put(dir, "other-key", test::TestLog(log.origin(), 0x99).Body(at, 12));         // 403
+  Put(dir, "unknown-origin", test::TestLog("example.org/stranger", 0x52).Body(at, 12));  // 404
+  std::string too_many = "old 8\n";
+  for (int i = 0; i < 64; ++i) too_many += ToBase64(Sha256("h").view()) + "\n";
+  Put(dir, "64-proof-lines", too_many + "\n" + log.SignedCheckpoint(13));  // 400
+}
+
 }  // namespace
 }  // namespace parley
 
@@ -298,6 +323,7 @@ int main(int argc, char** argv) {
   parley::BundleSeeds(root / "fuzz_bundle", st);
   parley::KeyFileSeeds(root / "fuzz_key_file");
   parley::SubmitSeeds(root / "fuzz_submit");
+  parley::AddCheckpointSeeds(root / "fuzz_add_checkpoint");
   std::printf("seeds written under %s\n", root.c_str());
   return 0;
 }
