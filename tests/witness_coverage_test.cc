@@ -399,6 +399,42 @@ TEST_CASE("declared times against the witnesses: after the witness saw it, backd
   }
 }
 
+TEST_CASE("checkpoint keys follow rotations: the old key until the new one signs, the new one from its RotateKey") {
+  World w;
+  for (int i = 0; i < 6; ++i) w.Add(kUA, kT0 + 1000 * i);
+  KeySchedule schedule(w.charter);
+  const SecretKey k1 = SecretKey::FromSeed(test::SeedFrom(0xc0));
+  schedule.Restore(kUA, KeyRotation{3, k1.public_key(), 0, 2});  // UA#3 rotates, RU#2 acknowledges
+  const std::vector<CheckpointKey> keys = CheckpointKeys(schedule, kUA, {4, 6});  // #1..#4 old key, #5..#6 new
+  REQUIRE(keys.size() == 2);
+  CHECK(keys[0].key == test::PartyKey(kUA).public_key());
+  CHECK(keys[0].from_size == 0);
+  CHECK(keys[0].until_size == 4);
+  CHECK(keys[1].key == k1.public_key());
+  CHECK(keys[1].from_size == 3);
+  CHECK(keys[1].until_size == UINT64_MAX);
+  // Before the new key has signed an entry, the old one may sign any size.
+  CHECK(CheckpointKeys(schedule, kUA, {4}).front().until_size == UINT64_MAX);
+
+  WitnessCoverage cov(w.charter);
+  for (const DecodedEntry& e : w.feeds[kUA]) cov.AddLeaf(kUA, Rfc6962LeafHash(e.envelope));
+  cov.SetKeys(kUA, keys);
+  const SecretKey old_key = test::PartyKey(kUA);
+  CHECK(cov.Add(10, w.Note(w.Of(kUA, 6), kUA, {{0, kS0}}, &k1)).empty());
+  CHECK(cov.Add(11, w.Note(w.Of(kUA, 4), kUA, {{0, kS0}}, &old_key)).empty());
+  CHECK(cov.Add(12, w.Note(w.Of(kUA, 3), kUA, {{0, kS0}}, &k1)).empty());
+  const auto stale = cov.Add(13, w.Note(w.Of(kUA, 6), kUA, {{0, kS0}}, &old_key));
+  REQUIRE(stale.size() == 1);
+  CHECK(Has(stale[0].what, "signed by no key UA had in effect for it (signed with UA's key"));
+  CHECK(Has(stale[0].what, "which was not in effect for size 6"));
+  const auto early = cov.Add(14, w.Note(w.Of(kUA, 2), kUA, {{0, kS0}}, &k1));
+  REQUIRE(early.size() == 1);
+  CHECK(early[0].where == "record 14 (checkpoint UA size 2)");
+  cov.Finish();
+  CHECK(cov.valid_checkpoints() == 3);
+  CHECK(cov.CoveredBy(kUA, 0) == 6);
+}
+
 TEST_CASE("a hostile witness name is escaped in HTML and shown through Printable in text") {
   test::TempDir dir;
   World w("<img/src=x>&\"w1\"");
