@@ -341,6 +341,26 @@ TEST_CASE("checkpoint records that are not valid checkpoints of a party are viol
   CHECK(r.exit_code() == 1);
 }
 
+TEST_CASE("an entry after a checkpoint record is a violation; the checkpoint is checked against the entries before it") {
+  test::TempDir dir;
+  World w;
+  Populate(w);  // UA#1..#5, then RU#1..#3
+  const fs::path path = dir.path() / "late.bundle";
+  auto b = BundleWriter::Create(path, w.charter, "test", kT0).value();
+  for (int i = 0; i < 5; ++i) REQUIRE(b->AddEntry(w.feeds[kUA][i].envelope).ok());
+  REQUIRE(b->AddCheckpoint(w.Note(w.Of(kUA, 5), kUA, {{0, kS0 + 400}})).ok());
+  for (int i = 0; i < 3; ++i) REQUIRE(b->AddEntry(w.feeds[kRU][i].envelope).ok());
+  REQUIRE(b->Finish().ok());
+  const AuditReport r = w.Audit(path);
+  const auto v = Findings(r, FindingKind::kViolation);
+  REQUIRE(v.size() == 3);
+  CHECK(v[0]->where == "record 8");
+  CHECK(Has(v[0]->what, "an entry after a checkpoint record"));
+  CHECK(r.entries[kRU] == 3);  // still verified
+  CHECK(r.witnesses.valid_checkpoints == 1);
+  CHECK(r.witnesses.feeds[kUA].by_witness.front() == 5);
+}
+
 TEST_CASE("a cosignature of a key the charter does not list is ignored") {
   test::TempDir dir;
   World w;
