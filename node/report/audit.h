@@ -11,8 +11,12 @@
 //   discrepancies handover vs receipt counts, counts vs agreed, reconciliation;
 //   compromised   entries signed with a key their author declared compromised
 //                 (without effect);
+//   time          entries whose declared time contradicts the witnesses'
+//                 cosignatures (witness_coverage.h);
 // and every key rotation: who rotated where, and whether it is in effect;
-// and every manifest disclosure on record.
+// and every manifest disclosure on record; and what the bundle's cosigned
+// checkpoints prove (WitnessSummary): how far each witness cosigned each
+// feed, and when a witness had seen each entry.
 //
 // Thread safety: pure functions over their inputs.
 #pragma once
