@@ -142,7 +142,7 @@ TEST_CASE("finding kinds keep their JSON names, and a name finds its kind") {
     CHECK(kind == FindingName(kind));
   }
   // docs/PROTOCOL.md §13: these names are part of the JSON schema.
-  CHECK(names == std::vector<std::string>{"violation", "fork", "void", "contested", "discrepancy", "compromised", "void-link"});
+  CHECK(names == std::vector<std::string>{"violation", "fork", "void", "contested", "discrepancy", "compromised", "void-link", "time"});
   CHECK_FALSE(FindingKindNamed("unilateral").has_value());
   CHECK_FALSE(FindingKindNamed("other").has_value());
   CHECK(InfoOf(FindingKind::kViolation).unclean);

@@ -73,7 +73,8 @@ Status FetchBundleFromPeer(const std::string& address, const Charter& charter, c
 
 int CmdAudit(std::string bundle, bool json, const std::string& now, const std::string& peer,
              const std::string& charter_file, const std::string& key_file, const PassFlags& pf,
-             const PeerTlsFlags& tls, const std::string& html) {
+             const PeerTlsFlags& tls, const std::string& html, bool require_witnesses,
+             std::optional<uint32_t> required_cosignatures) {
   int64_t now_ms = NowMs();
   if (!now.empty()) {
     auto t = ParseTime(now, "--now");
@@ -106,6 +107,8 @@ int CmdAudit(std::string bundle, bool json, const std::string& now, const std::s
   }
   AuditOptions options;
   options.now_ms = now_ms;
+  options.require_witnesses = require_witnesses;
+  options.required_cosignatures = required_cosignatures;
   auto report = AuditBundle(bundle, options);
   if (!report) {
     std::cerr << "parley audit: unusable input: " << Printable(report.error().message()) << "\n";
@@ -126,7 +129,7 @@ int CmdAudit(std::string bundle, bool json, const std::string& now, const std::s
 
 CommandRunner AddAuditCommand(CLI::App& app) {
   struct Flags {
-    std::string out, now, peer, html, charter_file, audit_key;
+    std::string out, now, peer, html, charter_file, audit_key, require_witnesses;
     bool json = false;
     PassFlags audit_pass;
     PeerTlsFlags audit_tls;
@@ -147,10 +150,29 @@ CommandRunner AddAuditCommand(CLI::App& app) {
   audit->add_option("--html", f->html, "also write a self-contained HTML report to this file");
   audit->add_flag("--json", f->json, "machine-readable report");
   audit->add_option("--now", f->now, "evaluate expiry at this UTC time (default: now)");
+  // An optional value: `--require-witnesses`, `--require-witnesses 2`, `--require-witnesses=2`.
+  audit->add_option("--require-witnesses", f->require_witnesses,
+                    "fail (exit 1) unless each feed's head is covered by K cosignatures of distinct charter "
+                    "witnesses (K default: the charter's required_cosignatures)")
+      ->expected(0, 1)
+      ->default_str("");
   return [f]() -> std::optional<int> {
     if (!*f->audit) return std::nullopt;
+    const bool require = f->audit->count("--require-witnesses") > 0;
+    std::optional<uint32_t> k;
+    if (require && !f->require_witnesses.empty()) {
+      const std::string& v = f->require_witnesses;
+      if (v.find_first_not_of("0123456789") != std::string::npos && f->out.empty()) {
+        f->out = v;  // `--require-witnesses BUNDLE`: the bundle, not K
+      } else if (v.size() > 9 || v.find_first_not_of("0123456789") != std::string::npos) {
+        return Fail(Status(Code::kInvalidArgument,
+                           "--require-witnesses: K must be a number of witnesses, not \"" + Printable(v) + "\""));
+      } else {
+        k = static_cast<uint32_t>(std::stoul(v));
+      }
+    }
     return CmdAudit(f->out, f->json, f->now, f->peer, f->charter_file, f->audit_key, f->audit_pass, f->audit_tls,
-                    f->html);
+                    f->html, require, k);
   };
 }
 

@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "crypto/hash.h"
+#include "crypto/merkle.h"
 
 #include "node/report/bundle.h"
 #include "node/ledger/ledger.h"
@@ -193,6 +194,8 @@ class AuditIndex final : public FeedView {
     std::vector<uint8_t> kinds;
     std::vector<uint64_t> lamport;
     std::vector<uint64_t> offsets;
+    std::vector<int64_t> times;  // declared times, kept only when the charter lists witnesses
+    std::vector<uint64_t> last_signed;  // per key of the party's history: the last seq it signed
     bool frozen = false;  // by a fork
     bool broken = false;  // by a violation: later entries are not checked
   };
@@ -258,6 +261,9 @@ class ParallelDecoder {
     // queued: the workers verify under it; entries whose key it got wrong
     // (a rotation or acknowledgement in flight) are verified again.
     std::shared_ptr<const KeySchedule> schedule;
+    // Per entry record: its RFC 6962 leaf hash, SHA-256(0x00 || envelope)
+    // (docs/PROTOCOL.md §15.1), for the witness coverage.
+    std::vector<Digest> leaves;
     int pending = 0;
   };
 
@@ -276,6 +282,7 @@ class ParallelDecoder {
   // Queues `chunk`; its entries are decoded in slices by the workers.
   void Submit(Chunk* chunk) {
     chunk->decoded.resize(chunk->records.size());
+    chunk->leaves.resize(chunk->records.size());
     std::lock_guard lock(mu_);
     constexpr size_t kSlice = 64;
     for (size_t i = 0; i < chunk->records.size(); i += kSlice) {
@@ -308,7 +315,10 @@ class ParallelDecoder {
       }
       for (size_t i = t.begin; i < t.end; ++i) {
         const auto& r = t.chunk->records[i];
-        if (r.entry) t.chunk->decoded[i] = verifier_.Decode(*r.entry, t.chunk->schedule.get());
+        if (r.entry) {
+          t.chunk->decoded[i] = verifier_.Decode(*r.entry, t.chunk->schedule.get());
+          t.chunk->leaves[i] = Rfc6962LeafHash(*r.entry);
+        }
       }
       {
         std::lock_guard lock(mu_);
@@ -354,7 +364,69 @@ AuditSubject Audited(const BundleReader& reader, const FeedHead& head0, const Fe
   return a;
 }
 
+// What the coverage proves, per feed, for the report (docs/PROTOCOL.md §13).
+void SummarizeWitnesses(const Charter& charter, const WitnessCoverage& coverage, const AuditOptions& options,
+                        AuditReport& report) {
+  WitnessSummary& w = report.witnesses;
+  w.valid_checkpoints = coverage.valid_checkpoints();
+  w.required = options.required_cosignatures ? *options.required_cosignatures : charter.required_cosignatures();
+  w.enforced = options.require_witnesses;
+  for (PartyIndex p = 0; p < 2; ++p) {
+    WitnessSummary::Feed& f = w.feeds[p];
+    f.head = report.audited.heads[p].seq;
+    for (uint32_t i = 0; i < charter.witnesses().size(); ++i) f.by_witness.push_back(coverage.CoveredBy(p, i));
+    f.covered = std::min(coverage.CoveredSize(p, w.required), f.head);
+    f.runs = coverage.Runs(p, f.head, kMaxEvidenceRuns, &f.runs_omitted);
+  }
+}
+
+// The "time" finding of entry (p, seq) declared at time_ms, if JudgeTime finds one.
+std::optional<AuditFinding> TimeFinding(const Charter& c, PartyIndex p, uint64_t seq, int64_t time_ms,
+                                        const EntryEvidence& ev) {
+  const std::string witness = "witness \"" + Printable(c.witnesses()[ev.witness].name) + "\"";
+  const std::string code = c.party_code(p);
+  const int64_t seen_ms = static_cast<int64_t>(std::min<uint64_t>(ev.time_s, INT64_MAX / 1000 - 1)) * 1000;
+  switch (JudgeTime(time_ms, ev)) {
+    case TimeVerdict::kConsistent: return std::nullopt;
+    case TimeVerdict::kAfterWitness:
+      return AuditFinding{FindingKind::kTime, EntryLabel(c, p, seq),
+                          "declared at " + IsoTime(time_ms) + ", after " + witness + " had cosigned " + code +
+                              "'s checkpoint of " + std::to_string(ev.size) + " entries holding it at " +
+                              IsoTime(seen_ms) + " (record " + std::to_string(ev.record) +
+                              "): impossible; the author's clock or its declared time is wrong"};
+    case TimeVerdict::kBackdated: {
+      const int64_t prev_ms = static_cast<int64_t>(std::min<uint64_t>(*ev.previous_s, INT64_MAX / 1000 - 1)) * 1000;
+      return AuditFinding{FindingKind::kTime, EntryLabel(c, p, seq),
+                          "declared at " + IsoTime(time_ms) + ", more than 10 minutes before " + witness +
+                              " cosigned a checkpoint of " + code + " without it at " + IsoTime(prev_ms) +
+                              "; the witness first cosigned it at " + IsoTime(seen_ms) + ": possibly backdated"};
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
+
+std::string DescribeEvidence(const Charter& c, const EntryEvidence& ev) {
+  const int64_t seen_ms = static_cast<int64_t>(std::min<uint64_t>(ev.time_s, INT64_MAX / 1000 - 1)) * 1000;
+  return "existed by " + IsoTime(seen_ms) + ", per witness \"" + Printable(c.witnesses()[ev.witness].name) + "\"";
+}
+
+std::vector<std::string> UnwitnessedTails(const Charter& c, const WitnessSummary& w) {
+  std::vector<std::string> out;
+  for (PartyIndex p = 0; p < 2; ++p) {
+    const WitnessSummary::Feed& f = w.feeds[p];
+    if (f.covered >= f.head) continue;
+    std::string s = c.party_code(p) + "#" + std::to_string(f.covered + 1);
+    if (f.head > f.covered + 1) s += "..#" + std::to_string(f.head);
+    s += " not covered by " + std::to_string(w.required) + (w.required == 1 ? " witness" : " witnesses");
+    if (w.required > c.witnesses().size()) {
+      s += " (the charter lists " + std::to_string(c.witnesses().size()) + ")";
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
 
 Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& options) {
   auto opened = BundleReader::Open(path);
@@ -387,7 +459,10 @@ Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& opt
   std::deque<std::unique_ptr<ParallelDecoder::Chunk>> in_flight;
   bool at_end = false;
 
-  auto check = [&](const BundleReader::Record& r, Result<DecodedEntry>& decoded) {
+  WitnessCoverage coverage(charter);
+  const bool witnessed = !charter.witnesses().empty();
+  bool after_checkpoint = false;  // a checkpoint record has been read
+  auto check = [&](const BundleReader::Record& r, Result<DecodedEntry>& decoded, const Digest& leaf) {
     const std::string where = "record " + std::to_string(r.index);
     if (!decoded) {
       // Which feed it claims to belong to, if it parses that far.
@@ -432,6 +507,11 @@ Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& opt
       return;
     }
     index.Add(e, r.offset);
+    coverage.AddLeaf(e.author(), leaf);
+    if (witnessed) f.times.push_back(e.time_ms());
+    const size_t key = schedule.RotationsInEffect(e.author(), e.seq(), e.entry.has_seen() ? e.entry.seen().seq() : 0);
+    if (f.last_signed.size() <= key) f.last_signed.resize(key + 1, 0);
+    f.last_signed[key] = e.seq();
     schedule.Observe(e.entry);
     ++report.entries[e.author()];
   };
@@ -467,7 +547,12 @@ Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& opt
         Result<DecodedEntry>& decoded = *chunk->decoded[i];
         // Verified under an older schedule: again if its key may differ.
         verifier.Recheck(decoded, *r.entry, *chunk->schedule, schedule);
-        check(r, decoded);
+        if (after_checkpoint) {
+          report.AddFinding({FindingKind::kViolation, "record " + std::to_string(r.index),
+                             "an entry after a checkpoint record: a bundle holds its checkpoints after every entry "
+                             "(§12), and checkpoints are checked against the entries before them"});
+        }
+        check(r, decoded, chunk->leaves[i]);
       } else if (r.fork) {
         const std::string where = "record " + std::to_string(r.index);
         auto proof = verifier.CheckForkProof(*r.fork, schedule);
@@ -477,6 +562,14 @@ Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& opt
           report.AddFinding({FindingKind::kFork, where, charter.party_code(proof->party) + " signed two different entries at seq " +
                                                         std::to_string(proof->seq) + " (fork proof)"});
         }
+      } else if (r.checkpoint) {
+        after_checkpoint = true;
+        ++report.witnesses.checkpoint_records;
+        for (PartyIndex p = 0; p < 2; ++p) coverage.SetKeys(p, CheckpointKeys(schedule, p, index.feeds[p].last_signed));
+        for (CheckpointProblem& problem : coverage.Add(r.index, *r.checkpoint)) {
+          report.AddFinding({problem.fork ? FindingKind::kFork : FindingKind::kViolation, std::move(problem.where),
+                             std::move(problem.what)});
+        }
       }
     }
   }
@@ -485,6 +578,18 @@ Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& opt
                                                          " entries after a feed's first violation or fork were not checked"});
   }
   report.audited = Audited(reader, index.feeds[0].head, index.feeds[1].head, options);
+  coverage.Finish();
+  SummarizeWitnesses(charter, coverage, options, report);
+  for (PartyIndex p = 0; p < 2; ++p) {  // each entry's declared time against its evidence
+    std::vector<int64_t> times = std::move(index.feeds[p].times);
+    for (uint64_t seq = 1; seq <= times.size(); ++seq) {
+      const std::optional<EntryEvidence> ev = coverage.Earliest(p, seq);
+      if (!ev) break;  // no later entry is covered either
+      if (std::optional<AuditFinding> f = TimeFinding(charter, p, seq, times[seq - 1], *ev)) {
+        report.AddFinding(std::move(*f));
+      }
+    }
+  }
 
   // Pass 2: replay the verified entries in canonical order (L, party, seq).
   // Only the first 8 bytes of each ID are kept to notice a file that changes
@@ -542,7 +647,7 @@ Result<AuditReport> AuditBundle(const std::string& path, const AuditOptions& opt
     if (want_timeline) {
       report.timeline.push_back(
           TimelineItem{StatementRef{p, seq, e.id, e.time_ms(), e.entry.has_seen() ? e.entry.seen().seq() : 0},
-                       kind, TargetOf(e.entry), DescribeEntry(charter, e.entry)});
+                       kind, TargetOf(e.entry), DescribeEntry(charter, e.entry), coverage.Earliest(p, seq)});
     } else if (options.max_timeline > 0) {
       report.timeline_truncated = true;
     }
@@ -612,6 +717,88 @@ static nlohmann::json AuditedJson(const Charter& c, const AuditSubject& a) {
           {"audited_at", IsoTime(a.audited_ms)}};
 }
 
+// The text report's section on witnesses: coverage per feed and, per run of
+// entries, the earliest cosignature covering them (docs/PROTOCOL.md §13).
+static std::string RenderWitnesses(const Charter& c, const AuditReport& report) {
+  const WitnessSummary& w = report.witnesses;
+  std::ostringstream out;
+  out << "\nWitnesses (cosigned checkpoints of each feed):\n";
+  if (c.witnesses().empty()) {
+    out << "  the charter lists no witness";
+  } else {
+    out << "  charter witnesses:";
+    for (size_t i = 0; i < c.witnesses().size(); ++i) {
+      out << (i ? "," : "") << " \"" << Printable(c.witnesses()[i].name) << "\"";
+    }
+    out << "; audits require " << w.required << (w.enforced ? " (required by this audit)" : " (reported, not required)");
+  }
+  out << "\n  checkpoint records: " << w.checkpoint_records << ", " << w.valid_checkpoints << " valid\n";
+  for (PartyIndex p = 0; p < 2; ++p) {
+    const WitnessSummary::Feed& f = w.feeds[p];
+    const std::string& code = c.party_code(p);
+    out << "  " << code << ": head #" << f.head;
+    for (size_t i = 0; i < f.by_witness.size(); ++i) {
+      out << "; \"" << Printable(c.witnesses()[i].name) << "\" cosigned "
+          << (f.by_witness[i] ? "up to #" + std::to_string(f.by_witness[i]) : std::string("nothing"));
+    }
+    out << "\n";
+    for (const EvidenceRun& r : f.runs) {
+      out << "    " << code << "#" << r.from;
+      if (r.to > r.from) out << "..#" << r.to;
+      out << " " << DescribeEvidence(c, r.evidence) << " (checkpoint of " << r.evidence.size << ", record "
+          << r.evidence.record << ")\n";
+    }
+    if (f.runs_omitted) out << "    … and " << f.runs_omitted << " more ranges, not listed\n";
+    if (f.runs.empty() || f.runs.back().to < f.head) {
+      const uint64_t from = f.runs.empty() ? 1 : f.runs.back().to + 1;
+      if (f.head >= from && f.runs_omitted == 0) {
+        out << "    " << code << "#" << from;
+        if (f.head > from) out << "..#" << f.head;
+        out << " no witness evidence\n";
+      }
+    }
+  }
+  for (const std::string& tail : UnwitnessedTails(c, w)) out << "  " << tail << "\n";
+  return out.str();
+}
+
+static nlohmann::json WitnessesJson(const Charter& c, const AuditReport& report) {
+  const WitnessSummary& w = report.witnesses;
+  nlohmann::json j;
+  j["charter"] = nlohmann::json::array();
+  for (const CharterWitness& cw : c.witnesses()) j["charter"].push_back({{"name", cw.name}, {"key", ToHex(cw.key)}});
+  j["required"] = w.required;
+  j["enforced"] = w.enforced;
+  j["met"] = w.met();
+  j["unwitnessed"] = UnwitnessedTails(c, w);
+  j["checkpoint_records"] = w.checkpoint_records;
+  j["valid_checkpoints"] = w.valid_checkpoints;
+  j["feeds"] = nlohmann::json::object();
+  for (PartyIndex p = 0; p < 2; ++p) {
+    const WitnessSummary::Feed& f = w.feeds[p];
+    nlohmann::json by = nlohmann::json::array();
+    for (size_t i = 0; i < f.by_witness.size(); ++i) {
+      by.push_back({{"witness", c.witnesses()[i].name}, {"size", f.by_witness[i]}});
+    }
+    nlohmann::json runs = nlohmann::json::array();
+    for (const EvidenceRun& r : f.runs) {
+      runs.push_back({{"from", r.from},
+                      {"to", r.to},
+                      {"existed_by", IsoTime(static_cast<int64_t>(std::min<uint64_t>(r.evidence.time_s,
+                                                                                      INT64_MAX / 1000 - 1)) * 1000)},
+                      {"witness", c.witnesses()[r.evidence.witness].name},
+                      {"checkpoint_size", r.evidence.size},
+                      {"record", r.evidence.record}});
+    }
+    j["feeds"][c.party_code(p)] = {{"head", f.head},
+                                   {"covered", f.covered},
+                                   {"by_witness", std::move(by)},
+                                   {"evidence", std::move(runs)},
+                                   {"evidence_omitted", f.runs_omitted}};
+  }
+  return j;
+}
+
 std::string RenderAudit(const AuditReport& report) {
   const Charter c = Charter::Parse(report.charter_bytes).value();
   std::ostringstream out;
@@ -656,6 +843,7 @@ std::string RenderAudit(const AuditReport& report) {
         << d["count"].get<uint64_t>() << " records) to " << d["to"].get<std::string>() << "\n";
   }
   if (disclosures.empty()) out << "  none\n";
+  out << RenderWitnesses(c, report);
   // The claims, the tail of `unilateral`, are listed once: by RenderList
   // above, under "One-sided claims". Here the rest of one side's word.
   const size_t others = report.unilateral.size() - std::min(report.unilateral.size(), report.state.claims.size());
@@ -670,6 +858,13 @@ std::string RenderAudit(const AuditReport& report) {
     out << (kind == kFindingKinds[0] ? "" : ", ") << n << " " << (n == 1 ? InfoOf(kind).one : InfoOf(kind).many);
   }
   out << "; " << report.unilateral.size() + report.state.claims_omitted << " one-sided claims\n";
+  if (report.witnesses.enforced) {
+    const std::vector<std::string> tails = UnwitnessedTails(c, report.witnesses);
+    out << "Witnesses required (" << report.witnesses.required << "): ";
+    if (tails.empty()) out << "MET — both feeds' heads are covered\n";
+    for (size_t i = 0; i < tails.size(); ++i) out << (i ? "; " : "NOT MET — ") << tails[i];
+    if (!tails.empty()) out << "\n";
+  }
   return out.str();
 }
 
@@ -705,6 +900,7 @@ nlohmann::json AuditJson(const AuditReport& report) {
     j["key_rotations"].push_back(std::move(row));
   }
   j["manifest_disclosures"] = ManifestDisclosures(c, report);
+  j["witnesses"] = WitnessesJson(c, report);
   j["state"] = StateJson(c, report.state);
   return j;
 }

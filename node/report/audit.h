@@ -11,8 +11,12 @@
 //   discrepancies handover vs receipt counts, counts vs agreed, reconciliation;
 //   compromised   entries signed with a key their author declared compromised
 //                 (without effect);
+//   time          entries whose declared time contradicts the witnesses'
+//                 cosignatures (witness_coverage.h);
 // and every key rotation: who rotated where, and whether it is in effect;
-// and every manifest disclosure on record.
+// and every manifest disclosure on record; and what the bundle's cosigned
+// checkpoints prove (WitnessSummary): how far each witness cosigned each
+// feed, and when a witness had seen each entry.
 //
 // Thread safety: pure functions over their inputs.
 #pragma once
@@ -30,6 +34,7 @@
 #include "crypto/status.h"
 #include "node/protocol/agreements.h"
 #include "node/protocol/charter.h"
+#include "node/report/witness_coverage.h"
 
 namespace parley {
 
@@ -54,7 +59,10 @@ namespace parley {
     "entries signed with a compromised key", "f-void",                                                            \
     "signed with a key its owner later declared stolen: kept, without effect")                                    \
   X(kVoidLink, "void-link", false, "void link", "void links", "f-void",                                          \
-    "a statement that stands while one of its links (counters, amends) has no effect")
+    "a statement that stands while one of its links (counters, amends) has no effect")                            \
+  X(kTime, "time", false, "time finding", "time findings", "f-warn",                                             \
+    "an entry's declared time contradicts the witnesses' cosignatures: after a witness had seen it, or before a "  \
+    "witness's earlier checkpoint that did not hold it (possible backdating)")
 
 enum class FindingKind : uint8_t {
 #define PARLEY_FINDING_ENUMERATOR(id, ...) id,
@@ -115,12 +123,38 @@ struct TimelineItem {
   v1::Entry::BodyCase kind = v1::Entry::BODY_NOT_SET;
   std::optional<Digest> target;  // the proposal/agreement/entry it refers to
   std::string text;              // one-line description
+  std::optional<EntryEvidence> evidence;  // the earliest witness cosignature covering it, if any
 };
 
 struct AuditOptions {
   int64_t now_ms = 0;          // when open proposals are judged expired; the report's time of audit
   int threads = 2;             // signature verification threads
   size_t max_timeline = 20000; // timeline items kept (0 = none)
+  // `--require-witnesses [K]`: each feed's head must be covered by K
+  // cosignatures of distinct charter witnesses, else exit 1
+  // (docs/PROTOCOL.md §13). K unset: the charter's required_cosignatures.
+  bool require_witnesses = false;
+  std::optional<uint32_t> required_cosignatures;
+};
+
+// The evidence runs of one feed a report lists; the rest are counted.
+inline constexpr size_t kMaxEvidenceRuns = 100;
+
+// What the bundle's cosigned checkpoints prove (docs/PROTOCOL.md §13).
+struct WitnessSummary {
+  uint64_t checkpoint_records = 0;  // checkpoint records read
+  uint64_t valid_checkpoints = 0;   // of them, valid (party-signed, root of the bundle's feed)
+  uint32_t required = 0;            // K: --require-witnesses K, else the charter's
+  bool enforced = false;            // --require-witnesses given
+  struct Feed {
+    uint64_t head = 0;                    // the verified head (AuditSubject::heads)
+    std::vector<uint64_t> by_witness;     // per charter witness: the largest size it cosigned
+    uint64_t covered = 0;                 // entries 1..covered covered by `required` distinct witnesses
+    std::vector<EvidenceRun> runs;        // entries 1..head with evidence, grouped
+    uint64_t runs_omitted = 0;
+  } feeds[2];
+  // True iff every feed's head is covered by `required` witnesses.
+  bool met() const { return feeds[0].covered >= feeds[0].head && feeds[1].covered >= feeds[1].head; }
 };
 
 // What an audit audited, with what and when: every report (text, JSON, HTML)
@@ -176,6 +210,7 @@ struct AuditReport {
   LedgerState state;
   std::vector<TimelineItem> timeline;  // canonical order; see max_timeline
   bool timeline_truncated = false;
+  WitnessSummary witnesses;
 
   // Keeps `f` in `findings`, or only counts it once its kind has
   // kMaxFindingsPerKind there.
@@ -188,12 +223,14 @@ struct AuditReport {
   uint64_t Omitted(std::string_view name) const;
 
   bool clean() const;  // no finding of an unclean kind: violation, fork (compromised entries are not violations)
-  int exit_code() const { return clean() ? 0 : 1; }
+  // 1 if not clean, or if witnesses are required and a feed's head is not covered.
+  int exit_code() const { return clean() && (!witnesses.enforced || witnesses.met()) ? 0 : 1; }
 };
 
 // Audits the bundle at `path`, streaming it: memory grows with the number of
-// valid entries by about 100 bytes each, never with their size, nor with the
-// number of records it rejects (see kMaxFindingsPerKind). Signatures are
+// valid entries by about 100 bytes each (plus 32 for its RFC 6962 leaf hash,
+// and 8 for its declared time when the charter lists witnesses), never with
+// their size, nor with the number of records it rejects (see kMaxFindingsPerKind). Signatures are
 // verified on `threads` threads. An error Status means unusable input (not a
 // bundle, truncated, unknown version, charter unreadable, wrong trailer
 // counts, data after the trailer: docs/PROTOCOL.md §12.1): exit code 2.
@@ -213,6 +250,12 @@ std::string DescribeHead(const Charter& charter, PartyIndex party, const FeedHea
 // "parley 0.1.0 (protocol v1, commit 1a2b3c4d5e6f) at 2025-06-08T12:00:00Z":
 // the build that audited and when.
 std::string AuditedBy(const AuditSubject& audited);
+
+// "RU#41..#57 not covered by 1 witness" for each feed whose head the
+// required witnesses do not cover (empty when both are).
+std::vector<std::string> UnwitnessedTails(const Charter& charter, const WitnessSummary& w);
+// "existed by 2025-06-08T12:00:00Z, per witness \"W\"" (the name through Printable).
+std::string DescribeEvidence(const Charter& charter, const EntryEvidence& evidence);
 
 // The human report and the machine one (schema in docs/PROTOCOL.md §13).
 std::string RenderAudit(const AuditReport& report);

@@ -177,7 +177,8 @@ struct Marker {
   std::string description;  // with other entries named "CODE#seq"
 };
 
-void RenderTimeline(std::ostringstream& out, const AuditReport& report, const Parties& parties) {
+void RenderTimeline(std::ostringstream& out, const AuditReport& report, const Parties& parties,
+                    const Charter* charter) {
   const LedgerState& s = report.state;
   const size_t n = std::min(report.timeline.size(), kMaxHtmlTimeline);
 
@@ -267,6 +268,16 @@ void RenderTimeline(std::ostringstream& out, const AuditReport& report, const Pa
         << "<text class=\"idx\" x=\"10\" y=\"" << y + 24 << "\">" << i + 1 << "</text>"
         << "<text class=\"clock\" x=\"10\" y=\"" << y + 42 << "\">"
         << E(FormatUtc(report.timeline[i].at.time_ms, "%Y-%m-%d %H:%M:%S")) << "</text>\n";
+    // The witness mark on the time axis: when a witness had seen the entry.
+    if (const auto& ev = report.timeline[i].evidence; ev && charter) {
+      const int64_t seen_ms = static_cast<int64_t>(std::min<uint64_t>(ev->time_s, INT64_MAX / 1000 - 1)) * 1000;
+      out << "<g class=\"witness-mark\" data-party=\"" << E(parties.code[report.timeline[i].at.party & 1])
+          << "\" data-seq=\"" << report.timeline[i].at.seq << "\" data-witness=\""
+          << E(charter->witnesses()[ev->witness].name) << "\"><title>" << E(DescribeEvidence(*charter, *ev))
+          << " (cosigned a checkpoint of " << ev->size << " entries, bundle record " << ev->record
+          << ")</title><text class=\"witnessed\" x=\"10\" y=\"" << y + 55 << "\">&#10003; seen by "
+          << E(FormatUtc(seen_ms, "%H:%M:%S")) << "</text></g>\n";
+    }
   }
   out << "</g>\n";
   out << "<text class=\"axis\" x=\"" << (kInner[0] + kInner[1]) / 2 << "\" y=\"52\" text-anchor=\"middle\">"
@@ -307,6 +318,7 @@ void RenderTimeline(std::ostringstream& out, const AuditReport& report, const Pa
       } else {
         out << "\nHad seen nothing of the other feed";
       }
+      if (it.evidence && charter) out << "\nWitnessed: " << E(DescribeEvidence(*charter, *it.evidence));
       out << "\nID " << ToHex(it.at.id) << "</title>";
       const char* cls = m.fully_void ? "st-void" : m.has_look ? m.look.cls : m.one_sided ? "st-claim" : "st-plain";
       out << "<rect class=\"box " << cls << "\" x=\"" << x << "\" y=\"" << y << "\" width=\"" << kBoxW
@@ -493,6 +505,44 @@ void RenderFindingRow(std::ostringstream& out, std::string_view kind, std::strin
       << "</span></td><td>" << E(where) << "</td><td>" << E(what) << "</td></tr>\n";
 }
 
+// The witnesses section (table id="witnesses"): per feed, how far each
+// charter witness cosigned, what the required number covers, and the
+// evidence runs (docs/PROTOCOL.md §13).
+void RenderWitnesses(std::ostringstream& out, const AuditReport& report, const Charter& c, const Parties& parties) {
+  const WitnessSummary& w = report.witnesses;
+  out << "<section>\n<h2>Witnesses</h2>\n<p class=\"muted\">Independent witnesses cosign each side&#39;s "
+         "checkpoints with their own clock: a cosignature proves the entries it covers existed by that time. "
+      << w.checkpoint_records << " checkpoint records, " << w.valid_checkpoints << " valid; audits require "
+      << w.required << (w.required == 1 ? " witness" : " witnesses")
+      << (w.enforced ? " (required by this audit)" : " (reported, not required)") << ".</p>\n";
+  const std::vector<std::string> tails = UnwitnessedTails(c, w);
+  if (w.enforced || !tails.empty()) {
+    out << "<p id=\"witness-verdict\" class=\"" << (tails.empty() ? "muted" : "warn") << "\">"
+        << (tails.empty() ? "Both feeds are covered." : "Not covered: ");
+    for (size_t i = 0; i < tails.size(); ++i) out << (i ? "; " : "") << E(tails[i]);
+    out << "</p>\n";
+  }
+  out << "<table class=\"grid\" id=\"witnesses\">\n<thead><tr><th>Feed</th><th>Head</th>";
+  for (const CharterWitness& cw : c.witnesses()) out << "<th>cosigned by &quot;" << E(cw.name) << "&quot;</th>";
+  out << "<th>Time evidence</th></tr></thead>\n<tbody>\n";
+  for (PartyIndex p = 0; p < 2; ++p) {
+    const WitnessSummary::Feed& f = w.feeds[p];
+    out << "<tr data-party=\"" << E(parties.code[p]) << "\"><td>" << E(parties.code[p]) << "</td><td>#" << f.head
+        << "</td>";
+    for (uint64_t size : f.by_witness) out << "<td>" << (size ? "up to #" + std::to_string(size) : "nothing") << "</td>";
+    out << "<td><ul>";
+    for (const EvidenceRun& r : f.runs) {
+      out << "<li>" << E(parties.code[p]) << "#" << r.from;
+      if (r.to > r.from) out << "..#" << r.to;
+      out << " " << E(DescribeEvidence(c, r.evidence)) << "</li>";
+    }
+    if (f.runs_omitted) out << "<li>… and " << f.runs_omitted << " more ranges</li>";
+    if (f.runs.empty()) out << "<li class=\"muted\">no witness evidence</li>";
+    out << "</ul></td></tr>\n";
+  }
+  out << "</tbody></table>\n</section>\n";
+}
+
 void RenderFindings(std::ostringstream& out, const std::vector<AuditFinding>& findings) {
   out << "<table class=\"grid\" id=\"findings\">\n<thead><tr><th>Kind</th><th>Where</th><th>What</th></tr></thead>\n<tbody>\n";
   if (findings.empty()) out << "<tr><td colspan=\"3\" class=\"muted\">No findings.</td></tr>\n";
@@ -556,6 +606,7 @@ table.facts td { padding: 5px 0; vertical-align: top; }
 #timeline .rule { stroke: #e6e9ed; stroke-width: 1; }
 #timeline .idx { font-size: 14px; font-weight: bold; fill: var(--ink); }
 #timeline .clock { font-size: 11px; fill: var(--muted); }
+#timeline .witnessed { font-size: 10px; fill: var(--green); }
 #timeline .box { stroke-width: 2; }
 #timeline .lbl { font-size: 14px; font-weight: bold; fill: var(--ink); }
 #timeline .desc { font-size: 12.5px; fill: #2c3a48; }
@@ -737,7 +788,7 @@ std::string RenderAuditHtml(const AuditReport& report) {
         << " statements only; the tables below cover the whole ledger.</p>\n";
   }
   out << "<div class=\"scroll\">\n";
-  RenderTimeline(out, report, parties);
+  RenderTimeline(out, report, parties, charter ? &*charter : nullptr);
   out << "</div>\n</section>\n";
 
   // --- agreements ---
@@ -746,6 +797,9 @@ std::string RenderAuditHtml(const AuditReport& report) {
          "proposal alone, never accepted by the other. Windows are as proposed by the proposer.</p>\n";
   RenderAgreements(out, report, parties);
   out << "</section>\n";
+
+  // --- witnesses ---
+  if (charter) RenderWitnesses(out, report, *charter, parties);
 
   // --- findings ---
   out << "<section>\n<h2>Findings</h2>\n";
