@@ -184,5 +184,59 @@ TEST_CASE("Witnessing: coalesces a burst of appends and retries a failing witnes
   MESSAGE("200 appends took " << std::chrono::duration_cast<milliseconds>(took).count() << " ms with witnessing on");
 }
 
+TEST_CASE("Witnessing: checkpoints of the peer's feed are stored when they match our copy, kept pending above it, "
+          "and a different root is a split view with nothing stored") {
+  auto ua = OpenLedger(kUA);
+  auto ru = OpenLedger(kRU);
+  for (int i = 0; i < 4; ++i) REQUIRE(ru->Append(test::Say("ru " + std::to_string(i)), test::kT0 + i));
+  auto envelopes = ru->ReadEnvelopes(kRU, 1, 10).value();
+  REQUIRE(ua->Ingest(envelopes[0]));
+  REQUIRE(ua->Ingest(envelopes[1]));
+  // RU's cosigned checkpoints at size 2 (ours has it) and 4 (ours has not yet).
+  auto cosigned_at = [&](size_t n, const std::string& first_leaf) {
+    std::vector<std::string> env(envelopes.begin(), envelopes.begin() + n);
+    if (!first_leaf.empty()) env[0] = first_leaf;
+    Checkpoint cp = FeedCheckpoint(ru->charter(), kRU, env);
+    auto note = ParseNote(SignFeedCheckpoint(test::PartyKey(kRU), ru->charter(), kRU, cp)).value();
+    note.signatures.push_back(Cosign(WitnessKey(), "w.example/1", note.text, 1750000000));
+    return FormatNote(note);
+  };
+  KeyRing keys(test::PartyKey(kUA), nullptr);
+  CheckpointBook book(*ua, nullptr);
+  REQUIRE(book.Load().ok());
+  Witnessing::SubmitFn submit = [](const WitnessEndpoint&, const MerkleTree&, const std::string&,
+                                   uint64_t) -> Result<SubmitOutcome> { return Status(Code::kUnavailable, "off"); };
+  Witnessing::GetFn get = [](const std::string&) -> Result<std::string> { return Status(Code::kNotFound, "none"); };
+  Witnessing w(*ua, keys, book, nullptr, submit, get);
+  w.Start();
+  auto wait_for = [](const std::function<bool()>& cond) {
+    const auto end = Clock::now() + std::chrono::seconds(5);
+    while (!cond() && Clock::now() < end) std::this_thread::sleep_for(milliseconds(10));
+    return cond();
+  };
+  w.Offer(kRU, {cosigned_at(2, ""), cosigned_at(4, "")}, "the node of RU");
+  CHECK(wait_for([&] { return book.cosigned(0, kRU).first == 2; }));
+  std::this_thread::sleep_for(milliseconds(200));
+  CHECK(book.cosigned(0, kRU).first == 2);  // size 4 waits for our copy
+  REQUIRE(ua->Ingest(envelopes[2]));
+  REQUIRE(ua->Ingest(envelopes[3]));
+  CHECK(wait_for([&] { return book.cosigned(0, kRU).first == 4; }));
+  CHECK(book.alarms().empty());
+  const auto stored = book.Read(kRU, 0, 10).value();
+  CHECK(stored.size() == 2);
+
+  // A validly signed and cosigned checkpoint over another first entry.
+  w.Offer(kRU, {cosigned_at(3, "a different first entry")}, "the node of RU");
+  CHECK(wait_for([&] { return !book.alarms().empty(); }));
+  REQUIRE(book.alarms().size() == 1);
+  CHECK(book.alarms()[0].rfind("split view: the node of RU holds a checkpoint of RU's feed at size 3", 0) == 0);
+  CHECK(book.Read(kRU, 0, 10).value() == stored);  // nothing stored, nothing changed
+  // Junk from the peer is refused without an alarm.
+  w.Offer(kRU, {"junk", cosigned_at(2, "").substr(1)}, "the node of RU");
+  std::this_thread::sleep_for(milliseconds(200));
+  CHECK(book.alarms().size() == 1);
+  w.Stop();
+}
+
 }  // namespace
 }  // namespace parley

@@ -282,11 +282,11 @@ void CheckpointBook::RaiseAlarm(const std::string& kind, const std::string& deta
   const int64_t now = NowMs();
   const std::string record = kind + "\n" + std::to_string(now) + "\n" + detail + "\n\n" + evidence;
   const std::string key = "x" + Sha256(kind + "\n" + detail + "\n\n" + evidence).str();
-  Log(LogLevel::kError, "witness alarm", {{"kind", kind}, {"detail", Printable(detail)}});
-  if (metrics_) metrics_->WitnessAlarm();
   std::lock_guard lock(alarm_mu_);
   auto have = ledger_.GetSideRow(key);
-  if (have && *have) return;  // the same evidence is kept once
+  if (have && *have) return;  // the same evidence is kept, logged and counted once
+  Log(LogLevel::kError, "witness alarm", {{"kind", kind}, {"detail", Printable(detail)}});
+  if (metrics_) metrics_->WitnessAlarm();
   WriteBatch batch;
   batch.Put(key, record);
   if (Status s = ledger_.WriteSideRows(batch); !s.ok()) {

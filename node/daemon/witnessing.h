@@ -142,8 +142,8 @@ class CheckpointBook {
   // The largest stored size of `party`'s feed (0: none).
   uint64_t largest(PartyIndex party) const;
 
-  // Raises an alarm: kept as evidence (a side row named by its SHA-256, so
-  // the same evidence is kept once), logged at error level, counted.
+  // Raises an alarm: kept as evidence (a side row named by its SHA-256),
+  // logged at error level, counted — once per distinct evidence.
   void RaiseAlarm(const std::string& kind, const std::string& detail, const std::string& evidence);
   // Every alarm kept, as "<kind>: <detail>" (oldest first).
   std::vector<std::string> alarms() const;
