@@ -186,6 +186,10 @@ TEST_SUITE("e2e") {
     CHECK(count >= 2);
     CHECK(largest[kUA] == 3);
     CHECK(largest[kRU] == 2);
+    // The audit reads such a bundle as before.
+    auto audit = test::RunParley({"audit", bundle.string()});
+    const std::string audit_text = audit.out + audit.err;
+    CHECK_MESSAGE(audit.code == 0, audit_text);
   }
 
   TEST_CASE("witnessed nodes: with the witness down both keep signing, and are cosigned to their heads when it returns") {
