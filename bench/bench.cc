@@ -12,7 +12,7 @@
 // without gRPC, a no-write RPC, DecodeEntry alone, CPU per process).
 //
 // Usage: parley_bench [--entries N] [--seconds S] [--statements N]
-//                     [--clients 1,8] [--only appends,catchup,latency]
+//                     [--clients 1,8] [--only appends,catchup,latency,witnessed]
 #include <leveldb/db.h>
 #include <leveldb/write_batch.h>
 
@@ -33,7 +33,9 @@
 
 #include "../tests/node_harness.h"
 #include "crypto/sign.h"
+#include "node/daemon/witnessing.h"
 #include "node/ledger/ledger.h"
+#include "node/protocol/feed_log.h"
 #include "node/store/store.h"
 
 namespace parley::bench {
@@ -667,6 +669,74 @@ void BenchLatency(int statements, const LevelDbBaseline& ldb) {
          Fmt(p99 / ldb.put_p50_ms, 2) + "x", "<= 3 ms", ok && p99 <= 3.0);
 }
 
+// --- witnessing: appends with it on vs off ------------------------------------
+
+// In-process Ledger::Append (LevelDB, synced, high-water mark) on a charter
+// naming one witness, with the node's witnessing threads off and on. The
+// witness is an in-process function that cosigns at once, so what is
+// measured is what witnessing costs the append path (tree upkeep, signing
+// and storing checkpoints, on their own threads) without the network.
+void BenchWitnessedAppends(double seconds) {
+  std::printf("\n== witnessing: appends with it on vs off (in-process Ledger, 8 threads) ==\n");
+  const SecretKey wkey = SecretKey::FromSeed(test::SeedFrom(0x78));
+  CharterDraft d;
+  d.title = "bench";
+  d.parties[0] = {"UA", "UA", test::PartyKey(kUA).public_key()};
+  d.parties[1] = {"RU", "RU", test::PartyKey(kRU).public_key()};
+  d.created_ms = test::kT0;
+  d.witnesses.push_back({"bench/witness", wkey.public_key(), "http://127.0.0.1:9"});
+  std::string charter = NewUnsignedCharter(d).value();
+  for (PartyIndex p = 0; p < 2; ++p) charter = Charter::Parse(charter).value().Sign(test::PartyKey(p)).value();
+  TempDir dir;
+  auto store = OpenLevelDbStore(dir.path() / "data");
+  PARLEY_CHECK(store.has_value());
+  LedgerOptions o;
+  o.self = kUA;
+  o.key = test::PartyKey(kUA);
+  o.high_water_mark = dir.path() / "key.hwm";
+  auto ledger = Ledger::Open(std::move(*store), charter, std::move(o));
+  PARLEY_CHECK(ledger.has_value());
+  KeyRing keys(test::PartyKey(kUA), nullptr);
+  std::atomic<uint64_t> submissions{0};
+  Witnessing::SubmitFn submit = [&](const WitnessEndpoint& e, const MerkleTree& tree, const std::string& note,
+                                    uint64_t) -> Result<SubmitOutcome> {
+    ++submissions;
+    auto n = ParseNote(note);
+    if (!n) return n.error();
+    SubmitOutcome out;
+    out.size = tree.size();
+    out.timestamp = static_cast<uint64_t>(WallMs() / 1000);
+    out.cosignature = Cosign(wkey, e.key.name, n->text, out.timestamp);
+    return out;
+  };
+  Witnessing::GetFn get = [](const std::string&) -> Result<std::string> { return Status(Code::kNotFound, "-"); };
+  double rate[2] = {0, 0};
+  int runs[2] = {0, 0};
+  uint64_t tag = 0;
+  for (int round = 0; round < 4; ++round) {
+    const bool on = round % 2 == 1;
+    CheckpointBook book(**ledger, nullptr);
+    PARLEY_CHECK(book.Load().ok());
+    std::unique_ptr<Witnessing> w;
+    if (on) {
+      w = std::make_unique<Witnessing>(**ledger, keys, book, nullptr, submit, get);
+      w->Start();
+    }
+    RunResult r = Hammer(8, seconds / 2, -1, [](int) {}, [&](int c, uint64_t n) -> Status {
+      auto e = (*ledger)->Append(Body(n), WallMs(), "w" + std::to_string(tag) + "-" + std::to_string(c) + "-" + std::to_string(n));
+      return e ? Status::Ok() : e.error();
+    });
+    ++tag;
+    if (w) w->Stop();
+    PrintRun(on ? "Ledger::Append, witnessing on" : "Ledger::Append, witnessing off", 8, r, false);
+    rate[on] += r.per_s;
+    ++runs[on];
+  }
+  const double off = rate[0] / runs[0], on = rate[1] / runs[1];
+  std::printf("  %" PRIu64 " submissions to the in-process witness while on\n", submissions.load());
+  AddRow("appends/s with witnessing on", Fmt(on), Fmt(off) + " off", Fmt(on / off, 2) + "x", ">= 0.9x", on / off >= 0.9);
+}
+
 }  // namespace
 }  // namespace parley::bench
 
@@ -698,7 +768,7 @@ int main(int argc, char** argv) {
       for (std::string p; std::getline(ss, p, ',');) only.insert(p);
     } else {
       std::fprintf(a == "--help" || a == "-h" ? stdout : stderr,
-                   "usage: %s [--entries N] [--seconds S] [--statements N] [--clients 1,8]\n                   [--only appends,catchup,latency]\n",
+                   "usage: %s [--entries N] [--seconds S] [--statements N] [--clients 1,8]\n                   [--only appends,catchup,latency,witnessed]\n",
                    argv[0]);
       return a == "--help" || a == "-h" ? 0 : 2;
     }
@@ -736,6 +806,7 @@ int main(int argc, char** argv) {
   if (want("appends")) BenchAppends(seconds, clients, ldb);
   if (want("catchup")) BenchCatchUp(entries, verify);
   if (want("latency")) BenchLatency(statements, ldb);
+  if (want("witnessed")) BenchWitnessedAppends(seconds);
 
   // The machine is shared: re-measure the two baselines to show drift.
   std::printf("\n== baselines again (drift check) ==\n");

@@ -228,7 +228,8 @@ TEST_CASE("metrics: heads, appends, ingests, refusals, peer calls and the peer l
                            "parley_entries_refused_total", "parley_peer_calls_refused_total",
                            "parley_fork_proofs", "parley_fork_proofs_stored_total",
                            "parley_append_latency_seconds", "parley_catchup_remaining_entries",
-                           "parley_signing_blocked"}) {
+                           "parley_signing_blocked", "parley_witness_alarms_total",
+                           "parley_checkpoints_cosigned_total"}) {
     CHECK_MESSAGE(first->find(std::string("# HELP ") + name + " ") != std::string::npos, name);
   }
   CHECK(Sample(*first, "parley_entries_appended_total") == 0);

@@ -1,5 +1,7 @@
 #include "node/cli/client.h"
 
+#include "node/tlog/checkpoint.h"
+
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
@@ -180,6 +182,30 @@ Result<v1::ForkProofs> OperatorClient::GetForkProofs() {
   grpc::Status s = stub_->GetForkProofs(&ctx, v1::GetForkProofsRequest(), &resp);
   if (!s.ok()) return Convert(s);
   return resp;
+}
+
+Result<std::vector<std::string>> OperatorClient::GetCheckpoints(PartyIndex party) {
+  std::vector<std::string> out;
+  uint64_t from = 0;
+  for (;;) {
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    v1::GetCheckpointsRequest req;
+    req.set_party(party);
+    req.set_from_size(from);
+    v1::Checkpoints resp;
+    grpc::Status s = stub_->GetCheckpoints(&ctx, req, &resp);
+    if (!s.ok()) return Convert(s);
+    if (resp.notes().empty()) return out;
+    for (const std::string& n : resp.notes()) out.push_back(n);
+    // The next call starts after the last size answered (the note's second line).
+    const std::string& last = resp.notes(resp.notes_size() - 1);
+    const size_t a = last.find('\n');
+    const size_t b = a == std::string::npos ? a : last.find('\n', a + 1);
+    auto size = b == std::string::npos ? std::nullopt : ParseTlogDecimal(std::string_view(last).substr(a + 1, b - a - 1));
+    if (!size || *size + 1 <= from) return Status(Code::kDataLoss, "the node answered checkpoints out of order");
+    from = *size + 1;
+  }
 }
 
 template <class Req, class Resp, class Method>

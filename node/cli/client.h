@@ -44,6 +44,9 @@ class OperatorClient {
   Result<v1::SubmitResponse> RotateKey(const Seed& new_key_seed, uint64_t compromised_from,
                                        const std::string& request_id);
   Result<v1::ForkProofs> GetForkProofs();
+  // Every cosigned checkpoint the node stores of `party`'s feed, in size
+  // order (as many GetCheckpoints calls as it takes).
+  Result<std::vector<std::string>> GetCheckpoints(PartyIndex party);
   // Manifests (operator.proto); these calls may take a while for a large
   // manifest and have a 5-minute deadline.
   Result<v1::ManifestInfo> CommitManifest(v1::ManifestKind kind, std::string csv);

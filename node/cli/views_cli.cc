@@ -149,6 +149,16 @@ int CmdStatus(const Common& c, const HealthLimits& limits) {
     }
     j["alarms"] = nlohmann::json::array();
     for (const auto& a : st->alarms()) j["alarms"].push_back(a);
+    j["witnesses"] = nlohmann::json::array();
+    for (const auto& w : st->witnesses()) {
+      j["witnesses"].push_back({{"witness", w.witness()},
+                                {"feed", charter->party_code(w.party())},
+                                {"cosigned_size", w.cosigned_size()},
+                                {"cosigned_time", w.cosigned_time() ? IsoTime(static_cast<int64_t>(w.cosigned_time()) * 1000) : ""},
+                                {"head", w.head()},
+                                {"unwitnessed", w.unwitnessed()},
+                                {"last_error", w.last_error()}});
+    }
     j["health"] = {{"state", HealthName(health.code)}, {"reasons", health.reasons}};
     j["started"] = IsoTime(st->started_ms());
     j["key_rotations"] = nlohmann::json::array();
@@ -189,6 +199,13 @@ int CmdStatus(const Common& c, const HealthLimits& limits) {
                 << " compromised";
     }
     std::cout << "\n";
+  }
+  for (const auto& w : st->witnesses()) {
+    std::cout << "  witness " << Printable(w.witness()) << ", feed " << charter->party_code(w.party()) << ": cosigned "
+              << w.cosigned_size() << " of " << w.head()
+              << (w.cosigned_time() ? " at " + IsoTime(static_cast<int64_t>(w.cosigned_time()) * 1000) : "")
+              << ", unwitnessed tail " << w.unwitnessed()
+              << (w.last_error().empty() ? "" : "  last error: " + Printable(w.last_error())) << "\n";
   }
   for (const auto& a : st->alarms()) std::cout << "  ALARM: " << Printable(a) << "\n";
   std::cout << "  health: " << (health.code == kHealthy ? "OK" : health.code == kDegraded ? "DEGRADED" : "ALARM");
@@ -259,6 +276,14 @@ int CmdExport(const Common& c, const std::string& out) {
   if (!forks) return Fail(forks.error());
   for (const auto& f : forks->proofs()) {
     if (Status fs = (*w)->AddForkProof(f); !fs.ok()) return Fail(fs);
+  }
+  // Every stored cosigned checkpoint of both feeds, one note a record.
+  for (PartyIndex p = 0; p < 2; ++p) {
+    auto notes = s->client->GetCheckpoints(p);
+    if (!notes) return Fail(notes.error());
+    for (const std::string& n : *notes) {
+      if (Status cs = (*w)->AddCheckpoint(n); !cs.ok()) return Fail(cs);
+    }
   }
   if (Status fs = (*w)->Finish(); !fs.ok()) return Fail(fs);
   if (c.json) {

@@ -24,4 +24,11 @@ std::shared_ptr<const SecretKey> KeyRing::TokenKey(const KeySchedule& schedule, 
   return key_;
 }
 
+std::shared_ptr<const SecretKey> KeyRing::Holding(const PublicKey& key) const {
+  std::lock_guard lock(mu_);
+  if (key_ && key_->public_key() == key) return key_;
+  if (next_ && next_->public_key() == key) return next_;
+  return nullptr;
+}
+
 }  // namespace parley

@@ -28,6 +28,9 @@ class KeyRing {
   // a pending rotation's new key, so the token key never has to change at the
   // instant the rotation takes effect), else the key.
   std::shared_ptr<const SecretKey> TokenKey(const KeySchedule& schedule, PartyIndex self) const;
+  // The held secret key whose public key is `key` (the key or the next
+  // key), or null: for signing checkpoints with the key in effect.
+  std::shared_ptr<const SecretKey> Holding(const PublicKey& key) const;
 
  private:
   mutable std::mutex mu_;

@@ -66,6 +66,8 @@ struct Metrics::Impl {
   prometheus::Counter* appended = nullptr;
   prometheus::Counter* ingested[2] = {nullptr, nullptr};  // by PartyIndex
   prometheus::Counter* forks_stored = nullptr;
+  prometheus::Counter* witness_alarms = nullptr;
+  prometheus::Counter* checkpoints_cosigned = nullptr;
   std::array<std::array<prometheus::Counter*, kViolations + 1>, 2> refused{};  // [source][violation or unnamed]
   prometheus::Family<prometheus::Counter>* peer_calls = nullptr;
   prometheus::Histogram* latency = nullptr;
@@ -172,6 +174,19 @@ Metrics::Metrics(const Ledger& ledger) : impl_(std::make_shared<Impl>(ledger)) {
                         .Help("Fork proofs stored since this node started (two entries signed at one seq).")
                         .Register(r)
                         .Add({});
+  m.witness_alarms = &prometheus::BuildCounter()
+                          .Name("parley_witness_alarms_total")
+                          .Help("Witness alarms raised since this node started (a witness refused our checkpoint "
+                                "as inconsistent, or has cosigned more of our feed than we hold, or a checkpoint of "
+                                "the peer's feed differs from our copy: a split view). Each is kept as evidence.")
+                          .Register(r)
+                          .Add({});
+  m.checkpoints_cosigned = &prometheus::BuildCounter()
+                                .Name("parley_checkpoints_cosigned_total")
+                                .Help("Cosignatures of our feed's checkpoints received from charter witnesses "
+                                      "since this node started.")
+                                .Register(r)
+                                .Add({});
   m.peer_calls = &prometheus::BuildCounter()
                       .Name("parley_peer_calls_refused_total")
                       .Help("Calls to this node's peer port that ended with an error, by gRPC status code "
@@ -272,6 +287,8 @@ void Metrics::EntriesIngested(PartyIndex party, uint64_t n) {
 }
 
 void Metrics::ForkProofStored() { impl_->forks_stored->Increment(); }
+void Metrics::WitnessAlarm() { impl_->witness_alarms->Increment(); }
+void Metrics::CheckpointCosigned() { impl_->checkpoints_cosigned->Increment(); }
 
 void Metrics::EntryRefused(RefusalSource source, const Status& why) {
   if (why.code() != Code::kRejected) return;

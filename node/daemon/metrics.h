@@ -59,6 +59,10 @@ class Metrics {
   void EntriesIngested(PartyIndex party, uint64_t n);
   // A fork proof stored through Ingest.
   void ForkProofStored();
+  // A witness alarm raised (node/daemon/witnessing.h).
+  void WitnessAlarm();
+  // A cosignature of our own checkpoint received from a witness.
+  void CheckpointCosigned();
   // An entry refused; counted only for kRejected (a violation), by name.
   void EntryRefused(RefusalSource source, const Status& why);
   // A call to the peer service that ended with `code` (not OK, not CANCELLED).

@@ -134,10 +134,26 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config, SecretKey ke
       }
     });
   }
+  // Nodes get witnessed (docs/PROTOCOL.md §15.7): our checkpoints go to the
+  // charter's witnesses, their cosignatures are kept and served.
+  node->checkpoints_ = std::make_unique<CheckpointBook>(*node->ledger_, metrics);
+  if (Status s = node->checkpoints_->Load(); !s.ok()) {
+    Log(LogLevel::kError, "cannot read the stored witness state", {{"reason", s.ToString()}});
+  }
+  {
+    Replicator* replicator = node->replicator_.get();
+    node->witnessing_ = std::make_unique<Witnessing>(
+        *node->ledger_, *node->keys_, *node->checkpoints_, metrics, nullptr, nullptr,
+        [replicator](PartyIndex party, uint64_t from) { return replicator->FetchCheckpoints(party, from); });
+    Witnessing* witnessing = node->witnessing_.get();
+    node->replicator_->OnCaughtUp([witnessing] { witnessing->Poke(); });
+  }
   node->peer_service_ = std::make_unique<PeerService>(*node->ledger_, node->manifests_.get(), metrics);
+  node->peer_service_->ServeCheckpoints(node->checkpoints_.get());
   node->operator_service_ =
       std::make_unique<OperatorService>(*node->ledger_, *node->replicator_, *node->keys_, *node->manifests_,
                                          *node->missing_manifests_, metrics);
+  node->operator_service_->ServeCheckpoints(node->checkpoints_.get());
   metrics->Watch(node->replicator_.get(), node->peer_service_.get());
 
   {
@@ -207,6 +223,7 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config, SecretKey ke
     }
   }
   node->replicator_->Start();
+  node->witnessing_->Start();
   const Charter& c = node->ledger_->charter();
   Log(LogLevel::kInfo, "node started",
       {{"party", c.party_code(*self)},
@@ -228,6 +245,7 @@ void Node::Shutdown() {
   if (operator_server_ && operator_server_->GetHealthCheckService()) {
     operator_server_->GetHealthCheckService()->SetServingStatus(false);  // stopping: NOT_SERVING
   }
+  if (witnessing_) witnessing_->Stop();
   if (replicator_) replicator_->Stop();
   if (peer_service_) peer_service_->Stop();
   if (operator_service_) operator_service_->Stop();

@@ -17,6 +17,7 @@
 #include "node/daemon/metrics.h"
 #include "node/daemon/peer_service.h"
 #include "node/daemon/replicator.h"
+#include "node/daemon/witnessing.h"
 #include "node/ledger/ledger.h"
 #include "node/manifest/manifest_store.h"
 #include "parley/v1/operator.grpc.pb.h"
@@ -57,6 +58,8 @@ class Node {
   std::unique_ptr<grpc::Server> peer_server_;
   std::unique_ptr<grpc::Server> operator_server_;
   std::unique_ptr<Replicator> replicator_;
+  std::unique_ptr<CheckpointBook> checkpoints_;
+  std::unique_ptr<Witnessing> witnessing_;  // declared last: stopped and destroyed first
   int peer_port_ = 0;
   bool stopped_ = false;
 };

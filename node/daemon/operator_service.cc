@@ -158,6 +158,10 @@ grpc::Status OperatorService::GetStatus(grpc::ServerContext*, const v1::StatusRe
   auto forks = ledger_.Forks();
   if (forks) resp->set_fork_proofs(static_cast<uint32_t>(forks->size()));
   if (auto blocked = ledger_.signing_blocked()) resp->add_alarms("signing stopped: " + *blocked);
+  if (checkpoints_) {
+    for (const std::string& a : checkpoints_->alarms()) resp->add_alarms("witness alarm: " + a);
+    checkpoints_->FillStatus(resp->mutable_witnesses());
+  }
   if (auto missing = missing_manifests_.Check()) {
     for (auto& m : *missing) *resp->add_missing_manifests() = std::move(m);
   }
@@ -173,6 +177,11 @@ grpc::Status OperatorService::GetStatus(grpc::ServerContext*, const v1::StatusRe
     }
   }
   return grpc::Status::OK;
+}
+
+grpc::Status OperatorService::GetCheckpoints(grpc::ServerContext*, const v1::GetCheckpointsRequest* req,
+                                             v1::Checkpoints* resp) {
+  return AnswerCheckpoints(checkpoints_, *req, resp);
 }
 
 grpc::Status OperatorService::RotateKey(grpc::ServerContext*, const v1::RotateKeyRequest* req,

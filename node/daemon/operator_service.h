@@ -19,6 +19,7 @@
 #include "node/daemon/keyring.h"
 #include "node/daemon/missing_manifests.h"
 #include "node/daemon/replicator.h"
+#include "node/daemon/witnessing.h"
 #include "node/ledger/ledger.h"
 #include "node/manifest/manifest_store.h"
 #include "node/protocol/agreements.h"
@@ -42,6 +43,9 @@ class OperatorService final : public v1::Operator::Service {
         started_ms_(NowMs()) {}
 
   void Stop() { stopping_ = true; }
+  // Where the witness state and GetCheckpoints read (none: no witnessing).
+  // Set before the server starts; must outlive this.
+  void ServeCheckpoints(const CheckpointBook* book) { checkpoints_ = book; }
 
   grpc::Status Submit(grpc::ServerContext*, const v1::SubmitRequest*, v1::SubmitResponse*) override;
   grpc::Status GetStatus(grpc::ServerContext*, const v1::StatusRequest*, v1::StatusResponse*) override;
@@ -49,6 +53,7 @@ class OperatorService final : public v1::Operator::Service {
   grpc::Status ReadFeed(grpc::ServerContext*, const v1::OperatorReadRequest*,
                         grpc::ServerWriter<v1::FeedItem>*) override;
   grpc::Status GetForkProofs(grpc::ServerContext*, const v1::GetForkProofsRequest*, v1::ForkProofs*) override;
+  grpc::Status GetCheckpoints(grpc::ServerContext*, const v1::GetCheckpointsRequest*, v1::Checkpoints*) override;
   grpc::Status RotateKey(grpc::ServerContext*, const v1::RotateKeyRequest*, v1::SubmitResponse*) override;
   grpc::Status CommitManifest(grpc::ServerContext*, const v1::CommitManifestRequest*, v1::ManifestInfo*) override;
   grpc::Status ListManifests(grpc::ServerContext*, const v1::ListManifestsRequest*,
@@ -94,6 +99,7 @@ class OperatorService final : public v1::Operator::Service {
   std::mutex agreements_mu_;
   std::unique_ptr<IncrementalState> agreements_;  // guarded by agreements_mu_
   Metrics* const metrics_;
+  const CheckpointBook* checkpoints_ = nullptr;
   std::atomic<bool> stopping_{false};
   const int64_t started_ms_;  // when this node process started (StatusResponse.started_ms)
 };

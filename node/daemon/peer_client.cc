@@ -130,6 +130,20 @@ Result<v1::ForkProofs> PeerClient::GetForkProofs() const {
   return forks;
 }
 
+Result<v1::Checkpoints> PeerClient::GetCheckpoints(PartyIndex party, uint64_t from_size) const {
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  Authenticate(ctx, "/parley.v1.Peer/GetCheckpoints");
+  v1::GetCheckpointsRequest req;
+  req.set_ledger_id(ledger_id_.str());
+  req.set_party(party);
+  req.set_from_size(from_size);
+  v1::Checkpoints out;
+  grpc::Status s = stub_->GetCheckpoints(&ctx, req, &out);
+  if (!s.ok()) return CallError("GetCheckpoints", s);
+  return out;
+}
+
 Result<std::string> PeerClient::GetSealedManifest(const Digest& root, uint64_t max_bytes) const {
   grpc::ClientContext ctx;
   ctx.set_deadline(Clock::now() + kManifestDeadline);

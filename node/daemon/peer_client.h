@@ -67,6 +67,9 @@ class PeerClient {
   EnvelopeSource FeedSource(PartyIndex party, uint64_t from, uint64_t to, std::string feed_name = {}) const;
 
   Result<v1::ForkProofs> GetForkProofs() const;
+  // The peer's cosigned checkpoints of `party`'s feed from `from_size` on
+  // (at most 1000; unverified).
+  Result<v1::Checkpoints> GetCheckpoints(PartyIndex party, uint64_t from_size) const;
 
   // The sealed manifest with `root`, streamed (deadline 5 minutes). More
   // bytes than announced, or than `max_bytes`, or fewer, is kDataLoss.

@@ -159,6 +159,23 @@ grpc::Status PeerService::GetForkProofs(grpc::ServerContext* ctx, const v1::GetF
   return grpc::Status::OK;
 }
 
+grpc::Status AnswerCheckpoints(const CheckpointBook* book, const v1::GetCheckpointsRequest& req,
+                               v1::Checkpoints* resp) {
+  if (req.party() > 1) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "party must be 0 or 1");
+  if (!book) return grpc::Status::OK;
+  auto notes = book->Read(static_cast<PartyIndex>(req.party()), req.from_size(), kMaxCheckpointsPerAnswer);
+  if (!notes) return ToGrpc(notes.error());
+  for (std::string& n : *notes) resp->add_notes(std::move(n));
+  return grpc::Status::OK;
+}
+
+grpc::Status PeerService::GetCheckpoints(grpc::ServerContext* ctx, const v1::GetCheckpointsRequest* req,
+                                         v1::Checkpoints* resp) {
+  PublicKey caller;
+  if (auto s = Admit(ctx, "/parley.v1.Peer/GetCheckpoints", req->ledger_id(), &caller); !s.ok()) return s;
+  return AnswerCheckpoints(checkpoints_, *req, resp);
+}
+
 grpc::Status PeerService::GetManifest(grpc::ServerContext* ctx, const v1::GetManifestRequest* req,
                                       grpc::ServerWriter<v1::ManifestChunk>* writer) {
   PublicKey caller;

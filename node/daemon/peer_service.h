@@ -17,6 +17,7 @@
 #include <mutex>
 
 #include "node/daemon/peer_auth.h"
+#include "node/daemon/witnessing.h"
 #include "node/ledger/ledger.h"
 #include "node/manifest/manifest_store.h"
 #include "parley/v1/peer.grpc.pb.h"
@@ -54,6 +55,10 @@ class PeerService final : public v1::Peer::Service {
   // Subscribe), or the last one sent to it since. nullopt until it asks.
   std::optional<uint64_t> own_sent_to_peer() const;
 
+  // Where GetCheckpoints reads (none: it answers no checkpoints). Set
+  // before the server starts; must outlive this.
+  void ServeCheckpoints(const CheckpointBook* book) { checkpoints_ = book; }
+
   // Makes open Subscribe streams end promptly (before server shutdown).
   void Stop() { stopping_ = true; }
 
@@ -66,6 +71,7 @@ class PeerService final : public v1::Peer::Service {
                              v1::ForkProofs*) override;
   grpc::Status GetManifest(grpc::ServerContext*, const v1::GetManifestRequest*,
                            grpc::ServerWriter<v1::ManifestChunk>*) override;
+  grpc::Status GetCheckpoints(grpc::ServerContext*, const v1::GetCheckpointsRequest*, v1::Checkpoints*) override;
 
  private:
   grpc::Status CheckLedger(const std::string& ledger_id) const;
@@ -79,6 +85,7 @@ class PeerService final : public v1::Peer::Service {
 
   Ledger& ledger_;
   const ManifestStore* manifests_;
+  const CheckpointBook* checkpoints_ = nullptr;
   Metrics* const metrics_;
   std::atomic<uint64_t> own_sent_to_peer_{0};
   std::atomic<bool> own_sent_known_{false};
@@ -90,6 +97,11 @@ class PeerService final : public v1::Peer::Service {
 
 // Status -> grpc::Status, once, at the service boundary.
 grpc::Status ToGrpc(const Status& s);
+// GetCheckpoints' answer (Peer and Operator services alike): the stored
+// cosigned checkpoints of req's feed from its from_size on, at most
+// kMaxCheckpointsPerAnswer.
+grpc::Status AnswerCheckpoints(const CheckpointBook* book, const v1::GetCheckpointsRequest& req,
+                               v1::Checkpoints* resp);
 // Fills `out` with both heads as `ledger` holds them.
 void FillHeads(const Ledger& ledger, google::protobuf::RepeatedPtrField<v1::FeedHeadInfo>* out);
 // Streams `party`'s feed from `from_seq`; with `follow`, waits for and sends

@@ -329,6 +329,12 @@ bool Replicator::CatchUp(const v1::Heads& heads) {
   return true;
 }
 
+Result<std::vector<std::string>> Replicator::FetchCheckpoints(PartyIndex party, uint64_t from_size) const {
+  auto got = peer_.GetCheckpoints(party, from_size);
+  if (!got) return got.error();
+  return std::vector<std::string>(got->notes().begin(), got->notes().end());
+}
+
 bool Replicator::Round() {
   auto got = peer_.GetHeads();
   if (!got) {
@@ -346,6 +352,7 @@ bool Replicator::Round() {
   if (!RecoverOwnFeed(heads)) return false;
   if (!CatchUp(heads)) return false;
   AcknowledgeRotation();  // one stored before a restart
+  if (on_caught_up_) on_caught_up_();
 
   grpc::ClientContext ctx;
   {

@@ -54,6 +54,13 @@ class Replicator {
   // Called (on the replicator's thread) each time the peer has confirmed
   // our own head for the first time since the start. Set before Start.
   void OnOwnHeadConfirmed(std::function<void()> fn) { on_confirmed_ = std::move(fn); }
+  // Called (on the replicator's thread) after each catch-up with the peer.
+  // Set before Start.
+  void OnCaughtUp(std::function<void()> fn) { on_caught_up_ = std::move(fn); }
+
+  // The peer's cosigned checkpoints of `party`'s feed from `from_size` on
+  // (Peer GetCheckpoints; unverified: the caller checks them).
+  Result<std::vector<std::string>> FetchCheckpoints(PartyIndex party, uint64_t from_size) const;
 
   void Start();
   void Stop();
@@ -112,6 +119,7 @@ class Replicator {
   const PeerClient peer_;  // the other node's Peer service
   std::thread thread_;
   std::function<void()> on_confirmed_;
+  std::function<void()> on_caught_up_;
 
   mutable std::mutex mu_;
   std::condition_variable wake_;

@@ -19,6 +19,9 @@
 //                               (one per RotateKey of party p at seq; the key schedule)
 //   "k"                      -> "1": the "k" rows are complete (absent in
 //                               stores written before key rotation existed)
+//   "w", "x", "y" ...        -> side rows the node keeps beside the feeds
+//                               (cosigned checkpoints, witness state, alarms:
+//                               node/daemon/witnessing.h, PROTOCOL.md §15.7)
 // An entry, its index row, its feed's head and the "k" rows it changes are
 // written in one batch.
 
@@ -775,6 +778,40 @@ Result<std::vector<StoredFork>> Ledger::Forks() const {
   if (!s.ok()) return NoteDamage(s);
   if (!failure.ok()) return NoteDamage(failure);
   return out;
+}
+
+namespace {
+Status CheckSideKey(std::string_view key) {
+  if (key.empty() || (key[0] != 'w' && key[0] != 'x' && key[0] != 'y')) {
+    return Status(Code::kInvalidArgument, "not a side row key");
+  }
+  return Status::Ok();
+}
+}  // namespace
+
+Status Ledger::WriteSideRows(const WriteBatch& batch) {
+  for (const auto& [k, v] : batch.puts()) {
+    if (Status s = CheckSideKey(k); !s.ok()) return s;
+  }
+  for (const auto& k : batch.deletes()) {
+    if (Status s = CheckSideKey(k); !s.ok()) return s;
+  }
+  return store_->Write(batch, true);
+}
+
+Result<std::optional<std::string>> Ledger::GetSideRow(std::string_view key) const {
+  if (Status s = CheckSideKey(key); !s.ok()) return s;
+  auto v = store_->Get(key);
+  if (!v) return NoteDamage(v.error());
+  return v;
+}
+
+Status Ledger::ScanSideRows(std::string_view lo, std::string_view hi, const Store::ScanFn& fn) const {
+  if (Status s = CheckSideKey(lo); !s.ok()) return s;
+  if (hi.empty() || hi[0] < 'w' || hi[0] > 'z') return Status(Code::kInvalidArgument, "not a side row range");
+  Status s = store_->Scan(lo, hi, fn);
+  if (!s.ok()) return NoteDamage(s);
+  return s;
 }
 
 Result<std::unique_ptr<LedgerSnapshot>> Ledger::Snapshot() const {

@@ -233,6 +233,16 @@ class Ledger : public FeedView {
                        std::chrono::steady_clock::time_point deadline) const;
 
   Result<std::vector<StoredFork>> Forks() const;
+
+  // Side rows: what the node keeps beside the feeds in the same store (so a
+  // backup carries it) under keys starting with 'w', 'x' or 'y', which the
+  // ledger itself never uses — cosigned checkpoints, witness state, alarms
+  // (node/daemon/witnessing.h). Writes are synced and independent of
+  // Append's group commit. kInvalidArgument for a key outside those
+  // prefixes (a scan's `hi` may be up to "z").
+  Status WriteSideRows(const WriteBatch& batch);
+  Result<std::optional<std::string>> GetSideRow(std::string_view key) const;
+  Status ScanSideRows(std::string_view lo, std::string_view hi, const Store::ScanFn& fn) const;
   // A snapshot of the whole ledger as of now (see LedgerSnapshot).
   // kFailedPrecondition if damage was found in the store (a backup would
   // copy it), or if the store takes no snapshots.
