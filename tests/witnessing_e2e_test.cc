@@ -192,6 +192,42 @@ TEST_SUITE("e2e") {
     CHECK_MESSAGE(audit.code == 0, audit_text);
   }
 
+  TEST_CASE("witnessed nodes: show says when a witness first covered a proposal and its acceptance; the export passes "
+            "--require-witnesses") {
+    Witnessed w;
+    REQUIRE(w.witness.Start());
+    REQUIRE(w.n.ua.Start());
+    REQUIRE(w.n.ru.Start());
+    auto p = w.n.ru.Client()->Submit(test::Propose(test::RemainsTerms(kRU, 1212, test::kT0)), "w-propose");
+    REQUIRE(p.has_value());
+    const DecodedEntry proposal = DecodeEntry(p->envelope(), w.charter).value();
+    REQUIRE(test::Eventually([&] { return w.n.ua.HeadOf(kRU).seq == 1; }));
+    REQUIRE(w.n.ua.Client()->Submit(test::Accept(proposal), "w-accept").has_value());
+    // Both feeds cosigned to their heads, as UA holds them.
+    REQUIRE(test::Eventually([&] { return Cosigned(w.n.ua, "UA") == 1 && Cosigned(w.n.ua, "RU") == 1; }));
+    auto shown = w.n.ua.Cli({"show", ToHex(proposal.id)});
+    REQUIRE_MESSAGE(shown.code == 0, shown.err);
+    // One witness line under each history line: the proposal's and the acceptance's.
+    size_t lines = 0;
+    for (size_t at = 0; (at = shown.out.find(std::string("per witness \"") + kWitnessName + "\"", at)) != std::string::npos;
+         ++at) {
+      ++lines;
+    }
+    CHECK_MESSAGE(lines == 2, shown.out);
+    auto js = w.n.ua.Cli({"show", ToHex(proposal.id), "--json"});
+    auto j = nlohmann::json::parse(js.out);
+    REQUIRE(j["history"].size() == 2);
+    for (const auto& h : j["history"]) {
+      CHECK(h["witnessed"]["witness"] == kWitnessName);
+      CHECK(h["witnessed"]["size"] == 1);
+    }
+    const fs::path bundle = w.n.root.path() / "b.parley";
+    REQUIRE(w.n.ua.Cli({"export", bundle.string()}).code == 0);
+    auto audit = test::RunParley({"audit", "--require-witnesses", bundle.string()});
+    const std::string audit_text = audit.out + audit.err;
+    CHECK_MESSAGE(audit.code == 0, audit_text);
+  }
+
   TEST_CASE("witnessed nodes: with the witness down both keep signing, and are cosigned to their heads when it returns") {
     Witnessed w;
     REQUIRE(w.n.ua.Start());

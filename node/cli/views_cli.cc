@@ -20,6 +20,7 @@
 #include "node/report/audit.h"
 #include "node/report/bundle.h"
 #include "node/report/views.h"
+#include "node/report/witness_coverage.h"
 
 namespace parley::cli {
 namespace {
@@ -73,13 +74,26 @@ int CmdShow(const Common& c, const std::string& id) {
   auto e = ResolveProposal(*s, id);
   if (!e) return Fail(e.error());
   LedgerState ls = ComputeState(s->feeds[0], s->feeds[1], NowMs());
+  // With witnesses: when a witness first covered each entry, from the
+  // cosigned checkpoints the node holds (checked as the audit checks them).
+  std::optional<WitnessCoverage> coverage;
+  if (!s->charter->witnesses().empty()) {
+    std::vector<std::string> notes;
+    for (PartyIndex p = 0; p < 2; ++p) {
+      auto got = s->client->GetCheckpoints(p);
+      if (!got) return Fail(got.error());
+      notes.insert(notes.end(), got->begin(), got->end());
+    }
+    coverage.emplace(CoverFeeds(*s->charter, s->feeds[0], s->feeds[1], notes));
+  }
+  const WitnessCoverage* cov = coverage ? &*coverage : nullptr;
   if (c.json) {
-    auto j = ShowJson(*s->charter, ls, s->feeds[0], s->feeds[1], e->id);
+    auto j = ShowJson(*s->charter, ls, s->feeds[0], s->feeds[1], e->id, cov);
     if (!j) return Fail(j.error());
     std::cout << DumpJson(*j, 2) << "\n";
     return kExitOk;
   }
-  auto text = RenderShow(*s->charter, ls, s->feeds[0], s->feeds[1], e->id);
+  auto text = RenderShow(*s->charter, ls, s->feeds[0], s->feeds[1], e->id, cov);
   if (!text) return Fail(text.error());
   std::cout << *text;
   return kExitOk;

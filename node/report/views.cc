@@ -339,6 +339,7 @@ struct HistoryLine {
 // What RenderShow and ShowJson present, gathered once.
 struct ShowData {
   const Proposal* proposal = nullptr;
+  const WitnessCoverage* coverage = nullptr;  // may be null
   std::vector<HistoryLine> history;        // canonical order
   std::vector<const Proposal*> proposals;  // the proposal and those it counters or amends, canonical order
   std::vector<const Claim*> claims;        // those made in `history`, canonical order
@@ -515,6 +516,13 @@ std::string ShowText(const Charter& c, const LedgerState& s, const ShowData& d) 
     if (!h.void_reason.empty()) out << " (void: " << h.void_reason << ")";
     for (const VoidLink* v : h.void_links) out << " (link void: " << VoidLinkWords(c, s, *v) << ")";
     out << "\n";
+    if (d.coverage) {
+      const auto ev = d.coverage->Earliest(h.entry->author(), h.entry->seq());
+      out << "      " << (ev ? "existed by " + IsoTime(static_cast<int64_t>(ev->time_s) * 1000) + ", per witness \"" +
+                                 Printable(c.witnesses()[ev->witness].name) + "\""
+                           : std::string("not yet covered by a witness cosignature this node holds"))
+          << "\n";
+    }
   }
 
   out << "\nSummary\n";
@@ -578,6 +586,14 @@ json ShowDataJson(const Charter& c, const LedgerState& s, const ShowData& d) {
                        {"text", h.what},
                        {"void", void_reason},
                        {"void_links", std::move(links)}});
+    if (d.coverage) {
+      const auto ev = d.coverage->Earliest(e.author(), e.seq());
+      history.back()["witnessed"] =
+          ev ? json{{"by", IsoTime(static_cast<int64_t>(ev->time_s) * 1000)},
+                    {"witness", c.witnesses()[ev->witness].name},
+                    {"size", ev->size}}
+             : json(nullptr);
+    }
     if (e.entry.has_handover() || e.entry.has_receipt()) {
       const bool handover = e.entry.has_handover();
       const v1::Entry& en = e.entry;
@@ -749,16 +765,18 @@ Result<std::string> RenderList(const Charter& charter, const LedgerState& state,
 
 Result<std::string> RenderShow(const Charter& charter, const LedgerState& state,
                                const std::vector<DecodedEntry>& feed0, const std::vector<DecodedEntry>& feed1,
-                               const Digest& id) {
+                               const Digest& id, const WitnessCoverage* coverage) {
   Result<ShowData> data = CollectShow(charter, state, feed0, feed1, id);
   if (!data) return data.error();
+  data->coverage = coverage;
   return ShowText(charter, state, *data);
 }
 
 Result<json> ShowJson(const Charter& charter, const LedgerState& state, const std::vector<DecodedEntry>& feed0,
-                      const std::vector<DecodedEntry>& feed1, const Digest& id) {
+                      const std::vector<DecodedEntry>& feed1, const Digest& id, const WitnessCoverage* coverage) {
   Result<ShowData> data = CollectShow(charter, state, feed0, feed1, id);
   if (!data) return data.error();
+  data->coverage = coverage;
   return ShowDataJson(charter, state, *data);
 }
 

@@ -28,6 +28,7 @@
 #include "node/protocol/agreements.h"
 #include "node/protocol/charter.h"
 #include "node/protocol/entry.h"
+#include "node/report/witness_coverage.h"
 
 namespace parley {
 
@@ -133,9 +134,12 @@ Result<std::string> RenderList(const Charter& charter, const LedgerState& state,
 //
 // REQUIRES: `state` was computed by ComputeState from feed0 and feed1.
 // kNotFound if no proposal has ID `id` (see ResolveIdPrefix for short IDs).
+// With `coverage` (the cosigned checkpoints the node holds, CoverFeeds),
+// each history line also says when a witness first covered the entry.
 Result<std::string> RenderShow(const Charter& charter, const LedgerState& state,
                                const std::vector<DecodedEntry>& feed0,
-                               const std::vector<DecodedEntry>& feed1, const Digest& id);
+                               const std::vector<DecodedEntry>& feed1, const Digest& id,
+                               const WitnessCoverage* coverage = nullptr);
 
 // The same content as RenderShow, for `parley show ID --json`:
 //   {
@@ -144,7 +148,9 @@ Result<std::string> RenderShow(const Charter& charter, const LedgerState& state,
 //                  "kind": "propose",         // entry kind, see KindName
 //                  "text": "proposes ...",    // as in the text view
 //                  "void": "reason" | null,  // the statement has no effect
-//                  "void_links": [{"field", "target", "reason"}]}],  // it stands; these links do not
+//                  "void_links": [{"field", "target", "reason"}],  // it stands; these links do not
+//                  "witnessed": {"by": ISO, "witness": NAME, "size": N} | null}],  // with coverage:
+//                                             // the earliest cosignature covering the entry
 //     "summary": {
 //       "proposed": [{"proposal": HEX, "by": "RU", "seq": 1,
 //                     "window": {"start": ISO, "end": ISO},
@@ -161,7 +167,8 @@ Result<std::string> RenderShow(const Charter& charter, const LedgerState& state,
 //   }
 Result<nlohmann::json> ShowJson(const Charter& charter, const LedgerState& state,
                                 const std::vector<DecodedEntry>& feed0,
-                                const std::vector<DecodedEntry>& feed1, const Digest& id);
+                                const std::vector<DecodedEntry>& feed1, const Digest& id,
+                                const WitnessCoverage* coverage = nullptr);
 
 // One statement not yet signed (the entry a node would sign), in the words of
 // the history lines of RenderShow, with a proposal's terms in full: what an

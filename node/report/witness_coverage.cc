@@ -266,4 +266,32 @@ std::vector<EvidenceRun> WitnessCoverage::Runs(PartyIndex p, uint64_t covered, s
   return runs;
 }
 
+WitnessCoverage CoverFeeds(const Charter& charter, const std::vector<DecodedEntry>& feed0,
+                           const std::vector<DecodedEntry>& feed1, const std::vector<std::string>& notes,
+                           std::vector<CheckpointProblem>* problems) {
+  WitnessCoverage coverage(charter);
+  KeySchedule schedule(charter);
+  const std::vector<DecodedEntry>* feeds[2] = {&feed0, &feed1};
+  for (const auto* feed : feeds) {
+    for (const DecodedEntry& e : *feed) schedule.Observe(e.entry);
+  }
+  for (PartyIndex p = 0; p < 2; ++p) {
+    std::vector<uint64_t> last_signed;
+    for (const DecodedEntry& e : *feeds[p]) {
+      coverage.AddLeaf(p, Rfc6962LeafHash(e.envelope));
+      const size_t key = schedule.RotationsInEffect(p, e.seq(), e.entry.has_seen() ? e.entry.seen().seq() : 0);
+      if (last_signed.size() <= key) last_signed.resize(key + 1, 0);
+      last_signed[key] = e.seq();
+    }
+    coverage.SetKeys(p, CheckpointKeys(schedule, p, last_signed));
+  }
+  for (size_t i = 0; i < notes.size(); ++i) {
+    for (CheckpointProblem& problem : coverage.Add(i, notes[i])) {
+      if (problems) problems->push_back(std::move(problem));
+    }
+  }
+  coverage.Finish();
+  return coverage;
+}
+
 }  // namespace parley

@@ -146,4 +146,13 @@ class WitnessCoverage {
   EntryEvidence EvidenceAt(PartyIndex party, size_t i, uint64_t seq) const;
 };
 
+// The coverage of two whole feeds held in memory (a node's copy, for
+// `parley show`): every entry's leaf, the checkpoint keys from the feeds'
+// rotations, then each checkpoint note (`notes`, any order) checked as the
+// audit checks a checkpoint record (record = its index in `notes`). What is
+// wrong with a note goes to *problems when given. Finished.
+WitnessCoverage CoverFeeds(const Charter& charter, const std::vector<DecodedEntry>& feed0,
+                           const std::vector<DecodedEntry>& feed1, const std::vector<std::string>& notes,
+                           std::vector<CheckpointProblem>* problems = nullptr);
+
 }  // namespace parley
