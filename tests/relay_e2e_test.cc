@@ -280,5 +280,26 @@ TEST_CASE("relay: Publish takes a party's own valid entries only; strangers and 
   }
 }
 
+TEST_CASE("relay: a fork the relay caught reaches the other party's node, which freezes that feed too" *
+          doctest::test_suite("e2e")) {
+  RelayTrio t;
+  REQUIRE(t.relay.Start());
+  // UA's key signs two different entries 1 (key misuse); both are published.
+  test::Scenario a, b;
+  a.Add(kUA, test::Say("version a"));
+  b.Add(kUA, test::Say("version b"));
+  v1::Heads heads;
+  REQUIRE(PublishAs(t.relay, test::PartyKey(kUA), {a.feed(kUA)[0].envelope}, &heads).ok());
+  REQUIRE(PublishAs(t.relay, test::PartyKey(kUA), {b.feed(kUA)[0].envelope}, &heads).ok());
+  REQUIRE(heads.frozen_parties_size() == 1);
+  REQUIRE(t.ru.Start());
+  REQUIRE_MESSAGE(test::Eventually([&] { return t.ru.Client()->GetStatus().value().fork_proofs() == 1; }),
+                  test::ReadText(t.ru.log()));
+  CHECK(t.ru.HeadOf(kUA).seq == 1);
+  // RU's own statements still go through the relay.
+  REQUIRE(t.ru.Cli({"statement", "noted"}).code == 0);
+  CHECK(test::Eventually([&] { return t.relay.Heads()[kRU] == 1; }));
+}
+
 }  // namespace
 }  // namespace parley
