@@ -158,6 +158,21 @@ TEST_CASE("relay: two nodes with no direct link converge through it; an observer
     REQUIRE(at_relay.size() == (*at_ua)[p].size());
     for (size_t i = 0; i < at_relay.size(); ++i) CHECK(at_relay[i] == (*at_ua)[p][i].envelope);
   }
+  // An observer (the ICRC's auditor) audits the ledger live at the relay;
+  // the report equals the offline audit of UA's export.
+  const auto observer_key = t.root.path() / "icrc.key";
+  REQUIRE(WriteKeyFile(observer_key, test::ObserverKey(), "test passphrase", InteractiveKdfParams()).ok());
+  auto live = test::RunParley({"audit", "--peer", t.relay.address(), "--charter", (t.ua.dir() / "charter").string(),
+                               "--key", observer_key.string(), "--passphrase-env", "PARLEY_TEST_PASSPHRASE",
+                               "--plaintext", "--json"});
+  REQUIRE_MESSAGE(live.code == 0, live.err);
+  const auto bundle = t.root.path() / "export.parley";
+  REQUIRE(t.ua.Cli({"export", bundle.string()}).code == 0);
+  auto offline = test::RunParley({"audit", bundle.string(), "--json"});
+  REQUIRE(offline.code == 0);
+  auto a = nlohmann::json::parse(live.out), b = nlohmann::json::parse(offline.out);
+  CHECK(a["entries"] == b["entries"]);
+  CHECK(a["state"] == b["state"]);
   // Neither node holds a fork proof or an alarm; each names the relay.
   for (auto* n : {&t.ua, &t.ru}) {
     auto st = n->Client()->GetStatus().value();
