@@ -19,6 +19,7 @@
 #include "node/cli/key_cli.h"
 #include "node/cli/manifest_cli.h"
 #include "node/cli/node_cli.h"
+#include "node/cli/relay_cli.h"
 #include "node/cli/submit_cli.h"
 #include "node/cli/version.h"
 #include "node/cli/views_cli.h"
@@ -95,6 +96,7 @@ int RunCli(int argc, char** argv) {
   WitnessFlags witness_flags;  // witness
   AddWitnessCommand(app, witness_flags);
   families.push_back([&witness_flags] { return RunWitnessCommand(witness_flags); });
+  families.push_back(AddRelayCommand(app));     // relay
 
   try {
     app.parse(argc, argv);

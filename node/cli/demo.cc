@@ -1,5 +1,9 @@
 // `parley demo`: two nodes (UA and RU) on 127.0.0.1 play the June 2025 story
 // of shared/seeds through the real CLI, then export and audit the ledger.
+// Three processes: UA, RU and the ICRC as relay (`parley relay`); UA and RU
+// have no direct link, every entry travels through the relay. A relay holds
+// no manifests, so UA records its receipt with its own counts instead of
+// fetching RU's list, and RU (who holds the list) writes the family's proof.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -19,6 +23,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -168,16 +173,53 @@ class Demo {
     return r.out;
   }
 
-  bool StartNode(Side& s, const Side& other, int listen, int peer);
+  bool StartNode(Side& s, int listen, int relay);
+  bool StartRelay(int port);
   bool WaitSynced();
   void StopNodes();
 
   std::string exe_;
   fs::path dir_;
-  Side ua_, ru_;
+  Side ua_, ru_, icrc_;  // icrc_: the relay (no key, no socket)
 };
 
-bool Demo::StartNode(Side& s, const Side& other, int listen, int peer) {
+bool Demo::StartRelay(int port) {
+  Side& s = icrc_;
+  std::ofstream(s.conf) << "# the ICRC's relay: both feeds, verified, served to UA and RU\n"
+                        << "data_dir = icrc-data\n"
+                        << "charter = charter.bin\n"
+                        << "listen = 127.0.0.1:" << port << "\n"
+                        << "tls_cert = " << (s.tls.filename() / "tls.crt").string() << "\n"
+                        << "tls_key = " << (s.tls.filename() / "tls.key").string() << "\n"
+                        << "client_fingerprints = " << ua_.fingerprint << "," << ru_.fingerprint << "\n";
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int fd = ::open(s.log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ::dup2(fd, 2);
+    ::execl(exe_.c_str(), exe_.c_str(), "relay", "--config", s.conf.c_str(), nullptr);
+    ::_exit(127);
+  }
+  s.pid = pid;
+  // Started once its log says so (it binds before it logs).
+  for (int i = 0; i < 300; ++i) {
+    std::ifstream in(s.log);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (text.str().find("relay started") != std::string::npos) return true;
+    int st = 0;
+    if (::waitpid(pid, &st, WNOHANG) == pid) {
+      s.pid = -1;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::cerr << "demo: the ICRC's relay did not start; its log (" << s.log << "):\n";
+  std::ifstream in(s.log);
+  std::cerr << in.rdbuf();
+  return false;
+}
+
+bool Demo::StartNode(Side& s, int listen, int relay) {
   fs::path data = dir_ / (s.code + "-data");
   std::ofstream(s.conf) << "# " << s.code << "'s node\n"
                         << "data_dir = " << data.filename().string() << "\n"
@@ -185,11 +227,11 @@ bool Demo::StartNode(Side& s, const Side& other, int listen, int peer) {
                         << "passphrase_file = " << s.pass.filename().string() << "\n"
                         << "charter = charter.bin\n"
                         << "listen = 127.0.0.1:" << listen << "\n"
-                        << "peer = 127.0.0.1:" << peer << "\n"
+                        << "relay = 127.0.0.1:" << relay << "   # no peer: UA and RU never connect\n"
                         << "socket = " << s.sock.filename().string() << "\n"
                         << "tls_cert = " << (s.tls.filename() / "tls.crt").string() << "\n"
                         << "tls_key = " << (s.tls.filename() / "tls.key").string() << "\n"
-                        << "peer_fingerprint = " << other.fingerprint << "\n";
+                        << "relay_fingerprint = " << icrc_.fingerprint << "\n";
   pid_t pid = ::fork();
   if (pid == 0) {
     int fd = ::open(s.log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -234,7 +276,7 @@ bool Demo::WaitSynced() {
 }
 
 void Demo::StopNodes() {
-  for (Side* s : {&ua_, &ru_}) {
+  for (Side* s : {&ua_, &ru_, &icrc_}) {
     if (s->pid > 0) {
       ::kill(s->pid, SIGTERM);
       int st = 0;
@@ -306,8 +348,13 @@ int Demo::Play() {
     }
     fs::permissions(s->pass, fs::perms::owner_read | fs::perms::owner_write);
   }
+  icrc_.code = "ICRC";
+  icrc_.conf = dir_ / "icrc.conf";
+  icrc_.log = dir_ / "icrc.log";
+  icrc_.tls = dir_ / "icrc-tls";
   std::cout << "== Parley demo: the June 2025 return of remains and exchange of prisoners ==\n"
-            << "Two nodes on 127.0.0.1, data in " << dir_.string() << "\n\n"
+            << "Two nodes on 127.0.0.1 that never connect to each other, and the ICRC's relay between them; data in "
+            << dir_.string() << "\n\n"
             << "Setting up: a key for each side, a charter both sign.\n";
   for (Side* s : {&ua_, &ru_}) {
     if (!Check(Exec({exe_, "keygen", "--out", s->key.string(), "--passphrase-file", s->pass.string()}), "keygen")) return 1;
@@ -315,8 +362,12 @@ int Demo::Play() {
     if (!Check(tls, "tls init")) return 1;
     s->fingerprint = tls.out.substr(0, 64);
   }
-  std::cout << "TLS certificates pinned both ways: UA " << ua_.fingerprint.substr(0, 16) << "…, RU "
-            << ru_.fingerprint.substr(0, 16) << "…\n";
+  Run icrc_tls = Exec({exe_, "tls", "init", "--out", icrc_.tls.string(), "--name", "ICRC-relay"});
+  if (!Check(icrc_tls, "tls init")) return 1;
+  icrc_.fingerprint = icrc_tls.out.substr(0, 64);
+  std::cout << "TLS certificates pinned: UA " << ua_.fingerprint.substr(0, 16) << "… and RU "
+            << ru_.fingerprint.substr(0, 16) << "… at the ICRC's relay, the relay's " << icrc_.fingerprint.substr(0, 16)
+            << "… at both\n";
   const fs::path charter = dir_ / "charter.bin";
   if (!Check(Exec({exe_, "charter", "create", "--title", "Return of remains and exchange of prisoners (Istanbul talks)",
                    "--party", "UA=" + ua_.key.string(), "--name", "UA=Ukraine Coordination HQ for the Treatment of POWs",
@@ -335,10 +386,13 @@ int Demo::Play() {
   Run show = Exec({exe_, "charter", "show", "--charter", charter.string()});
   std::cout << show.out;
 
-  const int ua_port = FreePort(), ru_port = FreePort();
-  if (!StartNode(ua_, ru_, ua_port, ru_port) || !StartNode(ru_, ua_, ru_port, ua_port)) return 1;
-  std::cout << "Nodes running: UA on 127.0.0.1:" << ua_port << ", RU on 127.0.0.1:" << ru_port
-            << " (mutual TLS, certificates pinned; every call signed with the party's key)\n";
+  const int ua_port = FreePort(), ru_port = FreePort(), relay_port = FreePort();
+  if (!StartRelay(relay_port)) return 1;
+  if (!StartNode(ua_, ua_port, relay_port) || !StartNode(ru_, ru_port, relay_port)) return 1;
+  std::cout << "Running: the ICRC's relay on 127.0.0.1:" << relay_port << "; UA's node and RU's node, each with "
+            << "`relay` and no `peer`: neither connects to the other. Each publishes its own feed to the relay and "
+            << "reads the other's from it (mutual TLS, certificates pinned; every call signed with the party's key; "
+            << "the relay verifies every entry and signs nothing)\n";
 
   // RU's list of the 1,212 dead and, later, what UA's morgue records as
   // arrived: synthetic records standing in for the real lists.
@@ -378,13 +432,15 @@ int Demo::Play() {
     return 1;
   }
   if (!WaitSynced()) return 1;
-  if (!Say(ua_, "reports the receipt with its morgue's arrival list: UA's node fetches RU's list (sealed to UA's key; "
-                "RU's node signs the disclosure into its feed) and reconciles it",
-           {"receipt", p2->substr(0, 12), "--arrivals", arrivals.string(), "--at", Day(5, 12)})) {
+  // Through a relay no manifest travels (a relay holds none): UA records
+  // the receipt with its morgue's counts, not by fetching RU's list.
+  if (!Say(ua_, "reports the receipt of all 1,212 with its morgue's counts (RU's list stays with RU: the relay "
+                "carries no manifests)",
+           {"receipt", p2->substr(0, 12), "--count", "1212", "--matched", "1212", "--at", Day(5, 12)})) {
     return 1;
   }
   const fs::path proof = dir_ / "proof-RU-2025-00042.json";
-  if (!Tool(&ua_, "writes a proof for one family: this person is on the list both sides signed, and nothing else",
+  if (!Tool(&ru_, "writes a proof for one family: this person is on the list both sides signed, and nothing else",
             {"manifest", "prove", root, "--record", "RU-2025-00042", "--out", proof.string()}) ||
       !Tool(nullptr, "The family (or anyone) checks it offline against the charter:",
             {"manifest", "verify", proof.string(), "--charter", charter.string()})) {
@@ -424,7 +480,8 @@ int Demo::Play() {
   std::cout << "\n== Audit of the exported bundle (" << bundle.string() << "), offline ==\n";
   Run audit = Exec({exe_, "audit", bundle.string()});
   std::cout << audit.out;
-  std::cout << "\nNodes stopped. Logs: " << ua_.log.string() << ", " << ru_.log.string() << "\n";
+  std::cout << "\nNodes and relay stopped. Logs: " << ua_.log.string() << ", " << ru_.log.string() << ", "
+            << icrc_.log.string() << "\n";
   return audit.code;
 }
 
@@ -444,7 +501,7 @@ cli::CommandRunner cli::AddDemoCommand(CLI::App& app, const char* self_exe) {
     CLI::App* demo;
   };
   auto f = std::make_shared<Flags>();
-  auto* demo = f->demo = app.add_subcommand("demo", "two nodes on 127.0.0.1 play the June 2025 exchange, then the audit");
+  auto* demo = f->demo = app.add_subcommand("demo", "two nodes and the ICRC's relay on 127.0.0.1 play the June 2025 exchange, then the audit");
   demo->add_option("--dir", f->demo_dir, "folder for the demo's keys, data and logs: new, empty, or made by an earlier demo (then emptied)");
   return [f, self_exe]() -> std::optional<int> {
     if (!*f->demo) return std::nullopt;

@@ -87,7 +87,7 @@ CommandRunner AddNodeCommand(CLI::App& app) {
         {"listen", ""},   {"peer", ""},     {"socket", ""},         {"high_water_mark", ""},
         {"tls_cert", ""}, {"tls_key", ""},  {"peer_fingerprint", ""}, {"observer_fingerprints", ""},
         {"plaintext", ""}, {"next_key_file", ""}, {"party", ""}, {"manifest_dir", ""},
-        {"log_level", ""}, {"log_file", ""}};
+        {"log_level", ""}, {"log_file", ""}, {"relay", ""}, {"relay_fingerprint", ""}};
     CLI::App* node;
   };
   auto f = std::make_shared<Flags>();

@@ -64,7 +64,7 @@ const std::vector<std::string_view>& NodeConfig::Keys() {
       "passphrase_file", "charter",   "listen",                "peer",           "socket",
       "high_water_mark", "manifest_dir", "tls_cert",           "tls_key",        "peer_fingerprint",
       "observer_fingerprints", "plaintext", "log_level",       "log_file",       "sign_without_peer_confirmation",
-      "metrics_listen", "metrics_allow_remote"};
+      "metrics_listen", "metrics_allow_remote", "relay", "relay_fingerprint"};
   return keys;
 }
 
@@ -89,6 +89,8 @@ Status NodeConfig::Set(std::string_view key, std::string_view value, const std::
   else if (key == "tls_key") tls_key = Resolve(value, base);
   else if (key == "peer_fingerprint") peer_fingerprint = std::string(value);
   else if (key == "observer_fingerprints") observer_fingerprints = std::string(value);
+  else if (key == "relay") relay = std::string(value);
+  else if (key == "relay_fingerprint") relay_fingerprint = std::string(value);
   else if (key == "log_file") log_file = Resolve(value, base);
   else if (key == "log_level") {
     if (!ParseLogLevel(value)) {
@@ -139,15 +141,32 @@ Status NodeConfig::Validate() const {
   if (key_file.empty()) return missing("key_file");
   if (charter.empty()) return missing("charter");
   if (socket.empty()) return missing("socket");
-  if (peer.empty()) return missing("peer");
+  if (peer.empty() && relay.empty()) return missing("peer (or relay)");
+  if (!peer.empty() && !relay.empty()) {
+    return Status(Code::kInvalidArgument,
+                  "config: peer and relay are both set; a node replicates either directly with the other party's "
+                  "node (peer) or through a relay (relay), not both");
+  }
+  if (!relay_fingerprint.empty() && relay.empty()) {
+    return Status(Code::kInvalidArgument, "config: relay_fingerprint is set but relay is not");
+  }
   if (!metrics_listen.empty() && !metrics_allow_remote && !IsLoopbackAddress(metrics_listen)) {
     return Status(Code::kInvalidArgument,
                   "config: metrics_listen address " + Printable(metrics_listen) +
                       " is not on loopback; the metrics endpoint has no authentication or TLS, so it is refused "
                       "off loopback unless you also set metrics_allow_remote = true (then firewall it)");
   }
-  const bool tls = !tls_cert.empty() || !tls_key.empty() || !peer_fingerprint.empty();
+  const bool tls = !tls_cert.empty() || !tls_key.empty() || !peer_fingerprint.empty() || !relay_fingerprint.empty();
   if (tls) {
+    if (!relay.empty()) {
+      if (tls_cert.empty() || tls_key.empty() || relay_fingerprint.size() != 64) {
+        return Status(Code::kInvalidArgument,
+                      "config: TLS through a relay needs tls_cert, tls_key and relay_fingerprint (64 hex digits: "
+                      "the relay's certificate, as printed by `parley tls init`)");
+      }
+      if (plaintext) return Status(Code::kInvalidArgument, "config: plaintext = true and TLS settings both given");
+      return Status::Ok();
+    }
     if (tls_cert.empty() || tls_key.empty() || peer_fingerprint.size() != 64) {
       return Status(Code::kInvalidArgument,
                     "config: TLS needs tls_cert, tls_key and peer_fingerprint (64 hex digits: the other "
@@ -165,14 +184,20 @@ Status NodeConfig::Validate() const {
     return Status(Code::kInvalidArgument,
                   "config: listen address " + listen + " is not on loopback; plaintext is refused off loopback");
   }
-  if (!IsLoopbackAddress(peer)) {
-    return Status(Code::kInvalidArgument,
-                  "config: peer address " + peer + " is not on loopback; plaintext is refused off loopback");
+  const std::string& remote = relay.empty() ? peer : relay;
+  if (!IsLoopbackAddress(remote)) {
+    return Status(Code::kInvalidArgument, std::string("config: ") + (relay.empty() ? "peer" : "relay") + " address " +
+                                              remote + " is not on loopback; plaintext is refused off loopback");
   }
   return Status::Ok();
 }
 
 Status LoadConfigFile(const std::filesystem::path& path, NodeConfig& config) {
+  return ReadKeyValueFile(path, [&config](std::string_view key, std::string_view value,
+                                          const std::filesystem::path& base) { return config.Set(key, value, base); });
+}
+
+Status ReadKeyValueFile(const std::filesystem::path& path, const KeyValueSetter& set) {
   std::ifstream in(path);
   if (!in) return Status(Code::kNotFound, "cannot read config file " + path.string());
   std::string line;
@@ -186,8 +211,8 @@ Status LoadConfigFile(const std::filesystem::path& path, NodeConfig& config) {
     if (eq == std::string::npos) {
       return Status(Code::kInvalidArgument, path.string() + ":" + std::to_string(n) + ": expected key = value");
     }
-    Status s = config.Set(Trim(std::string_view(t).substr(0, eq)), Trim(std::string_view(t).substr(eq + 1)),
-                          path.parent_path());
+    Status s = set(Trim(std::string_view(t).substr(0, eq)), Trim(std::string_view(t).substr(eq + 1)),
+                   path.parent_path());
     if (!s.ok()) return Status(s.code(), path.string() + ":" + std::to_string(n) + ": " + s.message());
   }
   return Status::Ok();

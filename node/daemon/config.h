@@ -31,11 +31,14 @@
 //                                         # freezes our feed (docs/OPERATIONS.md, "Recovery")
 //   metrics_listen  = 127.0.0.1:9464      # Prometheus endpoint (GET /metrics); default: none (off)
 //   metrics_allow_remote = true           # serve metrics off loopback (unauthenticated; default false)
+//   relay           = 127.0.0.1:7400      # replicate through this relay instead of a peer (no `peer`)
+//   relay_fingerprint = 9c1d…             # SHA-256 of the relay's certificate (TLS through a relay)
 //
 // Relative paths are relative to the config file's folder.
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -67,6 +70,11 @@ struct NodeConfig {
   std::filesystem::path log_file;       // empty: stderr
   std::string metrics_listen;           // host:port; empty: no metrics endpoint
   bool metrics_allow_remote = false;    // metrics_listen may be off loopback
+  std::string relay;                    // host:port of a relay (docs/PROTOCOL.md §16); excludes `peer`
+  std::string relay_fingerprint;        // the relay's certificate, pinned (TLS)
+
+  // Where the replicator connects: the relay if one is set, else the peer.
+  const std::string& remote() const { return relay.empty() ? peer : relay; }
 
   // Every key Set accepts, in the order docs/OPERATIONS.md lists them (a
   // test holds the two together).
@@ -83,6 +91,14 @@ struct NodeConfig {
 
 // Reads a config file into `config` (keys not in the file are left as they are).
 Status LoadConfigFile(const std::filesystem::path& path, NodeConfig& config);
+
+// The `key = value` file format itself ('#' starts a comment; blank lines
+// skipped): calls `set` with each pair and the file's folder (for relative
+// paths); the first error is returned with the file and line. Shared by
+// the node and the relay (node/relay/config.h).
+using KeyValueSetter =
+    std::function<Status(std::string_view key, std::string_view value, const std::filesystem::path& base)>;
+Status ReadKeyValueFile(const std::filesystem::path& path, const KeyValueSetter& set);
 
 // The passphrase from the env var, the file, or (if stdin is a terminal) a
 // prompt without echo.

@@ -103,18 +103,23 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config, SecretKey ke
   if (!config.plaintext) {
     auto tls = ReadTlsFiles(config.tls_cert, config.tls_key);
     if (!tls) return tls.error();
-    std::set<std::string> allowed{config.peer_fingerprint};
+    // Through a relay the other party's node never connects here: only the
+    // observers (and a peer_fingerprint, if also given) are let in.
+    std::set<std::string> allowed;
+    if (!config.peer_fingerprint.empty()) allowed.insert(config.peer_fingerprint);
     std::stringstream observers(config.observer_fingerprints);
     for (std::string fp; std::getline(observers, fp, ',');) {
       if (!fp.empty()) allowed.insert(fp);
     }
     server_creds = PinnedServerCredentials(*tls, std::move(allowed));
-    channel_creds = PinnedChannelCredentials(*tls, config.peer_fingerprint);
+    channel_creds =
+        PinnedChannelCredentials(*tls, config.relay.empty() ? config.peer_fingerprint : config.relay_fingerprint);
   }
   node->metrics_ = std::make_unique<Metrics>(*node->ledger_);
   Metrics* metrics = node->metrics_.get();
   node->replicator_ =
-      std::make_unique<Replicator>(*node->ledger_, config.peer, *node->keys_, channel_creds, metrics);
+      std::make_unique<Replicator>(*node->ledger_, config.remote(), *node->keys_, channel_creds, metrics,
+                                   !config.relay.empty());
   node->missing_manifests_ = std::make_unique<MissingManifests>(*node->ledger_, *node->manifests_);
   {
     MissingManifests* missing = node->missing_manifests_.get();
@@ -229,7 +234,7 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config, SecretKey ke
       {{"party", c.party_code(*self)},
        {"ledger", ToHex(c.ledger_id()).substr(0, 16)},
        {"listen", config.listen.substr(0, config.listen.rfind(':')) + ":" + std::to_string(node->peer_port_)},
-       {"peer", config.peer},
+       {config.relay.empty() ? "peer" : "relay", config.remote()},
        {"socket", config.socket.string()},
        {"transport", config.plaintext ? "plaintext (loopback)" : "mutual TLS, pinned"},
        {"metrics", config.metrics_listen.empty() ? "off" : config.metrics_listen},

@@ -190,4 +190,18 @@ grpc::Status PeerClient::Subscribe(grpc::ClientContext& ctx, PartyIndex party, u
   return reader->Finish();
 }
 
+grpc::Status PeerClient::Publish(grpc::ClientContext& ctx, std::chrono::milliseconds deadline,
+                                 const std::function<std::optional<std::string>()>& next, v1::Heads* heads) const {
+  ctx.set_deadline(Clock::now() + deadline);
+  Authenticate(ctx, "/parley.v1.Peer/Publish");
+  auto writer = stub_->Publish(&ctx, heads);
+  v1::FeedItem item;
+  while (std::optional<std::string> envelope = next()) {
+    item.set_envelope(std::move(*envelope));
+    if (!writer->Write(item)) break;  // the relay ended the call: Finish says why
+  }
+  writer->WritesDone();
+  return writer->Finish();
+}
+
 }  // namespace parley

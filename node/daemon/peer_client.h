@@ -20,6 +20,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -82,6 +83,16 @@ class PeerClient {
   // means; CallError turns it into a Status.
   grpc::Status Subscribe(grpc::ClientContext& ctx, PartyIndex party, uint64_t from, std::chrono::milliseconds deadline,
                          const std::function<bool(const std::string&)>& on_envelope) const;
+
+  // Pushes entries of the caller's own feed to a relay (Peer Publish,
+  // docs/PROTOCOL.md §16) on `ctx` (the caller's, so that it can cancel the
+  // call from another thread), ending at `deadline`. `next` gives each
+  // envelope to send in seq order, blocking until there is one; nullopt ends
+  // the stream (then the relay answers with its heads, into `heads`).
+  // Returns the call's gRPC status; a refused entry ends the call with the
+  // relay's reason (CallError turns it into a Status).
+  grpc::Status Publish(grpc::ClientContext& ctx, std::chrono::milliseconds deadline,
+                       const std::function<std::optional<std::string>()>& next, v1::Heads* heads) const;
 
   // A failed call to `method` ("GetHeads") as a Status that names the node,
   // the call and the reason, with a Code that says what kind of failure.

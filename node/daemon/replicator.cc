@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
 #include <future>
 
 #include "crypto/seal.h"
@@ -27,7 +28,7 @@ constexpr auto kSubscribeDeadline = std::chrono::seconds(60);
 }  // namespace
 
 Replicator::Replicator(Ledger& ledger, std::string peer_address, const KeyRing& keys,
-                       std::shared_ptr<grpc::ChannelCredentials> credentials, Metrics* metrics)
+                       std::shared_ptr<grpc::ChannelCredentials> credentials, Metrics* metrics, bool via_relay)
     : ledger_(ledger),
       address_(std::move(peer_address)),
       keys_(keys),
@@ -35,23 +36,29 @@ Replicator::Replicator(Ledger& ledger, std::string peer_address, const KeyRing& 
       other_(1 - *ledger.self()),
       peer_(address_, std::move(credentials), ledger.charter().ledger_id(),
             [this] { return keys_.TokenKey(*ledger_.key_schedule(), self_); }),
+      via_relay_(via_relay),
       metrics_(metrics) {
   status_.set_address(address_);
 }
 
 Replicator::~Replicator() { Stop(); }
 
-void Replicator::Start() { thread_ = std::thread([this] { Run(); }); }
+void Replicator::Start() {
+  thread_ = std::thread([this] { Run(); });
+  if (via_relay_) publisher_ = std::thread([this] { RunPublisher(); });
+}
 
 void Replicator::Stop() {
   {
     std::lock_guard lock(mu_);
-    if (stopping_ && !thread_.joinable()) return;
+    if (stopping_ && !thread_.joinable() && !publisher_.joinable()) return;
     stopping_ = true;
     if (active_) active_->TryCancel();
+    if (publishing_) publishing_->TryCancel();
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+  if (publisher_.joinable()) publisher_.join();
 }
 
 v1::PeerStatus Replicator::status() const {
@@ -351,6 +358,7 @@ bool Replicator::Round() {
   }
   if (!RecoverOwnFeed(heads)) return false;
   if (!CatchUp(heads)) return false;
+  if (via_relay_) PullForkProofs();
   AcknowledgeRotation();  // one stored before a restart
   if (on_caught_up_) on_caught_up_();
 
@@ -404,6 +412,111 @@ bool Replicator::Round() {
   // an oversized or malformed message — backs off, so a hostile peer cannot
   // make this node spin.
   return s.error_code() == grpc::StatusCode::UNAVAILABLE;
+}
+
+void Replicator::PullForkProofs() {
+  auto proofs = peer_.GetForkProofs();
+  if (!proofs) {
+    Log(LogLevel::kWarn, "cannot read the relay's fork proofs", {{"relay", address_}, {"reason", proofs.error().message()}});
+    return;
+  }
+  for (const v1::ForkProof& proof : proofs->proofs()) {
+    // Both halves through the one ingest path: the one held is a duplicate,
+    // the other validly signed one at the same seq is the fork (each is
+    // verified; a forged half is refused and changes nothing).
+    for (const v1::SignedEntry* half : {&proof.first(), &proof.second()}) {
+      auto r = MeteredIngest(ledger_, metrics_, half->SerializeAsString());
+      if (r && *r == IngestOutcome::kFork) {
+        Log(LogLevel::kError, "the relay proved a fork of the other feed: fork proof stored, feed frozen",
+            {{"relay", address_}});
+        std::lock_guard lock(mu_);
+        status_.set_last_error("fork proof stored: the relay proved the other feed forked");
+      }
+    }
+  }
+}
+
+void Replicator::RunPublisher() {
+  auto backoff = std::chrono::milliseconds(100);
+  while (true) {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+    }
+    if (PublishRound()) {
+      backoff = std::chrono::milliseconds(100);
+    } else {
+      SleepFor(backoff);
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+    }
+  }
+}
+
+bool Replicator::PublishRound() {
+  auto got = peer_.GetHeads();
+  if (!got) return false;  // Round reports the unreachable relay
+  uint64_t relay_own = 0;
+  for (const auto& f : got->feeds()) {
+    if (f.party() == self_) relay_own = f.seq();
+  }
+  // The relay holds more of our feed than we do (a lost or restored data
+  // folder): Round recovers it from the relay first.
+  if (relay_own > ledger_.Head(self_).seq) return false;
+  grpc::ClientContext ctx;
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return true;
+    publishing_ = &ctx;
+  }
+  // The stream ends itself a little before its deadline, and the next round
+  // asks the relay's heads again.
+  const auto renew_at = std::chrono::steady_clock::now() + kSubscribeDeadline - std::chrono::seconds(5);
+  uint64_t next = relay_own + 1;
+  std::deque<std::string> buffer;
+  Status read_error;
+  v1::Heads answer;
+  const uint64_t first = next;
+  grpc::Status s = peer_.Publish(ctx, kSubscribeDeadline, [&]() -> std::optional<std::string> {
+    while (true) {
+      {
+        std::lock_guard lock(mu_);
+        if (stopping_) return std::nullopt;
+      }
+      if (buffer.empty()) {
+        auto read = ledger_.ReadEnvelopes(self_, next, 256);
+        if (!read) {
+          read_error = read.error();
+          return std::nullopt;
+        }
+        for (std::string& e : *read) buffer.push_back(std::move(e));
+      }
+      if (!buffer.empty()) {
+        std::string e = std::move(buffer.front());
+        buffer.pop_front();
+        ++next;
+        return e;
+      }
+      if (std::chrono::steady_clock::now() >= renew_at) return std::nullopt;
+      ledger_.WaitForHead(self_, next - 1, std::chrono::steady_clock::now() + std::chrono::milliseconds(200));
+    }
+  }, &answer);
+  {
+    std::lock_guard lock(mu_);
+    publishing_ = nullptr;
+  }
+  if (!read_error.ok()) {
+    Log(LogLevel::kError, "cannot read our own feed to publish it", {{"reason", read_error.ToString()}});
+    return false;
+  }
+  if (s.ok()) {
+    Log(LogLevel::kDebug, "published our own feed to the relay",
+        {{"relay", address_}, {"from", std::to_string(first)}, {"sent_to", std::to_string(next - 1)}});
+    return true;
+  }
+  if (s.error_code() == grpc::StatusCode::CANCELLED) return true;
+  const Status error = peer_.CallError("Publish", s);
+  Log(LogLevel::kWarn, "publishing to the relay ended", {{"relay", address_}, {"error", error.message()}});
+  return false;
 }
 
 }  // namespace parley

@@ -47,8 +47,14 @@ class Replicator {
   // `keys` sign every call's token (peer_auth.h, through PeerClient); it must
   // outlive this, as must `metrics` (may be null), which is told what every
   // ingest did.
+  // With `via_relay`, `peer_address` is a relay's (docs/PROTOCOL.md §16):
+  // the other feed and the fork proofs are pulled from it as from a peer,
+  // and a second thread publishes our own feed to it (Publish: from the
+  // relay's head of our feed, as its GetHeads says, then each entry as it is
+  // stored; renewed every 60 s; reconnecting with the same backoff).
   Replicator(Ledger& ledger, std::string peer_address, const KeyRing& keys,
-             std::shared_ptr<grpc::ChannelCredentials> credentials, Metrics* metrics = nullptr);
+             std::shared_ptr<grpc::ChannelCredentials> credentials, Metrics* metrics = nullptr,
+             bool via_relay = false);
   ~Replicator();
 
   // Called (on the replicator's thread) each time the peer has confirmed
@@ -80,6 +86,13 @@ class Replicator {
   void Run();
   // One connection round; returns true if it made contact with the peer.
   bool Round();
+  // Through a relay: the publishing thread's loop and one Publish call
+  // (true if it reached the relay and the call ended without a refusal).
+  void RunPublisher();
+  bool PublishRound();
+  // Through a relay: ingests the halves of the relay's fork proofs of the
+  // other feed (a fork the relay caught freezes that feed here too).
+  void PullForkProofs();
   // Compares the peer's copy of our own feed (in `heads`) with ours: when
   // the peer holds more, recovers it (RecoverBothFeeds); when it holds as
   // much or less, checks its entry at its head is ours. Then tells the
@@ -118,6 +131,8 @@ class Replicator {
   const PartyIndex other_;
   const PeerClient peer_;  // the other node's Peer service
   std::thread thread_;
+  const bool via_relay_;
+  std::thread publisher_;  // via_relay_ only
   std::function<void()> on_confirmed_;
   std::function<void()> on_caught_up_;
 
@@ -125,6 +140,7 @@ class Replicator {
   std::condition_variable wake_;
   bool stopping_ = false;
   grpc::ClientContext* active_ = nullptr;  // the call to cancel on Stop
+  grpc::ClientContext* publishing_ = nullptr;  // the Publish call to cancel on Stop
   v1::PeerStatus status_;
   bool ever_connected_ = false;  // guarded by mu_
   std::array<uint64_t, 2> catching_up_to_{0, 0};  // guarded by mu_

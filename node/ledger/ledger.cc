@@ -1140,7 +1140,7 @@ Result<IngestOutcome> Ledger::RecordFork(const DecodedEntry& e) {
   return IngestOutcome::kFork;
 }
 
-Result<IngestOutcome> Ledger::Ingest(std::string_view envelope) {
+Result<IngestOutcome> Ledger::Ingest(std::string_view envelope, std::optional<PartyIndex> only_author) {
   // Verified outside the write lock under the schedule of the moment; again
   // under the lock if the schedule changed in between (rare: a rotation or
   // its acknowledgement was stored meanwhile).
@@ -1154,6 +1154,11 @@ Result<IngestOutcome> Ledger::Ingest(std::string_view envelope) {
   if (!decoded) return decoded.error();
   const DecodedEntry& e = *decoded;
   const PartyIndex p = e.author();
+  if (only_author && p != *only_author) {
+    return Status(Code::kPermissionDenied, "entry " + std::to_string(e.seq()) + " is of " + charter_.party_code(p) +
+                                               "'s feed, not " + charter_.party_code(*only_author) +
+                                               "'s: a party publishes only its own feed");
+  }
   auto placed = verifier_.Place(e, *this);
   if (!placed) return placed.error();
   if (*placed == FeedVerifier::Placement::kDuplicate) return IngestOutcome::kDuplicate;

@@ -195,8 +195,10 @@ class Ledger : public FeedView {
 
   // Verifies and stores an envelope received from elsewhere (normally the
   // other party's feed; the own feed during recovery). A rejected entry
-  // changes nothing.
-  Result<IngestOutcome> Ingest(std::string_view envelope);
+  // changes nothing. With `only_author` (a relay taking a party's Publish),
+  // a validly signed entry of the other feed is refused (kPermissionDenied)
+  // before anything is looked up or stored.
+  Result<IngestOutcome> Ingest(std::string_view envelope, std::optional<PartyIndex> only_author = std::nullopt);
 
   // What IngestBatch did.
   struct BatchOutcome {

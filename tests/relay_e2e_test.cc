@@ -1,0 +1,320 @@
+// End to end: a relay (`parley relay`, node/relay/, docs/PROTOCOL.md §16)
+// between two nodes that have no direct link. They converge through it; a
+// partition of one side from the relay leaves both signing and they
+// converge after; Publish takes only a party's own, valid entries; strangers
+// are refused, observers read, and no manifest is served.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+
+#include "node/daemon/peer_client.h"
+#include "node_harness.h"
+
+namespace parley {
+namespace {
+
+using test::kRU;
+using test::kUA;
+namespace fs = std::filesystem;
+
+// `parley relay` as a child process, plaintext on a 127.0.0.1 port, holding
+// the test charter in its own folder under `root`.
+class RelayProcess {
+ public:
+  RelayProcess(const fs::path& root, int port) : dir_(root / "relay"), port_(port) {
+    fs::create_directories(dir_);
+    std::ofstream(dir_ / "charter") << test::TestCharter();
+    std::ofstream(dir_ / "relay.conf") << "data_dir = data\ncharter = charter\nlisten = 127.0.0.1:" << port_
+                                       << "\nplaintext = true\n";
+  }
+  ~RelayProcess() { Kill(); }
+
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  fs::path log() const { return dir_ / "relay.log"; }
+
+  // Starts the process and waits until its port answers GetHeads.
+  bool Start() {
+    // It logs "relay started" once its port is bound; a probe before that
+    // would leave the test's channel in reconnect backoff.
+    const size_t logged = test::ReadText(log()).size();  // a restart appends
+    pid_ = test::Spawn({PARLEY_BINARY, "relay", "--config", (dir_ / "relay.conf").string()}, nullptr, 0,
+                       log().c_str(), O_WRONLY | O_CREAT | O_APPEND);
+    if (!test::Eventually([&] {
+          return Exited() || test::ReadText(log()).find("relay started", logged) != std::string::npos;
+        }) ||
+        Exited()) {
+      return false;
+    }
+    return ClientAs(test::ObserverKey()).GetHeads().has_value();
+  }
+  bool Exited() {
+    if (pid_ <= 0) return true;
+    int st = 0;
+    if (::waitpid(pid_, &st, WNOHANG) == pid_) {
+      pid_ = -1;
+      return true;
+    }
+    return false;
+  }
+  int Stop() {
+    if (pid_ <= 0) return -1;
+    ::kill(pid_, SIGTERM);
+    int st = 0;
+    ::waitpid(pid_, &st, 0);
+    pid_ = -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  }
+  void Kill() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+
+  // A Peer client of this relay whose calls are signed with `key`.
+  PeerClient ClientAs(const SecretKey& key) const {
+    auto k = std::make_shared<const SecretKey>(SecretKey::FromSeed(key.seed()));
+    return PeerClient(address(), grpc::InsecureChannelCredentials(), test::TheCharter().ledger_id(),
+                      [k] { return k; }, std::chrono::seconds(5));
+  }
+
+  // The relay's heads (seq of each feed), as an observer reads them.
+  std::array<uint64_t, 2> Heads() const {
+    auto h = ClientAs(test::ObserverKey()).GetHeads();
+    std::array<uint64_t, 2> out{UINT64_MAX, UINT64_MAX};
+    if (!h) return out;
+    for (const auto& f : h->feeds()) out[f.party()] = f.seq();
+    return out;
+  }
+
+ private:
+  fs::path dir_;
+  int port_;
+  pid_t pid_ = -1;
+};
+
+// UA and RU configured with `relay` and no `peer`.
+struct RelayTrio {
+  test::TempDir root;
+  int relay_port = test::FreePort();
+  RelayProcess relay{root.path(), relay_port};
+  test::NodeProcess ua{root.path(), kUA, test::FreePort(), ""};
+  test::NodeProcess ru{root.path(), kRU, test::FreePort(), ""};
+
+  RelayTrio() {
+    ua.SetExtraConfig("relay = " + relay.address() + "\n");
+    ru.SetExtraConfig("relay = " + relay.address() + "\n");
+  }
+  bool Converged() {
+    const auto r = relay.Heads();
+    for (PartyIndex p = 0; p < 2; ++p) {
+      FeedHead a = ua.HeadOf(p), b = ru.HeadOf(p);
+      if (a.seq != b.seq || a.id != b.id || r[p] != a.seq) return false;
+    }
+    return true;
+  }
+};
+
+// Publishes `envelopes` as `key`; the call's status.
+grpc::Status PublishAs(const RelayProcess& relay, const SecretKey& key, const std::vector<std::string>& envelopes,
+                       v1::Heads* heads) {
+  const PeerClient client = relay.ClientAs(key);
+  grpc::ClientContext ctx;
+  size_t i = 0;
+  return client.Publish(ctx, std::chrono::seconds(5), [&]() -> std::optional<std::string> {
+    if (i == envelopes.size()) return std::nullopt;
+    return envelopes[i++];
+  }, heads);
+}
+
+// The stored feed `party` as the relay serves it, read as `key`.
+std::vector<std::string> FeedAt(const RelayProcess& relay, const SecretKey& key, PartyIndex party) {
+  auto r = relay.ClientAs(key).ReadFeed(party, 1, 1000);
+  REQUIRE_MESSAGE(r.has_value(), r.error().ToString());
+  return *r;
+}
+
+TEST_CASE("relay: two nodes with no direct link converge through it; an observer reads the same bytes" *
+          doctest::test_suite("e2e")) {
+  RelayTrio t;
+  REQUIRE(t.relay.Start());
+  REQUIRE(t.ua.Start());
+  REQUIRE(t.ru.Start());
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE(t.ua.Cli({"statement", "ua " + std::to_string(i)}).code == 0);
+    REQUIRE(t.ru.Cli({"statement", "ru " + std::to_string(i)}).code == 0);
+  }
+  REQUIRE_MESSAGE(test::Eventually([&] { return t.Converged(); }), test::ReadText(t.relay.log()));
+  CHECK(t.ua.HeadOf(kUA).seq == 3);
+  CHECK(t.ru.HeadOf(kUA).seq == 3);
+  // An observer reads both feeds at the relay: the entries exactly as UA's
+  // node stored and signed them (byte-identical, so checkpoints match).
+  auto ua_ops = t.ua.Client();
+  const Charter charter = ua_ops->GetCharter().value();
+  auto at_ua = ua_ops->ReadFeeds(charter);
+  REQUIRE(at_ua.has_value());
+  for (PartyIndex p = 0; p < 2; ++p) {
+    const auto at_relay = FeedAt(t.relay, test::ObserverKey(), p);
+    REQUIRE(at_relay.size() == (*at_ua)[p].size());
+    for (size_t i = 0; i < at_relay.size(); ++i) CHECK(at_relay[i] == (*at_ua)[p][i].envelope);
+  }
+  // An observer (the ICRC's auditor) audits the ledger live at the relay;
+  // the report equals the offline audit of UA's export.
+  const auto observer_key = t.root.path() / "icrc.key";
+  REQUIRE(WriteKeyFile(observer_key, test::ObserverKey(), "test passphrase", InteractiveKdfParams()).ok());
+  auto live = test::RunParley({"audit", "--peer", t.relay.address(), "--charter", (t.ua.dir() / "charter").string(),
+                               "--key", observer_key.string(), "--passphrase-env", "PARLEY_TEST_PASSPHRASE",
+                               "--plaintext", "--json"});
+  REQUIRE_MESSAGE(live.code == 0, live.err);
+  const auto bundle = t.root.path() / "export.parley";
+  REQUIRE(t.ua.Cli({"export", bundle.string()}).code == 0);
+  auto offline = test::RunParley({"audit", bundle.string(), "--json"});
+  REQUIRE(offline.code == 0);
+  auto a = nlohmann::json::parse(live.out), b = nlohmann::json::parse(offline.out);
+  CHECK(a["entries"] == b["entries"]);
+  CHECK(a["state"] == b["state"]);
+  // Neither node holds a fork proof or an alarm; each names the relay.
+  for (auto* n : {&t.ua, &t.ru}) {
+    auto st = n->Client()->GetStatus().value();
+    CHECK(st.fork_proofs() == 0);
+    CHECK(st.alarms_size() == 0);
+    CHECK(st.peer().address() == t.relay.address());
+  }
+}
+
+TEST_CASE("relay: a side cut off from the relay keeps signing, and both converge when it is back" *
+          doctest::test_suite("e2e")) {
+  RelayTrio t;
+  REQUIRE(t.relay.Start());
+  REQUIRE(t.ua.Start());
+  REQUIRE(t.ru.Start());
+  REQUIRE(t.ua.Cli({"statement", "before"}).code == 0);
+  REQUIRE(test::Eventually([&] { return t.Converged(); }));
+  // RU is cut off: its node points at a dead port (restarted so).
+  REQUIRE(t.ru.Stop() == 0);
+  t.ru.SetExtraConfig("relay = 127.0.0.1:" + std::to_string(test::FreePort()) + "\n");
+  REQUIRE(t.ru.Start());
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE(t.ua.Cli({"statement", "ua during " + std::to_string(i)}).code == 0);
+    REQUIRE(t.ru.Cli({"statement", "ru during " + std::to_string(i)}).code == 0);
+  }
+  CHECK(test::Eventually([&] { return t.relay.Heads()[kUA] == 4; }));
+  CHECK(t.relay.Heads()[kRU] == 0);
+  CHECK(t.ru.HeadOf(kUA).seq == 1);
+  // The relay itself goes down for a while: UA signs on.
+  REQUIRE(t.relay.Stop() == 0);
+  REQUIRE(t.ua.Cli({"statement", "relay down"}).code == 0);
+  REQUIRE(t.relay.Start());
+  // RU reconnected to the relay.
+  REQUIRE(t.ru.Stop() == 0);
+  t.ru.SetExtraConfig("relay = " + t.relay.address() + "\n");
+  REQUIRE(t.ru.Start());
+  REQUIRE_MESSAGE(test::Eventually([&] { return t.Converged(); }, std::chrono::seconds(20)),
+                  test::ReadText(t.relay.log()));
+  CHECK(t.ua.HeadOf(kUA).seq == 5);
+  CHECK(t.ua.HeadOf(kRU).seq == 3);
+}
+
+TEST_CASE("relay: a node whose data folder waits for peer confirmation gets it from the relay's heads" *
+          doctest::test_suite("e2e")) {
+  RelayTrio t;
+  t.ua.SetSignWithoutPeerConfirmation(false);
+  t.ua.SetExtraConfig("relay = " + t.relay.address() + "\n");
+  REQUIRE(t.relay.Start());
+  REQUIRE(t.ua.Start());
+  // Signing waits until the relay's GetHeads confirms UA's own head.
+  auto r = t.ua.Cli({"statement", "confirmed through the relay"});
+  CHECK_MESSAGE(r.code == 0, r.err);
+  CHECK(test::Eventually([&] { return t.relay.Heads()[kUA] == 1; }));
+}
+
+TEST_CASE("relay: Publish takes a party's own valid entries only; strangers and observers are refused" *
+          doctest::test_suite("e2e")) {
+  test::TempDir root;
+  RelayProcess relay(root.path(), test::FreePort());
+  REQUIRE(relay.Start());
+  test::Scenario s;
+  s.Add(kUA, test::Say("one"));
+  s.Add(kUA, test::Say("two"));
+  s.Add(kRU, test::Say("ru one"));
+  const std::vector<std::string> ua_feed = {s.feed(kUA)[0].envelope, s.feed(kUA)[1].envelope};
+  v1::Heads heads;
+
+  SUBCASE("the party's own entries are stored, then served") {
+    REQUIRE(PublishAs(relay, test::PartyKey(kUA), ua_feed, &heads).ok());
+    CHECK(heads.feeds(kUA).seq() == 2);
+    CHECK(FeedAt(relay, test::PartyKey(kRU), kUA) == ua_feed);
+    // Publishing again is a no-op (duplicates).
+    REQUIRE(PublishAs(relay, test::PartyKey(kUA), ua_feed, &heads).ok());
+    CHECK(relay.Heads() == std::array<uint64_t, 2>{2, 0});
+  }
+  SUBCASE("a party publishing the other party's entries is refused, nothing stored") {
+    const grpc::Status st = PublishAs(relay, test::PartyKey(kRU), ua_feed, &heads);
+    CHECK(st.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+    CHECK_MESSAGE(st.error_message().find("publishes only its own feed") != std::string::npos, st.error_message());
+    CHECK(relay.Heads() == std::array<uint64_t, 2>{0, 0});
+  }
+  SUBCASE("an observer and a stranger may not publish; the observer may read") {
+    grpc::Status st = PublishAs(relay, test::ObserverKey(), ua_feed, &heads);
+    CHECK(st.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+    const SecretKey stranger = SecretKey::FromSeed(test::SeedFrom(0x90));
+    st = PublishAs(relay, stranger, ua_feed, &heads);
+    CHECK(st.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+    CHECK(relay.Heads() == std::array<uint64_t, 2>{0, 0});
+    // A stranger reads nothing either.
+    auto h = relay.ClientAs(stranger).GetHeads();
+    REQUIRE_FALSE(h.has_value());
+    CHECK(h.error().code() == Code::kPermissionDenied);
+    CHECK(relay.ClientAs(test::ObserverKey()).GetHeads().has_value());
+  }
+  SUBCASE("a forged entry is refused and nothing stored changes") {
+    REQUIRE(PublishAs(relay, test::PartyKey(kUA), {ua_feed[0]}, &heads).ok());
+    std::string forged = ua_feed[1];
+    forged[forged.size() / 2] ^= 0x01;
+    const grpc::Status st = PublishAs(relay, test::PartyKey(kUA), {forged}, &heads);
+    CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    CHECK_MESSAGE(st.error_message().find("published entry refused") != std::string::npos, st.error_message());
+    CHECK(relay.Heads() == std::array<uint64_t, 2>{1, 0});
+    CHECK(FeedAt(relay, test::ObserverKey(), kUA) == std::vector<std::string>{ua_feed[0]});
+  }
+  SUBCASE("a second version of a seq becomes a fork proof served by GetForkProofs") {
+    REQUIRE(PublishAs(relay, test::PartyKey(kUA), {ua_feed[0]}, &heads).ok());
+    test::Scenario other;
+    other.Add(kUA, test::Say("another one"));
+    REQUIRE(PublishAs(relay, test::PartyKey(kUA), {other.feed(kUA)[0].envelope}, &heads).ok());
+    CHECK(heads.frozen_parties_size() == 1);
+    auto proofs = relay.ClientAs(test::PartyKey(kRU)).GetForkProofs();
+    REQUIRE(proofs.has_value());
+    CHECK(proofs->proofs_size() == 1);
+  }
+  SUBCASE("the relay serves no manifest") {
+    auto m = relay.ClientAs(test::PartyKey(kRU)).GetSealedManifest(test::TheCharter().ledger_id(), 1 << 20);
+    REQUIRE_FALSE(m.has_value());
+    CHECK(m.error().code() == Code::kFailedPrecondition);
+    CHECK_MESSAGE(m.error().message().find("a relay holds no manifests") != std::string::npos, m.error().message());
+  }
+}
+
+TEST_CASE("relay: a fork the relay caught reaches the other party's node, which freezes that feed too" *
+          doctest::test_suite("e2e")) {
+  RelayTrio t;
+  REQUIRE(t.relay.Start());
+  // UA's key signs two different entries 1 (key misuse); both are published.
+  test::Scenario a, b;
+  a.Add(kUA, test::Say("version a"));
+  b.Add(kUA, test::Say("version b"));
+  v1::Heads heads;
+  REQUIRE(PublishAs(t.relay, test::PartyKey(kUA), {a.feed(kUA)[0].envelope}, &heads).ok());
+  REQUIRE(PublishAs(t.relay, test::PartyKey(kUA), {b.feed(kUA)[0].envelope}, &heads).ok());
+  REQUIRE(heads.frozen_parties_size() == 1);
+  REQUIRE(t.ru.Start());
+  REQUIRE_MESSAGE(test::Eventually([&] { return t.ru.Client()->GetStatus().value().fork_proofs() == 1; }),
+                  test::ReadText(t.ru.log()));
+  CHECK(t.ru.HeadOf(kUA).seq == 1);
+  // RU's own statements still go through the relay.
+  REQUIRE(t.ru.Cli({"statement", "noted"}).code == 0);
+  CHECK(test::Eventually([&] { return t.relay.Heads()[kRU] == 1; }));
+}
+
+}  // namespace
+}  // namespace parley
