@@ -202,6 +202,11 @@ TEST_CASE("the demo plays the story end to end and its audit is clean") {
   CHECK(r.out.find("Both nodes compute the same state") != std::string::npos);
   CHECK(r.out.find("Verdict: CLEAN") != std::string::npos);
   CHECK(r.out.find("AGREED (signed by both) — completed: 1212 of 1212") != std::string::npos);
+  // Through the intermediary: the ICRC's witness cosigned both heads, and
+  // `show` and the audit say when it first saw the entries.
+  CHECK(r.out.find("Witnesses required (1): MET — both feeds' heads are covered") != std::string::npos);
+  CHECK(r.out.find("existed by ") != std::string::npos);
+  CHECK(r.out.find("per witness \"icrc.example/witness\"") != std::string::npos);
   CHECK(std::filesystem::is_regular_file(dir.path() / "demo" / ".parley-demo"));  // the next demo may empty it
 
   // Again in the same folder: the demo empties what it made before.

@@ -1,7 +1,10 @@
 // `parley demo`: two nodes (UA and RU) on 127.0.0.1 play the June 2025 story
 // of shared/seeds through the real CLI, then export and audit the ledger.
-// Three processes: UA, RU and the ICRC as relay (`parley relay`); UA and RU
-// have no direct link, every entry travels through the relay. A relay holds
+// Three processes: UA, RU and the ICRC as relay and witness (`parley relay
+// --witness-config`); UA and RU have no direct link, every entry travels
+// through the relay, and the charter names the ICRC's witness, which
+// cosigns both feeds' checkpoints with its own clock; the audit requires
+// its cosignature on both heads and shows when it saw each entry. A relay holds
 // no manifests, so UA records its receipt with its own counts instead of
 // fetching RU's list, and RU (who holds the list) writes the family's proof.
 #include <arpa/inet.h>
@@ -30,6 +33,10 @@
 
 #include "node/cli/cli.h"
 #include "node/cli/client.h"
+#include "crypto/key_file.h"
+#include "node/protocol/charter.h"
+#include "node/protocol/feed_log.h"
+#include "node/tlog/note.h"
 
 namespace parley {
 namespace {
@@ -175,13 +182,74 @@ class Demo {
 
   bool StartNode(Side& s, int listen, int relay);
   bool StartRelay(int port);
+  // The ICRC witness's verifier key (cosignature/v1), from its key file.
+  std::string WitnessVkey();
+  // The witness's config: the two feeds of `charter` as the logs it witnesses.
+  bool WriteWitnessConfig(const fs::path& charter, int port);
+  // Until `side`'s node holds cosignatures of both feeds up to their heads.
+  bool WaitWitnessed(Side& side);
   bool WaitSynced();
   void StopNodes();
 
   std::string exe_;
   fs::path dir_;
-  Side ua_, ru_, icrc_;  // icrc_: the relay (no key, no socket)
+  Side ua_, ru_, icrc_;  // icrc_: the relay and witness (its key is the witness's; no socket)
+  fs::path witness_conf_;
 };
+
+constexpr const char* kWitnessName = "icrc.example/witness";
+
+std::string Demo::WitnessVkey() {
+  std::ifstream in(icrc_.pass);
+  std::string pass;
+  std::getline(in, pass);
+  auto key = ReadKeyFile(icrc_.key, pass);
+  if (!key) {
+    std::cerr << "demo: cannot read the witness key: " << key.error().message() << "\n";
+    return "";
+  }
+  return FormatVerifierKey({kWitnessName, NoteKeyType::kCosignatureV1, key->public_key()});
+}
+
+bool Demo::WriteWitnessConfig(const fs::path& charter_file, int port) {
+  std::ifstream in(charter_file, std::ios::binary);
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  auto charter = Charter::Parse(bytes.str());
+  if (!charter) {
+    std::cerr << "demo: " << charter.error().message() << "\n";
+    return false;
+  }
+  witness_conf_ = dir_ / "icrc-witness.conf";
+  std::ofstream out(witness_conf_);
+  out << "# the ICRC's witness: cosigns UA's and RU's checkpoints with its own clock (c2sp.org/tlog-witness)\n"
+      << "name = " << kWitnessName << "\n"
+      << "key_file = " << icrc_.key.filename().string() << "\n"
+      << "passphrase_file = " << icrc_.pass.filename().string() << "\n"
+      << "listen = 127.0.0.1:" << port << "\n"
+      << "state_file = icrc-witness.state\n";
+  for (PartyIndex p = 0; p < 2; ++p) {
+    out << "log = " << FormatVerifierKey(FeedNoteVerifier(*charter, p, charter->party_key(p))) << "\n";
+  }
+  return static_cast<bool>(out.flush());
+}
+
+bool Demo::WaitWitnessed(Side& side) {
+  for (int i = 0; i < 600; ++i) {
+    Run r = Exec({exe_, "status", "--json", "--socket", side.sock.string()});
+    auto j = nlohmann::json::parse(r.out, nullptr, false);
+    size_t done = 0;
+    if (!j.is_discarded() && j.contains("witnesses")) {
+      for (const auto& w : j["witnesses"]) {
+        if (w.value("unwitnessed", uint64_t{1}) == 0 && w.value("cosigned_size", uint64_t{0}) > 0) ++done;
+      }
+    }
+    if (done == 2) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::cerr << "demo: " << side.code << "'s node did not get both feeds witnessed within 60 s\n";
+  return false;
+}
 
 bool Demo::StartRelay(int port) {
   Side& s = icrc_;
@@ -196,7 +264,8 @@ bool Demo::StartRelay(int port) {
   if (pid == 0) {
     int fd = ::open(s.log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     ::dup2(fd, 2);
-    ::execl(exe_.c_str(), exe_.c_str(), "relay", "--config", s.conf.c_str(), nullptr);
+    ::execl(exe_.c_str(), exe_.c_str(), "relay", "--config", s.conf.c_str(), "--witness-config",
+            witness_conf_.c_str(), nullptr);
     ::_exit(127);
   }
   s.pid = pid;
@@ -349,6 +418,12 @@ int Demo::Play() {
     fs::permissions(s->pass, fs::perms::owner_read | fs::perms::owner_write);
   }
   icrc_.code = "ICRC";
+  icrc_.key = dir_ / "icrc-witness.key";
+  icrc_.pass = dir_ / "icrc.pass";
+  {
+    std::ofstream(icrc_.pass) << "demo-" << std::hex << rd() << rd() << "\n";
+  }
+  fs::permissions(icrc_.pass, fs::perms::owner_read | fs::perms::owner_write);
   icrc_.conf = dir_ / "icrc.conf";
   icrc_.log = dir_ / "icrc.log";
   icrc_.tls = dir_ / "icrc-tls";
@@ -362,6 +437,14 @@ int Demo::Play() {
     if (!Check(tls, "tls init")) return 1;
     s->fingerprint = tls.out.substr(0, 64);
   }
+  // The ICRC is also the witness: its own key, which cosigns both feeds'
+  // checkpoints with its own clock.
+  if (!Check(Exec({exe_, "keygen", "--out", icrc_.key.string(), "--passphrase-file", icrc_.pass.string()}), "keygen")) {
+    return 1;
+  }
+  const int witness_port = FreePort();
+  const std::string witness_vkey = WitnessVkey();
+  if (witness_vkey.empty()) return 1;
   Run icrc_tls = Exec({exe_, "tls", "init", "--out", icrc_.tls.string(), "--name", "ICRC-relay"});
   if (!Check(icrc_tls, "tls init")) return 1;
   icrc_.fingerprint = icrc_tls.out.substr(0, 64);
@@ -372,7 +455,8 @@ int Demo::Play() {
   if (!Check(Exec({exe_, "charter", "create", "--title", "Return of remains and exchange of prisoners (Istanbul talks)",
                    "--party", "UA=" + ua_.key.string(), "--name", "UA=Ukraine Coordination HQ for the Treatment of POWs",
                    "--party", "RU=" + ru_.key.string(), "--name", "RU=Russian Federation Ministry of Defence",
-                   "--out", charter.string()}),
+                   "--witness", witness_vkey + "=http://127.0.0.1:" + std::to_string(witness_port),
+                   "--require-cosignatures", "1", "--out", charter.string()}),
              "charter create")) {
     return 1;
   }
@@ -386,6 +470,7 @@ int Demo::Play() {
   Run show = Exec({exe_, "charter", "show", "--charter", charter.string()});
   std::cout << show.out;
 
+  if (!WriteWitnessConfig(charter, witness_port)) return 1;
   const int ua_port = FreePort(), ru_port = FreePort(), relay_port = FreePort();
   if (!StartRelay(relay_port)) return 1;
   if (!StartNode(ua_, ua_port, relay_port) || !StartNode(ru_, ru_port, relay_port)) return 1;
@@ -474,13 +559,22 @@ int Demo::Play() {
   }
   std::cout << "\nBoth nodes compute the same state from the same two feeds.\n";
 
+  // The ICRC's witness has cosigned both feeds; UA's node holds those
+  // cosignatures (its own feed's from its submissions, RU's polled from the
+  // witness), so the bundle carries them.
+  if (!WaitWitnessed(ua_)) return 1;
+  auto shown = Tool(&ua_, "shows the agreement with the witness's times: when the ICRC's witness first saw the proposal "
+                          "and its acceptance",
+                    {"show", p2->substr(0, 12)});
+  if (!shown) return 1;
   const fs::path bundle = dir_ / "ledger.parley";
   if (!Check(Exec({exe_, "export", bundle.string(), "--socket", ua_.sock.string()}), "export")) return 1;
   StopNodes();
-  std::cout << "\n== Audit of the exported bundle (" << bundle.string() << "), offline ==\n";
-  Run audit = Exec({exe_, "audit", bundle.string()});
+  std::cout << "\n== Audit of the exported bundle (" << bundle.string()
+            << "), offline, requiring the charter's 1 witness cosignature on both heads ==\n";
+  Run audit = Exec({exe_, "audit", "--require-witnesses", bundle.string()});
   std::cout << audit.out;
-  std::cout << "\nNodes and relay stopped. Logs: " << ua_.log.string() << ", " << ru_.log.string() << ", "
+  std::cout << "\nNodes, relay and witness stopped. Logs: " << ua_.log.string() << ", " << ru_.log.string() << ", "
             << icrc_.log.string() << "\n";
   return audit.code;
 }

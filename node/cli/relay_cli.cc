@@ -8,6 +8,7 @@
 
 #include "node/base/parse.h"
 #include "node/cli/cli_common.h"
+#include "node/cli/witness_cli.h"
 #include "node/daemon/log.h"
 #include "node/relay/config.h"
 #include "node/relay/relay.h"
@@ -15,7 +16,7 @@
 namespace parley::cli {
 namespace {
 
-int CmdRelay(const std::string& config_file) {
+int CmdRelay(const std::string& config_file, const std::string& witness_config) {
   RelayConfig cfg;
   if (Status s = LoadRelayConfig(config_file, cfg); !s.ok()) return Fail(s);
   if (Status s = cfg.Validate(); !s.ok()) return Fail(s);
@@ -29,6 +30,13 @@ int CmdRelay(const std::string& config_file) {
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  // The intermediary may also be a witness (--witness-config): one process.
+  std::unique_ptr<RunningWitness> witness;
+  if (!witness_config.empty()) {
+    auto w = RunningWitness::Start(witness_config);
+    if (!w) return Fail(Status(w.error().code(), "witness: " + w.error().message()));
+    witness = std::move(*w);
+  }
   auto relay = Relay::Start(cfg);
   if (!relay) {
     Log(LogLevel::kError, "relay failed to start", {{"reason", relay.error().message()}});
@@ -42,6 +50,7 @@ int CmdRelay(const std::string& config_file) {
   }
   Log(LogLevel::kInfo, "stopping", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
   (*relay)->Shutdown();
+  if (witness && !witness->Stop()) return kExitFailed;
   return kExitOk;
 }
 
@@ -49,16 +58,18 @@ int CmdRelay(const std::string& config_file) {
 
 CommandRunner AddRelayCommand(CLI::App& app) {
   struct Flags {
-    std::string config_file;
+    std::string config_file, witness_config;
     CLI::App* cmd = nullptr;
   };
   auto f = std::make_shared<Flags>();
   f->cmd = app.add_subcommand("relay", "run a relay: hold both feeds of one ledger for parties that never connect "
                                        "to each other");
   f->cmd->add_option("--config", f->config_file, "the relay's config file (key = value lines)")->required();
+  f->cmd->add_option("--witness-config", f->witness_config,
+                     "also run a witness (parley witness's config file) in this process");
   return [f]() -> std::optional<int> {
     if (!*f->cmd) return std::nullopt;
-    return CmdRelay(f->config_file);
+    return CmdRelay(f->config_file, f->witness_config);
   };
 }
 
