@@ -414,8 +414,12 @@ bool Witnessing::Check(PartyIndex party, const std::string& note, const std::str
   const Charter& c = ledger_.charter();
   auto v = book_.Verify(party, note);
   if (!v) {
-    Log(LogLevel::kWarn, "a checkpoint was refused",
-        {{"from", Printable(source)}, {"feed", c.party_code(party)}, {"reason", Printable(v.error().message())}});
+    // Logged once per distinct note: a peer serving junk again on each
+    // fetch does not fill the log.
+    if (refused_.size() < kMaxPendingCheckpoints && refused_.insert(Sha256(note)).second) {
+      Log(LogLevel::kWarn, "a checkpoint was refused",
+          {{"from", Printable(source)}, {"feed", c.party_code(party)}, {"reason", Printable(v.error().message())}});
+    }
     return true;
   }
   if (v->cosignatures.empty()) return true;  // no charter witness's word: nothing to keep

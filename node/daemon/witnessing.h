@@ -25,6 +25,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <thread>
@@ -237,6 +238,7 @@ class Witnessing {
   };
   std::deque<Offered> offered_;  // guarded by mu_
   std::map<std::pair<PartyIndex, std::string>, std::string> pending_;  // keeper's only: note -> source
+  std::set<Digest> refused_;  // keeper's only: notes refused (logged once; at most kMaxPendingCheckpoints)
   std::vector<std::unique_ptr<Submitter>> submitters_;
   std::thread keeper_;
   std::thread fetcher_;
