@@ -560,6 +560,19 @@ std::string GenerateTlogVectors() {
   }
   out << "\nThe consistency proof from size 3 to size 6 (RFC 6962 §2.1.2), base64 as in an add-checkpoint body:\n\n";
   for (const Digest& h : FeedTree(feed).ConsistencyProof(3)) out << "    " << ToBase64(h.view()) << "\n";
+  // A witness's cosignature/v1 of the size-6 checkpoint (§15.4).
+  const SecretKey witness = SecretKey::FromSeed(test::SeedFrom(0x60));
+  const NoteVerifier wv{"icrc.example/witness", NoteKeyType::kCosignatureV1, witness.public_key()};
+  const Checkpoint cp6 = FeedCheckpoint(c, kUA, feed);
+  const std::string text = FormatCheckpoint(cp6);
+  constexpr uint64_t kCosignedAt = 1749380400;  // 2025-06-08T11:00:00Z
+  out << "\nA witness named `icrc.example/witness` with the key of seed 60..7f, vkey\n\n    " << FormatVerifierKey(wv)
+      << "\n\ncosigns that size-6 checkpoint at " << kCosignedAt << " (2025-06-08T11:00:00Z). It signs these bytes"
+      << " (shown as lines):\n\n";
+  std::istringstream msg(CosignatureMessage(kCosignedAt, text));
+  for (std::string line; std::getline(msg, line);) out << "    " << line << "\n";
+  out << "\nand answers add-checkpoint with this line, which follows UA's signature line in the cosigned note:\n\n    "
+      << FormatSignatureLine(Cosign(witness, wv.name, text, kCosignedAt));
   return out.str();
 }
 
