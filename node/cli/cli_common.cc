@@ -1,5 +1,6 @@
 #include "node/cli/cli_common.h"
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -12,6 +13,7 @@
 #include "node/base/text.h"
 #include "node/cli/statements.h"
 #include "node/daemon/config.h"
+#include "node/daemon/log.h"
 #include "node/report/views.h"
 
 namespace parley::cli {
@@ -164,6 +166,27 @@ Result<std::string> GetPassphrase(const PassFlags& p) {
 void AddPassOptions(CLI::App* cmd, PassFlags& p) {
   cmd->add_option("--passphrase-env", p.env, "environment variable holding the passphrase");
   cmd->add_option("--passphrase-file", p.file, "file holding the passphrase (mode 0600)");
+}
+
+sigset_t BlockStopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+void WaitForStop(const sigset_t& set, const std::filesystem::path& log_file) {
+  int sig = 0;
+  while (sigwait(&set, &sig) == 0 && sig == SIGHUP) {
+    const Status reopened = ReopenLogFile();
+    Log(reopened.ok() ? LogLevel::kInfo : LogLevel::kError, "SIGHUP: log file reopened",
+        {{"log_file", log_file.empty() ? "(stderr)" : log_file.string()},
+         {"error", reopened.ok() ? "" : reopened.message()}});
+  }
+  Log(LogLevel::kInfo, "stopping", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
 }
 
 }  // namespace parley::cli

@@ -4,6 +4,8 @@
 // statement there after the preview and confirmation (Submit).
 #pragma once
 
+#include <signal.h>
+
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -85,5 +87,13 @@ struct PassFlags {
 
 Result<std::string> GetPassphrase(const PassFlags& p);
 void AddPassOptions(CLI::App* cmd, PassFlags& p);
+
+// For a long-running command (node, relay): blocks SIGINT, SIGTERM and
+// SIGHUP in this thread and the threads it starts afterwards, so that
+// WaitForStop receives them. Call before starting any thread.
+sigset_t BlockStopSignals();
+// Waits for SIGINT or SIGTERM (logged as "stopping"); each SIGHUP in the
+// meantime reopens `log_file` (log rotation; empty: stderr).
+void WaitForStop(const sigset_t& set, const std::filesystem::path& log_file);
 
 }  // namespace parley::cli

@@ -53,26 +53,14 @@ int CmdNode(const std::string& config_file, const std::vector<std::pair<std::str
   // Signals are taken synchronously by this thread only: SIGINT and SIGTERM
   // stop the node cleanly (the socket file is removed); SIGHUP reopens the
   // log file (log rotation) and the node runs on.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  const sigset_t set = BlockStopSignals();
 
   auto node = Node::Start(cfg, std::move(*key), std::move(next_key));
   if (!node) {
     Log(LogLevel::kError, "node failed to start", {{"reason", node.error().message()}});
     return Fail(node.error());
   }
-  int sig = 0;
-  while (sigwait(&set, &sig) == 0 && sig == SIGHUP) {
-    const Status reopened = ReopenLogFile();
-    Log(reopened.ok() ? LogLevel::kInfo : LogLevel::kError, "SIGHUP: log file reopened",
-        {{"log_file", cfg.log_file.empty() ? "(stderr)" : cfg.log_file.string()},
-         {"error", reopened.ok() ? "" : reopened.message()}});
-  }
-  Log(LogLevel::kInfo, "stopping", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+  WaitForStop(set, cfg.log_file);
   (*node)->Shutdown();
   return kExitOk;
 }

@@ -24,12 +24,7 @@ int CmdRelay(const std::string& config_file, const std::string& witness_config) 
   if (!cfg.log_file.empty()) {
     if (Status s = SetLogFile(cfg.log_file); !s.ok()) return Fail(s);
   }
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  const sigset_t set = BlockStopSignals();
   // The intermediary may also be a witness (--witness-config): one process.
   std::unique_ptr<RunningWitness> witness;
   if (!witness_config.empty()) {
@@ -42,13 +37,7 @@ int CmdRelay(const std::string& config_file, const std::string& witness_config) 
     Log(LogLevel::kError, "relay failed to start", {{"reason", relay.error().message()}});
     return Fail(relay.error());
   }
-  int sig = 0;
-  while (sigwait(&set, &sig) == 0 && sig == SIGHUP) {
-    const Status reopened = ReopenLogFile();
-    Log(reopened.ok() ? LogLevel::kInfo : LogLevel::kError, "SIGHUP: log file reopened",
-        {{"error", reopened.ok() ? "" : reopened.message()}});
-  }
-  Log(LogLevel::kInfo, "stopping", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+  WaitForStop(set, cfg.log_file);
   (*relay)->Shutdown();
   if (witness && !witness->Stop()) return kExitFailed;
   return kExitOk;

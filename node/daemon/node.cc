@@ -165,24 +165,7 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeConfig& config, SecretKey ke
     grpc::ServerBuilder b;
     b.AddListeningPort(config.listen, server_creds, &node->peer_port_);
     b.RegisterService(node->peer_service_.get());
-    b.SetMaxReceiveMessageSize(16 * 1024);
-    b.SetMaxSendMessageSize(kMaxPeerMessageBytes);
-    // Bounded threads: with at most kMaxStreamsPerCaller streams per caller,
-    // a flood from one caller leaves room for the other party's node.
-    grpc::ResourceQuota quota("parley-peer");
-    quota.SetMaxThreads(32);
-    b.SetResourceQuota(quota);
-    // Accept the peer's keepalive pings (replicator.h) and ping back, so a
-    // paused client is noticed here too and its streams are freed.
-    b.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveIdleMs);
-    b.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
-    b.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-    b.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, kKeepaliveIdleMs / 2);
-    b.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
-    // gRPC sets SO_REUSEPORT by default, which lets a second node bind the
-    // same address and take a share of the connections. The port is ours
-    // alone: a second bind must fail.
-    b.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+    ConfigurePeerServer(b, "parley-peer", 16 * 1024);
     std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
     interceptors.push_back(PeerCallMetrics(*metrics));
     b.experimental().SetInterceptorCreators(std::move(interceptors));

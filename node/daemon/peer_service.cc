@@ -1,6 +1,8 @@
 #include "node/base/clock.h"
 #include "node/daemon/peer_service.h"
 
+#include "node/daemon/peer_client.h"
+
 #include <chrono>
 
 #include "crypto/seal.h"
@@ -19,6 +21,20 @@ PeerAuthenticator::PartyKeys CallerKeys(const Ledger& ledger) {
     }
     return std::nullopt;
   };
+}
+
+void ConfigurePeerServer(grpc::ServerBuilder& b, const std::string& quota_name, int max_receive) {
+  b.SetMaxReceiveMessageSize(max_receive);
+  b.SetMaxSendMessageSize(kMaxPeerMessageBytes);
+  grpc::ResourceQuota quota(quota_name);
+  quota.SetMaxThreads(32);
+  b.SetResourceQuota(quota);
+  b.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveIdleMs);
+  b.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
+  b.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  b.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, kKeepaliveIdleMs / 2);
+  b.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+  b.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
 }
 
 grpc::Status ToGrpc(const Status& s) {

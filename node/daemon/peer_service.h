@@ -97,6 +97,15 @@ class PeerService final : public v1::Peer::Service {
 
 // Status -> grpc::Status, once, at the service boundary.
 grpc::Status ToGrpc(const Status& s);
+
+// The settings every server of the peer protocol (a node's peer port, a
+// relay) uses: bounded threads (with at most kMaxStreamsPerCaller streams
+// per caller, one caller's flood leaves room for the others), messages up
+// to `max_receive` bytes in and kMaxPeerMessageBytes out, the callers'
+// keepalive pings accepted and answered (so a paused client is noticed and
+// its streams freed), and no SO_REUSEPORT (gRPC's default would let a second
+// process bind the same address and take a share of the connections).
+void ConfigurePeerServer(grpc::ServerBuilder& builder, const std::string& quota_name, int max_receive);
 // GetCheckpoints' answer (Peer and Operator services alike): the stored
 // cosigned checkpoints of req's feed from its from_size on, at most
 // kMaxCheckpointsPerAnswer.

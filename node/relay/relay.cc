@@ -6,6 +6,7 @@
 
 #include "node/daemon/log.h"
 #include "node/daemon/peer_client.h"
+#include "node/daemon/peer_service.h"
 #include "node/daemon/tls.h"
 
 namespace parley {
@@ -45,18 +46,7 @@ Result<std::unique_ptr<Relay>> Relay::Start(const RelayConfig& config) {
   grpc::ServerBuilder b;
   b.AddListeningPort(config.listen, creds, &relay->port_);
   b.RegisterService(relay->service_.get());
-  b.SetMaxReceiveMessageSize(kMaxPeerMessageBytes);
-  b.SetMaxSendMessageSize(kMaxPeerMessageBytes);
-  grpc::ResourceQuota quota("parley-relay");
-  quota.SetMaxThreads(32);
-  b.SetResourceQuota(quota);
-  // The parties' keepalive pings (peer_client.h), answered as a node does.
-  b.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveIdleMs);
-  b.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
-  b.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  b.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, kKeepaliveIdleMs / 2);
-  b.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
-  b.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  ConfigurePeerServer(b, "parley-relay", kMaxPeerMessageBytes);  // Publish carries whole entries
   relay->server_ = b.BuildAndStart();
   if (!relay->server_ || relay->port_ == 0) {
     return Status(Code::kUnavailable, "cannot listen on the relay address " + config.listen +
