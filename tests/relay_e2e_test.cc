@@ -201,6 +201,19 @@ TEST_CASE("relay: Publish takes a party's own valid entries only; strangers and 
     CHECK(relay.Heads() == std::array<uint64_t, 2>{1, 0});
     CHECK(FeedAt(relay, test::ObserverKey(), kUA) == std::vector<std::string>{ua_feed[0]});
   }
+  SUBCASE("in one stream: the good entries before a forged one are stored, it and those after it are not") {
+    test::Scenario longer;
+    for (int i = 0; i < 40; ++i) longer.Add(kUA, test::Say("entry " + std::to_string(i)));
+    std::vector<std::string> stream;
+    for (const auto& e : longer.feed(kUA)) stream.push_back(e.envelope);
+    stream[30][stream[30].size() / 2] ^= 0x01;  // seq 31 forged; 32.. valid but unplaceable
+    const grpc::Status st = PublishAs(relay, test::PartyKey(kUA), stream, &heads);
+    CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    CHECK_MESSAGE(st.error_message().find("published entry refused") != std::string::npos, st.error_message());
+    CHECK(relay.Heads() == std::array<uint64_t, 2>{30, 0});
+    const std::vector<std::string> good(stream.begin(), stream.begin() + 30);
+    CHECK(FeedAt(relay, test::ObserverKey(), kUA) == good);
+  }
   SUBCASE("a second version of a seq becomes a fork proof served by GetForkProofs") {
     REQUIRE(PublishAs(relay, test::PartyKey(kUA), {ua_feed[0]}, &heads).ok());
     test::Scenario other;
