@@ -6,7 +6,9 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <thread>
 
+#include "node/relay/relay_service.h"
 #include "node_harness.h"
 
 namespace parley {
@@ -213,6 +215,31 @@ TEST_CASE("relay: Publish takes a party's own valid entries only; strangers and 
     CHECK(relay.Heads() == std::array<uint64_t, 2>{30, 0});
     const std::vector<std::string> good(stream.begin(), stream.begin() + 30);
     CHECK(FeedAt(relay, test::ObserverKey(), kUA) == good);
+  }
+  SUBCASE("a publisher still sending when an entry is refused is cancelled; the good entry before it stays") {
+    std::string forged = ua_feed[1];
+    forged[forged.size() / 2] ^= 0x01;
+    const std::vector<std::string> stream = {ua_feed[0], forged};
+    const PeerClient client = relay.ClientAs(test::PartyKey(kUA));
+    grpc::ClientContext ctx;
+    size_t i = 0;
+    const grpc::Status st = client.Publish(ctx, std::chrono::seconds(10), [&]() -> std::optional<std::string> {
+      if (i < stream.size()) return stream[i++];
+      // The stream stays open past the relay's grace, as a node's does
+      // between its entries.
+      std::this_thread::sleep_for(kPublishRefusalGrace * 3);
+      return std::nullopt;
+    }, &heads);
+    // The client reads the cancel as CANCELLED, or (its thread asleep in the
+    // generator, no one reading the connection) as its keepalive's
+    // UNAVAILABLE; the relay's log says it cancelled, and why.
+    CHECK_MESSAGE((st.error_code() == grpc::StatusCode::CANCELLED ||
+                   st.error_code() == grpc::StatusCode::UNAVAILABLE),
+                  st.error_message());
+    CHECK(test::ReadText(relay.log()).find("call cancelled") != std::string::npos);
+    CHECK(relay.Heads() == std::array<uint64_t, 2>{1, 0});
+    CHECK(FeedAt(relay, test::ObserverKey(), kUA) == std::vector<std::string>{ua_feed[0]});
+    CHECK(test::ReadText(relay.log()).find("published entry refused") != std::string::npos);
   }
   SUBCASE("a second version of a seq becomes a fork proof served by GetForkProofs") {
     REQUIRE(PublishAs(relay, test::PartyKey(kUA), {ua_feed[0]}, &heads).ok());

@@ -145,7 +145,10 @@ grpc::Status RelayService::Publish(grpc::ServerContext* ctx, grpc::ServerReader<
       // A publisher that has ended its stream gets the error as the call's
       // status; one still sending is cancelled (it cannot be answered while
       // this call still reads from it).
-      if (!cv.wait_for(lock, kPublishRefusalGrace, [&] { return closed; })) ctx->TryCancel();
+      if (!cv.wait_for(lock, kPublishRefusalGrace, [&] { return closed; })) {
+        Log(LogLevel::kWarn, "publisher still sending after its refused entry: call cancelled", {{"party", code}});
+        ctx->TryCancel();
+      }
       return;
     }
   });
