@@ -8,11 +8,13 @@
 //   3. live propagation latency UA -> RU (p50, p99)
 //        baseline: synced LevelDB put latency (p50) on the same filesystem
 //   4. peak RSS (VmHWM) of the RU node during catch-up
+//   relay: propagation UA -> relay -> RU (p50, p99) and a fresh RU node's
+//        catch-up from a relay, against the direct figures of parts 2 and 3
 // plus diagnostics that split each figure into its parts (in-process Ledger
 // without gRPC, a no-write RPC, DecodeEntry alone, CPU per process).
 //
 // Usage: parley_bench [--entries N] [--seconds S] [--statements N]
-//                     [--clients 1,8] [--only appends,catchup,latency,witnessed]
+//                     [--clients 1,8] [--only appends,catchup,latency,relay,witnessed]
 #include <leveldb/db.h>
 #include <leveldb/write_batch.h>
 
@@ -121,6 +123,9 @@ struct Row {
   std::optional<bool> met;  // nullopt: informational
 };
 std::vector<Row> g_rows;
+
+// Direct figures of this run, for the relay part's ratios (0: not measured).
+double g_direct_catchup = 0;  // entries/s
 
 void AddRow(std::string figure, std::string value, std::string baseline, std::string ratio, std::string target,
             std::optional<bool> met) {
@@ -453,19 +458,18 @@ void BenchAppends(double seconds, const std::vector<int>& client_counts, const L
 
 // --- 2 & 4. catch-up and the catching-up node's peak RSS -----------------------------
 
-void BenchCatchUp(uint64_t entries, const VerifyBaseline& verify) {
-  std::printf("\n== 2. catch-up: fresh RU node pulls a %" PRIu64 "-entry UA feed ==\n", entries);
-  NodePair pair;  // writes both key files and charters, starts nothing
-  std::vector<std::string> envelopes(entries + 1);  // by seq, for the in-process diagnostics
+// Writes a UA ledger of `entries` statements directly in the UA node's data
+// folder `ua_dir`/data (envelopes by seq into `envelopes` if given).
+void BuildUaFeed(const fs::path& ua_dir, uint64_t entries, std::vector<std::string>* envelopes) {
   {
     // The UA data folder written directly through the Ledger, exactly as the
     // node opens it (data/, high-water mark key.hwm next to the key file).
-    auto store = OpenLevelDbStore(pair.ua.dir() / "data");
+    auto store = OpenLevelDbStore(ua_dir / "data");
     PARLEY_CHECK(store.has_value());
     LedgerOptions o;
     o.self = kUA;
     o.key = test::PartyKey(kUA);
-    o.high_water_mark = pair.ua.dir() / "key.hwm";
+    o.high_water_mark = ua_dir / "key.hwm";
     o.sync = false;
     auto ledger = Ledger::Open(std::move(*store), test::TestCharter(), std::move(o));
     if (!ledger) {
@@ -484,7 +488,7 @@ void BenchCatchUp(uint64_t entries, const VerifyBaseline& verify) {
             if (failures++ == 0) Note("append: %s", e.error().ToString().c_str());
             continue;
           }
-          envelopes[e->seq()] = std::move(e->envelope);
+          if (envelopes) (*envelopes)[e->seq()] = std::move(e->envelope);
         }
       });
     }
@@ -494,6 +498,13 @@ void BenchCatchUp(uint64_t entries, const VerifyBaseline& verify) {
     std::printf("  built UA ledger directly (Ledger::Append, sync=false, 32 threads): %.1f s, %s entries/s\n",
                 SecondsSince(start), Fmt(static_cast<double>(entries) / SecondsSince(start)).c_str());
   }
+}
+
+void BenchCatchUp(uint64_t entries, const VerifyBaseline& verify) {
+  std::printf("\n== 2. catch-up: fresh RU node pulls a %" PRIu64 "-entry UA feed ==\n", entries);
+  NodePair pair;  // writes both key files and charters, starts nothing
+  std::vector<std::string> envelopes(entries + 1);  // by seq, for the in-process diagnostics
+  BuildUaFeed(pair.ua.dir(), entries, &envelopes);
   // Diagnostics in this process, no node running: decoding alone, and the
   // Ledger's Ingest path on LevelDB without gRPC.
   const uint64_t sample = std::min<uint64_t>(entries, 20000);
@@ -579,6 +590,7 @@ void BenchCatchUp(uint64_t entries, const VerifyBaseline& verify) {
   std::printf("  RU peak RSS (VmHWM) %.1f MB at the end, %.1f MB right after start; largest VmRSS sampled during"
               " catch-up %.1f MB; UA VmHWM %.1f MB\n",
               rss, hwm_at_start, rss_max, ua_rss);
+  g_direct_catchup = done ? rate : 0;
   AddRow("catch-up entries/s", Fmt(rate), Fmt(verify.two_threads) + " verifies/s (2 thr)",
          Fmt(rate / verify.two_threads, 3) + "x", ">= 0.8x", done && rate >= 0.8 * verify.two_threads);
   AddRow("  (vs 1-thread verify)", Fmt(rate), Fmt(verify.one_thread) + " verifies/s (1 thr)",
@@ -593,21 +605,22 @@ void BenchCatchUp(uint64_t entries, const VerifyBaseline& verify) {
 
 // --- 3. live propagation latency ---------------------------------------------------------
 
-void BenchLatency(int statements, const LevelDbBaseline& ldb) {
-  std::printf("\n== 3. live propagation latency UA -> RU (%d statements, one at a time) ==\n", statements);
-  NodePair pair;
-  if (!pair.ua.Start() || !pair.ru.Start()) {
-    Note("nodes did not start");
-    AddRow("propagation p50", "n/a", "", "", "<= 1 ms", false);
-    return;
-  }
+struct Propagation {
+  double p50 = 0, p99 = 0;
+  bool ok = false;  // every statement arrived
+};
+std::optional<Propagation> g_direct_latency;  // of this run (part 3)
+
+// Submits `statements` (+ 20 warm-up) on `ua` one at a time, each after the
+// previous one arrived on `ru`'s Follow stream of UA's feed; stops both nodes.
+Propagation MeasurePropagation(NodeProcess& ua_node, NodeProcess& ru_node, int statements) {
   const int warm = 20;
   const uint64_t last = static_cast<uint64_t>(warm + statements);
   std::mutex mu;
   std::condition_variable cv;
   std::vector<std::optional<Clock::time_point>> arrived(last + 1);
   std::thread follower([&] {
-    auto ru = pair.ru.Client();
+    auto ru = ru_node.Client();
     Status s = ru->Follow(kUA, 1, [&](const std::string& envelope) {
       auto t = Clock::now();
       v1::SignedEntry se;
@@ -623,10 +636,10 @@ void BenchLatency(int statements, const LevelDbBaseline& ldb) {
     });
     if (!s.ok()) Note("follow ended: %s", s.ToString().c_str());
   });
-  auto ua = pair.ua.Client();
+  auto ua = ua_node.Client();
   std::vector<double> lat, submit_ms;
   int timeouts = 0, negative = 0;
-  const Cpu ua_cpu0 = ProcessCpu(pair.ua.pid()), ru_cpu0 = ProcessCpu(pair.ru.pid());
+  const Cpu ua_cpu0 = ProcessCpu(ua_node.pid()), ru_cpu0 = ProcessCpu(ru_node.pid());
   auto start = Clock::now();
   for (uint64_t i = 1; i <= last; ++i) {
     auto t0 = Clock::now();
@@ -651,10 +664,10 @@ void BenchLatency(int statements, const LevelDbBaseline& ldb) {
     submit_ms.push_back(Ms(t1 - t0));
   }
   const double el = SecondsSince(start);
-  const Cpu ua_cpu = ProcessCpu(pair.ua.pid()) - ua_cpu0, ru_cpu = ProcessCpu(pair.ru.pid()) - ru_cpu0;
-  pair.ru.Stop();  // ends the Follow stream if it is still open
+  const Cpu ua_cpu = ProcessCpu(ua_node.pid()) - ua_cpu0, ru_cpu = ProcessCpu(ru_node.pid()) - ru_cpu0;
+  ru_node.Stop();  // ends the Follow stream if it is still open
   follower.join();
-  pair.ua.Stop();
+  ua_node.Stop();
   const double p50 = Percentile(lat, 0.5), p99 = Percentile(lat, 0.99);
   std::printf("  %zu measured (%d warm-up), %d timed out, %d arrived before Submit returned\n", lat.size(), warm,
               timeouts, negative);
@@ -662,11 +675,155 @@ void BenchLatency(int statements, const LevelDbBaseline& ldb) {
               p50, Percentile(lat, 0.9), p99, Percentile(lat, 1.0));
   std::printf("  Submit round trip on UA: p50 %.3f ms, p99 %.3f ms; over %.1f s: %s, %s\n", Percentile(submit_ms, 0.5),
               Percentile(submit_ms, 0.99), el, CpuNote("UA", ua_cpu, el).c_str(), CpuNote("RU", ru_cpu, el).c_str());
-  const bool ok = timeouts == 0 && !lat.empty();
+  Propagation out;
+  out.p50 = p50;
+  out.p99 = p99;
+  out.ok = timeouts == 0 && !lat.empty();
+  return out;
+}
+
+void BenchLatency(int statements, const LevelDbBaseline& ldb) {
+  std::printf("\n== 3. live propagation latency UA -> RU (%d statements, one at a time) ==\n", statements);
+  NodePair pair;
+  if (!pair.ua.Start() || !pair.ru.Start()) {
+    Note("nodes did not start");
+    AddRow("propagation p50", "n/a", "", "", "<= 1 ms", false);
+    return;
+  }
+  const Propagation r = MeasurePropagation(pair.ua, pair.ru, statements);
+  const double p50 = r.p50, p99 = r.p99;
+  const bool ok = r.ok;
+  if (ok) g_direct_latency = r;
   AddRow("propagation p50", Fmt(p50, 3) + " ms", Fmt(ldb.put_p50_ms, 3) + " ms synced put",
          Fmt(p50 / ldb.put_p50_ms, 2) + "x", "<= 1 ms", ok && p50 <= 1.0);
   AddRow("propagation p99", Fmt(p99, 3) + " ms", Fmt(ldb.put_p50_ms, 3) + " ms synced put",
          Fmt(p99 / ldb.put_p50_ms, 2) + "x", "<= 3 ms", ok && p99 <= 3.0);
+}
+
+// --- relay: propagation and catch-up through `parley relay` -----------------------
+
+// A relay and the two nodes configured with `relay = ...` and no `peer`, in
+// one temp folder.
+struct RelayTrio {
+  TempDir root;
+  test::RelayProcess relay{root.path(), test::FreePort()};
+  NodeProcess ua{root.path(), kUA, test::FreePort(), ""};
+  NodeProcess ru{root.path(), kRU, test::FreePort(), ""};
+  RelayTrio() {
+    ua.SetExtraConfig("relay = " + relay.address() + "\n");
+    ru.SetExtraConfig("relay = " + relay.address() + "\n");
+  }
+};
+
+// Polls `have()` every 20 ms until it reaches `entries` (or 30 minutes);
+// the seconds it took, and whether it got there.
+double WaitUntil(uint64_t entries, const char* what, const std::function<uint64_t()>& have, bool* done) {
+  const auto start = Clock::now();
+  auto last_note = start;
+  uint64_t n = 0;
+  *done = false;
+  while (SecondsSince(start) < 1800) {
+    n = have();
+    if (n != UINT64_MAX && n >= entries) {
+      *done = true;
+      break;
+    }
+    if (SecondsSince(last_note) >= 10) {
+      Note("  ... %s: %" PRIu64 " / %" PRIu64 " after %.0f s", what, n == UINT64_MAX ? 0 : n, entries,
+           SecondsSince(start));
+      last_note = Clock::now();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return SecondsSince(start);
+}
+
+void BenchRelay(uint64_t entries, int statements) {
+  std::printf("\n== relay: UA -> relay -> RU, both nodes configured with `relay` and no `peer` ==\n");
+  {  // (a) live propagation, measured as part 3 measures it directly
+    RelayTrio t;
+    if (!t.relay.Start() || !t.ua.Start() || !t.ru.Start()) {
+      Note("relay or nodes did not start; see %s", t.relay.log().c_str());
+      AddRow("relay propagation p50", "n/a", "", "", "<= 1.5 ms", false);
+    } else {
+      std::printf("  live propagation UA -> relay -> RU (%d statements, one at a time):\n", statements);
+      const Propagation r = MeasurePropagation(t.ua, t.ru, statements);
+      t.relay.Stop();
+      const std::string base50 = g_direct_latency ? Fmt(g_direct_latency->p50, 3) + " ms direct" : "n/a";
+      const std::string base99 = g_direct_latency ? Fmt(g_direct_latency->p99, 3) + " ms direct" : "n/a";
+      std::printf("  relay p50 %.3f ms, p99 %.3f ms; direct (part 3, same run) p50 %s, p99 %s\n", r.p50, r.p99,
+                  base50.c_str(), base99.c_str());
+      AddRow("relay propagation p50", Fmt(r.p50, 3) + " ms", base50,
+             g_direct_latency ? Fmt(r.p50 / g_direct_latency->p50, 2) + "x" : "", "<= 1.5 ms", r.ok && r.p50 <= 1.5);
+      AddRow("relay propagation p99", Fmt(r.p99, 3) + " ms", base99,
+             g_direct_latency ? Fmt(r.p99 / g_direct_latency->p99, 2) + "x" : "", "<= 5 ms", r.ok && r.p99 <= 5.0);
+    }
+  }
+  // (b) catch-up: UA's node publishes its feed to a fresh relay, then a
+  // fresh RU node catches up from the relay.
+  RelayTrio t;
+  BuildUaFeed(t.ua.dir(), entries, nullptr);
+  if (!t.relay.Start()) {
+    Note("relay did not start; see %s", t.relay.log().c_str());
+    std::exit(1);
+  }
+  const PeerClient observer = t.relay.ClientAs(test::ObserverKey());
+  auto relay_has = [&]() -> uint64_t {
+    auto h = observer.GetHeads();
+    if (!h) return UINT64_MAX;
+    for (const auto& f : h->feeds()) {
+      if (f.party() == kUA) return f.seq();
+    }
+    return 0;
+  };
+  const Cpu relay_cpu0 = ProcessCpu(t.relay.pid());
+  auto start = Clock::now();
+  if (!t.ua.Start()) {
+    Note("UA node did not start; see %s", t.ua.log().c_str());
+    std::exit(1);
+  }
+  bool published = false;
+  const double pub_s = WaitUntil(entries, "publish to the relay", relay_has, &published);
+  const double pub_total = SecondsSince(start);
+  const Cpu relay_cpu_pub = ProcessCpu(t.relay.pid()) - relay_cpu0;
+  std::printf("  UA node publishes %" PRIu64 " entries to the relay: %.2f s from UA's start (%.2f s polling), %s"
+              " entries/s%s; %s\n",
+              entries, pub_total, pub_s, Fmt(static_cast<double>(entries) / pub_total).c_str(),
+              published ? "" : "  (TIMED OUT)", CpuNote("relay", relay_cpu_pub, pub_total).c_str());
+  const Cpu relay_cpu1 = ProcessCpu(t.relay.pid());
+  start = Clock::now();
+  if (!t.ru.Start()) {
+    Note("RU node did not start; see %s", t.ru.log().c_str());
+    std::exit(1);
+  }
+  auto ru = t.ru.Client();
+  bool caught_up = false;
+  WaitUntil(entries, "catch-up from the relay", [&]() -> uint64_t {
+    auto st = ru->GetStatus();
+    return st ? st->feeds(kUA).seq() : UINT64_MAX;
+  }, &caught_up);
+  const double el = SecondsSince(start);
+  const Cpu ru_cpu = ProcessCpu(t.ru.pid()), relay_cpu = ProcessCpu(t.relay.pid()) - relay_cpu1;
+  const double rate = caught_up ? static_cast<double>(entries) / el : 0;
+  std::printf("  fresh RU node catches up %" PRIu64 " UA entries from the relay: %.2f s (from RU's start), %s"
+              " entries/s%s; %s, %s\n",
+              entries, el, Fmt(rate).c_str(), caught_up ? "" : "  (TIMED OUT)", CpuNote("RU", ru_cpu, el).c_str(),
+              CpuNote("relay", relay_cpu, el).c_str());
+  if (g_direct_catchup > 0) {
+    std::printf("  direct catch-up (part 2, same run): %s entries/s; relay / direct = %.3f\n",
+                Fmt(g_direct_catchup).c_str(), rate / g_direct_catchup);
+  }
+  t.ru.Stop();
+  t.ua.Stop();
+  t.relay.Stop();
+  const bool have_direct = g_direct_catchup > 0;
+  AddRow("relay catch-up entries/s", Fmt(rate), have_direct ? Fmt(g_direct_catchup) + " direct entries/s" : "n/a",
+         have_direct ? Fmt(rate / g_direct_catchup, 3) + "x" : "", ">= 0.7x",
+         caught_up && have_direct && rate >= 0.7 * g_direct_catchup);
+  AddRow("  (UA -> relay publish entries/s)", Fmt(published ? static_cast<double>(entries) / pub_total : 0),
+         have_direct ? Fmt(g_direct_catchup) + " direct entries/s" : "n/a",
+         have_direct && published ? Fmt(static_cast<double>(entries) / pub_total / g_direct_catchup, 3) + "x" : "",
+         "-", std::nullopt);
 }
 
 // --- witnessing: appends with it on vs off ------------------------------------
@@ -768,7 +925,7 @@ int main(int argc, char** argv) {
       for (std::string p; std::getline(ss, p, ',');) only.insert(p);
     } else {
       std::fprintf(a == "--help" || a == "-h" ? stdout : stderr,
-                   "usage: %s [--entries N] [--seconds S] [--statements N] [--clients 1,8]\n                   [--only appends,catchup,latency,witnessed]\n",
+                   "usage: %s [--entries N] [--seconds S] [--statements N] [--clients 1,8]\n                   [--only appends,catchup,latency,relay,witnessed]\n",
                    argv[0]);
       return a == "--help" || a == "-h" ? 0 : 2;
     }
@@ -804,8 +961,10 @@ int main(int argc, char** argv) {
               Fmt(verify.one_thread).c_str(), Fmt(verify.two_threads).c_str());
 
   if (want("appends")) BenchAppends(seconds, clients, ldb);
-  if (want("catchup")) BenchCatchUp(entries, verify);
-  if (want("latency")) BenchLatency(statements, ldb);
+  // The relay part compares with the direct figures of the same run.
+  if (want("catchup") || want("relay")) BenchCatchUp(entries, verify);
+  if (want("latency") || want("relay")) BenchLatency(statements, ldb);
+  if (want("relay")) BenchRelay(entries, statements);
   if (want("witnessed")) BenchWitnessedAppends(seconds);
 
   // The machine is shared: re-measure the two baselines to show drift.

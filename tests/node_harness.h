@@ -32,6 +32,7 @@
 #include "crypto/key_file.h"
 #include "fixtures.h"
 #include "node/cli/client.h"
+#include "node/daemon/peer_client.h"
 
 namespace parley::test {
 
@@ -317,6 +318,83 @@ class NodeProcess {
   int exit_status_ = 0;
   mutable std::mutex status_mu_;
   mutable std::unique_ptr<OperatorClient> status_client_;
+};
+
+// `parley relay` as a child process, plaintext on a 127.0.0.1 port, holding
+// the test charter in its own folder under `root`.
+class RelayProcess {
+ public:
+  RelayProcess(const fs::path& root, int port) : dir_(root / "relay"), port_(port) {
+    fs::create_directories(dir_);
+    std::ofstream(dir_ / "charter") << TestCharter();
+    std::ofstream(dir_ / "relay.conf") << "data_dir = data\ncharter = charter\nlisten = 127.0.0.1:" << port_
+                                       << "\nplaintext = true\n";
+  }
+  ~RelayProcess() { Kill(); }
+
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  fs::path log() const { return dir_ / "relay.log"; }
+  pid_t pid() const { return pid_; }
+
+  // Starts the process and waits until its port answers GetHeads.
+  bool Start() {
+    // It logs "relay started" once its port is bound; a probe before that
+    // would leave the test's channel in reconnect backoff.
+    const size_t logged = ReadText(log()).size();  // a restart appends
+    pid_ = Spawn({PARLEY_BINARY, "relay", "--config", (dir_ / "relay.conf").string()}, nullptr, 0,
+                       log().c_str(), O_WRONLY | O_CREAT | O_APPEND);
+    if (!Eventually([&] {
+          return Exited() || ReadText(log()).find("relay started", logged) != std::string::npos;
+        }) ||
+        Exited()) {
+      return false;
+    }
+    return ClientAs(ObserverKey()).GetHeads().has_value();
+  }
+  bool Exited() {
+    if (pid_ <= 0) return true;
+    int st = 0;
+    if (::waitpid(pid_, &st, WNOHANG) == pid_) {
+      pid_ = -1;
+      return true;
+    }
+    return false;
+  }
+  int Stop() {
+    if (pid_ <= 0) return -1;
+    ::kill(pid_, SIGTERM);
+    int st = 0;
+    ::waitpid(pid_, &st, 0);
+    pid_ = -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  }
+  void Kill() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+
+  // A Peer client of this relay whose calls are signed with `key`.
+  PeerClient ClientAs(const SecretKey& key) const {
+    auto k = std::make_shared<const SecretKey>(SecretKey::FromSeed(key.seed()));
+    return PeerClient(address(), grpc::InsecureChannelCredentials(), TheCharter().ledger_id(),
+                      [k] { return k; }, std::chrono::seconds(5));
+  }
+
+  // The relay's heads (seq of each feed), as an observer reads them.
+  std::array<uint64_t, 2> Heads() const {
+    auto h = ClientAs(ObserverKey()).GetHeads();
+    std::array<uint64_t, 2> out{UINT64_MAX, UINT64_MAX};
+    if (!h) return out;
+    for (const auto& f : h->feeds()) out[f.party()] = f.seq();
+    return out;
+  }
+
+ private:
+  fs::path dir_;
+  int port_;
+  pid_t pid_ = -1;
 };
 
 // Two nodes, UA and RU, each the other's peer.

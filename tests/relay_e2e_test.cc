@@ -6,8 +6,9 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <thread>
 
-#include "node/daemon/peer_client.h"
+#include "node/relay/relay_service.h"
 #include "node_harness.h"
 
 namespace parley {
@@ -15,83 +16,8 @@ namespace {
 
 using test::kRU;
 using test::kUA;
+using test::RelayProcess;
 namespace fs = std::filesystem;
-
-// `parley relay` as a child process, plaintext on a 127.0.0.1 port, holding
-// the test charter in its own folder under `root`.
-class RelayProcess {
- public:
-  RelayProcess(const fs::path& root, int port) : dir_(root / "relay"), port_(port) {
-    fs::create_directories(dir_);
-    std::ofstream(dir_ / "charter") << test::TestCharter();
-    std::ofstream(dir_ / "relay.conf") << "data_dir = data\ncharter = charter\nlisten = 127.0.0.1:" << port_
-                                       << "\nplaintext = true\n";
-  }
-  ~RelayProcess() { Kill(); }
-
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
-  fs::path log() const { return dir_ / "relay.log"; }
-
-  // Starts the process and waits until its port answers GetHeads.
-  bool Start() {
-    // It logs "relay started" once its port is bound; a probe before that
-    // would leave the test's channel in reconnect backoff.
-    const size_t logged = test::ReadText(log()).size();  // a restart appends
-    pid_ = test::Spawn({PARLEY_BINARY, "relay", "--config", (dir_ / "relay.conf").string()}, nullptr, 0,
-                       log().c_str(), O_WRONLY | O_CREAT | O_APPEND);
-    if (!test::Eventually([&] {
-          return Exited() || test::ReadText(log()).find("relay started", logged) != std::string::npos;
-        }) ||
-        Exited()) {
-      return false;
-    }
-    return ClientAs(test::ObserverKey()).GetHeads().has_value();
-  }
-  bool Exited() {
-    if (pid_ <= 0) return true;
-    int st = 0;
-    if (::waitpid(pid_, &st, WNOHANG) == pid_) {
-      pid_ = -1;
-      return true;
-    }
-    return false;
-  }
-  int Stop() {
-    if (pid_ <= 0) return -1;
-    ::kill(pid_, SIGTERM);
-    int st = 0;
-    ::waitpid(pid_, &st, 0);
-    pid_ = -1;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-  }
-  void Kill() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-
-  // A Peer client of this relay whose calls are signed with `key`.
-  PeerClient ClientAs(const SecretKey& key) const {
-    auto k = std::make_shared<const SecretKey>(SecretKey::FromSeed(key.seed()));
-    return PeerClient(address(), grpc::InsecureChannelCredentials(), test::TheCharter().ledger_id(),
-                      [k] { return k; }, std::chrono::seconds(5));
-  }
-
-  // The relay's heads (seq of each feed), as an observer reads them.
-  std::array<uint64_t, 2> Heads() const {
-    auto h = ClientAs(test::ObserverKey()).GetHeads();
-    std::array<uint64_t, 2> out{UINT64_MAX, UINT64_MAX};
-    if (!h) return out;
-    for (const auto& f : h->feeds()) out[f.party()] = f.seq();
-    return out;
-  }
-
- private:
-  fs::path dir_;
-  int port_;
-  pid_t pid_ = -1;
-};
 
 // UA and RU configured with `relay` and no `peer`.
 struct RelayTrio {
@@ -276,6 +202,44 @@ TEST_CASE("relay: Publish takes a party's own valid entries only; strangers and 
     CHECK_MESSAGE(st.error_message().find("published entry refused") != std::string::npos, st.error_message());
     CHECK(relay.Heads() == std::array<uint64_t, 2>{1, 0});
     CHECK(FeedAt(relay, test::ObserverKey(), kUA) == std::vector<std::string>{ua_feed[0]});
+  }
+  SUBCASE("in one stream: the good entries before a forged one are stored, it and those after it are not") {
+    test::Scenario longer;
+    for (int i = 0; i < 40; ++i) longer.Add(kUA, test::Say("entry " + std::to_string(i)));
+    std::vector<std::string> stream;
+    for (const auto& e : longer.feed(kUA)) stream.push_back(e.envelope);
+    stream[30][stream[30].size() / 2] ^= 0x01;  // seq 31 forged; 32.. valid but unplaceable
+    const grpc::Status st = PublishAs(relay, test::PartyKey(kUA), stream, &heads);
+    CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    CHECK_MESSAGE(st.error_message().find("published entry refused") != std::string::npos, st.error_message());
+    CHECK(relay.Heads() == std::array<uint64_t, 2>{30, 0});
+    const std::vector<std::string> good(stream.begin(), stream.begin() + 30);
+    CHECK(FeedAt(relay, test::ObserverKey(), kUA) == good);
+  }
+  SUBCASE("a publisher still sending when an entry is refused is cancelled; the good entry before it stays") {
+    std::string forged = ua_feed[1];
+    forged[forged.size() / 2] ^= 0x01;
+    const std::vector<std::string> stream = {ua_feed[0], forged};
+    const PeerClient client = relay.ClientAs(test::PartyKey(kUA));
+    grpc::ClientContext ctx;
+    size_t i = 0;
+    const grpc::Status st = client.Publish(ctx, std::chrono::seconds(10), [&]() -> std::optional<std::string> {
+      if (i < stream.size()) return stream[i++];
+      // The stream stays open past the relay's grace, as a node's does
+      // between its entries.
+      std::this_thread::sleep_for(kPublishRefusalGrace * 3);
+      return std::nullopt;
+    }, &heads);
+    // The client reads the cancel as CANCELLED, or (its thread asleep in the
+    // generator, no one reading the connection) as its keepalive's
+    // UNAVAILABLE; the relay's log says it cancelled, and why.
+    CHECK_MESSAGE((st.error_code() == grpc::StatusCode::CANCELLED ||
+                   st.error_code() == grpc::StatusCode::UNAVAILABLE),
+                  st.error_message());
+    CHECK(test::ReadText(relay.log()).find("call cancelled") != std::string::npos);
+    CHECK(relay.Heads() == std::array<uint64_t, 2>{1, 0});
+    CHECK(FeedAt(relay, test::ObserverKey(), kUA) == std::vector<std::string>{ua_feed[0]});
+    CHECK(test::ReadText(relay.log()).find("published entry refused") != std::string::npos);
   }
   SUBCASE("a second version of a seq becomes a fork proof served by GetForkProofs") {
     REQUIRE(PublishAs(relay, test::PartyKey(kUA), {ua_feed[0]}, &heads).ok());

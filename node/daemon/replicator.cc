@@ -513,7 +513,13 @@ bool Replicator::PublishRound() {
         {{"relay", address_}, {"from", std::to_string(first)}, {"sent_to", std::to_string(next - 1)}});
     return true;
   }
-  if (s.error_code() == grpc::StatusCode::CANCELLED) return true;
+  if (s.error_code() == grpc::StatusCode::CANCELLED) {
+    // Cancelled here (stopping) ends the round; cancelled by the relay (it
+    // refused an entry while this stream was still sending, and logged why)
+    // is an error: retried with backoff.
+    std::lock_guard lock(mu_);
+    if (stopping_) return true;
+  }
   const Status error = peer_.CallError("Publish", s);
   Log(LogLevel::kWarn, "publishing to the relay ended", {{"relay", address_}, {"error", error.message()}});
   return false;

@@ -1236,7 +1236,8 @@ class BatchIndex final : public FeedView {
 
 }  // namespace
 
-Result<Ledger::BatchOutcome> Ledger::IngestBatch(const std::vector<std::string>& envelopes) {
+Result<Ledger::BatchOutcome> Ledger::IngestBatch(const std::vector<std::string>& envelopes,
+                                                 std::optional<PartyIndex> only_author) {
   BatchOutcome out;
   // Stage 1 for all, outside the lock, on two threads, under the schedule of
   // the moment. Entries of one feed cannot change the keys of that feed (an
@@ -1270,6 +1271,8 @@ Result<Ledger::BatchOutcome> Ledger::IngestBatch(const std::vector<std::string>&
         if (!d) break;
         // The own feed goes through Ingest (recovery, key misuse).
         if (options_.self && d->author() == *options_.self) break;
+        // Another feed than the one allowed: Ingest refuses it.
+        if (only_author && d->author() != *only_author) break;
         // Stage 1 ran under seen_schedule. If an entry earlier in this run
         // changed the key this one must be signed with (a rotation and its
         // acknowledgement both in the batch: possible when both feeds come
@@ -1304,7 +1307,7 @@ Result<Ledger::BatchOutcome> Ledger::IngestBatch(const std::vector<std::string>&
   out.stored = run;
   // The rest, one by one, with Ingest's full handling and error messages.
   for (size_t i = run; i < envelopes.size(); ++i) {
-    auto r = Ingest(envelopes[i]);
+    auto r = Ingest(envelopes[i], only_author);
     if (!r) return r.error();
     if (*r == IngestOutcome::kStored) ++out.stored;
     if (*r == IngestOutcome::kDuplicate) ++out.duplicates;

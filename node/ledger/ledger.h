@@ -212,7 +212,9 @@ class Ledger : public FeedView {
   // one before is verified on two threads and stored in one synced write —
   // catching up costs one fsync per batch, not per entry. Anything else (the
   // own feed, duplicates, forks, violations) goes through Ingest one by one.
-  Result<BatchOutcome> IngestBatch(const std::vector<std::string>& envelopes);
+  // `only_author`: as for Ingest (a relay's Publish: the caller's feed only).
+  Result<BatchOutcome> IngestBatch(const std::vector<std::string>& envelopes,
+                                   std::optional<PartyIndex> only_author = std::nullopt);
 
   // FeedView (what the verifier looks up).
   FeedHead Head(PartyIndex party) const override;

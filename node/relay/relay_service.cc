@@ -1,6 +1,12 @@
 #include "node/relay/relay_service.h"
 
 #include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
 
 #include "node/daemon/log.h"
 #include "node/daemon/peer_service.h"
@@ -95,22 +101,77 @@ grpc::Status RelayService::Publish(grpc::ServerContext* ctx, grpc::ServerReader<
   if (auto s = auth_.AcquireStream(caller, &slot); !s.ok()) return s;
   const std::string code = ledger_.charter().party_code(*party);
   const auto started = std::chrono::steady_clock::now();
+  // This thread reads the stream into a bounded queue; an ingest thread
+  // takes whatever has arrived (up to kMaxPublishBatch entries) and stores
+  // it with Ledger::IngestBatch: one synced write for a run of good entries,
+  // not one per entry, and the same per-entry verification and outcome as
+  // Ingest on each in order (what precedes a refused entry stays stored;
+  // the refused entry and everything after it are not stored).
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::string> queue;
+  size_t queued_bytes = 0;
+  bool closed = false;  // the reading has ended
+  std::optional<Status> refused;
   uint64_t stored = 0;
+  std::thread ingester([&] {
+    while (true) {
+      std::vector<std::string> batch;
+      {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] { return closed || !queue.empty(); });
+        if (queue.empty()) return;
+        while (!queue.empty() && batch.size() < kMaxPublishBatch) {
+          queued_bytes -= queue.front().size();
+          batch.push_back(std::move(queue.front()));
+          queue.pop_front();
+        }
+      }
+      cv.notify_all();
+      auto r = ledger_.IngestBatch(batch, *party);
+      if (r) {
+        stored += r->stored;
+        if (r->forks > 0) {
+          Log(LogLevel::kError, "a party published a fork of its own feed: fork proof stored, feed frozen",
+              {{"party", code}});
+        }
+        continue;
+      }
+      Log(LogLevel::kWarn, "published entry refused",
+          {{"party", code}, {"reason", r.error().ToString()}, {"head", std::to_string(ledger_.Head(*party).seq)}});
+      std::unique_lock lock(mu);
+      refused = Status(r.error().code(), "published entry refused: " + r.error().message());
+      cv.notify_all();
+      // A publisher that has ended its stream gets the error as the call's
+      // status; one still sending is cancelled (it cannot be answered while
+      // this call still reads from it).
+      if (!cv.wait_for(lock, kPublishRefusalGrace, [&] { return closed; })) {
+        Log(LogLevel::kWarn, "publisher still sending after its refused entry: call cancelled", {{"party", code}});
+        ctx->TryCancel();
+      }
+      return;
+    }
+  });
   v1::FeedItem item;
   while (!stopping_ && reader->Read(&item)) {
-    auto r = ledger_.Ingest(item.envelope(), *party);
-    if (!r) {
-      Log(LogLevel::kWarn, "published entry refused",
-          {{"party", code}, {"reason", r.error().ToString()}, {"stored_before", std::to_string(stored)}});
-      return ToGrpc(Status(r.error().code(), "published entry refused: " + r.error().message()));
-    }
-    if (*r == IngestOutcome::kStored) ++stored;
-    if (*r == IngestOutcome::kFork) {
-      Log(LogLevel::kError, "a party published a fork of its own feed: fork proof stored, feed frozen",
-          {{"party", code}});
-    }
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] {
+      return refused.has_value() || (queue.size() < kMaxPublishBatch && queued_bytes < kMaxPublishQueuedBytes);
+    });
+    if (refused) break;
+    queued_bytes += item.envelope().size();
+    queue.push_back(std::move(*item.mutable_envelope()));
+    lock.unlock();
+    cv.notify_all();
     if (std::chrono::steady_clock::now() - started > kMaxPeerStreamDuration) break;
   }
+  {
+    std::lock_guard lock(mu);
+    closed = true;
+  }
+  cv.notify_all();
+  ingester.join();
+  if (refused) return ToGrpc(*refused);
   if (stored > 0) {
     Log(LogLevel::kDebug, "published entries stored", {{"party", code}, {"stored", std::to_string(stored)}});
   }

@@ -8,22 +8,33 @@
 //   GetHeads, ReadFeed, Subscribe, GetForkProofs: parties and observers,
 //     served from the store exactly as a node serves them (StreamFeed).
 //   Publish: a party only, entries of its own feed only (the feed whose key
-//     signed the call); each is verified and stored by Ledger::Ingest — the
-//     one ingest path a party's node uses — so a fork becomes a stored fork
-//     proof and a refused entry changes nothing. Subscribe streams wake as
-//     each is stored.
+//     signed the call); what has arrived is verified and stored by
+//     Ledger::IngestBatch — the ingest path a party's node uses to catch up,
+//     one synced write per run of good entries — so a fork becomes a stored
+//     fork proof and a refused entry changes nothing (what came before it
+//     stays). Subscribe streams wake as each batch is stored.
 //   GetManifest: FAILED_PRECONDITION, "a relay holds no manifests".
 //
 // Thread safety: gRPC calls handlers concurrently; the Ledger is thread-safe.
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <cstddef>
 
 #include "node/daemon/peer_auth.h"
 #include "node/ledger/ledger.h"
 #include "parley/v1/peer.grpc.pb.h"
 
 namespace parley {
+
+// Publish: at most this many entries (and bytes) read ahead of the store;
+// what has arrived, up to this many entries, is stored in one batch.
+inline constexpr size_t kMaxPublishBatch = 1000;
+inline constexpr size_t kMaxPublishQueuedBytes = 8 << 20;
+// Publish: how long a refused publisher has to end its stream and get the
+// error as the call's status before the call is cancelled.
+inline constexpr auto kPublishRefusalGrace = std::chrono::seconds(1);
 
 class RelayService final : public v1::Peer::Service {
  public:
