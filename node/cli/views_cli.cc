@@ -21,6 +21,8 @@
 #include "node/report/bundle.h"
 #include "node/report/views.h"
 #include "node/report/witness_coverage.h"
+#include "node/tlog/checkpoint.h"
+#include "node/tlog/note.h"
 
 namespace parley::cli {
 namespace {
@@ -284,18 +286,32 @@ int CmdExport(const Common& c, const std::string& out) {
   if (!st) return Fail(st.error());
   auto w = BundleWriter::Create(out, *s->charter, s->charter->party_code(st->self()), NowMs());
   if (!w) return Fail(w.error());
-  Status ws = WriteFeedsInCausalOrder(**w, s->client->FeedSource(0), s->client->FeedSource(1));
+  // How many entries of each feed go into the bundle: a checkpoint the node
+  // stores while the export runs may be larger, and is left out below.
+  uint64_t written[2] = {0, 0};
+  const auto counted = [&](PartyIndex p) -> EnvelopeSource {
+    return [src = s->client->FeedSource(p), &written, p]() mutable -> Result<std::optional<std::string>> {
+      auto r = src();
+      if (r && r->has_value()) ++written[p];
+      return r;
+    };
+  };
+  Status ws = WriteFeedsInCausalOrder(**w, counted(0), counted(1));
   if (!ws.ok()) return Fail(ws);
   auto forks = s->client->GetForkProofs();
   if (!forks) return Fail(forks.error());
   for (const auto& f : forks->proofs()) {
     if (Status fs = (*w)->AddForkProof(f); !fs.ok()) return Fail(fs);
   }
-  // Every stored cosigned checkpoint of both feeds, one note a record.
+  // Every stored cosigned checkpoint of both feeds, one note a record, up
+  // to the feeds' sizes in the bundle.
   for (PartyIndex p = 0; p < 2; ++p) {
     auto notes = s->client->GetCheckpoints(p);
     if (!notes) return Fail(notes.error());
     for (const std::string& n : *notes) {
+      auto note = ParseNote(n);
+      auto cp = note ? ParseCheckpoint(note->text) : Result<Checkpoint>(note.error());
+      if (cp && cp->size > written[p]) continue;
       if (Status cs = (*w)->AddCheckpoint(n); !cs.ok()) return Fail(cs);
     }
   }
