@@ -39,6 +39,12 @@ inline void AppendLittleEndian64(std::string& out, uint64_t v) {
 inline void WriteLittleEndian64(uint64_t v, char* out) {
   for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((v >> (8 * i)) & 0xff);
 }
+// `in` holds at least 4 bytes.
+inline uint32_t ReadLittleEndian32(std::string_view in) {
+  uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(in[i]);
+  return v;
+}
 // `in` holds at least 8 bytes.
 inline uint64_t ReadLittleEndian64(std::string_view in) {
   uint64_t v = 0;

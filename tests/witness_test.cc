@@ -13,6 +13,7 @@
 #include <mutex>
 #include <thread>
 
+#include "crypto/endian.h"
 #include "crypto/hash.h"
 #include "fixtures.h"
 #include "node/witness/config.h"
@@ -23,6 +24,11 @@ namespace parley {
 namespace {
 
 namespace fs = std::filesystem;
+
+std::string ReadFile(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
 using test::TestLog;
 
 SecretKey WitnessKey() {
@@ -286,15 +292,39 @@ TEST_CASE("witness: refuses to start on a rolled-back or lost state, saying what
     CHECK(w.error().message().find("missing") != std::string::npos);
     CHECK_FALSE(fs::exists(state));
   }
-  SUBCASE("corrupt") {
-    std::ifstream in(state, std::ios::binary);
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    in.close();
-    bytes[20] ^= 1;
+  // The file's two regions (§15.5): the first write laid the file out with
+  // generation 1 in region 0; the second wrote generation 2 into region 1.
+  std::string bytes;
+  const auto damage = [&](size_t r) {
+    if (bytes.empty()) bytes = ReadFile(state);
+    REQUIRE(bytes.substr(0, 8) == "PARLEYWS");
+    const size_t region = ReadLittleEndian32(std::string_view(bytes).substr(8, 4));
+    bytes[16 + r * region + 30] ^= 1;  // inside its state's key
     std::ofstream(state, std::ios::binary | std::ios::trunc) << bytes;
+  };
+  SUBCASE("the older region torn (a crash while writing it, before the mark moved): the newer stands") {
+    damage(0);
+    auto w = Witness::Open(WitnessKey(), f.Options());
+    REQUIRE_MESSAGE(w.has_value(), w.error().ToString());
+    CHECK((*w)->generation() == 2);
+    CHECK((*w)->AddCheckpoint(f.log.Body(5, 6)).status == 200);
+  }
+  SUBCASE("the newer region damaged: the older one is behind the mark, so it is refused as rolled back") {
+    damage(1);
+    auto w = Witness::Open(WitnessKey(), f.Options());
+    REQUIRE_FALSE(w.has_value());
+    CHECK(w.error().code() == Code::kFailedPrecondition);
+    CHECK(w.error().message().find("rolled back") != std::string::npos);
+    CHECK(ReadFile(state) == bytes);
+  }
+  SUBCASE("corrupt: both regions damaged") {
+    damage(0);
+    damage(1);
     auto w = Witness::Open(WitnessKey(), f.Options());
     REQUIRE_FALSE(w.has_value());
     CHECK(w.error().code() == Code::kDataLoss);
+    CHECK(w.error().message().find("corrupt") != std::string::npos);
+    CHECK(ReadFile(state) == bytes);
   }
   SUBCASE("another witness key's state") {
     auto w = Witness::Open(SecretKey::FromSeed(test::SeedFrom(0x01)), f.Options());
@@ -456,16 +486,16 @@ TEST_CASE("witness group commit: concurrent requests, same and distinct origins:
 
 TEST_CASE("witness group commit: a failed state write answers 500, and nothing is cosigned after it until a restart") {
   ManyLogs m(2);
-  const fs::path state_dir = m.dir.path() / "state";
-  const fs::path away = m.dir.path() / "state.away";
-  auto w = m.Open();
+  std::atomic<bool> disk_fails{false};
+  auto w = m.Open([&](uint64_t) { return disk_fails ? Status(Code::kIoError, "disk gone") : Status::Ok(); });
   REQUIRE(w->AddCheckpoint(m.logs[0].Body(0, 3)).status == 200);
   const std::string before = *w->Latest(m.logs[0].origin());
-  fs::rename(state_dir, away);  // the next write cannot create its temporary
+  disk_fails = true;
   WitnessResponse r = w->AddCheckpoint(m.logs[0].Body(3, 5));
   CHECK(r.status == 500);
   CHECK(r.body.find("nothing was cosigned") != std::string::npos);
-  fs::rename(away, state_dir);  // the disk is back, but memory is ahead of it
+  CHECK(r.body.find("disk gone") != std::string::npos);
+  disk_fails = false;  // the disk is back, but memory is ahead of it
   for (const std::string& body : {m.logs[0].Body(3, 6), m.logs[0].Body(5, 6), m.logs[1].Body(0, 2)}) {
     r = w->AddCheckpoint(body);
     CHECK(r.status == 500);
@@ -487,9 +517,8 @@ TEST_CASE("witness group commit: a failed state write answers 500, and nothing i
 TEST_CASE("witness group commit: a write failing under concurrent requests: every request of it and after it gets "
           "500; every 200 is durable") {
   ManyLogs m(8);
-  const fs::path state_dir = m.dir.path() / "state";
-  const fs::path away = m.dir.path() / "state.away";
-  auto w = m.Open();
+  std::atomic<bool> disk_fails{false};
+  auto w = m.Open([&](uint64_t) { return disk_fails ? Status(Code::kIoError, "disk gone") : Status::Ok(); });
   std::mutex mu;
   std::vector<Cosigned> cosigned;
   std::atomic<int> failures{0};
@@ -497,12 +526,12 @@ TEST_CASE("witness group commit: a write failing under concurrent requests: ever
   for (int t = 0; t < 16; ++t) {
     threads.emplace_back([&, t] { Submitter(*w, m, t % 8, 1, 1000000, mu, cosigned, failures); });
   }
-  // Let some writes succeed, then take the folder away: some write fails.
+  // Let some writes succeed, then the disk fails: some write fails.
   while (w->generation() < 20) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  fs::rename(state_dir, away);
+  disk_fails = true;
   for (auto& t : threads) t.join();  // each ends on its first 500
   CHECK(failures == 16);
-  fs::rename(away, state_dir);
+  disk_fails = false;
   CHECK(w->AddCheckpoint(m.logs[0].Body(0, 1)).status == 500);
   CHECK(w->generation() == cosigned.size());
   std::vector<uint64_t> largest(m.logs.size(), 0);
@@ -519,8 +548,8 @@ TEST_CASE("witness group commit: a write failing under concurrent requests: ever
   }
   const uint64_t generation = w->generation();
   w.reset();
-  // The disk holds every 200, and perhaps the write that failed (if it
-  // failed after its rename): checkpoints nobody was given a cosignature of.
+  // The disk holds every 200 (and, had the write failed after its data
+  // reached the disk, checkpoints nobody was given a cosignature of).
   auto again = m.Open();
   CHECK(again->generation() >= generation);
   for (size_t l = 0; l < m.logs.size(); ++l) {

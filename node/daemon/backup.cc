@@ -24,12 +24,6 @@ constexpr size_t kEndSize = 5 * 8;  // heads[0], heads[1], entries, fork proofs,
 constexpr size_t kChunkBytes = 1 << 20;
 constexpr size_t kReadBatch = 512;
 
-uint32_t ReadLittleEndian32(std::string_view in) {
-  uint32_t v = 0;
-  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(in[i]);
-  return v;
-}
-
 // The bytes of a backup, hashed as they go and handed to the sink in chunks.
 class Out {
  public:

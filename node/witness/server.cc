@@ -4,21 +4,63 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <functional>
 #include <map>
 #include <thread>
 
 #include "crypto/hash.h"
 #include "crypto/key_file.h"
+#include "node/witness/http_loop.h"
 
 namespace parley {
 
+namespace {
+
+// The witness's routes, on either front. `add` answers an add-checkpoint
+// body.
+void AddRoutes(httplib::Server& http, Witness* witness,
+               std::function<WitnessResponse(std::string_view body)> add) {
+  http.Post("/add-checkpoint", [add = std::move(add)](const httplib::Request& req, httplib::Response& res) {
+    WitnessResponse r = add(req.body);
+    res.status = r.status;
+    res.set_content(r.body, r.content_type.c_str());
+  });
+  // The origins the witness knows, by the hash the monitoring URL uses
+  // (computed once, not per request).
+  std::map<std::string, std::string> by_hash;
+  for (const std::string& origin : witness->Origins()) by_hash.emplace(ToHex(Sha256(origin)), origin);
+  http.Get(R"(/([0-9a-f]{64})/checkpoint)",
+           [witness, by_hash = std::move(by_hash)](const httplib::Request& req, httplib::Response& res) {
+             auto origin = by_hash.find(req.matches[1]);
+             if (origin != by_hash.end()) {
+               if (auto note = witness->Latest(origin->second)) {
+                 res.status = 200;
+                 res.set_content(*note, "text/plain; charset=utf-8");
+                 return;
+               }
+             }
+             res.status = 404;
+             res.set_content("no checkpoint cosigned for this origin\n", "text/plain; charset=utf-8");
+           });
+}
+
+}  // namespace
+
+// Plain HTTP: the event loop (http_loop.h), holding each 200 until the
+// state write recording it is durable. HTTPS: httplib's SSLServer, a thread
+// per connection, each waiting in Witness::AddCheckpoint.
 struct WitnessServer::Impl {
-  std::unique_ptr<httplib::Server> http;
+  Witness* witness = nullptr;
+  std::unique_ptr<HttpLoop> loop;
+  std::unique_ptr<httplib::Server> tls;
   int listen_fd = -1;  // the listening socket httplib made (for its backlog)
 };
 
 WitnessServer::WitnessServer(std::unique_ptr<Impl> impl, int port) : impl_(std::move(impl)), port_(port) {}
-WitnessServer::~WitnessServer() = default;
+
+WitnessServer::~WitnessServer() {
+  if (impl_->loop) impl_->witness->SetWriteListener({});
+}
 
 Result<std::unique_ptr<WitnessServer>> WitnessServer::Bind(Witness* witness, const std::string& listen,
                                                           const std::filesystem::path& tls_cert,
@@ -41,21 +83,49 @@ Result<std::unique_ptr<WitnessServer>> WitnessServer::Bind(Witness* witness, con
     return Status(Code::kInvalidArgument, "listen address has no valid port: " + listen);
   }
   auto impl = std::make_unique<Impl>();
+  impl->witness = witness;
   if (tls_cert.empty()) {
-    impl->http = std::make_unique<httplib::Server>();
-  } else {
-    struct stat st {};
-    if (::stat(tls_key.c_str(), &st) != 0) return Status(Code::kNotFound, "cannot read TLS key " + tls_key.string());
-    Status mode = CheckPrivateFileMode(st.st_mode, tls_key, "TLS key");
-    if (!mode.ok()) return mode;
-    auto tls = std::make_unique<httplib::SSLServer>(tls_cert.c_str(), tls_key.c_str());
-    if (!tls->is_valid()) {
-      return Status(Code::kInvalidArgument,
-                    "cannot make a TLS server from " + tls_cert.string() + " and " + tls_key.string());
-    }
-    impl->http = std::move(tls);
+    HttpLoopOptions options;
+    options.max_body_bytes = kMaxAddCheckpointBytes;
+    options.settle = [witness](uint64_t generation) {
+      HeldAnswer a;
+      switch (witness->Settle(generation)) {
+        case Durability::kPending: a.state = HeldAnswer::kPending; break;
+        case Durability::kDurable: a.state = HeldAnswer::kRelease; break;
+        case Durability::kFailed: {
+          WitnessResponse failed = witness->WriteFailed();
+          a.state = HeldAnswer::kReplace;
+          a.status = failed.status;
+          a.body = std::move(failed.body);
+          break;
+        }
+      }
+      return a;
+    };
+    auto loop = HttpLoop::Bind(host, port, std::move(options));
+    if (!loop) return loop.error();
+    HttpLoop* raw = loop->get();
+    AddRoutes(raw->routes(), witness, [witness, raw](std::string_view body) {
+      AcceptedCheckpoint accepted = witness->Accept(body);
+      if (accepted.generation != 0) raw->Hold(accepted.generation);
+      return std::move(accepted.response);
+    });
+    witness->SetWriteListener([raw] { raw->Wake(); });
+    port = raw->port();
+    impl->loop = std::move(loop).value();
+    return std::unique_ptr<WitnessServer>(new WitnessServer(std::move(impl), port));
   }
-  httplib::Server& http = *impl->http;
+  struct stat st {};
+  if (::stat(tls_key.c_str(), &st) != 0) return Status(Code::kNotFound, "cannot read TLS key " + tls_key.string());
+  Status mode = CheckPrivateFileMode(st.st_mode, tls_key, "TLS key");
+  if (!mode.ok()) return mode;
+  auto tls = std::make_unique<httplib::SSLServer>(tls_cert.c_str(), tls_key.c_str());
+  if (!tls->is_valid()) {
+    return Status(Code::kInvalidArgument,
+                  "cannot make a TLS server from " + tls_cert.string() + " and " + tls_key.string());
+  }
+  httplib::Server& http = *tls;
+  impl->tls = std::move(tls);
   http.set_payload_max_length(kMaxAddCheckpointBytes);
   // One thread per open connection: a log keeps its connection open and
   // waits on the group commit (witness.h), so the pool must hold as many
@@ -71,28 +141,7 @@ Result<std::unique_ptr<WitnessServer>> WitnessServer::Bind(Witness* witness, con
     httplib::default_socket_options(sock);
     raw->listen_fd = sock;
   });
-  http.Post("/add-checkpoint", [witness](const httplib::Request& req, httplib::Response& res) {
-    WitnessResponse r = witness->AddCheckpoint(req.body);
-    res.status = r.status;
-    res.set_content(r.body, r.content_type.c_str());
-  });
-  // The origins the witness knows, by the hash the monitoring URL uses
-  // (computed once, not per request).
-  std::map<std::string, std::string> by_hash;
-  for (const std::string& origin : witness->Origins()) by_hash.emplace(ToHex(Sha256(origin)), origin);
-  http.Get(R"(/([0-9a-f]{64})/checkpoint)",
-           [witness, by_hash = std::move(by_hash)](const httplib::Request& req, httplib::Response& res) {
-             auto origin = by_hash.find(req.matches[1]);
-             if (origin != by_hash.end()) {
-               if (auto note = witness->Latest(origin->second)) {
-                 res.status = 200;
-                 res.set_content(*note, "text/plain; charset=utf-8");
-                 return;
-               }
-             }
-             res.status = 404;
-             res.set_content("no checkpoint cosigned for this origin\n", "text/plain; charset=utf-8");
-           });
+  AddRoutes(http, witness, [witness](std::string_view body) { return witness->AddCheckpoint(body); });
   if (port == 0) {
     port = http.bind_to_any_port(host);
     if (port < 0) return Status(Code::kUnavailable, "cannot listen on " + listen);
@@ -111,7 +160,12 @@ bool WitnessServer::Serve() {
     if (stop_requested_) return true;
     serving_ = true;
   }
-  const bool ok = impl_->http->listen_after_bind();
+  bool ok = true;
+  if (impl_->loop) {
+    impl_->loop->Run();
+  } else {
+    ok = impl_->tls->listen_after_bind();
+  }
   serving_ = false;
   return ok;
 }
@@ -123,8 +177,9 @@ void WitnessServer::Stop() {
     std::lock_guard lock(mu_);
     stop_requested_ = true;
   }
-  while (serving_ && !impl_->http->is_running()) std::this_thread::yield();
-  impl_->http->stop();
+  if (impl_->loop) return impl_->loop->Stop();
+  while (serving_ && !impl_->tls->is_running()) std::this_thread::yield();
+  impl_->tls->stop();
 }
 
 }  // namespace parley

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <set>
 
 #include "crypto/endian.h"
@@ -18,6 +19,10 @@ namespace parley {
 namespace {
 
 constexpr std::string_view kStateMagic = "PARLEYW1";
+// The state file holds two regions, written in turn (§15.5).
+constexpr std::string_view kRegionsMagic = "PARLEYWS";
+constexpr size_t kRegionsHeader = 16;  // magic | region size u32le | 4 zero bytes
+constexpr size_t kMinRegionBytes = 64 * 1024;
 constexpr std::string_view kStateDomain = "parley/witness-state/v1";
 constexpr std::string_view kMarkDomain = "parley/witness/v1";
 
@@ -101,14 +106,11 @@ Result<WitnessStateFile> DecodeWitnessState(std::string_view bytes) {
   WitnessStateFile s;
   s.witness_key = *PublicKey::FromBytes(body.substr(8, 32));
   s.generation = ReadLittleEndian64(body.substr(40, 8));
-  std::string_view count_bytes = body.substr(48, 4);
-  uint32_t count = 0;
-  for (int i = 3; i >= 0; --i) count = (count << 8) | static_cast<uint8_t>(count_bytes[i]);
+  const uint32_t count = ReadLittleEndian32(body.substr(48, 4));
   size_t pos = kHeader;
   for (uint32_t i = 0; i < count; ++i) {
     if (pos + 4 > body.size()) return corrupt;
-    uint32_t len = 0;
-    for (int k = 3; k >= 0; --k) len = (len << 8) | static_cast<uint8_t>(body[pos + k]);
+    const uint32_t len = ReadLittleEndian32(body.substr(pos, 4));
     pos += 4;
     if (len > body.size() - pos) return corrupt;
     s.notes.emplace_back(body.substr(pos, len));
@@ -116,6 +118,24 @@ Result<WitnessStateFile> DecodeWitnessState(std::string_view bytes) {
   }
   if (pos != body.size()) return corrupt;
   return s;
+}
+
+Result<WitnessStateFile> ReadWitnessState(std::string_view file) {
+  if (file.substr(0, kStateMagic.size()) == kStateMagic) return DecodeWitnessState(file);  // one state, written whole
+  const Status corrupt(Code::kDataLoss, "the witness state file is corrupt (neither of its regions holds a valid state)");
+  if (file.size() < kRegionsHeader || file.substr(0, 8) != kRegionsMagic) return corrupt;
+  const size_t region = ReadLittleEndian32(file.substr(8, 4));
+  if (region < 4 || file.size() != kRegionsHeader + 2 * region) return corrupt;
+  std::optional<WitnessStateFile> newest;
+  for (size_t i = 0; i < 2; ++i) {
+    const std::string_view r = file.substr(kRegionsHeader + i * region, region);
+    const size_t length = ReadLittleEndian32(r.substr(0, 4));
+    if (length == 0 || length > region - 4) continue;
+    auto state = DecodeWitnessState(r.substr(4, length));
+    if (state && (!newest || state->generation > newest->generation)) newest = std::move(*state);
+  }
+  if (!newest) return corrupt;
+  return *std::move(newest);
 }
 
 Result<AddCheckpointRequest> ParseAddCheckpoint(std::string_view body) {
@@ -163,6 +183,7 @@ Witness::~Witness() {
   }
   work_.notify_all();
   if (committer_.joinable()) committer_.join();
+  if (state_fd_ >= 0) ::close(state_fd_);
 }
 
 Result<std::unique_ptr<Witness>> Witness::Open(SecretKey key, WitnessOptions options) {
@@ -192,7 +213,7 @@ Result<std::unique_ptr<Witness>> Witness::Open(SecretKey key, WitnessOptions opt
     std::ifstream in(options.state_file, std::ios::binary);
     std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     if (!in.good() && !in.eof()) return Status(Code::kIoError, "cannot read " + options.state_file.string());
-    auto file = DecodeWitnessState(bytes);
+    auto file = ReadWitnessState(bytes);
     if (!file) {
       return Status(Code::kDataLoss, file.error().message() + ": " + options.state_file.string() +
                                          ". Restore it from a copy no older than the last cosignature; never delete it");
@@ -233,6 +254,10 @@ Result<std::unique_ptr<Witness>> Witness::Open(SecretKey key, WitnessOptions opt
     if (!s.ok()) return s;
   }
   std::unique_ptr<Witness> w(new Witness(std::move(key), std::move(options), std::move(mark).value()));
+  if (exists) {
+    Status s = w->OpenRegions();
+    if (!s.ok()) return s;
+  }
   for (const auto& [origin, s] : state) w->durable_.emplace(origin, s.note);
   w->state_ = std::move(state);
   w->generation_ = generation;
@@ -240,6 +265,32 @@ Result<std::unique_ptr<Witness>> Witness::Open(SecretKey key, WitnessOptions opt
   w->published_.store(generation);
   w->committer_ = std::thread([p = w.get()] { p->CommitLoop(); });
   return w;
+}
+
+Status Witness::OpenRegions() {
+  const std::filesystem::path& path = options_.state_file;
+  std::ifstream in(path, std::ios::binary);
+  std::string header(kRegionsHeader, '\0');
+  in.read(header.data(), static_cast<std::streamsize>(header.size()));
+  if (!in || header.substr(0, 8) != kRegionsMagic) return Status::Ok();  // one whole state: laid out anew on the first write
+  const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return IoError("cannot open", path);
+  const size_t region = ReadLittleEndian32(std::string_view(header).substr(8, 4));
+  // The next write goes to the region not holding the newest state.
+  uint64_t generation[2] = {0, 0};
+  for (size_t i = 0; i < 2; ++i) {
+    std::string r(region, '\0');
+    if (::pread(fd, r.data(), region, static_cast<off_t>(kRegionsHeader + i * region)) != static_cast<ssize_t>(region)) {
+      continue;
+    }
+    const size_t length = ReadLittleEndian32(std::string_view(r).substr(0, 4));
+    if (length == 0 || length > region - 4) continue;
+    if (auto state = DecodeWitnessState(std::string_view(r).substr(4, length))) generation[i] = state->generation;
+  }
+  state_fd_ = fd;
+  region_bytes_ = region;
+  next_region_ = generation[0] > generation[1] ? 1 : 0;
+  return Status::Ok();
 }
 
 Status Witness::Persist(const Notes& notes, uint64_t generation) {
@@ -254,16 +305,58 @@ Status Witness::Persist(const Notes& notes, uint64_t generation) {
   }
   // The whole state is encoded and written for every write: fine for the
   // handful to hundreds of logs a witness serves (a few hundred bytes each).
-  Status st = WriteFileDurably(options_.state_file, EncodeWitnessState(file));
-  if (!st.ok()) return st;
+  const std::string state = EncodeWitnessState(file);
+  std::string region;
+  AppendLittleEndian32(region, static_cast<uint32_t>(state.size()));
+  region += state;
+  if (state_fd_ >= 0 && region.size() <= region_bytes_) {
+    // Into the region not holding the newest state; a torn write leaves
+    // that one standing. The file's size and blocks do not change, so
+    // fdatasync writes the data alone.
+    const off_t at = static_cast<off_t>(kRegionsHeader + next_region_ * region_bytes_);
+    size_t done = 0;
+    while (done < region.size()) {
+      const ssize_t n = ::pwrite(state_fd_, region.data() + done, region.size() - done, at + static_cast<off_t>(done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return IoError("cannot write", options_.state_file);
+      done += static_cast<size_t>(n);
+    }
+    if (::fdatasync(state_fd_) != 0) return IoError("cannot fdatasync", options_.state_file);
+    next_region_ ^= 1;
+  } else {
+    // First write, a state in the one-state format, or one outgrowing its
+    // region: a new file, twice the room the state needs, replacing the old
+    // one atomically; the state in region 0, region 1 empty.
+    const size_t room = std::max(kMinRegionBytes, 2 * region.size());
+    std::string bytes(kRegionsMagic);
+    AppendLittleEndian32(bytes, static_cast<uint32_t>(room));
+    AppendLittleEndian32(bytes, 0);
+    bytes += region;
+    bytes.resize(kRegionsHeader + 2 * room, '\0');
+    Status st = WriteFileDurably(options_.state_file, bytes);
+    if (!st.ok()) return st;
+    const int fd = ::open(options_.state_file.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0) return IoError("cannot open", options_.state_file);
+    if (state_fd_ >= 0) ::close(state_fd_);
+    state_fd_ = fd;
+    region_bytes_ = room;
+    next_region_ = 1;
+  }
   return mark_->Advance(generation);
 }
 
 void Witness::CommitLoop() {
   std::unique_lock lock(mu_);
+  uint64_t last_batch = 0;  // requests recorded by the last write
   while (true) {
+    committer_waiting_ = true;
     work_.wait(lock, [&] { return stop_ || generation_ > durable_generation_; });
+    committer_waiting_ = false;
     if (generation_ == durable_generation_) return;  // stopping, nothing pending
+    if (last_batch > 1) {  // not woken by each request while lingering
+      work_.wait_for(lock, options_.commit_linger,
+                     [&] { return stop_ || generation_ - durable_generation_ >= kMaxCommitBatch; });
+    }
     // Everything accepted so far, for every request waiting.
     const uint64_t generation = generation_;
     Notes notes;
@@ -275,16 +368,49 @@ void Witness::CommitLoop() {
       failed_ = s.message();
       published_.store(kWriteFailed);
       published_.notify_all();
+      if (write_listener_) write_listener_();
       return;  // memory is ahead of the disk: nothing more is written or cosigned
     }
     durable_ = std::move(notes);
+    last_batch = generation - durable_generation_;
     durable_generation_ = generation;
     published_.store(generation);
     published_.notify_all();
+    if (write_listener_) write_listener_();
   }
 }
 
 WitnessResponse Witness::AddCheckpoint(std::string_view body) {
+  AcceptedCheckpoint accepted = Accept(body);
+  if (accepted.generation == 0) return std::move(accepted.response);
+  uint64_t seen = published_.load();
+  while (seen < accepted.generation) {
+    published_.wait(seen);
+    seen = published_.load();
+  }
+  if (Settle(accepted.generation) == Durability::kFailed) return WriteFailed();
+  return std::move(accepted.response);
+}
+
+Durability Witness::Settle(uint64_t generation) const {
+  const uint64_t published = published_.load();
+  if (published < generation) return Durability::kPending;
+  if (published != kWriteFailed) return Durability::kDurable;
+  std::lock_guard lock(mu_);
+  return durable_generation_ >= generation ? Durability::kDurable : Durability::kFailed;
+}
+
+WitnessResponse Witness::WriteFailed() const {
+  std::lock_guard lock(mu_);
+  return Answer(500, "the witness could not store its state; nothing was cosigned: " + failed_);
+}
+
+void Witness::SetWriteListener(std::function<void()> listener) {
+  std::lock_guard lock(mu_);
+  write_listener_ = std::move(listener);
+}
+
+AcceptedCheckpoint Witness::Accept(std::string_view body) {
   auto request = ParseAddCheckpoint(body);
   if (!request) return Answer(400, request.error().message());
   auto note = ParseNote(request->note);
@@ -317,6 +443,7 @@ WitnessResponse Witness::AddCheckpoint(std::string_view body) {
 
   const char* refused = nullptr;  // the 422 reason
   uint64_t generation = 0;
+  bool wake = false;
   {
     std::lock_guard lock(mu_);
     if (!failed_.empty()) return NotDurable();
@@ -339,25 +466,17 @@ WitnessResponse Witness::AddCheckpoint(std::string_view body) {
     } else {
       state_[checkpoint->origin] = Stored{*checkpoint, std::move(kept_note)};
       generation = ++generation_;
+      // The committer needs waking only when it waits for work, or lingers
+      // and the batch is now full; while it writes it looks again after.
+      wake = committer_waiting_ || generation_ - durable_generation_ == kMaxCommitBatch;
     }
   }
   if (refused != nullptr) {
     KeepEvidence(body);  // outside the lock: file I/O
     return Answer(422, refused);
   }
-  work_.notify_one();
-  uint64_t seen = published_.load();
-  while (seen < generation) {
-    published_.wait(seen);
-    seen = published_.load();
-  }
-  if (seen == kWriteFailed) {
-    std::lock_guard lock(mu_);
-    if (durable_generation_ < generation) {
-      return Answer(500, "the witness could not store its state; nothing was cosigned: " + failed_);
-    }
-  }
-  return Answer(200, FormatSignatureLine(cosignature));
+  if (wake) work_.notify_one();
+  return AcceptedCheckpoint(Answer(200, FormatSignatureLine(cosignature)), generation);
 }
 
 WitnessResponse Witness::NotDurable() const {

@@ -46,6 +46,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
@@ -74,6 +75,8 @@ inline constexpr size_t kMaxProofLines = 63;
 inline constexpr size_t kMaxAddCheckpointBytes = 64 + kMaxProofLines * 45 + kMaxNoteBytes;
 inline constexpr std::string_view kTlogSizeContentType = "text/x.tlog.size";
 inline constexpr size_t kMaxEvidenceFiles = 1000;
+// The most requests the committer waits for before writing (commit_linger).
+inline constexpr uint64_t kMaxCommitBatch = 1024;
 
 struct WitnessLog {
   std::string origin;
@@ -89,6 +92,11 @@ struct WitnessOptions {
   // evidence of its misbehaviour (422 only): one file per distinct request
   // body, named by its SHA-256 in hex, at most kMaxEvidenceFiles. Empty: not kept.
   std::filesystem::path evidence_dir;
+  // Group commit: when the last write recorded more than one request (so
+  // logs are submitting at once), the committer waits this long for more
+  // to join the next write (or until kMaxCommitBatch are waiting): fewer,
+  // larger writes for a little latency. A lone log is never kept waiting.
+  std::chrono::microseconds commit_linger{2000};
   // Seconds since the epoch for cosignatures; the system clock by default.
   std::function<uint64_t()> now_seconds;
   // Tests only: called by the committer thread before each state write,
@@ -102,6 +110,18 @@ struct WitnessResponse {
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
 };
+
+// An answer that may not be sent yet (Witness::Accept): a 200 whose
+// cosignature is recorded in a state write not yet durable (generation > 0),
+// or any other answer, final at once (generation 0).
+struct AcceptedCheckpoint {
+  AcceptedCheckpoint(WitnessResponse r, uint64_t g = 0) : response(std::move(r)), generation(g) {}  // NOLINT: implicit
+  WitnessResponse response;
+  uint64_t generation;
+};
+
+// Where the write that records a generation stands.
+enum class Durability { kPending, kDurable, kFailed };
 
 // The parsed request body.
 struct AddCheckpointRequest {
@@ -125,7 +145,22 @@ class Witness {
   // REQUIRES: no AddCheckpoint call in progress.
   ~Witness();
 
+  // Checks and answers a request, waiting (blocking this thread) until the
+  // state that records an accepted checkpoint is durable.
   WitnessResponse AddCheckpoint(std::string_view body);
+
+  // The same without waiting, for a server that holds answers itself
+  // (node/witness/http_loop.h): the answer, and the generation it must wait
+  // for. Its 200 may be sent once Settle(generation) is kDurable; if it
+  // becomes kFailed, send WriteFailed() instead.
+  AcceptedCheckpoint Accept(std::string_view body);
+  Durability Settle(uint64_t generation) const;
+  WitnessResponse WriteFailed() const;
+  // Called by the committer thread after each state write, durable or
+  // failed (so a server holding answers can look again). Set it before
+  // requests arrive; clear it (empty function) before what it calls goes
+  // away. Must not block or call back into the witness.
+  void SetWriteListener(std::function<void()> listener);
 
   // The durable note (checkpoint, log signature, cosignature) of `origin`,
   // if the witness has cosigned one.
@@ -147,6 +182,10 @@ class Witness {
   Witness(SecretKey key, WitnessOptions options, std::unique_ptr<HighWaterMark> mark);
   // Writes `notes` as the state at `generation`, then the mark.
   Status Persist(const Notes& notes, uint64_t generation);
+  // Opens an existing state file in the two-region format for writing and
+  // picks the region the next write goes to (leaves a one-state file
+  // alone: the first write lays it out anew).
+  Status OpenRegions();
   // The committer thread: whenever requests have been accepted since the
   // last write, writes the state (all of them at once); after a failed
   // write it writes nothing more.
@@ -162,6 +201,11 @@ class Witness {
   mutable std::mutex mu_;
   std::condition_variable work_;         // requests accepted, or stopping
   std::unique_ptr<HighWaterMark> mark_;  // used only by the committer thread
+  // The state file (§15.5), used only by Open and the committer thread: its
+  // descriptor (-1 until laid out in regions), region size, next region.
+  int state_fd_ = -1;
+  size_t region_bytes_ = 0;
+  size_t next_region_ = 0;
   // What requests are checked against: every accepted checkpoint, durable or
   // not yet, at generation generation_.
   std::map<std::string, Stored> state_;  // guarded by mu_
@@ -171,11 +215,13 @@ class Witness {
   uint64_t durable_generation_ = 0;      // guarded by mu_
   std::string failed_;                   // guarded by mu_: why a write failed; empty if none has
   bool stop_ = false;                    // guarded by mu_
+  bool committer_waiting_ = false;       // guarded by mu_: in work_.wait for requests
   // durable_generation_, or kWriteFailed once a write has failed: what the
   // requests waiting for their write watch (atomic wait: they wake without
   // taking mu_).
   static constexpr uint64_t kWriteFailed = UINT64_MAX;
   std::atomic<uint64_t> published_{0};
+  std::function<void()> write_listener_;  // guarded by mu_
   std::thread committer_;
 };
 
@@ -186,6 +232,9 @@ struct WitnessStateFile {
   std::vector<std::string> notes;
 };
 Result<WitnessStateFile> DecodeWitnessState(std::string_view bytes);
+// The newest valid state of a whole state file (§15.5: two regions, or one
+// state written whole); kDataLoss if it holds none.
+Result<WitnessStateFile> ReadWitnessState(std::string_view file);
 std::string EncodeWitnessState(const WitnessStateFile& state);
 
 // The 32-byte identity the witness's high-water mark is bound to:
