@@ -204,6 +204,14 @@ class ChildProcess {
   // How the last run ended (ExitCode), -1 while running or never run.
   int exit_code() const { return exit_code_; }
 
+  // Starts `args` (args[0] a path), stdout inherited, stderr appended to the
+  // log. The previous run must have ended (Stop, Kill or Exited).
+  void Spawn(const std::vector<std::string>& args) {
+    PARLEY_CHECK(pid_ <= 0 && "ChildProcess started while still running");
+    exit_code_ = -1;
+    pid_ = test::Spawn(args, nullptr, 0, log_.c_str(), O_WRONLY | O_CREAT | O_APPEND);
+  }
+
   // True once the process has exited (reaps it without blocking and
   // remembers its exit code).
   bool Exited() {
@@ -249,15 +257,6 @@ class ChildProcess {
       out += "    waits in " + ReadText(task.path() / "wchan") + "\n";
     }
     return out;
-  }
-
- protected:
-  // Starts `args` (args[0] a path), stdout inherited, stderr appended to the
-  // log. The previous run must have ended (Stop, Kill or Exited).
-  void Spawn(const std::vector<std::string>& args) {
-    PARLEY_CHECK(pid_ <= 0 && "ChildProcess started while still running");
-    exit_code_ = -1;
-    pid_ = test::Spawn(args, nullptr, 0, log_.c_str(), O_WRONLY | O_CREAT | O_APPEND);
   }
 
  private:
