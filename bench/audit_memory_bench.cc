@@ -41,7 +41,7 @@ Run Measure(const std::vector<std::string>& args, const fs::path& report) {
   PARLEY_CHECK(::wait4(pid, &st, 0, &ru) == pid);
   Run r;
   r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  r.code = test::ExitCode(st);
   r.rss_mb = ru.ru_maxrss / 1024.0;
   r.report_bytes = fs::file_size(report);
   return r;

@@ -280,7 +280,7 @@ Measured RunMeasured(const std::vector<std::string>& args) {
   rusage ru{};
   PARLEY_CHECK(::wait4(pid, &st, 0, &ru) == pid);
   Measured m;
-  m.cli.code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  m.cli.code = test::ExitCode(st);
   m.cli.out = test::ReadText(out);
   m.cli.err = test::ReadText(err);
   m.max_rss_kb = ru.ru_maxrss;

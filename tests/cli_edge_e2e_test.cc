@@ -70,7 +70,7 @@ test::CliResult RunOnTerminal(std::vector<std::string> args, const std::string& 
   int st = 0;
   ::waitpid(pid, &st, 0);
   ::close(master);
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  r.code = test::ExitCode(st);
   r.out = test::ReadText(out);
   r.err = test::ReadText(err);
   return r;

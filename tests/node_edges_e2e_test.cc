@@ -31,7 +31,7 @@ test::CliResult RunRefused(const std::vector<std::string>& args,
   const bool exited = test::Eventually([&] { return ::waitpid(pid, &st, WNOHANG) == pid; }, timeout);
   test::CliResult r;
   if (exited) {
-    r.code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    r.code = test::ExitCode(st);
   } else {
     ::kill(pid, SIGKILL);
     ::waitpid(pid, &st, 0);

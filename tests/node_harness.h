@@ -27,12 +27,14 @@
 #include <thread>
 #include <vector>
 
+#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include "crypto/key_file.h"
 #include "fixtures.h"
 #include "node/cli/client.h"
 #include "node/daemon/peer_client.h"
+#include "node/tlog/note.h"
 
 namespace parley::test {
 
@@ -76,6 +78,12 @@ struct CliResult {
   std::string err;  // stderr
 };
 
+// The exit code of a wait status: the process's own, or 128 + the signal
+// that ended it (as a shell reports it).
+inline int ExitCode(int wait_status) {
+  return WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 128 + WTERMSIG(wait_status);
+}
+
 // Starts `args` (args[0] a path) as a child process, its stdout and stderr
 // opened from the given files (nullptr: inherited); returns its pid.
 //
@@ -113,7 +121,7 @@ inline CliResult RunParley(const std::vector<std::string>& args) {
   int st = 0;
   ::waitpid(pid, &st, 0);
   CliResult r;
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  r.code = ExitCode(st);
   std::ifstream o(out), e(err);
   std::stringstream so, se;
   so << o.rdbuf();
@@ -180,12 +188,102 @@ inline std::string ReadText(const fs::path& p) {
   return ss.str();
 }
 
+// One long-running child process of a test (a node, a relay, a witness): its
+// pid, the log file its stderr is appended to, and the one way to start,
+// watch, stop and kill it. The destructor kills a process still running, so
+// a failed REQUIRE leaves no process behind.
+class ChildProcess {
+ public:
+  explicit ChildProcess(fs::path log) : log_(std::move(log)) {}
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+  ~ChildProcess() { Kill(); }
+
+  const fs::path& log() const { return log_; }
+  pid_t pid() const { return pid_; }  // -1 when not running
+  // How the last run ended (ExitCode), -1 while running or never run.
+  int exit_code() const { return exit_code_; }
+
+  // Starts `args` (args[0] a path), stdout inherited, stderr appended to the
+  // log. The previous run must have ended (Stop, Kill or Exited).
+  void Spawn(const std::vector<std::string>& args) {
+    PARLEY_CHECK(pid_ <= 0 && "ChildProcess started while still running");
+    exit_code_ = -1;
+    pid_ = test::Spawn(args, nullptr, 0, log_.c_str(), O_WRONLY | O_CREAT | O_APPEND);
+  }
+
+  // True once the process has exited (reaps it without blocking and
+  // remembers its exit code).
+  bool Exited() {
+    if (pid_ <= 0) return true;
+    int st = 0;
+    if (::waitpid(pid_, &st, WNOHANG) == pid_) Reaped(st);
+    return pid_ <= 0;
+  }
+
+  // SIGTERM and wait; returns the exit code (or 128+signal). On a process
+  // not running: the code of how it last ended, -1 if it never ran.
+  int Stop() { return SignalAndReap(SIGTERM); }
+
+  // SIGKILL and reap; nothing if not running.
+  void Kill() { SignalAndReap(SIGKILL); }
+
+  // Polls until `ready` holds with the process still running: false if it
+  // exits first or `timeout` passes.
+  bool WaitReady(const std::function<bool()>& ready, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    return Eventually([&] { return Exited() || ready(); }, timeout) && !Exited();
+  }
+
+  // Waits until the log shows `text` at or after byte `from` (the log's size
+  // before a restart: it is appended to), the process still running.
+  bool WaitForLog(const std::string& text, size_t from,
+                  std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    return WaitReady([&] { return ReadText(log_).find(text, from) != std::string::npos; }, timeout);
+  }
+
+  // What the process is doing, for a failure message: its state and, per
+  // thread, its name and the kernel function it waits in (or how it exited).
+  std::string Diagnose() const {
+    if (pid_ <= 0) return "not running (exit code " + std::to_string(exit_code_) + ")";
+    const fs::path proc = "/proc/" + std::to_string(pid_);
+    std::string out;
+    std::ifstream status(proc / "status");
+    for (std::string line; std::getline(status, line);) {
+      if (line.rfind("State:", 0) == 0 || line.rfind("Threads:", 0) == 0) out += line + "\n";
+    }
+    std::error_code ec;
+    for (const auto& task : fs::directory_iterator(proc / "task", ec)) {
+      out += "  thread " + task.path().filename().string() + " " + ReadText(task.path() / "comm");
+      out += "    waits in " + ReadText(task.path() / "wchan") + "\n";
+    }
+    return out;
+  }
+
+ private:
+  int SignalAndReap(int sig) {
+    if (pid_ <= 0) return exit_code_;
+    ::kill(pid_, sig);
+    int st = 0;
+    ::waitpid(pid_, &st, 0);
+    Reaped(st);
+    return exit_code_;
+  }
+  void Reaped(int status) {
+    exit_code_ = ExitCode(status);
+    pid_ = -1;
+  }
+
+  fs::path log_;
+  pid_t pid_ = -1;
+  int exit_code_ = -1;
+};
+
 // One party's node as a child process, in its own folder under `root`.
-class NodeProcess {
+class NodeProcess : public ChildProcess {
  public:
   NodeProcess(const fs::path& root, PartyIndex party, int listen_port, std::string peer_address)
-      : party_(party), dir_(root / (party == kUA ? "ua" : "ru")), listen_port_(listen_port),
-        peer_(std::move(peer_address)) {
+      : ChildProcess(root / (party == kUA ? "ua" : "ru") / "node.log"), party_(party),
+        dir_(root / (party == kUA ? "ua" : "ru")), listen_port_(listen_port), peer_(std::move(peer_address)) {
     fs::create_directories(dir_);
     if (!fs::exists(dir_ / "key")) {
       PARLEY_CHECK(WriteKeyFile(dir_ / "key", PartyKey(party), "test passphrase", InteractiveKdfParams()).ok());
@@ -207,73 +305,20 @@ class NodeProcess {
     extra_config_ = std::move(lines);
     WriteConfig();
   }
-  ~NodeProcess() { Kill(); }
 
   const fs::path& dir() const { return dir_; }
   fs::path socket() const { return dir_ / "op.sock"; }
-  fs::path log() const { return dir_ / "node.log"; }
   std::string address() const { return "127.0.0.1:" + std::to_string(listen_port_); }
-  pid_t pid() const { return pid_; }
 
   // Starts the process (log appended to node.log) and waits until its
   // operator socket answers. False if it exits or does not answer in 10 s.
   bool Start(std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
     ::setenv("PARLEY_TEST_PASSPHRASE", "test passphrase", 1);
-    pid_ = Spawn({PARLEY_BINARY, "node", "--config", (dir_ / "node.conf").string()}, nullptr, 0, log().c_str(),
-                 O_WRONLY | O_CREAT | O_APPEND);
-    return Eventually([&] {
-      if (Exited()) return true;
+    Spawn({PARLEY_BINARY, "node", "--config", (dir_ / "node.conf").string()});
+    return WaitReady([&] {
       auto c = OperatorClient::Connect(socket());
       return c && (*c)->GetStatus().has_value();
-    }, timeout) && !Exited();
-  }
-
-  // What the process is doing, for a failure message: its state and, per
-  // thread, its name and the kernel function it waits in (or how it exited).
-  std::string Diagnose() const {
-    if (pid_ <= 0) return "not running (exit status " + std::to_string(exit_status_) + ")";
-    const fs::path proc = "/proc/" + std::to_string(pid_);
-    std::string out;
-    std::ifstream status(proc / "status");
-    for (std::string line; std::getline(status, line);) {
-      if (line.rfind("State:", 0) == 0 || line.rfind("Threads:", 0) == 0) out += line + "\n";
-    }
-    std::error_code ec;
-    for (const auto& task : fs::directory_iterator(proc / "task", ec)) {
-      out += "  thread " + task.path().filename().string() + " " + ReadText(task.path() / "comm");
-      out += "    waits in " + ReadText(task.path() / "wchan") + "\n";
-    }
-    return out;
-  }
-
-  // True once the process has exited (reaps it).
-  bool Exited() {
-    if (pid_ <= 0) return true;
-    int st = 0;
-    if (::waitpid(pid_, &st, WNOHANG) == pid_) {
-      exit_status_ = st;
-      pid_ = -1;
-      return true;
-    }
-    return false;
-  }
-
-  // SIGTERM and wait; returns the exit code (or 128+signal).
-  int Stop() {
-    if (pid_ <= 0) return -1;
-    ::kill(pid_, SIGTERM);
-    int st = 0;
-    ::waitpid(pid_, &st, 0);
-    pid_ = -1;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-  }
-
-  void Kill() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    int st = 0;
-    ::waitpid(pid_, &st, 0);
-    pid_ = -1;
+    }, timeout);
   }
 
   void WriteConfig() const {
@@ -314,65 +359,31 @@ class NodeProcess {
   std::string peer_;
   bool sign_without_peer_confirmation_ = true;
   std::string extra_config_;
-  pid_t pid_ = -1;
-  int exit_status_ = 0;
   mutable std::mutex status_mu_;
   mutable std::unique_ptr<OperatorClient> status_client_;
 };
 
 // `parley relay` as a child process, plaintext on a 127.0.0.1 port, holding
 // the test charter in its own folder under `root`.
-class RelayProcess {
+class RelayProcess : public ChildProcess {
  public:
-  RelayProcess(const fs::path& root, int port) : dir_(root / "relay"), port_(port) {
+  RelayProcess(const fs::path& root, int port) : ChildProcess(root / "relay" / "relay.log"), dir_(root / "relay"),
+                                                 port_(port) {
     fs::create_directories(dir_);
     std::ofstream(dir_ / "charter") << TestCharter();
     std::ofstream(dir_ / "relay.conf") << "data_dir = data\ncharter = charter\nlisten = 127.0.0.1:" << port_
                                        << "\nplaintext = true\n";
   }
-  ~RelayProcess() { Kill(); }
 
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
-  fs::path log() const { return dir_ / "relay.log"; }
-  pid_t pid() const { return pid_; }
 
   // Starts the process and waits until its port answers GetHeads.
   bool Start() {
     // It logs "relay started" once its port is bound; a probe before that
     // would leave the test's channel in reconnect backoff.
     const size_t logged = ReadText(log()).size();  // a restart appends
-    pid_ = Spawn({PARLEY_BINARY, "relay", "--config", (dir_ / "relay.conf").string()}, nullptr, 0,
-                       log().c_str(), O_WRONLY | O_CREAT | O_APPEND);
-    if (!Eventually([&] {
-          return Exited() || ReadText(log()).find("relay started", logged) != std::string::npos;
-        }) ||
-        Exited()) {
-      return false;
-    }
-    return ClientAs(ObserverKey()).GetHeads().has_value();
-  }
-  bool Exited() {
-    if (pid_ <= 0) return true;
-    int st = 0;
-    if (::waitpid(pid_, &st, WNOHANG) == pid_) {
-      pid_ = -1;
-      return true;
-    }
-    return false;
-  }
-  int Stop() {
-    if (pid_ <= 0) return -1;
-    ::kill(pid_, SIGTERM);
-    int st = 0;
-    ::waitpid(pid_, &st, 0);
-    pid_ = -1;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-  }
-  void Kill() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-    pid_ = -1;
+    Spawn({PARLEY_BINARY, "relay", "--config", (dir_ / "relay.conf").string()});
+    return WaitForLog("relay started", logged) && ClientAs(ObserverKey()).GetHeads().has_value();
   }
 
   // A Peer client of this relay whose calls are signed with `key`.
@@ -394,7 +405,67 @@ class RelayProcess {
  private:
   fs::path dir_;
   int port_;
-  pid_t pid_ = -1;
+};
+
+// `parley witness` as a child process on a 127.0.0.1 port, in folder `dir`:
+// named `name`, signing with `key`, witnessing the logs of `logs` (each
+// configured as `log = FormatVerifierKey(...)`).
+class WitnessProcess : public ChildProcess {
+ public:
+  WitnessProcess(const fs::path& dir, const std::string& name, const SecretKey& key,
+                 const std::vector<NoteVerifier>& logs, int port = FreePort())
+      : ChildProcess(dir / "witness.log"), dir_(dir), port_(port) {
+    fs::create_directories(dir_ / "mark");
+    PARLEY_CHECK(WriteKeyFile(dir_ / "witness.key", key, "test passphrase", InteractiveKdfParams()).ok());
+    std::ofstream conf(config());
+    conf << "name = " << name << "\nkey_file = witness.key\npassphrase_env = PARLEY_TEST_PASSPHRASE\n"
+         << "listen = 127.0.0.1:" << port_ << "\nstate_file = witness.state\nhigh_water_mark = mark/witness.hwm\n";
+    for (const NoteVerifier& l : logs) conf << "log = " << FormatVerifierKey(l) << "\n";
+  }
+
+  fs::path config() const { return dir_ / "witness.conf"; }
+  fs::path state() const { return dir_ / "witness.state"; }
+  int port() const { return port_; }
+
+  // Serves HTTPS with a certificate of `parley tls init`.
+  void UseTls(const fs::path& tls_dir) {
+    std::ofstream(config(), std::ios::app) << "tls_cert = " << (tls_dir / "tls.crt").string() << "\n"
+                                           << "tls_key = " << (tls_dir / "tls.key").string() << "\n";
+    tls_ = true;
+  }
+
+  // Starts the process and waits until it answers HTTP(S).
+  bool Start() {
+    ::setenv("PARLEY_TEST_PASSPHRASE", "test passphrase", 1);
+    Spawn({PARLEY_BINARY, "witness", "--config", config().string()});
+    return WaitReady([&] { return static_cast<bool>(Get("/" + std::string(64, '0') + "/checkpoint")); });
+  }
+
+  // The certificate is self-signed and pinned nowhere here: the TLS test
+  // checks the channel, not the certificate's name.
+  httplib::Result Post(const std::string& body) {
+    if (tls_) {
+      httplib::SSLClient c("127.0.0.1", port_);
+      c.enable_server_certificate_verification(false);
+      return c.Post("/add-checkpoint", body, "text/plain");
+    }
+    httplib::Client c("127.0.0.1", port_);
+    return c.Post("/add-checkpoint", body, "text/plain");
+  }
+  httplib::Result Get(const std::string& path) {
+    if (tls_) {
+      httplib::SSLClient c("127.0.0.1", port_);
+      c.enable_server_certificate_verification(false);
+      return c.Get(path.c_str());
+    }
+    httplib::Client c("127.0.0.1", port_);
+    return c.Get(path.c_str());
+  }
+
+ private:
+  fs::path dir_;
+  int port_;
+  bool tls_ = false;
 };
 
 // Two nodes, UA and RU, each the other's peer.

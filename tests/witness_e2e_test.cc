@@ -24,97 +24,10 @@ SecretKey WitnessKey() {
   return SecretKey::FromSeed(s);
 }
 
-class WitnessProcess {
- public:
-  explicit WitnessProcess(const fs::path& dir, const std::vector<TestLog*>& logs) : dir_(dir), port_(test::FreePort()) {
-    fs::create_directories(dir_ / "mark");
-    PARLEY_CHECK(WriteKeyFile(dir_ / "witness.key", WitnessKey(), "test passphrase", InteractiveKdfParams()).ok());
-    std::ofstream conf(dir_ / "witness.conf");
-    conf << "name = witness.example/e2e\nkey_file = witness.key\npassphrase_env = PARLEY_TEST_PASSPHRASE\n"
-         << "listen = 127.0.0.1:" << port_ << "\nstate_file = witness.state\nhigh_water_mark = mark/witness.hwm\n";
-    for (const TestLog* l : logs) conf << "log = " << FormatVerifierKey(l->verifier()) << "\n";
-  }
-  ~WitnessProcess() { Kill(); }
-
-  fs::path config() const { return dir_ / "witness.conf"; }
-  fs::path log() const { return dir_ / "witness.log"; }
-  fs::path state() const { return dir_ / "witness.state"; }
-
-  // Serves HTTPS with a certificate of `parley tls init`.
-  void UseTls(const fs::path& tls_dir) {
-    std::ofstream(config(), std::ios::app) << "tls_cert = " << (tls_dir / "tls.crt").string() << "\n"
-                                           << "tls_key = " << (tls_dir / "tls.key").string() << "\n";
-    tls_ = true;
-  }
-  int port() const { return port_; }
-
-  bool Start() {
-    ::setenv("PARLEY_TEST_PASSPHRASE", "test passphrase", 1);
-    pid_ = test::Spawn({PARLEY_BINARY, "witness", "--config", config().string()}, nullptr, 0, log().c_str(),
-                       O_WRONLY | O_CREAT | O_APPEND);
-    return test::Eventually([&] {
-      if (Exited()) return true;
-      return static_cast<bool>(Get("/" + std::string(64, '0') + "/checkpoint"));
-    }) && !Exited();
-  }
-  bool Exited() {
-    if (pid_ <= 0) return true;
-    int st = 0;
-    if (::waitpid(pid_, &st, WNOHANG) == pid_) {
-      exit_code_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-      pid_ = -1;
-      return true;
-    }
-    return false;
-  }
-  int exit_code() const { return exit_code_; }
-  int Stop() {
-    if (pid_ <= 0) return exit_code_;
-    ::kill(pid_, SIGTERM);
-    int st = 0;
-    ::waitpid(pid_, &st, 0);
-    pid_ = -1;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-  }
-  void Kill() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    int st = 0;
-    ::waitpid(pid_, &st, 0);
-    pid_ = -1;
-  }
-
-  // The certificate is self-signed and pinned nowhere here: the TLS test
-  // checks the channel, not the certificate's name.
-  httplib::Result Post(const std::string& body) {
-    if (tls_) {
-      httplib::SSLClient c("127.0.0.1", port_);
-      c.enable_server_certificate_verification(false);
-      return c.Post("/add-checkpoint", body, "text/plain");
-    }
-    httplib::Client c("127.0.0.1", port_);
-    return c.Post("/add-checkpoint", body, "text/plain");
-  }
-  httplib::Result Get(const std::string& path) {
-    if (tls_) {
-      httplib::SSLClient c("127.0.0.1", port_);
-      c.enable_server_certificate_verification(false);
-      return c.Get(path.c_str());
-    }
-    httplib::Client c("127.0.0.1", port_);
-    return c.Get(path.c_str());
-  }
-
- private:
-  fs::path dir_;
-  int port_;
-  pid_t pid_ = -1;
-  int exit_code_ = -1;
-  bool tls_ = false;
-};
+constexpr const char* kWitnessName = "witness.example/e2e";
 
 NoteVerifier WitnessVerifier() {
-  return NoteVerifier{"witness.example/e2e", NoteKeyType::kCosignatureV1, WitnessKey().public_key()};
+  return NoteVerifier{kWitnessName, NoteKeyType::kCosignatureV1, WitnessKey().public_key()};
 }
 
 // The answer of a 200: one cosignature line that verifies over the checkpoint.
@@ -130,7 +43,7 @@ TEST_CASE("parley witness over HTTP: every add-checkpoint status code, on a log 
           doctest::test_suite("e2e")) {
   test::TempDir dir;
   TestLog log{"log.example/e2e", 0x21};
-  WitnessProcess w(dir.path(), {&log});
+  test::WitnessProcess w(dir.path(), kWitnessName, WitnessKey(), {log.verifier()});
   REQUIRE_MESSAGE(w.Start(), test::ReadText(w.log()));
 
   auto r = w.Post(log.Body(0, 4));
@@ -185,7 +98,7 @@ TEST_CASE("parley witness: a restart keeps its state; a rolled-back state is ref
           doctest::test_suite("e2e")) {
   test::TempDir dir;
   TestLog log{"log.example/restart", 0x23};
-  WitnessProcess w(dir.path(), {&log});
+  test::WitnessProcess w(dir.path(), kWitnessName, WitnessKey(), {log.verifier()});
   REQUIRE_MESSAGE(w.Start(), test::ReadText(w.log()));
   REQUIRE(Cosigns(w.Post(log.Body(0, 3)), log, 3));
   fs::copy_file(w.state(), dir.path() / "old.state");
@@ -222,7 +135,7 @@ TEST_CASE("parley witness: concurrent HTTP submissions of two forks are cosigned
           doctest::test_suite("e2e")) {
   test::TempDir dir;
   TestLog log{"log.example/race", 0x24};
-  WitnessProcess w(dir.path(), {&log});
+  test::WitnessProcess w(dir.path(), kWitnessName, WitnessKey(), {log.verifier()});
   REQUIRE_MESSAGE(w.Start(), test::ReadText(w.log()));
   REQUIRE(Cosigns(w.Post(log.Body(0, 2)), log, 2));
   const TestLog forks[2] = {TestLog{log.origin(), 0x24, "a", 2}, TestLog{log.origin(), 0x24, "b", 2}};
@@ -260,7 +173,7 @@ TEST_CASE("parley witness over HTTPS with a certificate of parley tls init; plai
   TestLog log{"log.example/tls", 0x26};
   auto made = test::RunParley({"tls", "init", "--out", (dir.path() / "tls").string(), "--name", "witness"});
   REQUIRE_MESSAGE(made.code == 0, made.err);
-  WitnessProcess w(dir.path() / "w", {&log});
+  test::WitnessProcess w(dir.path() / "w", kWitnessName, WitnessKey(), {log.verifier()});
   w.UseTls(dir.path() / "tls");
   REQUIRE_MESSAGE(w.Start(), test::ReadText(w.log()));
   CHECK(Cosigns(w.Post(log.Body(0, 3)), log, 3));
@@ -273,7 +186,7 @@ TEST_CASE("parley witness over HTTPS with a certificate of parley tls init; plai
 TEST_CASE("parley witness --print-vkey prints the cosignature/v1 verifier key" * doctest::test_suite("e2e")) {
   test::TempDir dir;
   TestLog log{"log.example/vkey", 0x25};
-  WitnessProcess w(dir.path(), {&log});
+  test::WitnessProcess w(dir.path(), kWitnessName, WitnessKey(), {log.verifier()});
   ::setenv("PARLEY_TEST_PASSPHRASE", "test passphrase", 1);
   auto r = test::RunParley({"witness", "--config", w.config().string(), "--print-vkey"});
   CHECK(r.code == 0);

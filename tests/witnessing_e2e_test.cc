@@ -37,48 +37,15 @@ std::string WitnessedCharter(int witness_port) {
   return bytes;
 }
 
-class Witness {
- public:
-  Witness(const fs::path& dir, int port, const Charter& charter) : dir_(dir), port_(port) {
-    fs::create_directories(dir_ / "mark");
-    PARLEY_CHECK(WriteKeyFile(dir_ / "witness.key", WitnessKey(), "test passphrase", InteractiveKdfParams()).ok());
-    std::ofstream conf(dir_ / "witness.conf");
-    conf << "name = " << kWitnessName << "\nkey_file = witness.key\npassphrase_env = PARLEY_TEST_PASSPHRASE\n"
-         << "listen = 127.0.0.1:" << port_ << "\nstate_file = witness.state\nhigh_water_mark = mark/witness.hwm\n";
-    for (PartyIndex p = 0; p < 2; ++p) {
-      conf << "log = " << FormatVerifierKey(FeedNoteVerifier(charter, p, test::PartyKey(p).public_key())) << "\n";
-    }
-  }
-  ~Witness() { Stop(); }
-  bool Start() {
-    ::setenv("PARLEY_TEST_PASSPHRASE", "test passphrase", 1);
-    pid_ = test::Spawn({PARLEY_BINARY, "witness", "--config", (dir_ / "witness.conf").string()}, nullptr, 0,
-                       (dir_ / "witness.log").c_str(), O_WRONLY | O_CREAT | O_APPEND);
-    return test::Eventually([&] { return static_cast<bool>(httplib::Client("127.0.0.1", port_).Get("/x")); });
-  }
-  void Stop() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    int st = 0;
-    ::waitpid(pid_, &st, 0);
-    pid_ = -1;
-  }
-  httplib::Result Post(const std::string& body) {
-    return httplib::Client("127.0.0.1", port_).Post("/add-checkpoint", body, "text/plain");
-  }
-
- private:
-  fs::path dir_;
-  int port_;
-  pid_t pid_ = -1;
-};
-
 // Two nodes and a witness named in their charter.
 struct Witnessed {
   int witness_port = test::FreePort();
   test::NodePair n;
   Charter charter = Charter::Parse(WitnessedCharter(witness_port)).value();
-  Witness witness{n.root.path() / "witness", witness_port, charter};
+  test::WitnessProcess witness{n.root.path() / "witness", kWitnessName, WitnessKey(),
+                              {FeedNoteVerifier(charter, kUA, test::PartyKey(kUA).public_key()),
+                               FeedNoteVerifier(charter, kRU, test::PartyKey(kRU).public_key())},
+                              witness_port};
   Witnessed() {
     std::ofstream(n.ua.dir() / "charter") << charter.signed_bytes();
     std::ofstream(n.ru.dir() / "charter") << charter.signed_bytes();
