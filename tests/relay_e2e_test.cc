@@ -236,9 +236,11 @@ TEST_CASE("relay: Publish takes a party's own valid entries only; strangers and 
       std::this_thread::sleep_for(kPublishRefusalGrace * 3);
       return std::nullopt;
     }, &heads);
-    // The client reads the cancel as CANCELLED, or (its thread asleep in the
-    // generator, no one reading the connection) as its keepalive's
-    // UNAVAILABLE; the relay's log says it cancelled, and why.
+    // The client reads the cancel as CANCELLED, or as UNAVAILABLE "keepalive
+    // watchdog timeout": while its only thread sleeps in the generator no
+    // thread polls the connection, so the relay's ping acks are read only by
+    // gRPC's backup poller (every 5 s), after the 1 s watchdog has fired
+    // (peer_client.h). The relay's log says it cancelled, and why.
     CHECK_MESSAGE((st.error_code() == grpc::StatusCode::CANCELLED ||
                    st.error_code() == grpc::StatusCode::UNAVAILABLE),
                   st.error_message());
