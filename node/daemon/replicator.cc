@@ -438,21 +438,26 @@ void Replicator::PullForkProofs() {
 
 void Replicator::RunPublisher() {
   auto backoff = std::chrono::milliseconds(100);
+  std::optional<uint64_t> known;  // the relay's head of our feed, as our last call left it
   while (true) {
     {
       std::lock_guard lock(mu_);
       if (stopping_) return;
     }
     uint64_t published = 0;
-    if (!PublishRound(&published)) {
+    if (!PublishRound(known, &published)) {
+      known.reset();
       SleepFor(backoff);
       backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
       continue;
     }
     backoff = std::chrono::milliseconds(100);
     // The relay holds our feed up to `published`: no call is open until our
-    // next entry is stored, or kPublishRecheck has passed (the relay's heads
-    // are asked again: a relay that lost its data gets our feed again).
+    // next entry is stored (the next call starts from there, with no
+    // GetHeads first), or kPublishRecheck has passed (the relay's heads are
+    // asked again: a relay that lost its data gets our feed again; one that
+    // lost it sooner refuses the next entry, and the retry asks them).
+    known.reset();
     const auto recheck_at = std::chrono::steady_clock::now() + kPublishRecheck;
     while (true) {
       {
@@ -461,21 +466,28 @@ void Replicator::RunPublisher() {
       }
       const auto now = std::chrono::steady_clock::now();
       if (now >= recheck_at) break;
-      if (ledger_.WaitForHead(self_, published, std::min(now + kPublishLinger, recheck_at)).seq > published) break;
+      if (ledger_.WaitForHead(self_, published, std::min(now + kPublishLinger, recheck_at)).seq > published) {
+        known = published;
+        break;
+      }
     }
   }
 }
 
-bool Replicator::PublishRound(uint64_t* published) {
-  auto got = peer_.GetHeads();
-  if (!got) return false;  // Round reports the unreachable relay
+bool Replicator::PublishRound(std::optional<uint64_t> relay_head, uint64_t* published) {
   uint64_t relay_own = 0;
-  for (const auto& f : got->feeds()) {
-    if (f.party() == self_) relay_own = f.seq();
+  if (relay_head) {
+    relay_own = *relay_head;
+  } else {
+    auto got = peer_.GetHeads();
+    if (!got) return false;  // Round reports the unreachable relay
+    for (const auto& f : got->feeds()) {
+      if (f.party() == self_) relay_own = f.seq();
+    }
+    // The relay holds more of our feed than we do (a lost or restored data
+    // folder): Round recovers it from the relay first.
+    if (relay_own > ledger_.Head(self_).seq) return false;
   }
-  // The relay holds more of our feed than we do (a lost or restored data
-  // folder): Round recovers it from the relay first.
-  if (relay_own > ledger_.Head(self_).seq) return false;
   *published = relay_own;
   if (relay_own == ledger_.Head(self_).seq) return true;  // nothing to send
   grpc::ClientContext ctx;

@@ -25,6 +25,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -98,10 +99,11 @@ class Replicator {
   // One connection round; returns true if it made contact with the peer.
   bool Round();
   // Through a relay: the publishing thread's loop and one Publish call
-  // (true if it reached the relay and the call ended without a refusal;
-  // then `published` is the seq of our feed the relay holds up to).
+  // from `relay_head` + 1 (none: from the relay's head as GetHeads says);
+  // true if it reached the relay and the call ended without a refusal, and
+  // then `published` is the seq of our feed the relay holds up to.
   void RunPublisher();
-  bool PublishRound(uint64_t* published);
+  bool PublishRound(std::optional<uint64_t> relay_head, uint64_t* published);
   // Through a relay: ingests the halves of the relay's fork proofs of the
   // other feed (a fork the relay caught freezes that feed here too).
   void PullForkProofs();
