@@ -563,7 +563,8 @@ bool Replicator::PublishRound(std::optional<uint64_t> relay_head, uint64_t* publ
          {"sent", sent}});
     return false;
   }
-  // A refused entry: the relay's status names it and says why.
+  // Refused (the relay's status names the entry and says why), or the call
+  // broke.
   const Status error = peer_.CallError("Publish", s);
   Log(LogLevel::kWarn, "publishing to the relay ended", {{"relay", address_}, {"error", error.message()}, {"sent", sent}});
   return false;
