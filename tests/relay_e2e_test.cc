@@ -2,10 +2,16 @@
 // between two nodes that have no direct link. They converge through it; a
 // partition of one side from the relay leaves both signing and they
 // converge after; Publish takes only a party's own, valid entries; strangers
-// are refused, observers read, and no manifest is served.
+// are refused, observers read, and no manifest is served. A node whose
+// entry the relay refuses logs why and backs off; an idle link stays up.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
 #include <filesystem>
+#include <sstream>
+#include <string_view>
 #include <thread>
 
 #include "node/relay/relay_service.h"
@@ -56,7 +62,7 @@ grpc::Status PublishAs(const RelayProcess& relay, const SecretKey& key, const st
 // The stored feed `party` as the relay serves it, read as `key`.
 std::vector<std::string> FeedAt(const RelayProcess& relay, const SecretKey& key, PartyIndex party) {
   auto r = relay.ClientAs(key).ReadFeed(party, 1, 1000);
-  REQUIRE_MESSAGE(r.has_value(), r.error().ToString());
+  REQUIRE_MESSAGE(r.has_value(), (r ? std::string() : r.error().ToString()));
   return *r;
 }
 
@@ -230,9 +236,11 @@ TEST_CASE("relay: Publish takes a party's own valid entries only; strangers and 
       std::this_thread::sleep_for(kPublishRefusalGrace * 3);
       return std::nullopt;
     }, &heads);
-    // The client reads the cancel as CANCELLED, or (its thread asleep in the
-    // generator, no one reading the connection) as its keepalive's
-    // UNAVAILABLE; the relay's log says it cancelled, and why.
+    // The client reads the cancel as CANCELLED, or as UNAVAILABLE "keepalive
+    // watchdog timeout": while its only thread sleeps in the generator no
+    // thread polls the connection, so the relay's ping acks are read only by
+    // gRPC's backup poller (every 5 s), after the 1 s watchdog has fired
+    // (peer_client.h). The relay's log says it cancelled, and why.
     CHECK_MESSAGE((st.error_code() == grpc::StatusCode::CANCELLED ||
                    st.error_code() == grpc::StatusCode::UNAVAILABLE),
                   st.error_message());
@@ -278,6 +286,183 @@ TEST_CASE("relay: a fork the relay caught reaches the other party's node, which 
   // RU's own statements still go through the relay.
   REQUIRE(t.ru.Cli({"statement", "noted"}).code == 0);
   CHECK(test::Eventually([&] { return t.relay.Heads()[kRU] == 1; }));
+}
+
+// The lines of `text` from byte `from` on that contain `needle`.
+std::vector<std::string> LinesWith(const std::string& text, std::string_view needle, size_t from = 0) {
+  std::vector<std::string> out;
+  std::istringstream in(text.substr(std::min(from, text.size())));
+  for (std::string line; std::getline(in, line);) {
+    if (line.find(needle) != std::string::npos) out.push_back(line);
+  }
+  return out;
+}
+
+// A log line's time (its ts=, node/daemon/log.h) in ms since the epoch.
+int64_t LoggedAtMs(const std::string& line) {
+  std::tm tm{};
+  int ms = 0;
+  REQUIRE_MESSAGE(std::sscanf(line.c_str(), "ts=%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                              &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) == 7,
+                  line);
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return static_cast<int64_t>(timegm(&tm)) * 1000 + ms;
+}
+
+// SIGTERM; the exit code, and how long the process took to exit.
+template <typename Process>
+std::pair<int, std::chrono::milliseconds> TimedStop(Process& p) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const int code = p.Stop();
+  return {code, std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)};
+}
+
+TEST_CASE("relay: a node whose published entry the relay refuses logs why, backs off, and stops promptly meanwhile" *
+          doctest::test_suite("e2e")) {
+  using namespace std::chrono_literals;
+  test::TempDir root;
+  RelayProcess relay(root.path(), test::FreePort());
+  test::NodeProcess ua(root.path(), kUA, test::FreePort(), "");
+  ua.SetExtraConfig("relay = " + relay.address() + "\n");
+  REQUIRE(relay.Start());
+  // RU's entry 1 reaches UA's node through the relay.
+  test::Scenario s;
+  s.Add(kRU, test::Say("ru one"));
+  const std::string ru_one = s.feed(kRU)[0].envelope;
+  v1::Heads heads;
+  REQUIRE(PublishAs(relay, test::PartyKey(kRU), {ru_one}, &heads).ok());
+  REQUIRE(ua.Start());
+  // (Asked on a connection of its own each time: a node's stop waits up to
+  // its 2 s shutdown deadline while the harness's kept HeadOf connection is
+  // open.)
+  REQUIRE(test::Eventually([&] { return ua.Client()->GetStatus().value().feeds(kRU).seq() == 1; }));
+  // The relay loses its data folder and starts empty, and RU's node has not
+  // published again yet. UA's entry 1 names RU's entry 1 as seen, which the
+  // relay no longer holds: it refuses that entry on every attempt.
+  const size_t before_restart = test::ReadText(ua.log()).size();
+  REQUIRE(relay.Stop() == 0);
+  fs::remove_all(root.path() / "relay" / "data");
+  REQUIRE(relay.Start());
+  REQUIRE(test::Eventually(
+      [&] { return test::ReadText(ua.log()).find("peer reconnected", before_restart) != std::string::npos; }));
+  const size_t node_from = test::ReadText(ua.log()).size(), relay_from = test::ReadText(relay.log()).size();
+  REQUIRE(ua.Cli({"statement", "seen ru one"}).code == 0);
+  constexpr std::string_view kEnded = "publishing to the relay ended";
+  constexpr std::string_view kRefused = "published entry refused";
+  constexpr std::string_view kWhy = "seen names entry 1 of the other feed, which is not stored";
+  constexpr size_t kAttempts = 6;
+  REQUIRE_MESSAGE(test::Eventually([&] { return LinesWith(test::ReadText(ua.log()), kEnded, node_from).size() >= kAttempts; },
+                                   20s),
+                  (test::ReadText(ua.log()) + "\nrelay:\n" + test::ReadText(relay.log())));
+
+  // In back-off (3.2 s after the 6th failure) the node stops at once.
+  const auto [code, took] = TimedStop(ua);
+  CHECK(code == 0);
+  CHECK_MESSAGE(took < 2s, took.count(), " ms", test::ReadText(ua.log()).substr(node_from));
+
+  const std::string node_log = test::ReadText(ua.log()), relay_log = test::ReadText(relay.log());
+  const auto ended = LinesWith(node_log, kEnded, node_from);
+  const auto refused = LinesWith(relay_log, kRefused, relay_from);
+  REQUIRE(ended.size() >= kAttempts);
+  // (a) The node logs each failed attempt with the relay's reason and the
+  // entries it sent; each is one refusal at the relay. The node ends its
+  // stream itself, so the relay never has to cancel it.
+  for (const std::string& line : ended) {
+    CHECK_MESSAGE(line.find("level=warn") != std::string::npos, line);
+    CHECK_MESSAGE(line.find(kWhy) != std::string::npos, line);
+    CHECK_MESSAGE(line.find("sent=1..1") != std::string::npos, line);
+  }
+  CHECK(refused.size() == ended.size());
+  for (const std::string& line : refused) CHECK_MESSAGE(line.find(kWhy) != std::string::npos, line);
+  CHECK_MESSAGE(LinesWith(relay_log, "call cancelled", relay_from).empty(), relay_log);
+  CHECK(relay.Heads() == std::array<uint64_t, 2>{0, 0});
+  // (b) Back-off, not a loop: the node waits longer after each failure
+  // (100 ms, 200 ms, ... 1.6 s before the 6th attempt), so the gap between
+  // the 5th and 6th failures is well over the one between the 1st and 2nd
+  // (without back-off both are one attempt, ~kPublishLinger), and few
+  // attempts fit in the first 1.5 s (3; without back-off, 7).
+  std::vector<int64_t> at;
+  for (const std::string& line : ended) at.push_back(LoggedAtMs(line));
+  const int64_t first_gap = at[1] - at[0], last_gap = at[kAttempts - 1] - at[kAttempts - 2];
+  CHECK_MESSAGE(last_gap >= first_gap + 1000, "gaps between failures (ms): first ", first_gap, ", last ", last_gap);
+  CHECK_MESSAGE(std::count_if(at.begin(), at.end(), [&](int64_t t) { return t - at[0] < 1500; }) <= 4,
+                "failures in the first 1.5 s");
+
+  // Once RU's entry 1 is back at the relay (as RU's node publishes it when
+  // it reconnects), UA's entry goes through, and a node stopped with
+  // nothing to publish logs no failure either.
+  REQUIRE(PublishAs(relay, test::PartyKey(kRU), {ru_one}, &heads).ok());
+  const size_t node_restart = test::ReadText(ua.log()).size();
+  REQUIRE(ua.Start());
+  CHECK(test::Eventually([&] { return relay.Heads()[kUA] == 1; }));
+  const auto [code2, took2] = TimedStop(ua);
+  CHECK(code2 == 0);
+  CHECK_MESSAGE(took2 < 2s, took2.count(), " ms");
+  const std::string after = test::ReadText(ua.log()).substr(node_restart);
+  CHECK_MESSAGE(LinesWith(after, kEnded).empty(), after);
+  CHECK_MESSAGE(after.find("node stopped") != std::string::npos, after);
+}
+
+// Keepalive on the link is a ping after kKeepaliveIdleMs without traffic,
+// answered within kKeepaliveTimeoutMs (both sides: peer_client.h,
+// ConfigurePeerServer). While nothing is signed, each node's link to the
+// relay carries only its idle Subscribe to the other feed, and no Publish
+// call (a node holds none open while it has nothing to send); the next
+// entry opens one.
+TEST_CASE("relay: after several keepalive periods with nothing to publish, the next entry reaches the other party at once" *
+          doctest::test_suite("e2e")) {
+  using namespace std::chrono_literals;
+  RelayTrio t;
+  REQUIRE(t.relay.Start());
+  REQUIRE(t.ua.Start());
+  REQUIRE(t.ru.Start());
+  REQUIRE(t.ua.Cli({"statement", "before the pause"}).code == 0);
+  REQUIRE(test::Eventually([&] { return t.ru.HeadOf(kUA).seq == 1; }));
+  const size_t ua_from = test::ReadText(t.ua.log()).size(), ru_from = test::ReadText(t.ru.log()).size(),
+               relay_from = test::ReadText(t.relay.log()).size();
+  // Three whole keepalive cycles (a ping and its timeout) with no entry.
+  std::this_thread::sleep_for(3 * std::chrono::milliseconds(kKeepaliveIdleMs + kKeepaliveTimeoutMs));
+  const auto t0 = std::chrono::steady_clock::now();
+  REQUIRE(t.ua.Cli({"statement", "after the pause"}).code == 0);
+  CHECK(test::Eventually([&] { return t.ru.HeadOf(kUA).seq == 2; }, 2s));
+  MESSAGE("the entry after the pause reached RU's node in ",
+          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count(), " ms");
+  // No stream broke meanwhile: no publish error, no disconnect, at either
+  // node or the relay.
+  const std::string ua_log = test::ReadText(t.ua.log()).substr(ua_from);
+  const std::string ru_log = test::ReadText(t.ru.log()).substr(ru_from);
+  CHECK_MESSAGE(LinesWith(ua_log, "publishing to the relay ended").empty(), ua_log);
+  CHECK_MESSAGE(LinesWith(ua_log, "level=warn").empty(), ua_log);
+  CHECK_MESSAGE(LinesWith(ru_log, "level=warn").empty(), ru_log);
+  CHECK_MESSAGE(LinesWith(test::ReadText(t.relay.log()), "level=warn", relay_from).empty(), test::ReadText(t.relay.log()));
+}
+
+TEST_CASE("relay: a relay that lost its data between two of a node's Publish calls gets the whole feed again" *
+          doctest::test_suite("e2e")) {
+  test::TempDir root;
+  RelayProcess relay(root.path(), test::FreePort());
+  test::NodeProcess ua(root.path(), kUA, test::FreePort(), "");
+  ua.SetExtraConfig("relay = " + relay.address() + "\n");
+  REQUIRE(relay.Start());
+  REQUIRE(ua.Start());
+  REQUIRE(ua.Cli({"statement", "one"}).code == 0);
+  REQUIRE(test::Eventually([&] { return relay.Heads()[kUA] == 1; }));
+  const size_t from = test::ReadText(ua.log()).size();
+  REQUIRE(relay.Stop() == 0);
+  fs::remove_all(root.path() / "relay" / "data");
+  REQUIRE(relay.Start());
+  REQUIRE(test::Eventually([&] { return test::ReadText(ua.log()).find("peer reconnected", from) != std::string::npos; }));
+  // UA's next call starts after entry 1, where its last one left the relay;
+  // the empty relay refuses entry 2 as out of sequence, and the retry asks
+  // its heads and sends both.
+  REQUIRE(ua.Cli({"statement", "two"}).code == 0);
+  CHECK_MESSAGE(test::Eventually([&] { return relay.Heads()[kUA] == 2; }), test::ReadText(ua.log()));
+  CHECK(FeedAt(relay, test::ObserverKey(), kUA).size() == 2);
+  const auto ended = LinesWith(test::ReadText(ua.log()), "publishing to the relay ended", from);
+  REQUIRE(ended.size() == 1);
+  CHECK_MESSAGE(ended[0].find("expected seq 1") != std::string::npos, ended[0]);
+  CHECK_MESSAGE(ended[0].find("sent=2..2") != std::string::npos, ended[0]);
 }
 
 }  // namespace

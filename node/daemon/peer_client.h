@@ -41,6 +41,14 @@ inline constexpr int kMaxPeerMessageBytes = 128 * 1024;
 // kKeepaliveTimeoutMs. A paused or vanished peer is therefore noticed within
 // kKeepaliveIdleMs + kKeepaliveTimeoutMs (2 s) even while a subscription is
 // idle. The server accepts pings this often (node.cc).
+// The answer is read only while some thread of the process polls gRPC (is
+// blocked in a call, or serves): a client that holds a stream open while its
+// only thread is elsewhere (e.g. a Publish whose `next` sleeps) has its ping
+// acks read by gRPC's backup poller alone, every 5 s
+// (GRPC_CLIENT_CHANNEL_BACKUP_POLL_INTERVAL_MS), and its call fails with
+// UNAVAILABLE "keepalive watchdog timeout" after ~2 s idle. So no caller
+// idles inside a stream: the Replicator's Subscribe waits in the call, and
+// its Publish ends once idle (kPublishLinger).
 inline constexpr int kKeepaliveIdleMs = 1000;
 inline constexpr int kKeepaliveTimeoutMs = 1000;
 

@@ -438,38 +438,71 @@ void Replicator::PullForkProofs() {
 
 void Replicator::RunPublisher() {
   auto backoff = std::chrono::milliseconds(100);
+  std::optional<uint64_t> known;  // the relay's head of our feed, as our last call left it
   while (true) {
     {
       std::lock_guard lock(mu_);
       if (stopping_) return;
     }
-    if (PublishRound()) {
-      backoff = std::chrono::milliseconds(100);
-    } else {
+    uint64_t published = 0;
+    if (!PublishRound(known, &published)) {
+      known.reset();
       SleepFor(backoff);
       backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+      continue;
+    }
+    backoff = std::chrono::milliseconds(100);
+    // The relay holds our feed up to `published`: no call is open until our
+    // next entry is stored (the next call starts from there, with no
+    // GetHeads first), or kPublishRecheck has passed (the relay's heads are
+    // asked again: a relay that lost its data gets our feed again; one that
+    // lost it sooner refuses the next entry, and the retry asks them).
+    known.reset();
+    const auto recheck_at = std::chrono::steady_clock::now() + kPublishRecheck;
+    while (true) {
+      {
+        std::lock_guard lock(mu_);
+        if (stopping_) return;
+      }
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= recheck_at) break;
+      if (ledger_.WaitForHead(self_, published, std::min(now + kPublishLinger, recheck_at)).seq > published) {
+        known = published;
+        break;
+      }
     }
   }
 }
 
-bool Replicator::PublishRound() {
-  auto got = peer_.GetHeads();
-  if (!got) return false;  // Round reports the unreachable relay
+bool Replicator::PublishRound(std::optional<uint64_t> relay_head, uint64_t* published) {
   uint64_t relay_own = 0;
-  for (const auto& f : got->feeds()) {
-    if (f.party() == self_) relay_own = f.seq();
+  if (relay_head) {
+    relay_own = *relay_head;
+  } else {
+    auto got = peer_.GetHeads();
+    if (!got) return false;  // Round reports the unreachable relay
+    for (const auto& f : got->feeds()) {
+      if (f.party() == self_) relay_own = f.seq();
+    }
+    // The relay holds more of our feed than we do (a lost or restored data
+    // folder): Round recovers it from the relay first.
+    if (relay_own > ledger_.Head(self_).seq) return false;
   }
-  // The relay holds more of our feed than we do (a lost or restored data
-  // folder): Round recovers it from the relay first.
-  if (relay_own > ledger_.Head(self_).seq) return false;
+  *published = relay_own;
+  if (relay_own == ledger_.Head(self_).seq) return true;  // nothing to send
   grpc::ClientContext ctx;
   {
     std::lock_guard lock(mu_);
     if (stopping_) return true;
     publishing_ = &ctx;
   }
-  // The stream ends itself a little before its deadline, and the next round
-  // asks the relay's heads again.
+  // The call sends what we hold from the relay's head on, then each entry as
+  // it is stored, and ends once no entry has come for kPublishLinger (or a
+  // little before its deadline): the relay then answers, with its heads or
+  // with why it refused an entry. It is not held open while idle: a relay
+  // that refuses an entry cancels a stream still open after
+  // kPublishRefusalGrace (node/relay/relay_service.h), and this end could
+  // not learn that (nor why) until it wrote again.
   const auto renew_at = std::chrono::steady_clock::now() + kSubscribeDeadline - std::chrono::seconds(5);
   uint64_t next = relay_own + 1;
   std::deque<std::string> buffer;
@@ -496,8 +529,9 @@ bool Replicator::PublishRound() {
         ++next;
         return e;
       }
-      if (std::chrono::steady_clock::now() >= renew_at) return std::nullopt;
-      ledger_.WaitForHead(self_, next - 1, std::chrono::steady_clock::now() + std::chrono::milliseconds(200));
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= renew_at) return std::nullopt;
+      if (ledger_.WaitForHead(self_, next - 1, now + kPublishLinger).seq < next) return std::nullopt;
     }
   }, &answer);
   {
@@ -511,17 +545,28 @@ bool Replicator::PublishRound() {
   if (s.ok()) {
     Log(LogLevel::kDebug, "published our own feed to the relay",
         {{"relay", address_}, {"from", std::to_string(first)}, {"sent_to", std::to_string(next - 1)}});
+    *published = next - 1;
     return true;
   }
+  const std::string sent = next > first ? std::to_string(first) + ".." + std::to_string(next - 1) : "none";
   if (s.error_code() == grpc::StatusCode::CANCELLED) {
-    // Cancelled here (stopping) ends the round; cancelled by the relay (it
-    // refused an entry while this stream was still sending, and logged why)
-    // is an error: retried with backoff.
-    std::lock_guard lock(mu_);
-    if (stopping_) return true;
+    // Cancelled here (stopping) ends the round; cancelled by the relay is an
+    // error: retried with backoff.
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return true;
+    }
+    Log(LogLevel::kWarn, "publishing to the relay ended",
+        {{"relay", address_},
+         {"error", "the relay cancelled the call (a relay does so when it refuses an entry while the stream is "
+                   "still open; its log says which entry and why)"},
+         {"sent", sent}});
+    return false;
   }
+  // Refused (the relay's status names the entry and says why), or the call
+  // broke.
   const Status error = peer_.CallError("Publish", s);
-  Log(LogLevel::kWarn, "publishing to the relay ended", {{"relay", address_}, {"error", error.message()}});
+  Log(LogLevel::kWarn, "publishing to the relay ended", {{"relay", address_}, {"error", error.message()}, {"sent", sent}});
   return false;
 }
 

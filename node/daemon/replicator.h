@@ -20,10 +20,12 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -42,6 +44,14 @@ namespace parley {
 
 class Metrics;
 
+// Through a relay: a Publish call ends once no new entry has come for this
+// long (below the relay's kPublishRefusalGrace, so that a refusal comes back
+// as the call's status with its reason, never as a cancel) ...
+inline constexpr auto kPublishLinger = std::chrono::milliseconds(200);
+// ... and the relay's heads are asked again at least this often while our
+// feed does not grow (a relay that lost its data gets our feed again).
+inline constexpr auto kPublishRecheck = std::chrono::seconds(55);
+
 class Replicator {
  public:
   // `keys` sign every call's token (peer_auth.h, through PeerClient); it must
@@ -51,7 +61,9 @@ class Replicator {
   // the other feed and the fork proofs are pulled from it as from a peer,
   // and a second thread publishes our own feed to it (Publish: from the
   // relay's head of our feed, as its GetHeads says, then each entry as it is
-  // stored; renewed every 60 s; reconnecting with the same backoff).
+  // stored; the call ends once idle for kPublishLinger, and a new one starts
+  // with the next entry or after kPublishRecheck; after an error, the same
+  // backoff).
   Replicator(Ledger& ledger, std::string peer_address, const KeyRing& keys,
              std::shared_ptr<grpc::ChannelCredentials> credentials, Metrics* metrics = nullptr,
              bool via_relay = false);
@@ -87,9 +99,11 @@ class Replicator {
   // One connection round; returns true if it made contact with the peer.
   bool Round();
   // Through a relay: the publishing thread's loop and one Publish call
-  // (true if it reached the relay and the call ended without a refusal).
+  // from `relay_head` + 1 (none: from the relay's head as GetHeads says);
+  // true if it reached the relay and the call ended without a refusal, and
+  // then `published` is the seq of our feed the relay holds up to.
   void RunPublisher();
-  bool PublishRound();
+  bool PublishRound(std::optional<uint64_t> relay_head, uint64_t* published);
   // Through a relay: ingests the halves of the relay's fork proofs of the
   // other feed (a fork the relay caught freezes that feed here too).
   void PullForkProofs();
