@@ -25,20 +25,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
-  }
-  return true;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 const char* Reason(int status) {
   switch (status) {
     case 400: return "Bad Request";
@@ -65,8 +51,7 @@ std::string PlainResponse(int status, std::string_view body, bool close) {
 // One framed request, for httplib to read; what it writes is kept.
 class MemoryStream : public httplib::Stream {
  public:
-  MemoryStream(std::string_view request, int fd, const std::string& ip, int port)
-      : in_(request), fd_(fd), ip_(ip), port_(port) {}
+  MemoryStream(std::string_view request, const std::string& ip, int port) : in_(request), ip_(ip), port_(port) {}
   bool is_readable() const override { return !in_.empty(); }
   bool is_writable() const override { return true; }
   ssize_t read(char* ptr, size_t size) override {
@@ -87,12 +72,13 @@ class MemoryStream : public httplib::Stream {
     ip.clear();
     port = 0;
   }
-  socket_t socket() const override { return fd_; }
+  // Not the connection's descriptor: httplib built on select() answers 500
+  // to a descriptor at or above FD_SETSIZE, which this stream never polls.
+  socket_t socket() const override { return -1; }
   std::string& out() { return out_; }
 
  private:
   std::string_view in_;
-  int fd_;
   const std::string& ip_;
   int port_;
   std::string out_;
@@ -105,58 +91,6 @@ class Router : public httplib::Server {
 };
 
 }  // namespace
-
-HttpFrame FrameHttpRequest(std::string_view in, size_t max_header_bytes, size_t max_body_bytes) {
-  HttpFrame f;
-  const auto refuse = [&](int status, std::string reason) {
-    f.state = HttpFrame::kRefuse;
-    f.status = status;
-    f.reason = std::move(reason);
-    return f;
-  };
-  const size_t end = in.find("\r\n\r\n");
-  if (end == std::string_view::npos) {
-    if (in.size() > max_header_bytes) return refuse(431, "the request line and headers are too long");
-    return f;
-  }
-  const size_t header_bytes = end + 4;
-  if (header_bytes > max_header_bytes) return refuse(431, "the request line and headers are too long");
-  const size_t first = in.find("\r\n");
-  std::string_view headers = in.substr(first + 2, end + 2 - (first + 2));
-  bool have_length = false;
-  uint64_t length = 0;
-  while (!headers.empty()) {
-    const size_t eol = headers.find("\r\n");
-    const std::string_view line = headers.substr(0, eol);
-    headers.remove_prefix(eol + 2);
-    const size_t colon = line.find(':');
-    if (colon == std::string_view::npos || colon == 0) return refuse(400, "a header line has no name");
-    const std::string_view name = line.substr(0, colon);
-    if (name.find_first_of(" \t") != std::string_view::npos) return refuse(400, "a header name has white space");
-    const std::string_view value = Trim(line.substr(colon + 1));
-    if (EqualsIgnoreCase(name, "Transfer-Encoding")) {
-      return refuse(411, "send the body with Content-Length, not Transfer-Encoding");
-    }
-    if (EqualsIgnoreCase(name, "Content-Length")) {
-      if (value.empty() || value.size() > 18 || value.find_first_not_of("0123456789") != std::string_view::npos) {
-        return refuse(400, "Content-Length is not a decimal number");
-      }
-      const uint64_t n = std::stoull(std::string(value));
-      if (have_length && n != length) return refuse(400, "two Content-Length headers disagree");
-      have_length = true;
-      length = n;
-    } else if (EqualsIgnoreCase(name, "Expect") && EqualsIgnoreCase(value, "100-continue")) {
-      f.expects_100 = true;
-    }
-  }
-  if (length > max_body_bytes) return refuse(413, "the request body is too large");
-  if (in.size() - header_bytes >= length) {
-    f.state = HttpFrame::kComplete;
-    f.length = header_bytes + length;
-    f.expects_100 = false;
-  }
-  return f;
-}
 
 struct HttpLoop::Impl {
   struct Held {
@@ -187,6 +121,8 @@ struct HttpLoop::Impl {
   uint64_t next_id = 2;  // 0: the listening socket, 1: the wake eventfd
   std::unordered_map<uint64_t, Conn> conns;
   uint64_t held_ticket = 0;  // set by Hold from the handler being run
+  bool listening = true;
+  Clock::time_point accept_paused_until;
 
   ~Impl() {
     for (auto& [id, c] : conns) ::close(c.fd);
@@ -203,6 +139,14 @@ struct HttpLoop::Impl {
     conns.erase(it);
   }
 
+  void SetListening(bool on) {
+    epoll_event ev{};
+    ev.events = on ? uint32_t{EPOLLIN} : 0u;
+    ev.data.u64 = 0;
+    ::epoll_ctl(epoll_fd, EPOLL_CTL_MOD, listen_fd, &ev);
+    listening = on;
+  }
+
   void AcceptAll() {
     while (true) {
       sockaddr_storage addr{};
@@ -210,7 +154,13 @@ struct HttpLoop::Impl {
       const int fd = ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&addr), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
         if (errno == EINTR || errno == ECONNABORTED) continue;
-        return;  // EAGAIN, or out of descriptors: the rest wait in the backlog
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+          // Out of descriptors: the rest wait in the backlog. Not polled for
+          // a while, or the level-triggered listening socket would spin.
+          SetListening(false);
+          accept_paused_until = Clock::now() + std::chrono::milliseconds(100);
+        }
+        return;
       }
       if (conns.size() >= options.max_connections) {
         const std::string busy = PlainResponse(503, "too many connections\n", true);
@@ -254,7 +204,7 @@ struct HttpLoop::Impl {
         c.closing = true;
         return;
       }
-      MemoryStream stream(std::string_view(c.in).substr(0, f.length), c.fd, c.ip, c.port);
+      MemoryStream stream(std::string_view(c.in).substr(0, f.length), c.ip, c.port);
       held_ticket = 0;
       bool close = false;
       const bool ok = router.Answer(stream, &close);
@@ -374,7 +324,7 @@ struct HttpLoop::Impl {
     std::vector<epoll_event> events(256);
     auto last_sweep = Clock::now();
     while (!stop.load()) {
-      const int n = ::epoll_wait(epoll_fd, events.data(), static_cast<int>(events.size()), 1000);
+      const int n = ::epoll_wait(epoll_fd, events.data(), static_cast<int>(events.size()), listening ? 1000 : 100);
       if (n < 0 && errno != EINTR) return;
       bool woken = false;
       for (int i = 0; i < n; ++i) {
@@ -401,6 +351,7 @@ struct HttpLoop::Impl {
         }
         for (uint64_t id : waiting) Pump(id);
       }
+      if (!listening && Clock::now() >= accept_paused_until) SetListening(true);
       if (Clock::now() - last_sweep > std::chrono::seconds(1)) {
         Sweep();
         last_sweep = Clock::now();
@@ -425,6 +376,9 @@ Result<std::unique_ptr<HttpLoop>> HttpLoop::Bind(const std::string& host, int po
   auto impl = std::make_unique<Impl>();
   impl->options = std::move(options);
   impl->router.set_payload_max_length(impl->options.max_body_bytes);
+  // What httplib's answers advertise in their Keep-Alive header.
+  impl->router.set_keep_alive_timeout(impl->options.idle_timeout_seconds);
+  impl->router.set_keep_alive_max_count(1000000);
   int fd = -1;
   for (addrinfo* a = found; a != nullptr && fd < 0; a = a->ai_next) {
     fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);

@@ -47,7 +47,9 @@ struct HeldAnswer {
 struct HttpLoopOptions {
   size_t max_header_bytes = 16 * 1024;
   size_t max_body_bytes = 1 << 20;
-  size_t max_connections = 4096;
+  // Past this a new connection gets 503 and is closed; past the process's
+  // descriptor limit connections wait in the listen backlog.
+  size_t max_connections = 1024;
   int idle_timeout_seconds = 60;     // a keep-alive connection with nothing pending
   int request_timeout_seconds = 10;  // a request begun and not finished
   // Answers waiting per connection (pipelined requests): past this the

@@ -13,7 +13,7 @@
 # Environment:
 #   PARLEY_FUZZ_BUILD_DIR  build directory (default: <repo>/build-fuzz)
 #   PARLEY_FUZZ_CXX        clang++ to use (default: clang++-14 or clang++)
-#   PARLEY_FUZZ_TARGETS    space-separated subset (default: all nine)
+#   PARLEY_FUZZ_TARGETS    space-separated subset (default: all ten)
 #   PARLEY_FUZZ_PARALLEL   targets fuzzed at once (default: 2 if nproc >= 2)
 set -euo pipefail
 
@@ -21,7 +21,7 @@ SECS=${1:-30}
 FUZZ_DIR=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$FUZZ_DIR/../.." && pwd)
 BUILD=${PARLEY_FUZZ_BUILD_DIR:-$ROOT/build-fuzz}
-TARGETS=(${PARLEY_FUZZ_TARGETS:-fuzz_envelope fuzz_ingest fuzz_bundle fuzz_key_file fuzz_manifest_csv fuzz_proof_file fuzz_submit fuzz_note fuzz_add_checkpoint})
+TARGETS=(${PARLEY_FUZZ_TARGETS:-fuzz_envelope fuzz_ingest fuzz_bundle fuzz_key_file fuzz_manifest_csv fuzz_proof_file fuzz_submit fuzz_note fuzz_add_checkpoint fuzz_http_frame})
 NPROC=$(nproc 2>/dev/null || echo 1)
 PARALLEL=${PARLEY_FUZZ_PARALLEL:-$([ "$NPROC" -ge 2 ] && echo 2 || echo 1)}
 
@@ -48,6 +48,7 @@ flags_for() {
     fuzz_proof_file)   echo "-max_len=8192" ;;
     fuzz_submit)       echo "-max_len=4096 -timeout=30" ;;
     fuzz_add_checkpoint) echo "-max_len=4096" ;;
+    fuzz_http_frame)     echo "-max_len=512" ;;
   esac
 }
 
