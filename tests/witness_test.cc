@@ -685,6 +685,50 @@ TEST_CASE("witness group commit: an injected write failure answers 500 to every 
   CHECK(again->AddCheckpoint(m.logs[1].Body(0, 2)).status == 200);
 }
 
+TEST_CASE("witness group commit: after a write of several requests the committer lingers for more; Flush ends the wait") {
+  ManyLogs m(3);
+  Gate gate;
+  gate.hold = 1;
+  std::unique_ptr<Witness> w;
+  {
+    WitnessOptions opts;
+    opts.name = "witness.example/w1";
+    opts.before_write = [&](uint64_t g) { return gate.Before(g); };
+    for (const auto& l : m.logs) opts.logs.push_back(l.witness_log());
+    opts.state_file = m.dir.path() / "state" / "witness.state";
+    opts.high_water_mark = m.dir.path() / "mark" / "witness.hwm";
+    opts.commit_linger = std::chrono::seconds(30);
+    w = Witness::Open(WitnessKey(), std::move(opts)).value();
+  }
+  // The first write is held until two more requests are accepted: the next
+  // write records both.
+  AcceptedCheckpoint first = w->Accept(m.logs[0].Body(0, 2));
+  REQUIRE(first.generation == 1);
+  gate.WaitHeld();
+  REQUIRE(w->Accept(m.logs[1].Body(0, 2)).generation == 2);
+  REQUIRE(w->Accept(m.logs[2].Body(0, 2)).generation == 3);
+  gate.Open();
+  const auto until = [&](uint64_t generation, std::chrono::seconds limit) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (w->Settle(generation) == Durability::kPending && std::chrono::steady_clock::now() < end) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return w->Settle(generation);
+  };
+  // Written at once: the write before it recorded one request.
+  REQUIRE(until(3, std::chrono::seconds(10)) == Durability::kDurable);
+  // That write recorded two: the next one waits (30 s) for more to join.
+  AcceptedCheckpoint fourth = w->Accept(m.logs[0].Body(2, 4));
+  REQUIRE(fourth.generation == 4);
+  CHECK(until(4, std::chrono::seconds(1)) == Durability::kPending);
+  CHECK(fourth.response.status == 200);
+  CHECK(ParseNote(*w->Latest(m.logs[0].origin()))->text == m.logs[0].CheckpointText(2));  // not shown before durable
+  w->Flush();
+  CHECK(until(4, std::chrono::seconds(10)) == Durability::kDurable);
+  CHECK(ParseNote(*w->Latest(m.logs[0].origin()))->text == m.logs[0].CheckpointText(4));
+  CHECK(gate.written == std::vector<uint64_t>{1, 3, 4});
+}
+
 TEST_CASE("witness config: logs as vkeys, origins defaulting to the key name, errors naming the line") {
   const TestLog log{"example.org/test-log", 0x11};
   const std::string vkey = FormatVerifierKey(log.verifier());

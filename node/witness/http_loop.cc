@@ -323,8 +323,14 @@ struct HttpLoop::Impl {
   void Run() {
     std::vector<epoll_event> events(256);
     auto last_sweep = Clock::now();
+    bool busy = false;  // the last round handled events
     while (!stop.load()) {
-      const int n = ::epoll_wait(epoll_fd, events.data(), static_cast<int>(events.size()), listening ? 1000 : 100);
+      int n = ::epoll_wait(epoll_fd, events.data(), static_cast<int>(events.size()), 0);
+      if (n == 0) {
+        if (busy && options.on_idle) options.on_idle();
+        n = ::epoll_wait(epoll_fd, events.data(), static_cast<int>(events.size()), listening ? 1000 : 100);
+      }
+      busy = n > 0;
       if (n < 0 && errno != EINTR) return;
       bool woken = false;
       for (int i = 0; i < n; ++i) {

@@ -56,6 +56,9 @@ struct HttpLoopOptions {
   // connection is not read until some are sent.
   size_t max_held_per_connection = 64;
   std::function<HeldAnswer(uint64_t ticket)> settle;
+  // Called when the loop has answered everything it had read and nothing
+  // more is ready (empty: nothing is called).
+  std::function<void()> on_idle;
 };
 
 // Where the first request in `in` ends.

@@ -102,6 +102,9 @@ Result<std::unique_ptr<WitnessServer>> WitnessServer::Bind(Witness* witness, con
       }
       return a;
     };
+    // Nothing more to read: the requests accepted are all there will be
+    // for now, so their write need not wait for more.
+    options.on_idle = [witness] { witness->Flush(); };
     auto loop = HttpLoop::Bind(host, port, std::move(options));
     if (!loop) return loop.error();
     HttpLoop* raw = loop->get();

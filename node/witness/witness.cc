@@ -354,8 +354,11 @@ void Witness::CommitLoop() {
     committer_waiting_ = false;
     if (generation_ == durable_generation_) return;  // stopping, nothing pending
     if (last_batch > 1) {  // not woken by each request while lingering
+      lingering_ = true;
       work_.wait_for(lock, options_.commit_linger,
-                     [&] { return stop_ || generation_ - durable_generation_ >= kMaxCommitBatch; });
+                     [&] { return stop_ || flush_ || generation_ - durable_generation_ >= kMaxCommitBatch; });
+      lingering_ = false;
+      flush_ = false;
     }
     // Everything accepted so far, for every request waiting.
     const uint64_t generation = generation_;
@@ -403,6 +406,15 @@ Durability Witness::Settle(uint64_t generation) const {
 WitnessResponse Witness::WriteFailed() const {
   std::lock_guard lock(mu_);
   return Answer(500, "the witness could not store its state; nothing was cosigned: " + failed_);
+}
+
+void Witness::Flush() {
+  {
+    std::lock_guard lock(mu_);
+    if (!lingering_ || flush_) return;
+    flush_ = true;
+  }
+  work_.notify_one();
 }
 
 void Witness::SetWriteListener(std::function<void()> listener) {

@@ -94,8 +94,9 @@ struct WitnessOptions {
   std::filesystem::path evidence_dir;
   // Group commit: when the last write recorded more than one request (so
   // logs are submitting at once), the committer waits this long for more
-  // to join the next write (or until kMaxCommitBatch are waiting): fewer,
-  // larger writes for a little latency. A lone log is never kept waiting.
+  // to join the next write (or until kMaxCommitBatch are waiting, or Flush
+  // says no more are coming): fewer, larger writes for a little latency. A
+  // lone log is never kept waiting.
   std::chrono::microseconds commit_linger{2000};
   // Seconds since the epoch for cosignatures; the system clock by default.
   std::function<uint64_t()> now_seconds;
@@ -161,6 +162,10 @@ class Witness {
   // requests arrive; clear it (empty function) before what it calls goes
   // away. Must not block or call back into the witness.
   void SetWriteListener(std::function<void()> listener);
+  // No more requests are coming for now (a server with nothing left to
+  // read): the committer stops lingering (commit_linger) and writes what it
+  // has.
+  void Flush();
 
   // The durable note (checkpoint, log signature, cosignature) of `origin`,
   // if the witness has cosigned one.
@@ -216,6 +221,8 @@ class Witness {
   std::string failed_;                   // guarded by mu_: why a write failed; empty if none has
   bool stop_ = false;                    // guarded by mu_
   bool committer_waiting_ = false;       // guarded by mu_: in work_.wait for requests
+  bool lingering_ = false;               // guarded by mu_: waiting for more to join a write
+  bool flush_ = false;                   // guarded by mu_: Flush called while lingering
   // durable_generation_, or kWriteFailed once a write has failed: what the
   // requests waiting for their write watch (atomic wait: they wake without
   // taking mu_).
