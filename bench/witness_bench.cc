@@ -215,18 +215,17 @@ RunResult RunOnce(const fs::path& base, int clients, double seconds, size_t per_
     }
   }
   ::setenv("PARLEY_BENCH_PASSPHRASE", "bench passphrase", 1);
-  const std::string log_path = (dir / "witness.log").string();
-  const pid_t pid = test::Spawn({"/usr/bin/taskset", "-c", std::to_string(core), PARLEY_BINARY, "witness", "--config",
-                                 (dir / "witness.conf").string()},
-                                nullptr, 0, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND);
-  const bool up = test::Eventually([&] {
+  test::ChildProcess witness(dir / "witness.log");
+  witness.Spawn({"/usr/bin/taskset", "-c", std::to_string(core), PARLEY_BINARY, "witness", "--config",
+                 (dir / "witness.conf").string()});
+  const pid_t pid = witness.pid();  // taskset execs the witness: the same process
+  const bool up = witness.WaitReady([&] {
     httplib::Client c("127.0.0.1", port);
     return static_cast<bool>(c.Get("/" + std::string(64, '0') + "/checkpoint"));
   });
   if (!up) {
-    std::fprintf(stderr, "the witness did not start; see %s\n", log_path.c_str());
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
+    std::fprintf(stderr, "the witness did not start; see %s\n", witness.log().c_str());
+    witness.Kill();
     std::exit(1);
   }
 
@@ -333,9 +332,7 @@ RunResult RunOnce(const fs::path& base, int clients, double seconds, size_t per_
     r.get_rate = counted / gsecs;
     if (counted > 0) r.get_cpu_us = static_cast<double>(g1 - g0) * tick_us / static_cast<double>(counted);
   }
-  ::kill(pid, SIGTERM);
-  int st = 0;
-  ::waitpid(pid, &st, 0);
+  witness.Stop();
   {
     std::ifstream in(dir / "witness.state", std::ios::binary);
     std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

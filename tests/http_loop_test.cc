@@ -236,12 +236,6 @@ TEST_CASE("http loop: a request begun and not finished is closed after the reque
   CHECK(closed);
 }
 
-SecretKey HttpWitnessKey() {
-  Seed s;
-  s.bytes.fill(0x5a);
-  return SecretKey::FromSeed(s);
-}
-
 TEST_CASE("witness over HTTP: no 200 leaves before its write is durable; a failed write answers 500") {
   test::TempDir dir;
   test::TestLog log{"log.example/http", 0x44};
@@ -261,7 +255,7 @@ TEST_CASE("witness over HTTP: no 200 leaves before its write is durable; a faile
     holding = false;
     return fail ? Status(Code::kIoError, "injected: disk gone") : Status::Ok();
   };
-  auto witness = Witness::Open(HttpWitnessKey(), std::move(o)).value();
+  auto witness = Witness::Open(test::KeyFilledWith(0x5a), std::move(o)).value();
   auto server = WitnessServer::Bind(witness.get(), "127.0.0.1:0").value();
   std::thread serving([&] { server->Serve(); });
   const auto post = [](const std::string& body) {

@@ -14,13 +14,20 @@
 
 namespace parley::test {
 
+// The key whose seed is 32 bytes of `b` (test logs' and witnesses' keys).
+inline SecretKey KeyFilledWith(uint8_t b) {
+  Seed s;
+  s.bytes.fill(b);
+  return SecretKey::FromSeed(s);
+}
+
 class TestLog {
  public:
   // Leaf i is "leaf i"; with `fork_prefix` set, leaves from `fork_from` on
   // are "<fork_prefix> i" instead: a fork of the same log (same origin and
   // key) sharing its first `fork_from` leaves.
   TestLog(std::string origin, uint8_t seed_byte, std::string fork_prefix = "", uint64_t fork_from = UINT64_MAX)
-      : origin_(std::move(origin)), key_(KeyFrom(seed_byte)), prefix_(std::move(fork_prefix)), fork_from_(fork_from) {}
+      : origin_(std::move(origin)), key_(KeyFilledWith(seed_byte)), prefix_(std::move(fork_prefix)), fork_from_(fork_from) {}
 
   const std::string& origin() const { return origin_; }
   const SecretKey& key() const { return key_; }
@@ -49,11 +56,6 @@ class TestLog {
   }
 
  private:
-  static SecretKey KeyFrom(uint8_t b) {
-    Seed s;
-    s.bytes.fill(b);
-    return SecretKey::FromSeed(s);
-  }
   std::string origin_;
   SecretKey key_;
   std::string prefix_;

@@ -18,11 +18,7 @@ namespace {
 namespace fs = std::filesystem;
 using test::TestLog;
 
-SecretKey WitnessKey() {
-  Seed s;
-  s.bytes.fill(0x78);
-  return SecretKey::FromSeed(s);
-}
+SecretKey WitnessKey() { return test::KeyFilledWith(0x78); }
 
 constexpr const char* kWitnessName = "witness.example/e2e";
 

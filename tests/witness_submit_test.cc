@@ -17,11 +17,7 @@ namespace {
 
 using test::TestLog;
 
-SecretKey WitnessKey() {
-  Seed s;
-  s.bytes.fill(0x79);
-  return SecretKey::FromSeed(s);
-}
+SecretKey WitnessKey() { return test::KeyFilledWith(0x79); }
 
 struct Running {
   test::TempDir dir;

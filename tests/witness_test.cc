@@ -31,11 +31,7 @@ std::string ReadFile(const fs::path& p) {
 }
 using test::TestLog;
 
-SecretKey WitnessKey() {
-  Seed s;
-  s.bytes.fill(0x77);
-  return SecretKey::FromSeed(s);
-}
+SecretKey WitnessKey() { return test::KeyFilledWith(0x77); }
 
 struct Fixture {
   test::TempDir dir;
