@@ -24,9 +24,11 @@
 // and a smaller checkpoint never replaces a larger one.
 //
 // Durability: the state (every origin's last cosigned checkpoint note,
-// including the log's signatures and the cosignature) is one file, replaced
-// atomically (write a temporary, fsync, rename, fsync the folder). A
-// generation counter in it is also recorded in a high-water mark
+// including the log's signatures and the cosignature) is written whole into
+// whichever of the state file's two regions does not hold the newest state,
+// then fdatasynced, so a torn write leaves the previous state (the file is
+// laid out anew, atomically, on the first write and when the state outgrows
+// its region). A generation counter in it is also recorded in a high-water mark
 // (node/store/high_water_mark.h) kept apart from it; Open refuses a state
 // file older than the mark (rolled back) or missing while the mark says the
 // witness has cosigned (lost). Layout: docs/PROTOCOL.md §15.5.
@@ -34,15 +36,16 @@
 // Group commit: a request that passes the checks updates the in-memory state
 // at once (so the next request is checked against it) and waits. A committer
 // thread writes the whole state, and then the mark, once for all requests
-// accepted since its last write, while the next ones queue; when both are
-// durable every request of that write gets its cosignature. No cosignature
+// accepted since its last write, while the next ones queue (lingering up to
+// commit_linger for more when logs submit at once); when both are durable
+// every request of that write gets its cosignature. No cosignature
 // (answer, Latest, generation) leaves the witness before the state that
 // records it is durable. If a write fails, every request of it gets 500, and
 // the witness stops cosigning (500 "state not durable, restart") until it is
 // restarted: its memory is ahead of its disk, and a restart reads back
 // whatever the disk holds.
 //
-// Thread safety: AddCheckpoint and Latest may be called from any thread.
+// Thread safety: every public method may be called from any thread.
 #pragma once
 
 #include <atomic>
