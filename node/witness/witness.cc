@@ -120,6 +120,20 @@ Result<WitnessStateFile> DecodeWitnessState(std::string_view bytes) {
   return s;
 }
 
+namespace {
+
+// The state a region holds (§15.5: length u32le | state | anything), if valid.
+std::optional<WitnessStateFile> RegionState(std::string_view region) {
+  if (region.size() < 4) return std::nullopt;
+  const size_t length = ReadLittleEndian32(region.substr(0, 4));
+  if (length == 0 || length > region.size() - 4) return std::nullopt;
+  auto state = DecodeWitnessState(region.substr(4, length));
+  if (!state) return std::nullopt;
+  return *std::move(state);
+}
+
+}  // namespace
+
 Result<WitnessStateFile> ReadWitnessState(std::string_view file) {
   if (file.substr(0, kStateMagic.size()) == kStateMagic) return DecodeWitnessState(file);  // one state, written whole
   const Status corrupt(Code::kDataLoss, "the witness state file is corrupt (neither of its regions holds a valid state)");
@@ -128,11 +142,8 @@ Result<WitnessStateFile> ReadWitnessState(std::string_view file) {
   if (region < 4 || file.size() != kRegionsHeader + 2 * region) return corrupt;
   std::optional<WitnessStateFile> newest;
   for (size_t i = 0; i < 2; ++i) {
-    const std::string_view r = file.substr(kRegionsHeader + i * region, region);
-    const size_t length = ReadLittleEndian32(r.substr(0, 4));
-    if (length == 0 || length > region - 4) continue;
-    auto state = DecodeWitnessState(r.substr(4, length));
-    if (state && (!newest || state->generation > newest->generation)) newest = std::move(*state);
+    auto state = RegionState(file.substr(kRegionsHeader + i * region, region));
+    if (state && (!newest || state->generation > newest->generation)) newest = std::move(state);
   }
   if (!newest) return corrupt;
   return *std::move(newest);
@@ -283,9 +294,7 @@ Status Witness::OpenRegions() {
     if (::pread(fd, r.data(), region, static_cast<off_t>(kRegionsHeader + i * region)) != static_cast<ssize_t>(region)) {
       continue;
     }
-    const size_t length = ReadLittleEndian32(std::string_view(r).substr(0, 4));
-    if (length == 0 || length > region - 4) continue;
-    if (auto state = DecodeWitnessState(std::string_view(r).substr(4, length))) generation[i] = state->generation;
+    if (auto state = RegionState(r)) generation[i] = state->generation;
   }
   state_fd_ = fd;
   region_bytes_ = region;
